@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IMycoBondingCurve} from "./interfaces/IMycoBondingCurve.sol";
+import {CurveMath} from "./libraries/CurveMath.sol";
+import {MycoToken} from "./tokens/MycoToken.sol";
+
+/// @title MycoBondingCurve
+/// @notice MYCO issued against a USDC reserve along p(s) = p0 + m*s. Only the settlement role trades (it executes
+///         the net orders left after peer-to-peer matching); anyone can quote.
+contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice May execute net orders.
+    bytes32 public constant SETTLEMENT_ROLE = keccak256("SETTLEMENT_ROLE");
+
+    /// @dev One USDC unit (6 decimals) is 1e12 WAD units.
+    uint256 private constant WAD_PER_USDC_UNIT = 1e12;
+
+    IERC20 private immutable _usdc;
+    MycoToken private immutable _myco;
+    /// @notice Price at zero supply (WAD USD per MYCO).
+    uint256 public immutable p0;
+    /// @notice Price slope (WAD USD per MYCO, per MYCO of supply).
+    uint256 public immutable m;
+    uint256 private _supply;
+
+    /// @param usdc The reserve token.
+    /// @param myco The MYCO token; this contract must hold its minter role.
+    /// @param basePrice p0 in WAD.
+    /// @param slope m in WAD.
+    /// @param admin Holds the admin role.
+    constructor(IERC20 usdc, MycoToken myco, uint256 basePrice, uint256 slope, address admin) {
+        if (basePrice == 0 && slope == 0) revert CurveInvalidParameters();
+        _usdc = usdc;
+        _myco = myco;
+        p0 = basePrice;
+        m = slope;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function buy(uint256 usdcIn, uint256 minMycoOut, address to)
+        external
+        onlyRole(SETTLEMENT_ROLE)
+        nonReentrant
+        returns (uint256 mycoOut)
+    {
+        if (usdcIn == 0) revert CurveZeroAmount();
+        mycoOut = quoteBuy(usdcIn);
+        if (mycoOut < minMycoOut) revert CurveSlippage(mycoOut, minMycoOut);
+        _supply += mycoOut;
+        _usdc.safeTransferFrom(msg.sender, address(this), usdcIn);
+        _myco.mint(to, mycoOut);
+        emit Bought(msg.sender, to, usdcIn, mycoOut);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function sell(uint256 mycoIn, uint256 minUsdcOut, address to)
+        external
+        onlyRole(SETTLEMENT_ROLE)
+        nonReentrant
+        returns (uint256 usdcOut)
+    {
+        if (mycoIn == 0) revert CurveZeroAmount();
+        usdcOut = quoteSell(mycoIn);
+        if (usdcOut < minUsdcOut) revert CurveSlippage(usdcOut, minUsdcOut);
+        _supply -= mycoIn;
+        _myco.burn(msg.sender, mycoIn);
+        _usdc.safeTransfer(to, usdcOut);
+        emit Sold(msg.sender, to, mycoIn, usdcOut);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function quoteBuy(uint256 usdcIn) public view returns (uint256) {
+        return CurveMath.buyOut(p0, m, _supply, usdcIn * WAD_PER_USDC_UNIT);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function quoteSell(uint256 mycoIn) public view returns (uint256) {
+        if (mycoIn > _supply) revert CurveSellExceedsSupply(mycoIn, _supply);
+        // WAD -> USDC rounds down: the reserve never pays dust it does not have.
+        return CurveMath.sellOut(p0, m, _supply, mycoIn) / WAD_PER_USDC_UNIT;
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function spotPrice() external view returns (uint256) {
+        return CurveMath.spot(p0, m, _supply);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function supply() external view returns (uint256) {
+        return _supply;
+    }
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
+import {IUSDCEscrow} from "./interfaces/IUSDCEscrow.sol";
+
+/// @title USDCEscrow
+/// @notice The on-chain side of the off-chain network's money: deposits in, proven withdrawal claims out.
+contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice May pause deposits and withdrawals.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
+    /// @dev 1.0 in WAD fixed point.
+    uint256 private constant WAD = 1e18;
+    /// @dev MYCO has 18 decimals and USDC 6: one USDC unit is 1e12 MYCO units at par.
+    uint256 private constant MYCO_PER_USDC_UNIT = 1e12;
+
+    IERC20 private immutable _usdc;
+    IStateCommitment private immutable _commitment;
+    uint64 private _nextDepositId = 1;
+    mapping(uint256 claimId => bool) private _paid;
+
+    /// @param usdc The USDC token.
+    /// @param commitment Where final state roots are read from.
+    /// @param admin Holds the admin role.
+    constructor(IERC20 usdc, IStateCommitment commitment, address admin) {
+        _usdc = usdc;
+        _commitment = commitment;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function deposit(uint256 amount, bytes32 recipient)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint64 depositId)
+    {
+        if (amount == 0) revert EscrowZeroAmount();
+        depositId = _nextDepositId++;
+        _usdc.safeTransferFrom(msg.sender, address(this), amount);
+        emit Deposited(depositId, msg.sender, recipient, amount);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function withdraw(WithdrawalClaim calldata claim, bytes32[] calldata proof)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint256 usdcAmount)
+    {
+        if (_paid[claim.claimId]) revert EscrowClaimAlreadyPaid(claim.claimId);
+        bytes32 root = _commitment.finalRoot(claim.epoch);
+        if (!MerkleProof.verifyCalldata(proof, root, leafOf(claim))) {
+            revert EscrowInvalidProof(claim.claimId, claim.epoch);
+        }
+        usdcAmount = _payout(claim);
+        uint256 balance = _usdc.balanceOf(address(this));
+        if (usdcAmount > balance) revert EscrowInsufficientReserve(claim.claimId, usdcAmount, balance);
+
+        _paid[claim.claimId] = true;
+        _usdc.safeTransfer(claim.recipient, usdcAmount);
+        emit Withdrawn(
+            claim.claimId, claim.recipient, claim.account, claim.epoch, claim.mycoAmount, usdcAmount
+        );
+    }
+
+    /// @notice Stops deposits and withdrawals.
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @notice Resumes deposits and withdrawals.
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function quoteWithdrawal(WithdrawalClaim calldata claim) external pure returns (uint256) {
+        return _payout(claim);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function isPaid(uint256 claimId) external view returns (bool) {
+        return _paid[claimId];
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function nextDepositId() external view returns (uint64) {
+        return _nextDepositId;
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function leafOf(WithdrawalClaim calldata claim) public pure returns (bytes32) {
+        // OpenZeppelin StandardMerkleTree leaf: double keccak of the ABI-encoded values.
+        return keccak256(
+            bytes.concat(
+                keccak256(
+                    abi.encode(
+                        claim.claimId,
+                        claim.account,
+                        claim.recipient,
+                        claim.mycoAmount,
+                        claim.flowPenalty,
+                        claim.epoch
+                    )
+                )
+            )
+        );
+    }
+
+    /// @dev Par redemption divided by the attested flow penalty, both roundings down (in the reserve's favour).
+    ///      The P-AMM rate replaces par in the settlement-math work.
+    function _payout(WithdrawalClaim calldata claim) private pure returns (uint256) {
+        if (claim.flowPenalty < WAD) revert EscrowInvalidPenalty(claim.claimId, claim.flowPenalty);
+        uint256 mycoAfterPenalty = Math.mulDiv(claim.mycoAmount, WAD, claim.flowPenalty);
+        return mycoAfterPenalty / MYCO_PER_USDC_UNIT;
+    }
+}

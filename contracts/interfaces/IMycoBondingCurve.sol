@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IMycoBondingCurve
+/// @notice Buys and sells MYCO against a USDC reserve along the affine price p(s) = p0 + m*s. Net orders from the
+///         off-chain batch auction are executed by the settlement role; quotes are free to call.
+interface IMycoBondingCurve {
+    /// @notice MYCO was bought from the curve.
+    /// @param buyer The settlement account that paid.
+    /// @param to Who received the MYCO.
+    /// @param usdcIn USDC paid (6 decimals).
+    /// @param mycoOut MYCO minted (18 decimals).
+    event Bought(address indexed buyer, address indexed to, uint256 usdcIn, uint256 mycoOut);
+
+    /// @notice MYCO was sold to the curve.
+    /// @param seller The settlement account whose MYCO was burned.
+    /// @param to Who received the USDC.
+    /// @param mycoIn MYCO burned (18 decimals).
+    /// @param usdcOut USDC paid (6 decimals).
+    event Sold(address indexed seller, address indexed to, uint256 mycoIn, uint256 usdcOut);
+
+    /// @notice The curve's parameters are unusable (both p0 and m are zero).
+    error CurveInvalidParameters();
+
+    /// @notice The order would pay less than its slippage limit.
+    /// @param out What it would pay.
+    /// @param minOut The limit.
+    error CurveSlippage(uint256 out, uint256 minOut);
+
+    /// @notice More MYCO offered than the curve has issued.
+    /// @param amount MYCO offered.
+    /// @param supply MYCO issued by the curve.
+    error CurveSellExceedsSupply(uint256 amount, uint256 supply);
+
+    /// @notice An order of zero.
+    error CurveZeroAmount();
+
+    /// @notice Buys MYCO with `usdcIn` USDC pulled from the caller.
+    /// @param usdcIn USDC to pay (6 decimals).
+    /// @param minMycoOut Reverts if fewer MYCO would be minted.
+    /// @param to Who receives the MYCO.
+    /// @return mycoOut MYCO minted.
+    function buy(uint256 usdcIn, uint256 minMycoOut, address to) external returns (uint256 mycoOut);
+
+    /// @notice Sells `mycoIn` MYCO of the caller to the curve.
+    /// @param mycoIn MYCO to burn (18 decimals).
+    /// @param minUsdcOut Reverts if less USDC would be paid.
+    /// @param to Who receives the USDC.
+    /// @return usdcOut USDC paid.
+    function sell(uint256 mycoIn, uint256 minUsdcOut, address to) external returns (uint256 usdcOut);
+
+    /// @notice MYCO that `usdcIn` USDC buys now.
+    /// @param usdcIn USDC (6 decimals).
+    function quoteBuy(uint256 usdcIn) external view returns (uint256);
+
+    /// @notice USDC that selling `mycoIn` MYCO pays now.
+    /// @param mycoIn MYCO (18 decimals).
+    function quoteSell(uint256 mycoIn) external view returns (uint256);
+
+    /// @notice The marginal price p(S) at the current supply (WAD USD per MYCO).
+    function spotPrice() external view returns (uint256);
+
+    /// @notice MYCO issued by the curve (18 decimals).
+    function supply() external view returns (uint256);
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IUSDCEscrow
+/// @notice Holds the USDC that backs the off-chain network: deposits credit an off-chain account, withdrawal
+///         claims proven against a final state root pay out USDC exactly once.
+interface IUSDCEscrow {
+    /// @notice A withdrawal claim, one leaf of an epoch's state root.
+    /// @param claimId Unique across all epochs.
+    /// @param account The off-chain account (32-byte Ed25519 key) the MYCO is debited from.
+    /// @param recipient Who receives the USDC.
+    /// @param mycoAmount MYCO redeemed (18 decimals).
+    /// @param flowPenalty Flow-dampening penalty attested by the batch (WAD, >= 1e18).
+    /// @param epoch The epoch whose root contains the claim.
+    struct WithdrawalClaim {
+        uint256 claimId;
+        bytes32 account;
+        address recipient;
+        uint256 mycoAmount;
+        uint256 flowPenalty;
+        uint64 epoch;
+    }
+
+    /// @notice USDC was deposited for an off-chain account.
+    /// @param depositId Strictly increasing from 1, with no gaps.
+    /// @param depositor Who paid the USDC.
+    /// @param recipient The off-chain account (32-byte Ed25519 key) to credit.
+    /// @param amount USDC amount (6 decimals).
+    event Deposited(
+        uint64 indexed depositId, address indexed depositor, bytes32 indexed recipient, uint256 amount
+    );
+
+    /// @notice A withdrawal claim was paid.
+    /// @param claimId The claim.
+    /// @param recipient Who received the USDC.
+    /// @param account The off-chain account debited.
+    /// @param epoch The epoch whose root held the claim.
+    /// @param mycoAmount MYCO redeemed (18 decimals).
+    /// @param usdcAmount USDC paid (6 decimals).
+    event Withdrawn(
+        uint256 indexed claimId,
+        address indexed recipient,
+        bytes32 indexed account,
+        uint64 epoch,
+        uint256 mycoAmount,
+        uint256 usdcAmount
+    );
+
+    /// @notice A deposit of zero.
+    error EscrowZeroAmount();
+
+    /// @notice The claim was paid before.
+    /// @param claimId The claim.
+    error EscrowClaimAlreadyPaid(uint256 claimId);
+
+    /// @notice The proof does not show the claim in the epoch's final root.
+    /// @param claimId The claim.
+    /// @param epoch The epoch named by the claim.
+    error EscrowInvalidProof(uint256 claimId, uint64 epoch);
+
+    /// @notice The claim's flow penalty is below 1.0, which would grow the payout.
+    /// @param claimId The claim.
+    /// @param flowPenalty The penalty carried.
+    error EscrowInvalidPenalty(uint256 claimId, uint256 flowPenalty);
+
+    /// @notice The escrow holds less USDC than the claim pays.
+    /// @param claimId The claim.
+    /// @param payout USDC owed.
+    /// @param balance USDC held.
+    error EscrowInsufficientReserve(uint256 claimId, uint256 payout, uint256 balance);
+
+    /// @notice Deposits `amount` USDC for the off-chain account `recipient`.
+    /// @param amount USDC amount (6 decimals), pulled from the caller.
+    /// @param recipient The off-chain account's 32-byte Ed25519 key.
+    /// @return depositId The deposit's id.
+    function deposit(uint256 amount, bytes32 recipient) external returns (uint64 depositId);
+
+    /// @notice Pays a withdrawal claim proven against its epoch's final root. Anyone may submit it; the USDC
+    ///         goes to `claim.recipient`.
+    /// @param claim The claim.
+    /// @param proof The Merkle proof (sibling path) of the claim's leaf.
+    /// @return usdcAmount USDC paid.
+    function withdraw(WithdrawalClaim calldata claim, bytes32[] calldata proof)
+        external
+        returns (uint256 usdcAmount);
+
+    /// @notice USDC a claim would pay now (it does not check the proof or whether it was paid).
+    /// @param claim The claim.
+    function quoteWithdrawal(WithdrawalClaim calldata claim) external view returns (uint256);
+
+    /// @notice Whether `claimId` was paid.
+    /// @param claimId The claim.
+    function isPaid(uint256 claimId) external view returns (bool);
+
+    /// @notice The id the next deposit gets.
+    function nextDepositId() external view returns (uint64);
+
+    /// @notice The leaf hash of a claim, as the state root's Merkle tree holds it.
+    /// @param claim The claim.
+    function leafOf(WithdrawalClaim calldata claim) external pure returns (bytes32);
+}
