@@ -1,1 +1,27 @@
-//! myco-bridge
+//! myco-bridge: the relayer between a BFT-certified Automerge payment network and an EVM chain.
+//!
+//! # Layout
+//!
+//! The modules follow the data flow; a value travels left to right and never back.
+//!
+//! ```text
+//!  validators ──▶ ingest ──▶ settle ──▶ chain::submitter ──▶ StateCommitment.sol
+//!  (batches)     verify      root        commit per epoch
+//!                   │           │               │
+//!                   ▼           ▼               ▼
+//!                 store ◀──────────────── chain::watcher ◀── USDCEscrow.sol events
+//! ```
+//!
+//! - [`ingest`]: batch envelopes, the Ed25519 certificate, the Automerge document schema, batch sources,
+//!   and the chain-of-batches verifier (bytes in, verified [`ingest::Batch`] out).
+//! - [`settle`]: pure settlement math (no I/O, no async): withdrawal claims and the state root.
+//! - [`chain`]: contract bindings generated from forge artifacts, the root submitter, the escrow watcher.
+//! - [`store`]: SQLite through sqlx; one module per table.
+//! - [`relayer`]: wiring of the stages into one cancellable service.
+//! - [`devnet`]: anvil, deployment and the validator simulator, shared by the demo and the tests.
+//! - [`demo`]: the whole bridge on a local chain, end to end.
+
+pub mod chain;
+pub mod ingest;
+pub mod settle;
+pub mod store;

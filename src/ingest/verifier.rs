@@ -1,0 +1,96 @@
+//! The chain of batches: each accepted batch is the next epoch and links to the previous one's digest.
+
+use alloy::primitives::B256;
+
+use super::{BatchState, Envelope, Error, ValidatorSet};
+
+/// A batch that passed every check.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Its epoch.
+    pub epoch: u64,
+    /// Its digest (what the validators signed, and what is committed on chain).
+    pub digest: B256,
+    /// The previous batch's digest.
+    pub parent: B256,
+    /// How many validators signed it.
+    pub signers: usize,
+    /// The decoded state.
+    pub state: BatchState,
+    /// The envelope exactly as received.
+    pub raw: Vec<u8>,
+}
+
+/// Verifies batches in epoch order against the validator set.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    chain_id: u64,
+    validators: ValidatorSet,
+    last: Option<(u64, B256)>,
+}
+
+impl Verifier {
+    /// A verifier that continues after `last` (the last accepted epoch and its digest), or starts at epoch 1.
+    pub fn new(chain_id: u64, validators: ValidatorSet, last: Option<(u64, B256)>) -> Self {
+        Self { chain_id, validators, last }
+    }
+
+    /// The epoch this verifier accepts next.
+    pub fn next_epoch(&self) -> u64 {
+        self.last.map_or(1, |(e, _)| e + 1)
+    }
+
+    /// Checks `bytes` as the next batch; does not advance (see [`Verifier::accept`]).
+    pub fn verify(&self, bytes: &[u8]) -> Result<Batch, Error> {
+        let env = Envelope::decode(bytes)?;
+        let epoch = env.epoch;
+        if env.chain_id != self.chain_id {
+            return Err(Error::WrongChain { epoch, expected: self.chain_id, got: env.chain_id });
+        }
+        let expected = self.next_epoch();
+        if epoch < expected {
+            return Err(Error::Stale { epoch, last: expected - 1 });
+        }
+        if epoch > expected {
+            return Err(Error::Gap { epoch, expected });
+        }
+        let parent_expected = self.last.map_or(B256::ZERO, |(_, d)| d);
+        if env.parent != parent_expected {
+            return Err(Error::ParentMismatch { epoch, expected: parent_expected, got: env.parent });
+        }
+        let digest = env.digest();
+        let signers = self.validators.verify(epoch, &digest, &env.signatures)?;
+        let state = BatchState::from_automerge(&env.document)?;
+        if state.epoch != epoch {
+            return Err(Error::HeaderMismatch {
+                epoch,
+                field: "epoch",
+                document: state.epoch.to_string(),
+                envelope: epoch.to_string(),
+            });
+        }
+        if state.parent != env.parent {
+            return Err(Error::HeaderMismatch {
+                epoch,
+                field: "parent",
+                document: state.parent.to_string(),
+                envelope: env.parent.to_string(),
+            });
+        }
+        let mut claim_ids = std::collections::BTreeSet::new();
+        for w in &state.withdrawals {
+            if !claim_ids.insert(w.claim_id) {
+                return Err(Error::Schema {
+                    field: "withdrawals".into(),
+                    reason: format!("claim id {} appears more than once", w.claim_id),
+                });
+            }
+        }
+        Ok(Batch { epoch, digest, parent: env.parent, signers, state, raw: bytes.to_vec() })
+    }
+
+    /// Records `batch` as accepted; the next batch must link to it.
+    pub fn accept(&mut self, batch: &Batch) {
+        self.last = Some((batch.epoch, batch.digest));
+    }
+}

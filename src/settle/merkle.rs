@@ -1,0 +1,127 @@
+//! A Merkle tree laid out exactly as OpenZeppelin's `StandardMerkleTree` (`@openzeppelin/merkle-tree`), so its
+//! root and proofs verify with `MerkleProof.verify` on chain.
+//!
+//! Leaves are sorted by hash and stored in reverse order at the end of an array of `2n − 1` nodes; node `i` is
+//! `hash_pair(tree[2i+1], tree[2i+2])` with the pair hashed in ascending byte order.
+
+use alloy::primitives::{B256, keccak256};
+
+/// A complete tree over a set of leaf hashes.
+#[derive(Debug, Clone)]
+pub struct MerkleTree {
+    nodes: Vec<B256>,
+    leaf_count: usize,
+}
+
+impl MerkleTree {
+    /// Builds the tree over `leaves` (already hashed), in any order.
+    pub fn new(mut leaves: Vec<B256>) -> Self {
+        leaves.sort_unstable();
+        let n = leaves.len();
+        if n == 0 {
+            return Self { nodes: Vec::new(), leaf_count: 0 };
+        }
+        let len = 2 * n - 1;
+        let mut nodes = vec![B256::ZERO; len];
+        for (i, leaf) in leaves.into_iter().enumerate() {
+            nodes[len - 1 - i] = leaf;
+        }
+        for i in (0..len - n).rev() {
+            nodes[i] = hash_pair(&nodes[2 * i + 1], &nodes[2 * i + 2]);
+        }
+        Self { nodes, leaf_count: n }
+    }
+
+    /// The root; `B256::ZERO` for an empty tree (an epoch with nothing to claim).
+    pub fn root(&self) -> B256 {
+        self.nodes.first().copied().unwrap_or(B256::ZERO)
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> usize {
+        self.leaf_count
+    }
+
+    /// Whether the tree has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.leaf_count == 0
+    }
+
+    /// The sibling path of `leaf`, or `None` if it is not in the tree.
+    pub fn proof(&self, leaf: &B256) -> Option<Vec<B256>> {
+        let first_leaf = self.nodes.len() - self.leaf_count;
+        // Leaves sit in descending order in nodes[first_leaf..].
+        let offset = self.nodes[first_leaf..].binary_search_by(|probe| leaf.cmp(probe)).ok()?;
+        let mut i = first_leaf + offset;
+        let mut path = Vec::new();
+        while i > 0 {
+            let sibling = if i % 2 == 1 { i + 1 } else { i - 1 };
+            path.push(self.nodes[sibling]);
+            i = (i - 1) / 2;
+        }
+        Some(path)
+    }
+}
+
+/// `keccak256` of the two nodes in ascending order (OpenZeppelin `Hashes.commutativeKeccak256`).
+pub fn hash_pair(a: &B256, b: &B256) -> B256 {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(lo.as_slice());
+    buf[32..].copy_from_slice(hi.as_slice());
+    keccak256(buf)
+}
+
+/// Recomputes the root from a leaf and its proof (OpenZeppelin `MerkleProof.processProof`).
+pub fn process_proof(leaf: &B256, proof: &[B256]) -> B256 {
+    proof.iter().fold(*leaf, |acc, sibling| hash_pair(&acc, sibling))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn leaves(n: usize) -> Vec<B256> {
+        (0..n).map(|i| keccak256((i as u64).to_be_bytes())).collect()
+    }
+
+    #[test]
+    fn empty_tree_has_zero_root() {
+        assert_eq!(MerkleTree::new(vec![]).root(), B256::ZERO);
+    }
+
+    #[test]
+    fn single_leaf_is_its_own_root() {
+        let l = leaves(1);
+        let t = MerkleTree::new(l.clone());
+        assert_eq!(t.root(), l[0]);
+        assert_eq!(t.proof(&l[0]), Some(vec![]));
+    }
+
+    #[test]
+    fn two_leaves_hash_as_a_pair() {
+        let l = leaves(2);
+        assert_eq!(MerkleTree::new(l.clone()).root(), hash_pair(&l[0], &l[1]));
+    }
+
+    #[test]
+    fn unknown_leaf_has_no_proof() {
+        let t = MerkleTree::new(leaves(5));
+        assert_eq!(t.proof(&B256::repeat_byte(9)), None);
+    }
+
+    proptest! {
+        #[test]
+        fn every_proof_verifies_and_order_does_not_matter(n in 1usize..70, seed in any::<u64>()) {
+            let mut l = leaves(n);
+            let t = MerkleTree::new(l.clone());
+            for leaf in &l {
+                prop_assert_eq!(process_proof(leaf, &t.proof(leaf).unwrap()), t.root());
+            }
+            let k = (seed as usize) % n;
+            l.rotate_left(k);
+            prop_assert_eq!(MerkleTree::new(l).root(), t.root());
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Settlement math: pure functions of a verified batch (no I/O, no async).
+//!
+//! - [`claims`]: the withdrawal claims an epoch certifies, and their Merkle leaves.
+//! - [`merkle`]: the OpenZeppelin `StandardMerkleTree`-compatible state root and proofs.
+
+pub mod claims;
+pub mod merkle;
+
+pub use claims::{Claim, EpochSettlement};
+pub use merkle::MerkleTree;
+
+/// 1.0 in WAD fixed point.
+pub const WAD: u128 = 1_000_000_000_000_000_000;

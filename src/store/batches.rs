@@ -1,0 +1,93 @@
+//! `batches`: every verified batch, with the state root computed from it.
+
+use alloy::primitives::B256;
+use sqlx::{Row, SqliteConnection};
+
+use super::{Pool, Result, fixed, now, parse_u256};
+use crate::ingest::Batch;
+use crate::ingest::document::ReserveState;
+
+/// A stored batch's header and the figures the submitter commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBatch {
+    /// Epoch.
+    pub epoch: u64,
+    /// Batch digest.
+    pub digest: B256,
+    /// The state root computed from it.
+    pub state_root: B256,
+    /// The batch's timestamp.
+    pub timestamp: u64,
+    /// The reserve figures it certifies.
+    pub reserve: ReserveState,
+}
+
+/// Records a verified batch and its state root.
+pub async fn insert(conn: &mut SqliteConnection, batch: &Batch, state_root: B256) -> Result<()> {
+    let r = &batch.state.reserve;
+    sqlx::query(
+        "INSERT INTO batches (epoch, digest, parent, timestamp, signers, state_root, total_supply, total_reserve,
+                              flow_pressure, raw, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(batch.epoch as i64)
+    .bind(batch.digest.as_slice())
+    .bind(batch.parent.as_slice())
+    .bind(batch.state.timestamp as i64)
+    .bind(batch.signers as i64)
+    .bind(state_root.as_slice())
+    .bind(r.total_supply.to_string())
+    .bind(r.total_reserve.to_string())
+    .bind(r.flow_pressure.to_string())
+    .bind(&batch.raw)
+    .bind(now())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The last accepted epoch and its digest, where the verifier resumes.
+pub async fn last(pool: &Pool) -> Result<Option<(u64, B256)>> {
+    let row = sqlx::query("SELECT epoch, digest FROM batches ORDER BY epoch DESC LIMIT 1").fetch_optional(pool).await?;
+    row.map(|r| Ok((r.get::<i64, _>(0) as u64, B256::from(fixed::<32>("batches", "digest", r.get(1))?))))
+        .transpose()
+}
+
+/// The batch of `epoch`, if accepted.
+pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<StoredBatch>> {
+    let row = sqlx::query(
+        "SELECT epoch, digest, state_root, timestamp, total_supply, total_reserve, flow_pressure
+         FROM batches WHERE epoch = ?",
+    )
+    .bind(epoch as i64)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| decode(&r)).transpose()
+}
+
+/// Accepted batches whose root has not been committed yet, in epoch order.
+pub async fn uncommitted(pool: &Pool) -> Result<Vec<StoredBatch>> {
+    let rows = sqlx::query(
+        "SELECT b.epoch, b.digest, b.state_root, b.timestamp, b.total_supply, b.total_reserve, b.flow_pressure
+         FROM batches b LEFT JOIN commitments c ON c.epoch = b.epoch
+         WHERE c.epoch IS NULL ORDER BY b.epoch",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
+fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredBatch> {
+    const T: &str = "batches";
+    Ok(StoredBatch {
+        epoch: r.get::<i64, _>(0) as u64,
+        digest: B256::from(fixed::<32>(T, "digest", r.get(1))?),
+        state_root: B256::from(fixed::<32>(T, "state_root", r.get(2))?),
+        timestamp: r.get::<i64, _>(3) as u64,
+        reserve: ReserveState {
+            total_supply: parse_u256(T, "total_supply", r.get(4))?,
+            total_reserve: parse_u256(T, "total_reserve", r.get(5))?,
+            flow_pressure: parse_u256(T, "flow_pressure", r.get(6))?,
+        },
+    })
+}
