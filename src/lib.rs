@@ -22,6 +22,10 @@
 //! - [`demo`]: the whole bridge on a local chain, end to end.
 
 pub mod chain;
+pub mod devnet;
+pub mod error;
 pub mod ingest;
 pub mod settle;
 pub mod store;
+
+pub use error::{Error, Result};

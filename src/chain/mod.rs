@@ -1,1 +1,117 @@
+//! The chain side: contract bindings, the state-root submitter and the escrow watcher.
+
 pub mod bindings;
+pub mod submitter;
+pub mod watcher;
+
+use alloy::primitives::B256;
+use alloy::transports::TransportError;
+
+pub use submitter::{Outcome, Submitter};
+pub use watcher::Watcher;
+
+/// A chain-side error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The RPC node did not answer or answered with a transport-level failure.
+    #[error("rpc: {0}")]
+    Rpc(#[from] TransportError),
+    /// A call or transaction reverted; `reason` is the decoded custom error.
+    #[error("{call} reverted: {reason}")]
+    Reverted {
+        /// The contract function.
+        call: &'static str,
+        /// The decoded revert reason.
+        reason: String,
+    },
+    /// Any other contract-call failure (encoding, decoding of a return value).
+    #[error("{call}: {source}")]
+    Contract {
+        /// The contract function.
+        call: &'static str,
+        /// The underlying error.
+        source: alloy::contract::Error,
+    },
+    /// A mined transaction failed.
+    #[error("transaction {tx} for epoch {epoch} failed on chain")]
+    TxFailed {
+        /// The epoch.
+        epoch: u64,
+        /// The transaction.
+        tx: B256,
+    },
+    /// Waiting for a receipt failed.
+    #[error("waiting for the receipt of {tx}: {reason}")]
+    Receipt {
+        /// The transaction.
+        tx: B256,
+        /// Why.
+        reason: String,
+    },
+    /// An event or return value did not decode as our contracts define it.
+    #[error("decoding {what}: {reason}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The chain holds a different root for an epoch than the one we computed: never overwrite, halt.
+    #[error("epoch {epoch}: chain holds root {on_chain}, we computed {ours}; halting")]
+    RootConflict {
+        /// The epoch.
+        epoch: u64,
+        /// The root on chain.
+        on_chain: B256,
+        /// Ours.
+        ours: B256,
+    },
+    /// The chain is missing an earlier epoch (e.g. it was revoked); nothing is skipped.
+    #[error("epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order")]
+    OutOfOrder {
+        /// The epoch we wanted to commit.
+        epoch: u64,
+        /// The chain's latest epoch.
+        latest: u64,
+    },
+}
+
+impl Error {
+    /// Whether retrying the same operation later may succeed (network trouble, not a verdict of the chain).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Rpc(e) => !e.is_error_resp() || e.as_error_resp().is_some_and(|r| r.code == 429 || r.code == -32005),
+            Error::Contract { source: alloy::contract::Error::TransportError(e), .. } => !e.is_error_resp(),
+            Error::Receipt { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Turns a contract-call error into a decoded revert when the node returned revert data.
+    pub(crate) fn from_call(call: &'static str, e: alloy::contract::Error) -> Self {
+        match decode_revert(&e) {
+            Some(reason) => Error::Reverted { call, reason },
+            None => match e {
+                alloy::contract::Error::TransportError(t) => Error::Rpc(t),
+                other => Error::Contract { call, source: other },
+            },
+        }
+    }
+}
+
+/// Decodes revert data into the name and fields of any of our contracts' custom errors.
+pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
+    use bindings::{curve::MycoBondingCurve as C, escrow::USDCEscrow as U, state_commitment::StateCommitment as S};
+    let data = e.as_revert_data()?;
+    use alloy::sol_types::SolInterface;
+    if let Ok(err) = S::StateCommitmentErrors::abi_decode(&data) {
+        return Some(format!("{err:?}"));
+    }
+    if let Ok(err) = U::USDCEscrowErrors::abi_decode(&data) {
+        return Some(format!("{err:?}"));
+    }
+    if let Ok(err) = C::MycoBondingCurveErrors::abi_decode(&data) {
+        return Some(format!("{err:?}"));
+    }
+    Some(format!("unrecognised revert data {data}"))
+}

@@ -1,0 +1,104 @@
+//! Commits each epoch's state root to `StateCommitment`, exactly once and in order.
+//!
+//! Before sending, the chain is read: an epoch already committed with our root is recorded as done; one
+//! committed with a different root halts the relayer. The call is simulated before it is sent, so a revert
+//! surfaces as a decoded reason rather than a failed transaction.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::DynProvider;
+
+use super::Error;
+use super::bindings::state_commitment::{IStateCommitment::ReserveFigures, StateCommitment};
+use crate::store::batches::StoredBatch;
+
+/// How long to wait for a commit's receipt before giving up on this attempt.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What happened to an epoch's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Our transaction committed it.
+    Committed {
+        /// Transaction hash.
+        tx_hash: B256,
+        /// Block it was mined in.
+        block_number: u64,
+        /// Gas it used.
+        gas_used: u64,
+    },
+    /// The chain already held this exact root (we committed it before a restart).
+    AlreadyOnChain,
+}
+
+/// Sends state roots from the relayer's key.
+#[derive(Debug, Clone)]
+pub struct Submitter {
+    contract: StateCommitment::StateCommitmentInstance<DynProvider>,
+    confirmations: u64,
+}
+
+impl Submitter {
+    /// A submitter for the `StateCommitment` at `address`, through a provider that signs as the relayer.
+    pub fn new(provider: DynProvider, address: Address, confirmations: u64) -> Self {
+        Self { contract: StateCommitment::new(address, provider), confirmations }
+    }
+
+    /// The chain's highest committed epoch.
+    pub async fn latest_epoch(&self) -> Result<u64, Error> {
+        self.contract.latestEpoch().call().await.map_err(|e| Error::from_call("latestEpoch", e))
+    }
+
+    /// Commits `batch`'s root, linked to `parent_root`, unless the chain already has it.
+    #[tracing::instrument(skip_all, fields(epoch = batch.epoch, root = %batch.state_root))]
+    pub async fn submit(&self, batch: &StoredBatch, parent_root: B256) -> Result<Outcome, Error> {
+        let latest = self.latest_epoch().await?;
+        if batch.epoch <= latest {
+            let on_chain = self
+                .contract
+                .commitmentOf(batch.epoch)
+                .call()
+                .await
+                .map_err(|e| Error::from_call("commitmentOf", e))?
+                .stateRoot;
+            return if on_chain == batch.state_root {
+                tracing::info!("root already on chain");
+                Ok(Outcome::AlreadyOnChain)
+            } else {
+                Err(Error::RootConflict { epoch: batch.epoch, on_chain, ours: batch.state_root })
+            };
+        }
+        if batch.epoch > latest + 1 {
+            return Err(Error::OutOfOrder { epoch: batch.epoch, latest });
+        }
+
+        let figures = ReserveFigures {
+            totalSupply: batch.reserve.total_supply,
+            totalReserve: batch.reserve.total_reserve,
+            flowPressure: batch.reserve.flow_pressure,
+            timestamp: batch.timestamp,
+        };
+        let call = self.contract.commit(batch.epoch, parent_root, batch.state_root, batch.digest, figures);
+        call.call().await.map_err(|e| Error::from_call("commit", e))?;
+        let pending = call.send().await.map_err(|e| Error::from_call("commit", e))?;
+        let tx_hash = *pending.tx_hash();
+        tracing::info!(tx = %tx_hash, "commit sent");
+        let receipt = pending
+            .with_required_confirmations(self.confirmations.max(1))
+            .with_timeout(Some(RECEIPT_TIMEOUT))
+            .get_receipt()
+            .await
+            .map_err(|e| Error::Receipt { tx: tx_hash, reason: e.to_string() })?;
+        if !receipt.status() {
+            return Err(Error::TxFailed { epoch: batch.epoch, tx: tx_hash });
+        }
+        let outcome = Outcome::Committed {
+            tx_hash,
+            block_number: receipt.block_number.unwrap_or_default(),
+            gas_used: receipt.gas_used,
+        };
+        tracing::info!(tx = %tx_hash, gas = receipt.gas_used, "root committed");
+        Ok(outcome)
+    }
+}
