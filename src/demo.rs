@@ -1,1 +1,465 @@
+//! The whole bridge on a local chain: anvil, the contracts, a simulated validator network, the relayer,
+//! an escrow deposit that gets credited and a withdrawal that gets paid. Used by `myco-bridge demo` and by the
+//! end-to-end test.
 
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::signers::local::PrivateKeySigner;
+use tokio_util::sync::CancellationToken;
+
+use crate::chain::bindings::escrow::IUSDCEscrow::WithdrawalClaim;
+use crate::chain::bindings::{StateCommitment, TestUSDC, USDCEscrow};
+use crate::chain::signing_provider;
+use crate::devnet::deploy::{DeployConfig, deploy};
+use crate::devnet::simulate::{EpochInputs, Network, WithdrawalAsk};
+use crate::devnet::{self, Deployment};
+use crate::ingest::document::CreditedDeposit;
+use crate::ingest::{ValidatorSet, folder::FolderSource};
+use crate::relayer::{self, Relayer};
+use crate::store::{self, claims, commitments, escrow};
+use crate::{Error, Result};
+
+/// How long any one step of the demo may take before it is reported as stuck.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Challenge window of the demo's StateCommitment; the demo fast-forwards anvil's clock past it.
+const CHALLENGE_WINDOW: u64 = 600;
+/// USDC each demo user deposits (1,000 USDC).
+const DEPOSIT_USDC: u64 = 1_000_000_000;
+
+/// Demo settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Epochs to certify and commit.
+    pub epochs: u64,
+    /// Validators in the simulated network.
+    pub validators: usize,
+    /// Off-chain accounts in the simulated network.
+    pub accounts: usize,
+    /// Seed of every key and random choice.
+    pub seed: u64,
+    /// Where batches and the relayer's database go (recreated on each run).
+    pub workdir: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            epochs: 5,
+            validators: 4,
+            accounts: 8,
+            seed: 7,
+            workdir: PathBuf::from(".demo"),
+        }
+    }
+}
+
+/// One committed epoch, for the summary.
+#[derive(Debug, Clone)]
+pub struct EpochLine {
+    /// The epoch.
+    pub epoch: u64,
+    /// Its state root.
+    pub state_root: B256,
+    /// The commit transaction.
+    pub tx_hash: Option<B256>,
+    /// Gas the commit used.
+    pub gas_used: Option<u64>,
+    /// Deposits the batch credited.
+    pub deposits_credited: usize,
+    /// Withdrawal claims in its root.
+    pub claims: usize,
+}
+
+/// What the demo did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The anvil endpoint (gone once the demo returns).
+    pub rpc_url: String,
+    /// The chain id.
+    pub chain_id: u64,
+    /// Contract addresses.
+    pub deployment: Deployment,
+    /// Committed epochs, in order.
+    pub epochs: Vec<EpochLine>,
+    /// `StateCommitment.latestEpoch()` read from the chain at the end.
+    pub latest_epoch_on_chain: u64,
+    /// Escrow deposits the watcher stored.
+    pub deposits: Vec<escrow::Deposit>,
+    /// Escrow withdrawals the watcher stored.
+    pub withdrawals: Vec<escrow::Withdrawal>,
+    /// The relayer's database.
+    pub database: PathBuf,
+}
+
+/// Runs the demo end to end.
+pub async fn run(options: &Options) -> Result<Report> {
+    let workdir = &options.workdir;
+    let batch_dir = workdir.join("batches");
+    let database = workdir.join("relayer.db");
+    prepare_workdir(workdir).await?;
+
+    let anvil = devnet::anvil::spawn()?;
+    let url = anvil.endpoint_url();
+    let chain_id = anvil.chain_id();
+    let signer = |i: usize| PrivateKeySigner::from(&anvil.keys()[i]);
+    let (admin, relayer_key) = (signer(0), signer(1));
+    let admin_provider = signing_provider(url.clone(), admin.clone());
+    tracing::info!(rpc = %url, chain_id, "anvil started");
+
+    let deployment = deploy(
+        &admin_provider,
+        &DeployConfig {
+            admin: admin.address(),
+            relayer: relayer_key.address(),
+            challenge_window: CHALLENGE_WINDOW,
+            curve_p0: U256::from(crate::settle::WAD),
+            curve_m: U256::from(1_000_000_000_000u64),
+        },
+    )
+    .await?;
+    tracing::info!(state_commitment = %deployment.state_commitment, escrow = %deployment.escrow, "contracts deployed");
+
+    let pool = store::connect(&format!("sqlite://{}", database.display())).await?;
+    let mut network = Network::new(chain_id, options.seed, options.validators, options.accounts);
+    let config = relayer::Config {
+        chain_id,
+        validators: ValidatorSet::new(network.validator_keys())?,
+        batch_dir: batch_dir.clone(),
+        state_commitment: deployment.state_commitment,
+        escrow: deployment.escrow,
+        start_block: deployment.start_block,
+        confirmations: 0,
+        poll_interval: Duration::from_millis(100),
+    };
+    let shutdown = CancellationToken::new();
+    let relayer = Relayer::new(
+        pool.clone(),
+        signing_provider(url.clone(), relayer_key),
+        config,
+    );
+    let mut relayer_task = tokio::spawn(relayer.run(shutdown.clone()));
+
+    // Two users deposit USDC on chain for two off-chain accounts.
+    let users: Vec<(PrivateKeySigner, B256)> = (0..2)
+        .map(|i| (signer(2 + i), network.accounts()[i]))
+        .collect();
+    for (user, account) in &users {
+        deposit(
+            signing_provider(url.clone(), user.clone()),
+            user.address(),
+            &deployment,
+            *account,
+        )
+        .await?;
+    }
+
+    let source = FolderSource::new(&batch_dir);
+    let withdrawal_epoch = options.epochs.min(2);
+    let mut credited = 0u64;
+    let mut credited_per_epoch = Vec::new();
+    for epoch in 1..=options.epochs {
+        // Credit what the relayer's watcher has seen (validators watch the escrow the same way).
+        let seen = escrow::deposits(&pool).await?;
+        let deposits: Vec<CreditedDeposit> = seen
+            .iter()
+            .filter(|d| d.deposit_id > credited)
+            .map(|d| CreditedDeposit {
+                deposit_id: d.deposit_id,
+                account: d.recipient,
+                amount: d.amount,
+            })
+            .collect();
+        credited = seen.last().map_or(credited, |d| d.deposit_id);
+        credited_per_epoch.push(deposits.len());
+        let withdrawals = if epoch == withdrawal_epoch {
+            let (user, account) = &users[0];
+            vec![WithdrawalAsk {
+                account: *account,
+                amount: U256::from(250u64) * U256::from(crate::settle::WAD),
+                recipient: user.address(),
+            }]
+        } else {
+            Vec::new()
+        };
+        let inputs = EpochInputs {
+            timestamp: unix_now(),
+            deposits,
+            withdrawals,
+            transfers: 10,
+        };
+        let produced = network.next_batch(&inputs);
+        source
+            .publish(epoch, &produced.bytes)
+            .await
+            .map_err(crate::ingest::Error::from)?;
+        tracing::info!(epoch, digest = %produced.digest, "validators certified a batch");
+
+        wait_for("relayer commits the epoch", &mut relayer_task, || async {
+            Ok(commitments::latest(&pool)
+                .await?
+                .is_some_and(|l| l >= epoch))
+        })
+        .await?;
+        if epoch == 1 {
+            let expected = users.len();
+            wait_for("watcher sees the deposits", &mut relayer_task, || async {
+                Ok(escrow::deposits(&pool).await?.len() >= expected)
+            })
+            .await?;
+        }
+    }
+
+    // Let the challenge window pass, then the user claims on chain with the proof from the relayer's store.
+    advance_time(&admin_provider, CHALLENGE_WINDOW + 1).await?;
+    let claim_user = users[0].0.clone();
+    let user_provider = signing_provider(url.clone(), claim_user);
+    for stored in claims::all(&pool)
+        .await?
+        .into_iter()
+        .filter(|c| c.paid_tx.is_none())
+    {
+        let c = &stored.claim;
+        let claim = WithdrawalClaim {
+            claimId: c.claim_id,
+            account: c.account,
+            recipient: c.recipient,
+            mycoAmount: c.myco_amount,
+            flowPenalty: c.flow_penalty,
+            epoch: c.epoch,
+        };
+        let escrow_contract = USDCEscrow::new(deployment.escrow, &user_provider);
+        send(
+            "withdraw",
+            escrow_contract.withdraw(claim, stored.proof.clone()),
+        )
+        .await?;
+        tracing::info!(claim = %c.claim_id, epoch = c.epoch, "withdrawal claimed on chain");
+    }
+    wait_for(
+        "watcher sees the withdrawals",
+        &mut relayer_task,
+        || async {
+            Ok(claims::all(&pool)
+                .await?
+                .iter()
+                .all(|c| c.paid_tx.is_some()))
+        },
+    )
+    .await?;
+
+    let latest_epoch_on_chain = StateCommitment::new(deployment.state_commitment, &admin_provider)
+        .latestEpoch()
+        .call()
+        .await
+        .map_err(|e| crate::chain::Error::from_call("latestEpoch", e))?;
+    shutdown.cancel();
+    match relayer_task.await {
+        Ok(result) => result?,
+        Err(e) => return Err(step("relayer task", e.to_string())),
+    }
+
+    let claims = claims::all(&pool).await?;
+    let mut epochs = Vec::new();
+    for c in commitments::all(&pool).await? {
+        epochs.push(EpochLine {
+            epoch: c.epoch,
+            state_root: c.state_root,
+            tx_hash: c.tx_hash,
+            gas_used: c.gas_used,
+            deposits_credited: credited_per_epoch
+                .get(c.epoch as usize - 1)
+                .copied()
+                .unwrap_or_default(),
+            claims: claims.iter().filter(|s| s.claim.epoch == c.epoch).count(),
+        });
+    }
+    Ok(Report {
+        rpc_url: url.to_string(),
+        chain_id,
+        deployment,
+        epochs,
+        latest_epoch_on_chain,
+        deposits: escrow::deposits(&pool).await?,
+        withdrawals: escrow::withdrawals(&pool).await?,
+        database,
+    })
+}
+
+async fn prepare_workdir(workdir: &std::path::Path) -> Result<()> {
+    let io = |e: std::io::Error| {
+        step(
+            "preparing the work folder",
+            format!("{}: {e}", workdir.display()),
+        )
+    };
+    match tokio::fs::remove_dir_all(workdir).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    tokio::fs::create_dir_all(workdir.join("batches"))
+        .await
+        .map_err(io)
+}
+
+/// Mints test USDC to the provider's signer and deposits it for `account`.
+async fn deposit(
+    provider: DynProvider,
+    me: Address,
+    deployment: &Deployment,
+    account: B256,
+) -> Result<()> {
+    let amount = U256::from(DEPOSIT_USDC);
+    let usdc = TestUSDC::new(deployment.usdc, &provider);
+    send("mint", usdc.mint(me, amount)).await?;
+    send("approve", usdc.approve(deployment.escrow, amount)).await?;
+    send(
+        "deposit",
+        USDCEscrow::new(deployment.escrow, &provider).deposit(amount, account),
+    )
+    .await?;
+    tracing::info!(user = %me, %account, usdc = DEPOSIT_USDC / 1_000_000, "deposited into the escrow");
+    Ok(())
+}
+
+/// Sends a transaction and waits for a successful receipt.
+async fn send<P: Provider, C: alloy::sol_types::SolCall>(
+    what: &'static str,
+    call: alloy::contract::SolCallBuilder<P, C>,
+) -> Result<()> {
+    crate::chain::send_call(what, call).await?;
+    Ok(())
+}
+
+/// Moves anvil's clock forward and mines a block at the new time.
+async fn advance_time(provider: &DynProvider, seconds: u64) -> Result<()> {
+    let rpc = |e: alloy::transports::TransportError| Error::Chain(e.into());
+    let _: serde_json::Value = provider
+        .raw_request("evm_increaseTime".into(), (seconds,))
+        .await
+        .map_err(rpc)?;
+    let _: serde_json::Value = provider
+        .raw_request("evm_mine".into(), ())
+        .await
+        .map_err(rpc)?;
+    Ok(())
+}
+
+/// Polls `condition` until it holds; fails if the relayer stops first or the step takes too long.
+async fn wait_for<F, Fut>(
+    what: &'static str,
+    relayer: &mut tokio::task::JoinHandle<Result<()>>,
+    mut condition: F,
+) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    loop {
+        if condition().await? {
+            return Ok(());
+        }
+        if relayer.is_finished() {
+            return match relayer.await {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(())) => Err(step(what, "the relayer stopped".into())),
+                Err(e) => Err(step(what, format!("the relayer task failed: {e}"))),
+            };
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(step(
+                what,
+                format!("not done after {} s", STEP_TIMEOUT.as_secs()),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn step(step: &'static str, reason: String) -> Error {
+    devnet::Error::Step { step, reason }.into()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn usdc(amount: U256) -> String {
+    let (whole, frac) = amount.div_rem(U256::from(1_000_000u64));
+    format!("{whole}.{:06}", frac.to::<u64>())
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.deployment;
+        writeln!(
+            f,
+            "myco-bridge demo: chain {} at {}",
+            self.chain_id, self.rpc_url
+        )?;
+        writeln!(
+            f,
+            "  StateCommitment {}  USDCEscrow {}  MycoBondingCurve {}",
+            d.state_commitment, d.escrow, d.curve
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:>5}  {:<66}  {:<66}  {:>8}  {:>8}  {:>6}",
+            "epoch", "state root", "commit tx", "gas", "deposits", "claims"
+        )?;
+        for e in &self.epochs {
+            let tx = e
+                .tx_hash
+                .map_or_else(|| "(already on chain)".to_string(), |h| h.to_string());
+            let gas = e
+                .gas_used
+                .map_or_else(|| "-".to_string(), |g| g.to_string());
+            writeln!(
+                f,
+                "{:>5}  {:<66}  {:<66}  {:>8}  {:>8}  {:>6}",
+                e.epoch,
+                e.state_root.to_string(),
+                tx,
+                gas,
+                e.deposits_credited,
+                e.claims
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "latestEpoch() on chain: {}", self.latest_epoch_on_chain)?;
+        writeln!(f, "deposits seen: {}", self.deposits.len())?;
+        for dep in &self.deposits {
+            writeln!(
+                f,
+                "  #{} {} USDC from {} for {} (tx {})",
+                dep.deposit_id,
+                usdc(dep.amount),
+                dep.depositor,
+                dep.recipient,
+                dep.origin.tx_hash
+            )?;
+        }
+        writeln!(f, "withdrawals settled: {}", self.withdrawals.len())?;
+        for w in &self.withdrawals {
+            writeln!(
+                f,
+                "  claim {} of epoch {}: {} USDC to {} (tx {})",
+                w.claim_id,
+                w.epoch,
+                usdc(w.usdc_amount),
+                w.recipient,
+                w.origin.tx_hash
+            )?;
+        }
+        write!(f, "relayer database: {}", self.database.display())
+    }
+}

@@ -22,9 +22,11 @@
 //! - [`demo`]: the whole bridge on a local chain, end to end.
 
 pub mod chain;
+pub mod demo;
 pub mod devnet;
 pub mod error;
 pub mod ingest;
+pub mod relayer;
 pub mod settle;
 pub mod store;
 

@@ -40,6 +40,14 @@ pub enum Error {
         /// The transaction.
         tx: B256,
     },
+    /// A mined transaction reverted.
+    #[error("{call}: transaction {tx} reverted")]
+    TxReverted {
+        /// The contract function.
+        call: &'static str,
+        /// The transaction.
+        tx: B256,
+    },
     /// Waiting for a receipt failed.
     #[error("waiting for the receipt of {tx}: {reason}")]
     Receipt {
@@ -67,7 +75,9 @@ pub enum Error {
         ours: B256,
     },
     /// The chain is missing an earlier epoch (e.g. it was revoked); nothing is skipped.
-    #[error("epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order")]
+    #[error(
+        "epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order"
+    )]
     OutOfOrder {
         /// The epoch we wanted to commit.
         epoch: u64,
@@ -80,8 +90,15 @@ impl Error {
     /// Whether retrying the same operation later may succeed (network trouble, not a verdict of the chain).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Rpc(e) => !e.is_error_resp() || e.as_error_resp().is_some_and(|r| r.code == 429 || r.code == -32005),
-            Error::Contract { source: alloy::contract::Error::TransportError(e), .. } => !e.is_error_resp(),
+            Error::Rpc(e) => {
+                !e.is_error_resp()
+                    || e.as_error_resp()
+                        .is_some_and(|r| r.code == 429 || r.code == -32005)
+            }
+            Error::Contract {
+                source: alloy::contract::Error::TransportError(e),
+                ..
+            } => !e.is_error_resp(),
             Error::Receipt { .. } => true,
             _ => false,
         }
@@ -93,7 +110,10 @@ impl Error {
             Some(reason) => Error::Reverted { call, reason },
             None => match e {
                 alloy::contract::Error::TransportError(t) => Error::Rpc(t),
-                other => Error::Contract { call, source: other },
+                other => Error::Contract {
+                    call,
+                    source: other,
+                },
             },
         }
     }
@@ -101,7 +121,10 @@ impl Error {
 
 /// Decodes revert data into the name and fields of any of our contracts' custom errors.
 pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
-    use bindings::{curve::MycoBondingCurve as C, escrow::USDCEscrow as U, state_commitment::StateCommitment as S};
+    use bindings::{
+        curve::MycoBondingCurve as C, escrow::USDCEscrow as U,
+        state_commitment::StateCommitment as S,
+    };
     let data = e.as_revert_data()?;
     use alloy::sol_types::SolInterface;
     if let Ok(err) = S::StateCommitmentErrors::abi_decode(&data) {
@@ -114,4 +137,41 @@ pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
         return Some(format!("{err:?}"));
     }
     Some(format!("unrecognised revert data {data}"))
+}
+
+/// A provider over HTTP that signs with `signer`, type-erased so every stage shares one type.
+pub fn signing_provider(
+    url: alloy::transports::http::reqwest::Url,
+    signer: alloy::signers::local::PrivateKeySigner,
+) -> alloy::providers::DynProvider {
+    use alloy::providers::{Provider, ProviderBuilder};
+    ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(url)
+        .erased()
+}
+
+/// Simulates, sends and waits for the receipt of a contract call; a revert comes back decoded.
+pub async fn send_call<P, C>(
+    call: &'static str,
+    builder: alloy::contract::SolCallBuilder<P, C>,
+) -> Result<alloy::rpc::types::TransactionReceipt, Error>
+where
+    P: alloy::providers::Provider,
+    C: alloy::sol_types::SolCall,
+{
+    let pending = builder
+        .send()
+        .await
+        .map_err(|e| Error::from_call(call, e))?;
+    let tx = *pending.tx_hash();
+    let receipt = pending.get_receipt().await.map_err(|e| Error::Receipt {
+        tx,
+        reason: e.to_string(),
+    })?;
+    if receipt.status() {
+        Ok(receipt)
+    } else {
+        Err(Error::TxReverted { call, tx })
+    }
 }

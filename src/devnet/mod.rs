@@ -18,6 +18,14 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// A step of a scripted run (the demo) failed or timed out.
+    #[error("{step}: {reason}")]
+    Step {
+        /// The step.
+        step: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A deployment or setup transaction failed.
     #[error("deploying {what}: {reason}")]
     Deploy {

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
 
 use super::Error;
 
@@ -98,9 +100,21 @@ impl BatchState {
                 doc.put(&m, "recipient", w.recipient.to_checksum(None))?;
             }
             let reserve = doc.put_object(ROOT, "reserve", ObjType::Map)?;
-            doc.put(&reserve, "total_supply", self.reserve.total_supply.to_string())?;
-            doc.put(&reserve, "total_reserve", self.reserve.total_reserve.to_string())?;
-            doc.put(&reserve, "flow_pressure", self.reserve.flow_pressure.to_string())?;
+            doc.put(
+                &reserve,
+                "total_supply",
+                self.reserve.total_supply.to_string(),
+            )?;
+            doc.put(
+                &reserve,
+                "total_reserve",
+                self.reserve.total_reserve.to_string(),
+            )?;
+            doc.put(
+                &reserve,
+                "flow_pressure",
+                self.reserve.flow_pressure.to_string(),
+            )?;
             Ok(())
         };
         write().expect("writing a fresh automerge document cannot fail");
@@ -113,7 +127,10 @@ impl BatchState {
         let r = Reader { doc: &doc };
         let version = r.uint(&ROOT, "version")?;
         if version != SCHEMA_VERSION {
-            return Err(Error::Schema { field: "version".into(), reason: format!("unsupported version {version}") });
+            return Err(Error::Schema {
+                field: "version".into(),
+                reason: format!("unsupported version {version}"),
+            });
         }
         let mut state = BatchState {
             epoch: r.uint(&ROOT, "epoch")?,
@@ -169,15 +186,27 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn get(&self, obj: &ObjId, prop: impl Into<automerge::Prop>) -> Result<(Value<'_>, ObjId), Error> {
+    fn get(
+        &self,
+        obj: &ObjId,
+        prop: impl Into<automerge::Prop>,
+    ) -> Result<(Value<'_>, ObjId), Error> {
         let prop = prop.into();
         self.doc
             .get(obj, prop.clone())
             .map_err(|e| Error::Document(e.to_string()))?
-            .ok_or_else(|| Error::Schema { field: prop.to_string(), reason: "missing".into() })
+            .ok_or_else(|| Error::Schema {
+                field: prop.to_string(),
+                reason: "missing".into(),
+            })
     }
 
-    fn object(&self, obj: &ObjId, prop: impl Into<automerge::Prop>, want: ObjType) -> Result<ObjId, Error> {
+    fn object(
+        &self,
+        obj: &ObjId,
+        prop: impl Into<automerge::Prop>,
+        want: ObjType,
+    ) -> Result<ObjId, Error> {
         let prop = prop.into();
         match self.get(obj, prop.clone())? {
             (Value::Object(t), id) if t == want => Ok(id),
@@ -212,27 +241,42 @@ impl Reader<'_> {
     fn string(&self, obj: &ObjId, key: &str) -> Result<String, Error> {
         match self.scalar(obj, key)? {
             ScalarValue::Str(s) => Ok(s.to_string()),
-            other => Err(Error::Schema { field: key.into(), reason: format!("expected a string, found {other:?}") }),
+            other => Err(Error::Schema {
+                field: key.into(),
+                reason: format!("expected a string, found {other:?}"),
+            }),
         }
     }
 
     /// A non-negative integer amount, written as a decimal string.
     fn amount(&self, obj: &ObjId, key: &str, field: &str) -> Result<U256, Error> {
         let text = self.string(obj, key).map_err(|e| e.in_field(field))?;
-        parse_amount(&text).map_err(|reason| Error::Schema { field: field.into(), reason })
+        parse_amount(&text).map_err(|reason| Error::Schema {
+            field: field.into(),
+            reason,
+        })
     }
 
     fn b256(&self, obj: &ObjId, key: &str) -> Result<B256, Error> {
         let text = self.string(obj, key)?;
-        parse_b256(&text).map_err(|reason| Error::Schema { field: key.into(), reason })
+        parse_b256(&text).map_err(|reason| Error::Schema {
+            field: key.into(),
+            reason,
+        })
     }
 
     fn address(&self, obj: &ObjId, key: &str) -> Result<Address, Error> {
         let text = self.string(obj, key)?;
         if text.len() != 42 || !text.starts_with("0x") {
-            return Err(Error::Schema { field: key.into(), reason: format!("not a 20-byte 0x address: {text:?}") });
+            return Err(Error::Schema {
+                field: key.into(),
+                reason: format!("not a 20-byte 0x address: {text:?}"),
+            });
         }
-        text.parse().map_err(|e| Error::Schema { field: key.into(), reason: format!("{e}: {text:?}") })
+        text.parse().map_err(|e| Error::Schema {
+            field: key.into(),
+            reason: format!("{e}: {text:?}"),
+        })
     }
 }
 
@@ -243,7 +287,9 @@ pub fn parse_amount(text: &str) -> Result<U256, String> {
         && text.bytes().all(|b| b.is_ascii_digit())
         && (text == "0" || !text.starts_with('0'));
     if !canonical {
-        return Err(format!("not a canonical non-negative decimal integer: {text:?}"));
+        return Err(format!(
+            "not a canonical non-negative decimal integer: {text:?}"
+        ));
     }
     U256::from_str_radix(text, 10).map_err(|e| format!("{e}: {text:?}"))
 }
@@ -273,21 +319,32 @@ mod tests {
             parent: B256::repeat_byte(0x11),
             timestamp: 1_700_000_000,
             balances: [(alice, U256::from(10).pow(U256::from(30)))].into(),
-            deposits: vec![CreditedDeposit { deposit_id: 3, account: alice, amount: U256::from(5_000_000u64) }],
+            deposits: vec![CreditedDeposit {
+                deposit_id: 3,
+                account: alice,
+                amount: U256::from(5_000_000u64),
+            }],
             withdrawals: vec![WithdrawalRequest {
                 claim_id: U256::from(42),
                 account: alice,
                 amount: U256::from(10).pow(U256::from(18)),
                 recipient: Address::repeat_byte(0x22),
             }],
-            reserve: ReserveState { total_supply: U256::from(1), total_reserve: U256::from(2), flow_pressure: U256::ZERO },
+            reserve: ReserveState {
+                total_supply: U256::from(1),
+                total_reserve: U256::from(2),
+                flow_pressure: U256::ZERO,
+            },
         }
     }
 
     #[test]
     fn round_trips_through_automerge() {
         let state = sample();
-        assert_eq!(BatchState::from_automerge(&state.to_automerge()).unwrap(), state);
+        assert_eq!(
+            BatchState::from_automerge(&state.to_automerge()).unwrap(),
+            state
+        );
     }
 
     #[test]
@@ -295,7 +352,10 @@ mod tests {
         let mut bytes = sample().to_automerge();
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0xff;
-        assert!(matches!(BatchState::from_automerge(&bytes), Err(Error::Document(_))));
+        assert!(matches!(
+            BatchState::from_automerge(&bytes),
+            Err(Error::Document(_))
+        ));
     }
 
     #[test]
@@ -305,7 +365,12 @@ mod tests {
         }
         assert_eq!(parse_amount("0").unwrap(), U256::ZERO);
         assert!(parse_amount(&U256::MAX.to_string()).is_ok());
-        assert!(parse_amount("115792089237316195423570985008687907853269984665640564039457584007913129639936").is_err());
+        assert!(
+            parse_amount(
+                "115792089237316195423570985008687907853269984665640564039457584007913129639936"
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -313,6 +378,9 @@ mod tests {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "version", SCHEMA_VERSION).unwrap();
         let err = BatchState::from_automerge(&doc.save()).unwrap_err();
-        assert!(matches!(&err, Error::Schema { field, .. } if field == "epoch"), "{err}");
+        assert!(
+            matches!(&err, Error::Schema { field, .. } if field == "epoch"),
+            "{err}"
+        );
     }
 }
