@@ -4,21 +4,13 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    for watched in [
-        "contracts",
-        "foundry.toml",
-        "package-lock.json",
-        "scripts/solc",
-    ] {
+    for watched in ["contracts", "foundry.toml", "package-lock.json", "scripts/solc"] {
         println!("cargo:rerun-if-changed={watched}");
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let forge = root.join("node_modules/.bin/forge");
     if !forge.exists() {
-        panic!(
-            "{} is missing: run `npm ci` (or `make deps`) first to install the pinned toolchain",
-            forge.display()
-        );
+        panic!("{} is missing: run `npm ci` (or `make deps`) first to install the pinned toolchain", forge.display());
     }
     let out = Command::new(&forge)
         .args(["build", "--root"])

@@ -34,5 +34,8 @@ pub enum Command {
         /// Folder for batches and the relayer's database (recreated on each run).
         #[arg(long, default_value = ".demo")]
         workdir: PathBuf,
+        /// Keep the local chain running after the summary (until Ctrl-C), to inspect it with `cast`.
+        #[arg(long)]
+        keep_chain: bool,
     },
 }

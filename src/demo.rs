@@ -15,12 +15,11 @@ use tokio_util::sync::CancellationToken;
 use crate::chain::bindings::escrow::IUSDCEscrow::WithdrawalClaim;
 use crate::chain::bindings::{StateCommitment, TestUSDC, USDCEscrow};
 use crate::chain::signing_provider;
-use crate::devnet::deploy::{DeployConfig, deploy};
 use crate::devnet::simulate::{EpochInputs, Network, WithdrawalAsk};
-use crate::devnet::{self, Deployment};
+use crate::devnet::{self, Deployment, Devnet};
 use crate::ingest::document::CreditedDeposit;
 use crate::ingest::{ValidatorSet, folder::FolderSource};
-use crate::relayer::{self, Relayer};
+use crate::relayer::Relayer;
 use crate::store::{self, claims, commitments, escrow};
 use crate::{Error, Result};
 
@@ -48,13 +47,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            epochs: 5,
-            validators: 4,
-            accounts: 8,
-            seed: 7,
-            workdir: PathBuf::from(".demo"),
-        }
+        Self { epochs: 5, validators: 4, accounts: 8, seed: 7, workdir: PathBuf::from(".demo") }
     }
 }
 
@@ -96,67 +89,48 @@ pub struct Report {
     pub database: PathBuf,
 }
 
+/// A finished demo: its report, and the chain it ran on (stopped when this is dropped).
+#[derive(Debug)]
+pub struct Finished {
+    /// What happened.
+    pub report: Report,
+    /// The still-running chain, for a look with `cast` before it goes.
+    pub chain: Devnet,
+}
+
 /// Runs the demo end to end.
-pub async fn run(options: &Options) -> Result<Report> {
+pub async fn run(options: &Options) -> Result<Finished> {
     let workdir = &options.workdir;
     let batch_dir = workdir.join("batches");
     let database = workdir.join("relayer.db");
     prepare_workdir(workdir).await?;
 
-    let anvil = devnet::anvil::spawn()?;
-    let url = anvil.endpoint_url();
-    let chain_id = anvil.chain_id();
-    let signer = |i: usize| PrivateKeySigner::from(&anvil.keys()[i]);
-    let (admin, relayer_key) = (signer(0), signer(1));
-    let admin_provider = signing_provider(url.clone(), admin.clone());
-    tracing::info!(rpc = %url, chain_id, "anvil started");
-
-    let deployment = deploy(
-        &admin_provider,
-        &DeployConfig {
-            admin: admin.address(),
-            relayer: relayer_key.address(),
-            challenge_window: CHALLENGE_WINDOW,
-            curve_p0: U256::from(crate::settle::WAD),
-            curve_m: U256::from(1_000_000_000_000u64),
-        },
-    )
-    .await?;
-    tracing::info!(state_commitment = %deployment.state_commitment, escrow = %deployment.escrow, "contracts deployed");
+    let devnet = Devnet::start(CHALLENGE_WINDOW, &[]).await?;
+    let deployment = devnet.deployment;
+    let url = devnet.url();
+    let chain_id = devnet.chain_id();
+    let admin_provider = devnet.provider(devnet::ADMIN_ACCOUNT);
 
     let pool = store::connect(&format!("sqlite://{}", database.display())).await?;
     let mut network = Network::new(chain_id, options.seed, options.validators, options.accounts);
-    let config = relayer::Config {
-        chain_id,
-        validators: ValidatorSet::new(network.validator_keys())?,
-        batch_dir: batch_dir.clone(),
-        state_commitment: deployment.state_commitment,
-        escrow: deployment.escrow,
-        start_block: deployment.start_block,
-        confirmations: 0,
-        poll_interval: Duration::from_millis(100),
-    };
+    let config = devnet.relayer_config(ValidatorSet::new(network.validator_keys())?, batch_dir.clone());
     let shutdown = CancellationToken::new();
-    let relayer = Relayer::new(
-        pool.clone(),
-        signing_provider(url.clone(), relayer_key),
-        config,
-    );
+    let relayer = Relayer::new(pool.clone(), devnet.provider(devnet::RELAYER_ACCOUNT), config);
     let mut relayer_task = tokio::spawn(relayer.run(shutdown.clone()));
 
     // Two users deposit USDC on chain for two off-chain accounts.
-    let users: Vec<(PrivateKeySigner, B256)> = (0..2)
-        .map(|i| (signer(2 + i), network.accounts()[i]))
-        .collect();
+    let users: Vec<(PrivateKeySigner, B256)> =
+        (0..2).map(|i| (devnet.signer(devnet::FIRST_USER_ACCOUNT + i), network.accounts()[i])).collect();
     for (user, account) in &users {
-        deposit(
-            signing_provider(url.clone(), user.clone()),
-            user.address(),
-            &deployment,
-            *account,
-        )
-        .await?;
+        deposit(signing_provider(url.clone(), user.clone()), user.address(), &deployment, *account).await?;
     }
+
+    // The validators credit only deposits they have seen on chain; wait until the relayer's watcher has too.
+    let expected = users.len();
+    wait_for("watcher sees the deposits", &mut relayer_task, || async {
+        Ok(escrow::deposits(&pool).await?.len() >= expected)
+    })
+    .await?;
 
     let source = FolderSource::new(&batch_dir);
     let withdrawal_epoch = options.epochs.min(2);
@@ -168,11 +142,7 @@ pub async fn run(options: &Options) -> Result<Report> {
         let deposits: Vec<CreditedDeposit> = seen
             .iter()
             .filter(|d| d.deposit_id > credited)
-            .map(|d| CreditedDeposit {
-                deposit_id: d.deposit_id,
-                account: d.recipient,
-                amount: d.amount,
-            })
+            .map(|d| CreditedDeposit { deposit_id: d.deposit_id, account: d.recipient, amount: d.amount })
             .collect();
         credited = seen.last().map_or(credited, |d| d.deposit_id);
         credited_per_epoch.push(deposits.len());
@@ -186,43 +156,22 @@ pub async fn run(options: &Options) -> Result<Report> {
         } else {
             Vec::new()
         };
-        let inputs = EpochInputs {
-            timestamp: unix_now(),
-            deposits,
-            withdrawals,
-            transfers: 10,
-        };
+        let inputs = EpochInputs { timestamp: unix_now(), deposits, withdrawals, transfers: 10 };
         let produced = network.next_batch(&inputs);
-        source
-            .publish(epoch, &produced.bytes)
-            .await
-            .map_err(crate::ingest::Error::from)?;
+        source.publish(epoch, &produced.bytes).await.map_err(crate::ingest::Error::from)?;
         tracing::info!(epoch, digest = %produced.digest, "validators certified a batch");
 
         wait_for("relayer commits the epoch", &mut relayer_task, || async {
-            Ok(commitments::latest(&pool)
-                .await?
-                .is_some_and(|l| l >= epoch))
+            Ok(commitments::latest(&pool).await?.is_some_and(|l| l >= epoch))
         })
         .await?;
-        if epoch == 1 {
-            let expected = users.len();
-            wait_for("watcher sees the deposits", &mut relayer_task, || async {
-                Ok(escrow::deposits(&pool).await?.len() >= expected)
-            })
-            .await?;
-        }
     }
 
     // Let the challenge window pass, then the user claims on chain with the proof from the relayer's store.
-    advance_time(&admin_provider, CHALLENGE_WINDOW + 1).await?;
+    devnet.advance_time(CHALLENGE_WINDOW + 1).await?;
     let claim_user = users[0].0.clone();
     let user_provider = signing_provider(url.clone(), claim_user);
-    for stored in claims::all(&pool)
-        .await?
-        .into_iter()
-        .filter(|c| c.paid_tx.is_none())
-    {
+    for stored in claims::all(&pool).await?.into_iter().filter(|c| c.paid_tx.is_none()) {
         let c = &stored.claim;
         let claim = WithdrawalClaim {
             claimId: c.claim_id,
@@ -233,23 +182,12 @@ pub async fn run(options: &Options) -> Result<Report> {
             epoch: c.epoch,
         };
         let escrow_contract = USDCEscrow::new(deployment.escrow, &user_provider);
-        send(
-            "withdraw",
-            escrow_contract.withdraw(claim, stored.proof.clone()),
-        )
-        .await?;
+        send("withdraw", escrow_contract.withdraw(claim, stored.proof.clone())).await?;
         tracing::info!(claim = %c.claim_id, epoch = c.epoch, "withdrawal claimed on chain");
     }
-    wait_for(
-        "watcher sees the withdrawals",
-        &mut relayer_task,
-        || async {
-            Ok(claims::all(&pool)
-                .await?
-                .iter()
-                .all(|c| c.paid_tx.is_some()))
-        },
-    )
+    wait_for("watcher sees the withdrawals", &mut relayer_task, || async {
+        Ok(claims::all(&pool).await?.iter().all(|c| c.paid_tx.is_some()))
+    })
     .await?;
 
     let latest_epoch_on_chain = StateCommitment::new(deployment.state_commitment, &admin_provider)
@@ -271,14 +209,11 @@ pub async fn run(options: &Options) -> Result<Report> {
             state_root: c.state_root,
             tx_hash: c.tx_hash,
             gas_used: c.gas_used,
-            deposits_credited: credited_per_epoch
-                .get(c.epoch as usize - 1)
-                .copied()
-                .unwrap_or_default(),
+            deposits_credited: credited_per_epoch.get(c.epoch as usize - 1).copied().unwrap_or_default(),
             claims: claims.iter().filter(|s| s.claim.epoch == c.epoch).count(),
         });
     }
-    Ok(Report {
+    let report = Report {
         rpc_url: url.to_string(),
         chain_id,
         deployment,
@@ -287,42 +222,27 @@ pub async fn run(options: &Options) -> Result<Report> {
         deposits: escrow::deposits(&pool).await?,
         withdrawals: escrow::withdrawals(&pool).await?,
         database,
-    })
+    };
+    Ok(Finished { report, chain: devnet })
 }
 
 async fn prepare_workdir(workdir: &std::path::Path) -> Result<()> {
-    let io = |e: std::io::Error| {
-        step(
-            "preparing the work folder",
-            format!("{}: {e}", workdir.display()),
-        )
-    };
+    let io = |e: std::io::Error| step("preparing the work folder", format!("{}: {e}", workdir.display()));
     match tokio::fs::remove_dir_all(workdir).await {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
-    tokio::fs::create_dir_all(workdir.join("batches"))
-        .await
-        .map_err(io)
+    tokio::fs::create_dir_all(workdir.join("batches")).await.map_err(io)
 }
 
 /// Mints test USDC to the provider's signer and deposits it for `account`.
-async fn deposit(
-    provider: DynProvider,
-    me: Address,
-    deployment: &Deployment,
-    account: B256,
-) -> Result<()> {
+async fn deposit(provider: DynProvider, me: Address, deployment: &Deployment, account: B256) -> Result<()> {
     let amount = U256::from(DEPOSIT_USDC);
     let usdc = TestUSDC::new(deployment.usdc, &provider);
     send("mint", usdc.mint(me, amount)).await?;
     send("approve", usdc.approve(deployment.escrow, amount)).await?;
-    send(
-        "deposit",
-        USDCEscrow::new(deployment.escrow, &provider).deposit(amount, account),
-    )
-    .await?;
+    send("deposit", USDCEscrow::new(deployment.escrow, &provider).deposit(amount, account)).await?;
     tracing::info!(user = %me, %account, usdc = DEPOSIT_USDC / 1_000_000, "deposited into the escrow");
     Ok(())
 }
@@ -333,20 +253,6 @@ async fn send<P: Provider, C: alloy::sol_types::SolCall>(
     call: alloy::contract::SolCallBuilder<P, C>,
 ) -> Result<()> {
     crate::chain::send_call(what, call).await?;
-    Ok(())
-}
-
-/// Moves anvil's clock forward and mines a block at the new time.
-async fn advance_time(provider: &DynProvider, seconds: u64) -> Result<()> {
-    let rpc = |e: alloy::transports::TransportError| Error::Chain(e.into());
-    let _: serde_json::Value = provider
-        .raw_request("evm_increaseTime".into(), (seconds,))
-        .await
-        .map_err(rpc)?;
-    let _: serde_json::Value = provider
-        .raw_request("evm_mine".into(), ())
-        .await
-        .map_err(rpc)?;
     Ok(())
 }
 
@@ -373,10 +279,7 @@ where
             };
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(step(
-                what,
-                format!("not done after {} s", STEP_TIMEOUT.as_secs()),
-            ));
+            return Err(step(what, format!("not done after {} s", STEP_TIMEOUT.as_secs())));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -387,9 +290,7 @@ fn step(step: &'static str, reason: String) -> Error {
 }
 
 fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn usdc(amount: U256) -> String {
@@ -400,16 +301,8 @@ fn usdc(amount: U256) -> String {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = &self.deployment;
-        writeln!(
-            f,
-            "myco-bridge demo: chain {} at {}",
-            self.chain_id, self.rpc_url
-        )?;
-        writeln!(
-            f,
-            "  StateCommitment {}  USDCEscrow {}  MycoBondingCurve {}",
-            d.state_commitment, d.escrow, d.curve
-        )?;
+        writeln!(f, "myco-bridge demo: chain {} at {}", self.chain_id, self.rpc_url)?;
+        writeln!(f, "  StateCommitment {}  USDCEscrow {}  MycoBondingCurve {}", d.state_commitment, d.escrow, d.curve)?;
         writeln!(f)?;
         writeln!(
             f,
@@ -417,12 +310,8 @@ impl fmt::Display for Report {
             "epoch", "state root", "commit tx", "gas", "deposits", "claims"
         )?;
         for e in &self.epochs {
-            let tx = e
-                .tx_hash
-                .map_or_else(|| "(already on chain)".to_string(), |h| h.to_string());
-            let gas = e
-                .gas_used
-                .map_or_else(|| "-".to_string(), |g| g.to_string());
+            let tx = e.tx_hash.map_or_else(|| "(already on chain)".to_string(), |h| h.to_string());
+            let gas = e.gas_used.map_or_else(|| "-".to_string(), |g| g.to_string());
             writeln!(
                 f,
                 "{:>5}  {:<66}  {:<66}  {:>8}  {:>8}  {:>6}",

@@ -10,9 +10,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if cli.log_json {
         builder.json().init();
     } else {
@@ -20,12 +18,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     match cli.command {
-        Command::Demo {
-            epochs,
-            validators,
-            seed,
-            workdir,
-        } => {
+        Command::Demo { epochs, validators, seed, workdir, keep_chain } => {
             let options = myco_bridge::demo::Options {
                 epochs,
                 validators: validators as usize,
@@ -33,8 +26,15 @@ async fn main() -> anyhow::Result<()> {
                 workdir,
                 ..Default::default()
             };
-            let report = myco_bridge::demo::run(&options).await?;
-            println!("{report}");
+            let finished = myco_bridge::demo::run(&options).await?;
+            println!("{}", finished.report);
+            if keep_chain {
+                println!(
+                    "\nThe chain stays up until Ctrl-C. Try:\n  node_modules/.bin/cast call {} \"latestEpoch()(uint64)\" --rpc-url {}",
+                    finished.report.deployment.state_commitment, finished.report.rpc_url
+                );
+                tokio::signal::ctrl_c().await?;
+            }
         }
     }
     Ok(())

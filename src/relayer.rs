@@ -46,11 +46,7 @@ pub struct Relayer {
 impl Relayer {
     /// A relayer over `pool`, sending through `provider` (which signs as the relayer key).
     pub fn new(pool: Pool, provider: DynProvider, config: Config) -> Self {
-        Self {
-            pool,
-            provider,
-            config,
-        }
+        Self { pool, provider, config }
     }
 
     /// Runs until `shutdown` is cancelled or a stage fails in a way that must halt the relayer.
@@ -65,22 +61,15 @@ impl Relayer {
             }
             r
         };
-        let (a, b) = tokio::join!(async { stop_on_error(pipeline.await) }, async {
-            stop_on_error(watcher.await)
-        });
+        let (a, b) = tokio::join!(async { stop_on_error(pipeline.await) }, async { stop_on_error(watcher.await) });
         a.and(b)
     }
 
     async fn pipeline(self, shutdown: CancellationToken) -> Result<()> {
         let source = FolderSource::new(&self.config.batch_dir);
         let last = batches::last(&self.pool).await?;
-        let mut verifier =
-            Verifier::new(self.config.chain_id, self.config.validators.clone(), last);
-        let submitter = Submitter::new(
-            self.provider.clone(),
-            self.config.state_commitment,
-            self.config.confirmations,
-        );
+        let mut verifier = Verifier::new(self.config.chain_id, self.config.validators.clone(), last);
+        let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, self.config.confirmations);
         tracing::info!(next_epoch = verifier.next_epoch(), dir = %source.dir().display(), "pipeline started");
         loop {
             self.ingest_available(&source, &mut verifier).await?;
@@ -96,11 +85,7 @@ impl Relayer {
     async fn ingest_available(&self, source: &FolderSource, verifier: &mut Verifier) -> Result<()> {
         loop {
             let epoch = verifier.next_epoch();
-            let origin = source
-                .dir()
-                .join(FolderSource::file_name(epoch))
-                .display()
-                .to_string();
+            let origin = source.dir().join(FolderSource::file_name(epoch)).display().to_string();
             let bytes = match source.fetch(epoch).await {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => return Ok(()),
@@ -118,15 +103,8 @@ impl Relayer {
                     // Everything already accepted stays as it is; we wait for a valid batch for this epoch.
                     if !quarantine::contains(&self.pool, &origin, &bytes).await? {
                         tracing::warn!(epoch, reason = e.reason(), error = %e, "batch rejected and quarantined");
-                        quarantine::insert(
-                            &self.pool,
-                            &origin,
-                            Some(epoch),
-                            e.reason(),
-                            &e.to_string(),
-                            &bytes,
-                        )
-                        .await?;
+                        quarantine::insert(&self.pool, &origin, Some(epoch), e.reason(), &e.to_string(), &bytes)
+                            .await?;
                     }
                     return Ok(());
                 }
@@ -157,10 +135,7 @@ impl Relayer {
         for batch in batches::uncommitted(&self.pool).await? {
             let parent_root = match batch.epoch {
                 1 => B256::ZERO,
-                e => batches::get(&self.pool, e - 1)
-                    .await?
-                    .map(|b| b.state_root)
-                    .unwrap_or_default(),
+                e => batches::get(&self.pool, e - 1).await?.map(|b| b.state_root).unwrap_or_default(),
             };
             let outcome = match submitter.submit(&batch, parent_root).await {
                 Ok(o) => o,
@@ -174,11 +149,9 @@ impl Relayer {
                 }
             };
             let (tx_hash, block_number, gas_used) = match outcome {
-                Outcome::Committed {
-                    tx_hash,
-                    block_number,
-                    gas_used,
-                } => (Some(tx_hash), Some(block_number), Some(gas_used)),
+                Outcome::Committed { tx_hash, block_number, gas_used } => {
+                    (Some(tx_hash), Some(block_number), Some(gas_used))
+                }
                 Outcome::AlreadyOnChain => (None, None, None),
             };
             let record = commitments::Commitment {
@@ -194,12 +167,8 @@ impl Relayer {
     }
 
     async fn watch(self, shutdown: CancellationToken) -> Result<()> {
-        let watcher = Watcher::new(
-            self.provider.clone(),
-            self.config.escrow,
-            self.config.start_block,
-            self.config.confirmations,
-        );
+        let watcher =
+            Watcher::new(self.provider.clone(), self.config.escrow, self.config.start_block, self.config.confirmations);
         loop {
             match watcher.poll(&self.pool).await {
                 Ok(p) if !p.caught_up => continue,

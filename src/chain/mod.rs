@@ -29,8 +29,8 @@ pub enum Error {
     Contract {
         /// The contract function.
         call: &'static str,
-        /// The underlying error.
-        source: alloy::contract::Error,
+        /// The underlying error (boxed: it is large and rare).
+        source: Box<alloy::contract::Error>,
     },
     /// A mined transaction failed.
     #[error("transaction {tx} for epoch {epoch} failed on chain")]
@@ -75,9 +75,7 @@ pub enum Error {
         ours: B256,
     },
     /// The chain is missing an earlier epoch (e.g. it was revoked); nothing is skipped.
-    #[error(
-        "epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order"
-    )]
+    #[error("epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order")]
     OutOfOrder {
         /// The epoch we wanted to commit.
         epoch: u64,
@@ -90,15 +88,10 @@ impl Error {
     /// Whether retrying the same operation later may succeed (network trouble, not a verdict of the chain).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Rpc(e) => {
-                !e.is_error_resp()
-                    || e.as_error_resp()
-                        .is_some_and(|r| r.code == 429 || r.code == -32005)
+            Error::Rpc(e) => !e.is_error_resp() || e.as_error_resp().is_some_and(|r| r.code == 429 || r.code == -32005),
+            Error::Contract { source, .. } => {
+                matches!(&**source, alloy::contract::Error::TransportError(e) if !e.is_error_resp())
             }
-            Error::Contract {
-                source: alloy::contract::Error::TransportError(e),
-                ..
-            } => !e.is_error_resp(),
             Error::Receipt { .. } => true,
             _ => false,
         }
@@ -110,10 +103,7 @@ impl Error {
             Some(reason) => Error::Reverted { call, reason },
             None => match e {
                 alloy::contract::Error::TransportError(t) => Error::Rpc(t),
-                other => Error::Contract {
-                    call,
-                    source: other,
-                },
+                other => Error::Contract { call, source: Box::new(other) },
             },
         }
     }
@@ -121,10 +111,7 @@ impl Error {
 
 /// Decodes revert data into the name and fields of any of our contracts' custom errors.
 pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
-    use bindings::{
-        curve::MycoBondingCurve as C, escrow::USDCEscrow as U,
-        state_commitment::StateCommitment as S,
-    };
+    use bindings::{curve::MycoBondingCurve as C, escrow::USDCEscrow as U, state_commitment::StateCommitment as S};
     let data = e.as_revert_data()?;
     use alloy::sol_types::SolInterface;
     if let Ok(err) = S::StateCommitmentErrors::abi_decode(&data) {
@@ -145,10 +132,7 @@ pub fn signing_provider(
     signer: alloy::signers::local::PrivateKeySigner,
 ) -> alloy::providers::DynProvider {
     use alloy::providers::{Provider, ProviderBuilder};
-    ProviderBuilder::new()
-        .wallet(signer)
-        .connect_http(url)
-        .erased()
+    ProviderBuilder::new().wallet(signer).connect_http(url).erased()
 }
 
 /// Simulates, sends and waits for the receipt of a contract call; a revert comes back decoded.
@@ -160,18 +144,8 @@ where
     P: alloy::providers::Provider,
     C: alloy::sol_types::SolCall,
 {
-    let pending = builder
-        .send()
-        .await
-        .map_err(|e| Error::from_call(call, e))?;
+    let pending = builder.send().await.map_err(|e| Error::from_call(call, e))?;
     let tx = *pending.tx_hash();
-    let receipt = pending.get_receipt().await.map_err(|e| Error::Receipt {
-        tx,
-        reason: e.to_string(),
-    })?;
-    if receipt.status() {
-        Ok(receipt)
-    } else {
-        Err(Error::TxReverted { call, tx })
-    }
+    let receipt = pending.get_receipt().await.map_err(|e| Error::Receipt { tx, reason: e.to_string() })?;
+    if receipt.status() { Ok(receipt) } else { Err(Error::TxReverted { call, tx }) }
 }

@@ -42,19 +42,12 @@ pub struct Submitter {
 impl Submitter {
     /// A submitter for the `StateCommitment` at `address`, through a provider that signs as the relayer.
     pub fn new(provider: DynProvider, address: Address, confirmations: u64) -> Self {
-        Self {
-            contract: StateCommitment::new(address, provider),
-            confirmations,
-        }
+        Self { contract: StateCommitment::new(address, provider), confirmations }
     }
 
     /// The chain's highest committed epoch.
     pub async fn latest_epoch(&self) -> Result<u64, Error> {
-        self.contract
-            .latestEpoch()
-            .call()
-            .await
-            .map_err(|e| Error::from_call("latestEpoch", e))
+        self.contract.latestEpoch().call().await.map_err(|e| Error::from_call("latestEpoch", e))
     }
 
     /// Commits `batch`'s root, linked to `parent_root`, unless the chain already has it.
@@ -73,18 +66,11 @@ impl Submitter {
                 tracing::info!("root already on chain");
                 Ok(Outcome::AlreadyOnChain)
             } else {
-                Err(Error::RootConflict {
-                    epoch: batch.epoch,
-                    on_chain,
-                    ours: batch.state_root,
-                })
+                Err(Error::RootConflict { epoch: batch.epoch, on_chain, ours: batch.state_root })
             };
         }
         if batch.epoch > latest + 1 {
-            return Err(Error::OutOfOrder {
-                epoch: batch.epoch,
-                latest,
-            });
+            return Err(Error::OutOfOrder { epoch: batch.epoch, latest });
         }
 
         let figures = ReserveFigures {
@@ -93,20 +79,9 @@ impl Submitter {
             flowPressure: batch.reserve.flow_pressure,
             timestamp: batch.timestamp,
         };
-        let call = self.contract.commit(
-            batch.epoch,
-            parent_root,
-            batch.state_root,
-            batch.digest,
-            figures,
-        );
-        call.call()
-            .await
-            .map_err(|e| Error::from_call("commit", e))?;
-        let pending = call
-            .send()
-            .await
-            .map_err(|e| Error::from_call("commit", e))?;
+        let call = self.contract.commit(batch.epoch, parent_root, batch.state_root, batch.digest, figures);
+        call.call().await.map_err(|e| Error::from_call("commit", e))?;
+        let pending = call.send().await.map_err(|e| Error::from_call("commit", e))?;
         let tx_hash = *pending.tx_hash();
         tracing::info!(tx = %tx_hash, "commit sent");
         let receipt = pending
@@ -114,15 +89,9 @@ impl Submitter {
             .with_timeout(Some(RECEIPT_TIMEOUT))
             .get_receipt()
             .await
-            .map_err(|e| Error::Receipt {
-                tx: tx_hash,
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| Error::Receipt { tx: tx_hash, reason: e.to_string() })?;
         if !receipt.status() {
-            return Err(Error::TxFailed {
-                epoch: batch.epoch,
-                tx: tx_hash,
-            });
+            return Err(Error::TxFailed { epoch: batch.epoch, tx: tx_hash });
         }
         let outcome = Outcome::Committed {
             tx_hash,

@@ -38,45 +38,23 @@ pub struct Progress {
 
 impl Watcher {
     /// A watcher of the escrow at `escrow`, from `start_block`, reading only blocks with `confirmations` on top.
-    pub fn new(
-        provider: DynProvider,
-        escrow: Address,
-        start_block: u64,
-        confirmations: u64,
-    ) -> Self {
-        Self {
-            provider,
-            escrow,
-            start_block,
-            confirmations,
-        }
+    pub fn new(provider: DynProvider, escrow: Address, start_block: u64, confirmations: u64) -> Self {
+        Self { provider, escrow, start_block, confirmations }
     }
 
     /// Reads the next range of confirmed blocks, if any, and stores its events.
     #[tracing::instrument(skip_all)]
     pub async fn poll(&self, pool: &store::Pool) -> Result<Progress, crate::Error> {
-        let next = store::escrow::cursor(pool)
-            .await?
-            .unwrap_or(self.start_block);
-        let head = self
-            .provider
-            .get_block_number()
-            .await
-            .map_err(Error::from)?;
+        let next = store::escrow::cursor(pool).await?.unwrap_or(self.start_block);
+        let head = self.provider.get_block_number().await.map_err(Error::from)?;
         let Some(safe) = head.checked_sub(self.confirmations) else {
             return Ok(Progress::default());
         };
         if next > safe {
-            return Ok(Progress {
-                caught_up: true,
-                ..Default::default()
-            });
+            return Ok(Progress { caught_up: true, ..Default::default() });
         }
         let to = safe.min(next + MAX_BLOCK_RANGE - 1);
-        let filter = Filter::new()
-            .address(self.escrow)
-            .from_block(next)
-            .to_block(to);
+        let filter = Filter::new().address(self.escrow).from_block(next).to_block(to);
         let logs = self.provider.get_logs(&filter).await.map_err(Error::from)?;
 
         let (mut deposits, mut withdrawals) = (Vec::new(), Vec::new());
@@ -97,35 +75,23 @@ impl Watcher {
                 "escrow events"
             );
         }
-        Ok(Progress {
-            deposits: deposits.len(),
-            withdrawals: withdrawals.len(),
-            caught_up: to == safe,
-        })
+        Ok(Progress { deposits: deposits.len(), withdrawals: withdrawals.len(), caught_up: to == safe })
     }
 }
 
 fn origin(log: &Log) -> Result<EventOrigin, Error> {
     // Logs from eth_getLogs over mined blocks always carry these; a node that omits them is broken.
-    let missing = |field: &str| Error::Decode {
-        what: "log",
-        reason: format!("log without {field}"),
-    };
+    let missing = |field: &str| Error::Decode { what: "log", reason: format!("log without {field}") };
     Ok(EventOrigin {
         block_number: log.block_number.ok_or_else(|| missing("block number"))?,
         block_hash: log.block_hash.ok_or_else(|| missing("block hash"))?,
-        tx_hash: log
-            .transaction_hash
-            .ok_or_else(|| missing("transaction hash"))?,
+        tx_hash: log.transaction_hash.ok_or_else(|| missing("transaction hash"))?,
         log_index: log.log_index.ok_or_else(|| missing("log index"))?,
     })
 }
 
 fn decode_deposit(log: &Log) -> Result<Deposit, Error> {
-    let e = log.log_decode::<Deposited>().map_err(|e| Error::Decode {
-        what: "Deposited",
-        reason: e.to_string(),
-    })?;
+    let e = log.log_decode::<Deposited>().map_err(|e| Error::Decode { what: "Deposited", reason: e.to_string() })?;
     let d = e.inner.data;
     Ok(Deposit {
         deposit_id: d.depositId,
@@ -137,10 +103,7 @@ fn decode_deposit(log: &Log) -> Result<Deposit, Error> {
 }
 
 fn decode_withdrawal(log: &Log) -> Result<Withdrawal, Error> {
-    let e = log.log_decode::<Withdrawn>().map_err(|e| Error::Decode {
-        what: "Withdrawn",
-        reason: e.to_string(),
-    })?;
+    let e = log.log_decode::<Withdrawn>().map_err(|e| Error::Decode { what: "Withdrawn", reason: e.to_string() })?;
     let w = e.inner.data;
     Ok(Withdrawal {
         claim_id: w.claimId,

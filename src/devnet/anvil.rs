@@ -10,9 +10,7 @@ use super::Error;
 pub fn binary() -> PathBuf {
     std::env::var_os("MYCO_ANVIL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil"))
 }
 
 /// Starts anvil on an OS-assigned loopback port; it stops when the returned instance is dropped.
@@ -34,8 +32,5 @@ pub fn spawn_with(args: &[&str]) -> Result<AnvilInstance, Error> {
         .arg("127.0.0.1")
         .args(args.iter().copied())
         .try_spawn()
-        .map_err(|e| Error::Anvil {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| Error::Anvil { path: path.display().to_string(), reason: e.to_string() })
 }

@@ -40,40 +40,22 @@ pub struct Deployment {
 }
 
 fn failed(what: &'static str) -> impl Fn(alloy::contract::Error) -> Error {
-    move |e| Error::Deploy {
-        what,
-        reason: crate::chain::decode_revert(&e).unwrap_or_else(|| e.to_string()),
-    }
+    move |e| Error::Deploy { what, reason: crate::chain::decode_revert(&e).unwrap_or_else(|| e.to_string()) }
 }
 
 async fn confirm<C: alloy::sol_types::SolCall>(
     what: &'static str,
     call: alloy::contract::SolCallBuilder<&&DynProvider, C>,
 ) -> Result<(), Error> {
-    crate::chain::send_call(what, call)
-        .await
-        .map(drop)
-        .map_err(|e| Error::Deploy {
-            what,
-            reason: e.to_string(),
-        })
+    crate::chain::send_call(what, call).await.map(drop).map_err(|e| Error::Deploy { what, reason: e.to_string() })
 }
 
 /// Deploys everything from the provider's signer (which must be `config.admin`) and grants the roles.
 pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Deployment, Error> {
-    let start_block = provider
-        .get_block_number()
-        .await
-        .map_err(|e| Error::Deploy {
-            what: "block number",
-            reason: e.to_string(),
-        })?;
-    let usdc = TestUSDC::deploy(provider)
-        .await
-        .map_err(failed("TestUSDC"))?;
-    let myco = MycoToken::deploy(provider, config.admin)
-        .await
-        .map_err(failed("MycoToken"))?;
+    let start_block =
+        provider.get_block_number().await.map_err(|e| Error::Deploy { what: "block number", reason: e.to_string() })?;
+    let usdc = TestUSDC::deploy(provider).await.map_err(failed("TestUSDC"))?;
+    let myco = MycoToken::deploy(provider, config.admin).await.map_err(failed("MycoToken"))?;
     let curve = MycoBondingCurve::deploy(
         provider,
         *usdc.address(),
@@ -91,48 +73,16 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         .await
         .map_err(failed("USDCEscrow"))?;
 
-    let minter = myco
-        .MINTER_ROLE()
-        .call()
-        .await
-        .map_err(failed("MINTER_ROLE"))?;
-    confirm(
-        "grant MINTER_ROLE",
-        myco.grantRole(minter, *curve.address()),
-    )
-    .await?;
-    let settlement = curve
-        .SETTLEMENT_ROLE()
-        .call()
-        .await
-        .map_err(failed("SETTLEMENT_ROLE"))?;
-    confirm(
-        "grant SETTLEMENT_ROLE",
-        curve.grantRole(settlement, config.relayer),
-    )
-    .await?;
-    let relayer = sc
-        .RELAYER_ROLE()
-        .call()
-        .await
-        .map_err(failed("RELAYER_ROLE"))?;
+    let minter = myco.MINTER_ROLE().call().await.map_err(failed("MINTER_ROLE"))?;
+    confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;
+    let settlement = curve.SETTLEMENT_ROLE().call().await.map_err(failed("SETTLEMENT_ROLE"))?;
+    confirm("grant SETTLEMENT_ROLE", curve.grantRole(settlement, config.relayer)).await?;
+    let relayer = sc.RELAYER_ROLE().call().await.map_err(failed("RELAYER_ROLE"))?;
     confirm("grant RELAYER_ROLE", sc.grantRole(relayer, config.relayer)).await?;
-    let guardian = sc
-        .GUARDIAN_ROLE()
-        .call()
-        .await
-        .map_err(failed("GUARDIAN_ROLE"))?;
+    let guardian = sc.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
     confirm("grant GUARDIAN_ROLE", sc.grantRole(guardian, config.admin)).await?;
-    let escrow_guardian = escrow
-        .GUARDIAN_ROLE()
-        .call()
-        .await
-        .map_err(failed("GUARDIAN_ROLE"))?;
-    confirm(
-        "grant escrow GUARDIAN_ROLE",
-        escrow.grantRole(escrow_guardian, config.admin),
-    )
-    .await?;
+    let escrow_guardian = escrow.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
+    confirm("grant escrow GUARDIAN_ROLE", escrow.grantRole(escrow_guardian, config.admin)).await?;
 
     Ok(Deployment {
         usdc: *usdc.address(),

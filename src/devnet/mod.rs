@@ -35,3 +35,96 @@ pub enum Error {
         reason: String,
     },
 }
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::U256;
+use alloy::providers::{DynProvider, Provider};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+
+use crate::chain::signing_provider;
+use crate::ingest::ValidatorSet;
+use crate::relayer;
+
+/// Anvil account that deploys and administers the contracts (and is their guardian).
+pub const ADMIN_ACCOUNT: usize = 0;
+/// Anvil account the relayer signs with.
+pub const RELAYER_ACCOUNT: usize = 1;
+/// First anvil account free for users.
+pub const FIRST_USER_ACCOUNT: usize = 2;
+
+/// A running local chain with the bridge's contracts deployed.
+#[derive(Debug)]
+pub struct Devnet {
+    /// The anvil process; stopped when the devnet is dropped.
+    pub anvil: AnvilInstance,
+    /// Contract addresses.
+    pub deployment: Deployment,
+}
+
+impl Devnet {
+    /// Starts anvil (with extra `anvil_args`) and deploys everything with the given challenge window.
+    pub async fn start(challenge_window: u64, anvil_args: &[&str]) -> Result<Self, Error> {
+        let anvil = anvil::spawn_with(anvil_args)?;
+        let admin = PrivateKeySigner::from(&anvil.keys()[ADMIN_ACCOUNT]);
+        let relayer = PrivateKeySigner::from(&anvil.keys()[RELAYER_ACCOUNT]);
+        let provider = signing_provider(anvil.endpoint_url(), admin.clone());
+        let config = deploy::DeployConfig {
+            admin: admin.address(),
+            relayer: relayer.address(),
+            challenge_window,
+            curve_p0: U256::from(crate::settle::WAD),
+            curve_m: U256::from(1_000_000_000_000u64),
+        };
+        let deployment = deploy::deploy(&provider, &config).await?;
+        tracing::info!(rpc = %anvil.endpoint_url(), state_commitment = %deployment.state_commitment,
+            escrow = %deployment.escrow, "devnet up");
+        Ok(Self { anvil, deployment })
+    }
+
+    /// The RPC endpoint.
+    pub fn url(&self) -> Url {
+        self.anvil.endpoint_url()
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.anvil.chain_id()
+    }
+
+    /// The signer of anvil's `index`-th funded account.
+    pub fn signer(&self, index: usize) -> PrivateKeySigner {
+        PrivateKeySigner::from(&self.anvil.keys()[index])
+    }
+
+    /// A provider signing as anvil's `index`-th account.
+    pub fn provider(&self, index: usize) -> DynProvider {
+        signing_provider(self.url(), self.signer(index))
+    }
+
+    /// A relayer configuration for this devnet, trusting `validators` and reading batches from `batch_dir`.
+    pub fn relayer_config(&self, validators: ValidatorSet, batch_dir: PathBuf) -> relayer::Config {
+        relayer::Config {
+            chain_id: self.chain_id(),
+            validators,
+            batch_dir,
+            state_commitment: self.deployment.state_commitment,
+            escrow: self.deployment.escrow,
+            start_block: self.deployment.start_block,
+            confirmations: 0,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+
+    /// Moves the chain's clock forward by `seconds` and mines a block at the new time.
+    pub async fn advance_time(&self, seconds: u64) -> Result<(), Error> {
+        let provider = self.provider(ADMIN_ACCOUNT);
+        let rpc = |e: alloy::transports::TransportError| Error::Step { step: "advance time", reason: e.to_string() };
+        let _: serde_json::Value = provider.raw_request("evm_increaseTime".into(), (seconds,)).await.map_err(rpc)?;
+        let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.map_err(rpc)?;
+        Ok(())
+    }
+}

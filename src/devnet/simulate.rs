@@ -67,23 +67,13 @@ impl Network {
     pub fn new(chain_id: u64, seed: u64, validators: usize, accounts: usize) -> Self {
         let key = |tag: &str, i: usize| {
             SigningKey::from_bytes(
-                &keccak256(
-                    [
-                        &seed.to_be_bytes()[..],
-                        tag.as_bytes(),
-                        &(i as u64).to_be_bytes(),
-                    ]
-                    .concat(),
-                )
-                .0,
+                &keccak256([&seed.to_be_bytes()[..], tag.as_bytes(), &(i as u64).to_be_bytes()].concat()).0,
             )
         };
         Self {
             chain_id,
             validators: (0..validators).map(|i| key("validator", i)).collect(),
-            accounts: (0..accounts)
-                .map(|i| B256::from(key("account", i).verifying_key().to_bytes()))
-                .collect(),
+            accounts: (0..accounts).map(|i| B256::from(key("account", i).verifying_key().to_bytes())).collect(),
             balances: BTreeMap::new(),
             reserve_wad: U256::ZERO,
             epoch: 0,
@@ -95,10 +85,7 @@ impl Network {
 
     /// The validators' public keys (the set the relayer is configured with).
     pub fn validator_keys(&self) -> Vec<[u8; 32]> {
-        self.validators
-            .iter()
-            .map(|k| k.verifying_key().to_bytes())
-            .collect()
+        self.validators.iter().map(|k| k.verifying_key().to_bytes()).collect()
     }
 
     /// The simulated accounts' keys.
@@ -154,11 +141,7 @@ impl Network {
             balances: self.balances.clone(),
             deposits: inputs.deposits.clone(),
             withdrawals,
-            reserve: ReserveState {
-                total_supply,
-                total_reserve: self.reserve_wad,
-                flow_pressure,
-            },
+            reserve: ReserveState { total_supply, total_reserve: self.reserve_wad, flow_pressure },
         };
         let mut envelope = Envelope {
             chain_id: self.chain_id,
@@ -170,20 +153,11 @@ impl Network {
         let digest = envelope.digest();
         envelope.signatures = self.validators.iter().map(|k| sign(k, &digest)).collect();
         self.last_digest = digest;
-        Produced {
-            bytes: envelope.encode(),
-            state,
-            digest,
-        }
+        Produced { bytes: envelope.encode(), state, digest }
     }
 
     fn transfer_randomly(&mut self, count: usize) {
-        let funded: Vec<B256> = self
-            .balances
-            .iter()
-            .filter(|(_, b)| !b.is_zero())
-            .map(|(a, _)| *a)
-            .collect();
+        let funded: Vec<B256> = self.balances.iter().filter(|(_, b)| !b.is_zero()).map(|(a, _)| *a).collect();
         if funded.is_empty() || self.accounts.len() < 2 {
             return;
         }
@@ -227,38 +201,18 @@ mod tests {
     #[test]
     fn produces_a_verifiable_chain_that_conserves_value() {
         let mut net = Network::new(31337, 7, 4, 5);
-        let mut verifier = Verifier::new(
-            31337,
-            ValidatorSet::new(net.validator_keys()).unwrap(),
-            None,
-        );
+        let mut verifier = Verifier::new(31337, ValidatorSet::new(net.validator_keys()).unwrap(), None);
         let a = net.accounts()[0];
-        let deposit = CreditedDeposit {
-            deposit_id: 1,
-            account: a,
-            amount: U256::from(1_000_000_000u64),
-        };
+        let deposit = CreditedDeposit { deposit_id: 1, account: a, amount: U256::from(1_000_000_000u64) };
         let inputs = [
-            EpochInputs {
-                timestamp: 10,
-                deposits: vec![deposit],
-                transfers: 0,
-                ..Default::default()
-            },
-            EpochInputs {
-                timestamp: 20,
-                transfers: 20,
-                ..Default::default()
-            },
+            EpochInputs { timestamp: 10, deposits: vec![deposit], transfers: 0, ..Default::default() },
+            EpochInputs { timestamp: 20, transfers: 20, ..Default::default() },
         ];
         for input in &inputs {
             let p = net.next_batch(input);
             let batch = verifier.verify(&p.bytes).unwrap();
             assert_eq!(batch.state, p.state);
-            assert_eq!(
-                batch.state.reserve.total_supply,
-                U256::from(1_000_000_000u64) * U256::from(MYCO_PER_USDC_UNIT)
-            );
+            assert_eq!(batch.state.reserve.total_supply, U256::from(1_000_000_000u64) * U256::from(MYCO_PER_USDC_UNIT));
             verifier.accept(&batch);
         }
     }
@@ -268,17 +222,8 @@ mod tests {
         let run = || {
             let mut net = Network::new(1, 42, 4, 3);
             let a = net.accounts()[0];
-            let d = CreditedDeposit {
-                deposit_id: 1,
-                account: a,
-                amount: U256::from(5u64),
-            };
-            net.next_batch(&EpochInputs {
-                deposits: vec![d],
-                transfers: 5,
-                ..Default::default()
-            })
-            .bytes
+            let d = CreditedDeposit { deposit_id: 1, account: a, amount: U256::from(5u64) };
+            net.next_batch(&EpochInputs { deposits: vec![d], transfers: 5, ..Default::default() }).bytes
         };
         assert_eq!(run(), run());
     }

@@ -19,9 +19,7 @@ impl ValidatorSet {
         let unique: BTreeSet<[u8; 32]> = keys.into_iter().collect();
         let keys = unique
             .into_iter()
-            .map(|k| {
-                VerifyingKey::from_bytes(&k).map_err(|_| Error::InvalidValidatorKey(B256::from(k)))
-            })
+            .map(|k| VerifyingKey::from_bytes(&k).map_err(|_| Error::InvalidValidatorKey(B256::from(k))))
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
             return Err(Error::EmptyValidatorSet);
@@ -48,40 +46,21 @@ impl ValidatorSet {
     ///
     /// A signature from an unknown key or a repeated signer never counts; one invalid signature from a known
     /// validator rejects the whole certificate, since an honest relayer never forwards it.
-    pub fn verify(
-        &self,
-        epoch: u64,
-        digest: &B256,
-        signatures: &[Signature],
-    ) -> Result<usize, Error> {
+    pub fn verify(&self, epoch: u64, digest: &B256, signatures: &[Signature]) -> Result<usize, Error> {
         let mut seen = BTreeSet::new();
         for s in signatures {
             let Some(key) = self.keys.iter().find(|k| k.as_bytes() == &s.validator) else {
-                return Err(Error::UnknownSigner {
-                    epoch,
-                    validator: B256::from(s.validator),
-                });
+                return Err(Error::UnknownSigner { epoch, validator: B256::from(s.validator) });
             };
             if !seen.insert(s.validator) {
-                return Err(Error::DuplicateSigner {
-                    epoch,
-                    validator: B256::from(s.validator),
-                });
+                return Err(Error::DuplicateSigner { epoch, validator: B256::from(s.validator) });
             }
             let sig = ed25519_dalek::Signature::from_bytes(&s.signature);
             key.verify_strict(digest.as_slice(), &sig)
-                .map_err(|_| Error::BadSignature {
-                    epoch,
-                    validator: B256::from(s.validator),
-                })?;
+                .map_err(|_| Error::BadSignature { epoch, validator: B256::from(s.validator) })?;
         }
         if seen.len() < self.quorum() {
-            return Err(Error::NoQuorum {
-                epoch,
-                have: seen.len(),
-                need: self.quorum(),
-                of: self.len(),
-            });
+            return Err(Error::NoQuorum { epoch, have: seen.len(), need: self.quorum(), of: self.len() });
         }
         Ok(seen.len())
     }
@@ -89,10 +68,7 @@ impl ValidatorSet {
 
 /// Signs a batch digest with a validator key (used by the simulator and tests).
 pub fn sign(key: &SigningKey, digest: &B256) -> Signature {
-    Signature {
-        validator: key.verifying_key().to_bytes(),
-        signature: key.sign(digest.as_slice()).to_bytes(),
-    }
+    Signature { validator: key.verifying_key().to_bytes(), signature: key.sign(digest.as_slice()).to_bytes() }
 }
 
 #[cfg(test)]
@@ -120,14 +96,7 @@ mod tests {
         let d = B256::repeat_byte(3);
         let sigs: Vec<_> = k.iter().map(|k| sign(k, &d)).collect();
         assert_eq!(set(&k).verify(1, &d, &sigs[..3]).unwrap(), 3);
-        assert!(matches!(
-            set(&k).verify(1, &d, &sigs[..2]),
-            Err(Error::NoQuorum {
-                have: 2,
-                need: 3,
-                ..
-            })
-        ));
+        assert!(matches!(set(&k).verify(1, &d, &sigs[..2]), Err(Error::NoQuorum { have: 2, need: 3, .. })));
     }
 
     #[test]
@@ -136,10 +105,7 @@ mod tests {
         let d = B256::repeat_byte(3);
         let s = sign(&k[0], &d);
         let sigs = vec![s.clone(), s, sign(&k[1], &d)];
-        assert!(matches!(
-            set(&k).verify(1, &d, &sigs),
-            Err(Error::DuplicateSigner { .. })
-        ));
+        assert!(matches!(set(&k).verify(1, &d, &sigs), Err(Error::DuplicateSigner { .. })));
     }
 
     #[test]
@@ -148,10 +114,7 @@ mod tests {
         let d = B256::repeat_byte(3);
         let outsider = SigningKey::from_bytes(&[99; 32]);
         let sigs = vec![sign(&k[0], &d), sign(&k[1], &d), sign(&outsider, &d)];
-        assert!(matches!(
-            set(&k).verify(1, &d, &sigs),
-            Err(Error::UnknownSigner { .. })
-        ));
+        assert!(matches!(set(&k).verify(1, &d, &sigs), Err(Error::UnknownSigner { .. })));
     }
 
     #[test]
@@ -160,9 +123,6 @@ mod tests {
         let d = B256::repeat_byte(3);
         let mut sigs: Vec<_> = k.iter().map(|k| sign(k, &d)).collect();
         sigs[2].signature[10] ^= 1;
-        assert!(matches!(
-            set(&k).verify(1, &d, &sigs),
-            Err(Error::BadSignature { .. })
-        ));
+        assert!(matches!(set(&k).verify(1, &d, &sigs), Err(Error::BadSignature { .. })));
     }
 }

@@ -7,9 +7,7 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
-use automerge::{
-    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
-};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
 
 use super::Error;
 
@@ -72,8 +70,12 @@ pub struct ReserveState {
 
 impl BatchState {
     /// Writes the state as a new Automerge document and returns its saved bytes.
+    ///
+    /// The bytes are a function of the state alone (the actor id is derived from the epoch, the change carries
+    /// no wall-clock time), so every honest validator writing the same state signs the same bytes.
     pub fn to_automerge(&self) -> Vec<u8> {
-        let mut doc = AutoCommit::new();
+        let actor = alloy::primitives::keccak256([b"myco-bridge/actor".as_slice(), &self.epoch.to_be_bytes()].concat());
+        let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from(&actor[..16]));
         // Writing into a fresh document cannot fail: every object id used below was just created by it.
         let mut write = || -> Result<(), automerge::AutomergeError> {
             doc.put(ROOT, "version", SCHEMA_VERSION)?;
@@ -100,21 +102,9 @@ impl BatchState {
                 doc.put(&m, "recipient", w.recipient.to_checksum(None))?;
             }
             let reserve = doc.put_object(ROOT, "reserve", ObjType::Map)?;
-            doc.put(
-                &reserve,
-                "total_supply",
-                self.reserve.total_supply.to_string(),
-            )?;
-            doc.put(
-                &reserve,
-                "total_reserve",
-                self.reserve.total_reserve.to_string(),
-            )?;
-            doc.put(
-                &reserve,
-                "flow_pressure",
-                self.reserve.flow_pressure.to_string(),
-            )?;
+            doc.put(&reserve, "total_supply", self.reserve.total_supply.to_string())?;
+            doc.put(&reserve, "total_reserve", self.reserve.total_reserve.to_string())?;
+            doc.put(&reserve, "flow_pressure", self.reserve.flow_pressure.to_string())?;
             Ok(())
         };
         write().expect("writing a fresh automerge document cannot fail");
@@ -127,10 +117,7 @@ impl BatchState {
         let r = Reader { doc: &doc };
         let version = r.uint(&ROOT, "version")?;
         if version != SCHEMA_VERSION {
-            return Err(Error::Schema {
-                field: "version".into(),
-                reason: format!("unsupported version {version}"),
-            });
+            return Err(Error::Schema { field: "version".into(), reason: format!("unsupported version {version}") });
         }
         let mut state = BatchState {
             epoch: r.uint(&ROOT, "epoch")?,
@@ -186,27 +173,15 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn get(
-        &self,
-        obj: &ObjId,
-        prop: impl Into<automerge::Prop>,
-    ) -> Result<(Value<'_>, ObjId), Error> {
+    fn get(&self, obj: &ObjId, prop: impl Into<automerge::Prop>) -> Result<(Value<'_>, ObjId), Error> {
         let prop = prop.into();
         self.doc
             .get(obj, prop.clone())
             .map_err(|e| Error::Document(e.to_string()))?
-            .ok_or_else(|| Error::Schema {
-                field: prop.to_string(),
-                reason: "missing".into(),
-            })
+            .ok_or_else(|| Error::Schema { field: prop.to_string(), reason: "missing".into() })
     }
 
-    fn object(
-        &self,
-        obj: &ObjId,
-        prop: impl Into<automerge::Prop>,
-        want: ObjType,
-    ) -> Result<ObjId, Error> {
+    fn object(&self, obj: &ObjId, prop: impl Into<automerge::Prop>, want: ObjType) -> Result<ObjId, Error> {
         let prop = prop.into();
         match self.get(obj, prop.clone())? {
             (Value::Object(t), id) if t == want => Ok(id),
@@ -241,42 +216,27 @@ impl Reader<'_> {
     fn string(&self, obj: &ObjId, key: &str) -> Result<String, Error> {
         match self.scalar(obj, key)? {
             ScalarValue::Str(s) => Ok(s.to_string()),
-            other => Err(Error::Schema {
-                field: key.into(),
-                reason: format!("expected a string, found {other:?}"),
-            }),
+            other => Err(Error::Schema { field: key.into(), reason: format!("expected a string, found {other:?}") }),
         }
     }
 
     /// A non-negative integer amount, written as a decimal string.
     fn amount(&self, obj: &ObjId, key: &str, field: &str) -> Result<U256, Error> {
         let text = self.string(obj, key).map_err(|e| e.in_field(field))?;
-        parse_amount(&text).map_err(|reason| Error::Schema {
-            field: field.into(),
-            reason,
-        })
+        parse_amount(&text).map_err(|reason| Error::Schema { field: field.into(), reason })
     }
 
     fn b256(&self, obj: &ObjId, key: &str) -> Result<B256, Error> {
         let text = self.string(obj, key)?;
-        parse_b256(&text).map_err(|reason| Error::Schema {
-            field: key.into(),
-            reason,
-        })
+        parse_b256(&text).map_err(|reason| Error::Schema { field: key.into(), reason })
     }
 
     fn address(&self, obj: &ObjId, key: &str) -> Result<Address, Error> {
         let text = self.string(obj, key)?;
         if text.len() != 42 || !text.starts_with("0x") {
-            return Err(Error::Schema {
-                field: key.into(),
-                reason: format!("not a 20-byte 0x address: {text:?}"),
-            });
+            return Err(Error::Schema { field: key.into(), reason: format!("not a 20-byte 0x address: {text:?}") });
         }
-        text.parse().map_err(|e| Error::Schema {
-            field: key.into(),
-            reason: format!("{e}: {text:?}"),
-        })
+        text.parse().map_err(|e| Error::Schema { field: key.into(), reason: format!("{e}: {text:?}") })
     }
 }
 
@@ -287,9 +247,7 @@ pub fn parse_amount(text: &str) -> Result<U256, String> {
         && text.bytes().all(|b| b.is_ascii_digit())
         && (text == "0" || !text.starts_with('0'));
     if !canonical {
-        return Err(format!(
-            "not a canonical non-negative decimal integer: {text:?}"
-        ));
+        return Err(format!("not a canonical non-negative decimal integer: {text:?}"));
     }
     U256::from_str_radix(text, 10).map_err(|e| format!("{e}: {text:?}"))
 }
@@ -319,11 +277,7 @@ mod tests {
             parent: B256::repeat_byte(0x11),
             timestamp: 1_700_000_000,
             balances: [(alice, U256::from(10).pow(U256::from(30)))].into(),
-            deposits: vec![CreditedDeposit {
-                deposit_id: 3,
-                account: alice,
-                amount: U256::from(5_000_000u64),
-            }],
+            deposits: vec![CreditedDeposit { deposit_id: 3, account: alice, amount: U256::from(5_000_000u64) }],
             withdrawals: vec![WithdrawalRequest {
                 claim_id: U256::from(42),
                 account: alice,
@@ -341,10 +295,12 @@ mod tests {
     #[test]
     fn round_trips_through_automerge() {
         let state = sample();
-        assert_eq!(
-            BatchState::from_automerge(&state.to_automerge()).unwrap(),
-            state
-        );
+        assert_eq!(BatchState::from_automerge(&state.to_automerge()).unwrap(), state);
+    }
+
+    #[test]
+    fn same_state_same_bytes() {
+        assert_eq!(sample().to_automerge(), sample().to_automerge());
     }
 
     #[test]
@@ -352,10 +308,7 @@ mod tests {
         let mut bytes = sample().to_automerge();
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0xff;
-        assert!(matches!(
-            BatchState::from_automerge(&bytes),
-            Err(Error::Document(_))
-        ));
+        assert!(matches!(BatchState::from_automerge(&bytes), Err(Error::Document(_))));
     }
 
     #[test]
@@ -366,10 +319,7 @@ mod tests {
         assert_eq!(parse_amount("0").unwrap(), U256::ZERO);
         assert!(parse_amount(&U256::MAX.to_string()).is_ok());
         assert!(
-            parse_amount(
-                "115792089237316195423570985008687907853269984665640564039457584007913129639936"
-            )
-            .is_err()
+            parse_amount("115792089237316195423570985008687907853269984665640564039457584007913129639936").is_err()
         );
     }
 
@@ -378,9 +328,6 @@ mod tests {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "version", SCHEMA_VERSION).unwrap();
         let err = BatchState::from_automerge(&doc.save()).unwrap_err();
-        assert!(
-            matches!(&err, Error::Schema { field, .. } if field == "epoch"),
-            "{err}"
-        );
+        assert!(matches!(&err, Error::Schema { field, .. } if field == "epoch"), "{err}");
     }
 }

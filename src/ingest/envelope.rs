@@ -58,9 +58,7 @@ impl Envelope {
 
     /// Serialises the envelope.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            8 + 8 + 8 + 32 + 4 + self.document.len() + 2 + self.signatures.len() * 96,
-        );
+        let mut out = Vec::with_capacity(8 + 8 + 8 + 32 + 4 + self.document.len() + 2 + self.signatures.len() * 96);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.chain_id.to_be_bytes());
         out.extend_from_slice(&self.epoch.to_be_bytes());
@@ -78,10 +76,7 @@ impl Envelope {
     /// Parses an envelope, checking its framing only (not the certificate or the document).
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_ENVELOPE_BYTES {
-            return Err(Error::Oversized {
-                size: bytes.len(),
-                limit: MAX_ENVELOPE_BYTES,
-            });
+            return Err(Error::Oversized { size: bytes.len(), limit: MAX_ENVELOPE_BYTES });
         }
         let mut r = Cursor { bytes, at: 0 };
         if r.take(8, "magic")? != MAGIC {
@@ -102,17 +97,9 @@ impl Envelope {
             });
         }
         if r.at != bytes.len() {
-            return Err(Error::TrailingBytes {
-                count: bytes.len() - r.at,
-            });
+            return Err(Error::TrailingBytes { count: bytes.len() - r.at });
         }
-        Ok(Envelope {
-            chain_id,
-            epoch,
-            parent,
-            document,
-            signatures,
-        })
+        Ok(Envelope { chain_id, epoch, parent, document, signatures })
     }
 }
 
@@ -134,26 +121,19 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or(Error::Truncated {
-                what,
-                offset: self.at,
-                needed: n,
-                have: self.bytes.len() - self.at,
-            })?;
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(Error::Truncated {
+            what,
+            offset: self.at,
+            needed: n,
+            have: self.bytes.len() - self.at,
+        })?;
         let out = &self.bytes[self.at..end];
         self.at = end;
         Ok(out)
     }
 
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
-        Ok(self
-            .take(N, what)?
-            .try_into()
-            .expect("take returned N bytes"))
+        Ok(self.take(N, what)?.try_into().expect("take returned N bytes"))
     }
 }
 
@@ -167,10 +147,7 @@ mod tests {
             epoch: 2,
             parent: B256::repeat_byte(1),
             document: b"not really automerge".to_vec(),
-            signatures: vec![Signature {
-                validator: [7; 32],
-                signature: [9; 64],
-            }],
+            signatures: vec![Signature { validator: [7; 32], signature: [9; 64] }],
         }
     }
 
@@ -185,10 +162,7 @@ mod tests {
         let bytes = sample().encode();
         for len in 0..bytes.len() {
             let err = Envelope::decode(&bytes[..len]).unwrap_err();
-            assert!(
-                matches!(err, Error::Truncated { .. } | Error::BadMagic),
-                "len {len}: {err}"
-            );
+            assert!(matches!(err, Error::Truncated { .. } | Error::BadMagic), "len {len}: {err}");
         }
     }
 
@@ -196,10 +170,7 @@ mod tests {
     fn rejects_trailing_bytes_and_bad_magic() {
         let mut bytes = sample().encode();
         bytes.push(0);
-        assert!(matches!(
-            Envelope::decode(&bytes),
-            Err(Error::TrailingBytes { count: 1 })
-        ));
+        assert!(matches!(Envelope::decode(&bytes), Err(Error::TrailingBytes { count: 1 })));
         bytes[0] = b'X';
         assert!(matches!(Envelope::decode(&bytes), Err(Error::BadMagic)));
     }

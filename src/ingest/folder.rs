@@ -36,10 +36,7 @@ impl FolderSource {
         };
         // Refuse before reading: an oversized file must not be loaded into memory.
         if meta.len() > MAX_ENVELOPE_BYTES as u64 {
-            return Err(Error::Oversized {
-                size: meta.len() as usize,
-                limit: MAX_ENVELOPE_BYTES,
-            });
+            return Err(Error::Oversized { size: meta.len() as usize, limit: MAX_ENVELOPE_BYTES });
         }
         Ok(Some(tokio::fs::read(&path).await?))
     }

@@ -76,9 +76,7 @@ pub enum Error {
         expected: u64,
     },
     /// The batch does not link to the last accepted batch.
-    #[error(
-        "epoch {epoch}: parent digest {got} does not match the accepted epoch's digest {expected}"
-    )]
+    #[error("epoch {epoch}: parent digest {got} does not match the accepted epoch's digest {expected}")]
     ParentMismatch {
         /// The batch's epoch.
         epoch: u64,
@@ -161,10 +159,7 @@ impl Error {
     /// Prefixes a schema error's field with its path.
     fn in_field(self, path: &str) -> Self {
         match self {
-            Error::Schema { reason, .. } => Error::Schema {
-                field: path.into(),
-                reason,
-            },
+            Error::Schema { reason, .. } => Error::Schema { field: path.into(), reason },
             other => other,
         }
     }

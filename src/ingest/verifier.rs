@@ -32,11 +32,7 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier that continues after `last` (the last accepted epoch and its digest), or starts at epoch 1.
     pub fn new(chain_id: u64, validators: ValidatorSet, last: Option<(u64, B256)>) -> Self {
-        Self {
-            chain_id,
-            validators,
-            last,
-        }
+        Self { chain_id, validators, last }
     }
 
     /// The epoch this verifier accepts next.
@@ -49,29 +45,18 @@ impl Verifier {
         let env = Envelope::decode(bytes)?;
         let epoch = env.epoch;
         if env.chain_id != self.chain_id {
-            return Err(Error::WrongChain {
-                epoch,
-                expected: self.chain_id,
-                got: env.chain_id,
-            });
+            return Err(Error::WrongChain { epoch, expected: self.chain_id, got: env.chain_id });
         }
         let expected = self.next_epoch();
         if epoch < expected {
-            return Err(Error::Stale {
-                epoch,
-                last: expected - 1,
-            });
+            return Err(Error::Stale { epoch, last: expected - 1 });
         }
         if epoch > expected {
             return Err(Error::Gap { epoch, expected });
         }
         let parent_expected = self.last.map_or(B256::ZERO, |(_, d)| d);
         if env.parent != parent_expected {
-            return Err(Error::ParentMismatch {
-                epoch,
-                expected: parent_expected,
-                got: env.parent,
-            });
+            return Err(Error::ParentMismatch { epoch, expected: parent_expected, got: env.parent });
         }
         let digest = env.digest();
         let signers = self.validators.verify(epoch, &digest, &env.signatures)?;
@@ -101,14 +86,7 @@ impl Verifier {
                 });
             }
         }
-        Ok(Batch {
-            epoch,
-            digest,
-            parent: env.parent,
-            signers,
-            state,
-            raw: bytes.to_vec(),
-        })
+        Ok(Batch { epoch, digest, parent: env.parent, signers, state, raw: bytes.to_vec() })
     }
 
     /// Records `batch` as accepted; the next batch must link to it.

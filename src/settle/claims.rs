@@ -29,15 +29,8 @@ pub struct Claim {
 impl Claim {
     /// The claim's leaf hash.
     pub fn leaf(&self) -> B256 {
-        let encoded = (
-            self.claim_id,
-            self.account,
-            self.recipient,
-            self.myco_amount,
-            self.flow_penalty,
-            self.epoch,
-        )
-            .abi_encode();
+        let encoded =
+            (self.claim_id, self.account, self.recipient, self.myco_amount, self.flow_penalty, self.epoch).abi_encode();
         keccak256(keccak256(encoded))
     }
 }
@@ -70,11 +63,7 @@ impl EpochSettlement {
             })
             .collect();
         let tree = MerkleTree::new(claims.iter().map(Claim::leaf).collect());
-        Self {
-            epoch: state.epoch,
-            claims,
-            tree,
-        }
+        Self { epoch: state.epoch, claims, tree }
     }
 
     /// The state root.
@@ -85,8 +74,6 @@ impl EpochSettlement {
     /// The proof of `claim`.
     pub fn proof(&self, claim: &Claim) -> Vec<B256> {
         // Every claim of this settlement is a leaf of its tree, by construction.
-        self.tree
-            .proof(&claim.leaf())
-            .expect("claim of this epoch is in its tree")
+        self.tree.proof(&claim.leaf()).expect("claim of this epoch is in its tree")
     }
 }

@@ -19,10 +19,7 @@ impl MerkleTree {
         leaves.sort_unstable();
         let n = leaves.len();
         if n == 0 {
-            return Self {
-                nodes: Vec::new(),
-                leaf_count: 0,
-            };
+            return Self { nodes: Vec::new(), leaf_count: 0 };
         }
         let len = 2 * n - 1;
         let mut nodes = vec![B256::ZERO; len];
@@ -32,10 +29,7 @@ impl MerkleTree {
         for i in (0..len - n).rev() {
             nodes[i] = hash_pair(&nodes[2 * i + 1], &nodes[2 * i + 2]);
         }
-        Self {
-            nodes,
-            leaf_count: n,
-        }
+        Self { nodes, leaf_count: n }
     }
 
     /// The root; `B256::ZERO` for an empty tree (an epoch with nothing to claim).
@@ -57,9 +51,7 @@ impl MerkleTree {
     pub fn proof(&self, leaf: &B256) -> Option<Vec<B256>> {
         let first_leaf = self.nodes.len() - self.leaf_count;
         // Leaves sit in descending order in nodes[first_leaf..].
-        let offset = self.nodes[first_leaf..]
-            .binary_search_by(|probe| leaf.cmp(probe))
-            .ok()?;
+        let offset = self.nodes[first_leaf..].binary_search_by(|probe| leaf.cmp(probe)).ok()?;
         let mut i = first_leaf + offset;
         let mut path = Vec::new();
         while i > 0 {
@@ -82,9 +74,7 @@ pub fn hash_pair(a: &B256, b: &B256) -> B256 {
 
 /// Recomputes the root from a leaf and its proof (OpenZeppelin `MerkleProof.processProof`).
 pub fn process_proof(leaf: &B256, proof: &[B256]) -> B256 {
-    proof
-        .iter()
-        .fold(*leaf, |acc, sibling| hash_pair(&acc, sibling))
+    proof.iter().fold(*leaf, |acc, sibling| hash_pair(&acc, sibling))
 }
 
 #[cfg(test)]
@@ -93,9 +83,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn leaves(n: usize) -> Vec<B256> {
-        (0..n)
-            .map(|i| keccak256((i as u64).to_be_bytes()))
-            .collect()
+        (0..n).map(|i| keccak256((i as u64).to_be_bytes())).collect()
     }
 
     #[test]

@@ -48,16 +48,8 @@ pub async fn insert(conn: &mut SqliteConnection, batch: &Batch, state_root: B256
 
 /// The last accepted epoch and its digest, where the verifier resumes.
 pub async fn last(pool: &Pool) -> Result<Option<(u64, B256)>> {
-    let row = sqlx::query("SELECT epoch, digest FROM batches ORDER BY epoch DESC LIMIT 1")
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| {
-        Ok((
-            r.get::<i64, _>(0) as u64,
-            B256::from(fixed::<32>("batches", "digest", r.get(1))?),
-        ))
-    })
-    .transpose()
+    let row = sqlx::query("SELECT epoch, digest FROM batches ORDER BY epoch DESC LIMIT 1").fetch_optional(pool).await?;
+    row.map(|r| Ok((r.get::<i64, _>(0) as u64, B256::from(fixed::<32>("batches", "digest", r.get(1))?)))).transpose()
 }
 
 /// The batch of `epoch`, if accepted.

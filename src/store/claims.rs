@@ -52,30 +52,22 @@ macro_rules! select_claims {
 
 /// The claim `claim_id`, if any epoch certified it.
 pub async fn get(pool: &Pool, claim_id: U256) -> Result<Option<StoredClaim>> {
-    let row = sqlx::query(select_claims!("WHERE c.claim_id = ?"))
-        .bind(claim_id.to_string())
-        .fetch_optional(pool)
-        .await?;
+    let row =
+        sqlx::query(select_claims!("WHERE c.claim_id = ?")).bind(claim_id.to_string()).fetch_optional(pool).await?;
     row.map(|r| decode(&r)).transpose()
 }
 
 /// Every claim, by epoch then claim id.
 pub async fn all(pool: &Pool) -> Result<Vec<StoredClaim>> {
-    let rows = sqlx::query(select_claims!("ORDER BY c.epoch, c.claim_id"))
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(select_claims!("ORDER BY c.epoch, c.claim_id")).fetch_all(pool).await?;
     rows.iter().map(decode).collect()
 }
 
 fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredClaim> {
     const T: &str = "claims";
     let proof_bytes: &[u8] = r.get(6);
-    if proof_bytes.len() % 32 != 0 {
-        return Err(super::Error::Corrupt {
-            table: T,
-            column: "proof",
-            reason: "not a multiple of 32 bytes".into(),
-        });
+    if !proof_bytes.len().is_multiple_of(32) {
+        return Err(super::Error::Corrupt { table: T, column: "proof", reason: "not a multiple of 32 bytes".into() });
     }
     let paid: Option<&[u8]> = r.get(7);
     Ok(StoredClaim {
@@ -88,8 +80,6 @@ fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredClaim> {
             flow_penalty: parse_u256(T, "flow_penalty", r.get(5))?,
         },
         proof: proof_bytes.chunks_exact(32).map(B256::from_slice).collect(),
-        paid_tx: paid
-            .map(|b| fixed::<32>("escrow_withdrawals", "tx_hash", b).map(B256::from))
-            .transpose()?,
+        paid_tx: paid.map(|b| fixed::<32>("escrow_withdrawals", "tx_hash", b).map(B256::from)).transpose()?,
     })
 }

@@ -39,28 +39,22 @@ pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
 
 /// The highest committed epoch.
 pub async fn latest(pool: &Pool) -> Result<Option<u64>> {
-    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(epoch) FROM commitments")
-        .fetch_one(pool)
-        .await?;
+    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(epoch) FROM commitments").fetch_one(pool).await?;
     Ok(max.map(|e| e as u64))
 }
 
 /// Every commitment, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
-    let rows = sqlx::query(
-        "SELECT epoch, state_root, tx_hash, block_number, gas_used FROM commitments ORDER BY epoch",
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query("SELECT epoch, state_root, tx_hash, block_number, gas_used FROM commitments ORDER BY epoch")
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|r| {
             let tx: Option<&[u8]> = r.get(2);
             Ok(Commitment {
                 epoch: r.get::<i64, _>(0) as u64,
                 state_root: B256::from(fixed::<32>("commitments", "state_root", r.get(1))?),
-                tx_hash: tx
-                    .map(|b| fixed::<32>("commitments", "tx_hash", b).map(B256::from))
-                    .transpose()?,
+                tx_hash: tx.map(|b| fixed::<32>("commitments", "tx_hash", b).map(B256::from)).transpose()?,
                 block_number: r.get::<Option<i64>, _>(3).map(|n| n as u64),
                 gas_used: r.get::<Option<i64>, _>(4).map(|n| n as u64),
             })

@@ -55,12 +55,7 @@ pub struct Withdrawal {
 
 /// Stores the events of a block range and moves the cursor to `next_block`, atomically. Re-applying the same
 /// range is harmless.
-pub async fn apply(
-    pool: &Pool,
-    deposits: &[Deposit],
-    withdrawals: &[Withdrawal],
-    next_block: u64,
-) -> Result<()> {
+pub async fn apply(pool: &Pool, deposits: &[Deposit], withdrawals: &[Withdrawal], next_block: u64) -> Result<()> {
     let mut tx = pool.begin().await?;
     for d in deposits {
         sqlx::query(
@@ -112,9 +107,7 @@ pub async fn apply(
 /// The next block the watcher reads, if it has run before.
 pub async fn cursor(pool: &Pool) -> Result<Option<u64>> {
     let next: Option<i64> =
-        sqlx::query_scalar("SELECT next_block FROM watcher_cursor WHERE id = 1")
-            .fetch_optional(pool)
-            .await?;
+        sqlx::query_scalar("SELECT next_block FROM watcher_cursor WHERE id = 1").fetch_optional(pool).await?;
     Ok(next.map(|n| n as u64))
 }
 

@@ -51,36 +51,23 @@ pub async fn connect(url: &str) -> Result<Pool> {
         .busy_timeout(std::time::Duration::from_secs(10));
     // An in-memory database lives in one connection only.
     let max = if url.contains(":memory:") { 1 } else { 4 };
-    let pool = SqlitePoolOptions::new()
-        .max_connections(max)
-        .connect_with(options)
-        .await?;
+    let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
     sqlx::migrate!("migrations/sqlite").run(&pool).await?;
     Ok(pool)
 }
 
 /// Seconds since the Unix epoch, for `*_at` columns.
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Decodes a decimal U256 column.
 pub(crate) fn parse_u256(table: &'static str, column: &'static str, text: &str) -> Result<U256> {
-    U256::from_str_radix(text, 10).map_err(|e| Error::Corrupt {
-        table,
-        column,
-        reason: format!("{e}: {text:?}"),
-    })
+    U256::from_str_radix(text, 10).map_err(|e| Error::Corrupt { table, column, reason: format!("{e}: {text:?}") })
 }
 
 /// Decodes a fixed-size byte column.
-pub(crate) fn fixed<const N: usize>(
-    table: &'static str,
-    column: &'static str,
-    bytes: &[u8],
-) -> Result<[u8; N]> {
+pub(crate) fn fixed<const N: usize>(table: &'static str, column: &'static str, bytes: &[u8]) -> Result<[u8; N]> {
     bytes.try_into().map_err(|_| Error::Corrupt {
         table,
         column,

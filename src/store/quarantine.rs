@@ -57,10 +57,9 @@ pub async fn contains(pool: &Pool, source: &str, raw: &[u8]) -> Result<bool> {
 
 /// Every quarantined input, oldest first.
 pub async fn all(pool: &Pool) -> Result<Vec<Entry>> {
-    let rows =
-        sqlx::query("SELECT id, source, epoch, reason, detail, raw FROM quarantine ORDER BY id")
-            .fetch_all(pool)
-            .await?;
+    let rows = sqlx::query("SELECT id, source, epoch, reason, detail, raw FROM quarantine ORDER BY id")
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .iter()
         .map(|r| Entry {

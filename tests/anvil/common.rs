@@ -1,0 +1,76 @@
+//! Helpers shared by the anvil tests.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use myco_bridge::devnet::Devnet;
+use myco_bridge::devnet::simulate::Network;
+use myco_bridge::ingest::ValidatorSet;
+use myco_bridge::relayer::{Config, Relayer};
+use myco_bridge::store::{self, Pool};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long any awaited condition may take.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A devnet, a simulated validator network, a store and a batch folder in a temporary directory.
+pub struct Harness {
+    pub devnet: Devnet,
+    pub network: Network,
+    pub pool: Pool,
+    pub batch_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        let devnet = Devnet::start(600, &[]).await.expect("devnet");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool =
+            store::connect(&format!("sqlite://{}", dir.path().join("relayer.db").display())).await.expect("store");
+        let network = Network::new(devnet.chain_id(), 11, 4, 4);
+        let batch_dir = dir.path().join("batches");
+        std::fs::create_dir_all(&batch_dir).unwrap();
+        Self { devnet, network, pool, batch_dir, _dir: dir }
+    }
+
+    pub fn config(&self) -> Config {
+        self.devnet.relayer_config(ValidatorSet::new(self.network.validator_keys()).unwrap(), self.batch_dir.clone())
+    }
+
+    /// Starts a relayer signing as anvil account `account`.
+    pub fn spawn_relayer(&self, account: usize) -> Running {
+        let shutdown = CancellationToken::new();
+        let relayer = Relayer::new(self.pool.clone(), self.devnet.provider(account), self.config());
+        Running { task: tokio::spawn(relayer.run(shutdown.clone())), shutdown }
+    }
+}
+
+/// A relayer running in a task.
+pub struct Running {
+    pub task: JoinHandle<myco_bridge::Result<()>>,
+    pub shutdown: CancellationToken,
+}
+
+impl Running {
+    /// Stops it and returns how it ended.
+    pub async fn stop(self) -> myco_bridge::Result<()> {
+        self.shutdown.cancel();
+        self.task.await.expect("relayer task panicked")
+    }
+}
+
+/// Polls `condition` until it holds, panicking after [`TIMEOUT`].
+pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests against a real anvil and the real contracts, in one test binary (one link, shared helpers).
+
+mod common;
+mod demo_flow;
+mod relayer;

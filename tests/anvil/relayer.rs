@@ -1,0 +1,118 @@
+//! The relayer against anvil: quarantine, restart without double submission, halting on a conflicting root,
+//! and a readable error for a key without the relayer role.
+
+use alloy::primitives::B256;
+use alloy::providers::Provider;
+use myco_bridge::chain::bindings::StateCommitment;
+use myco_bridge::chain::bindings::state_commitment::IStateCommitment::ReserveFigures;
+use myco_bridge::devnet::simulate::EpochInputs;
+use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
+use myco_bridge::ingest::folder::FolderSource;
+use myco_bridge::store::{commitments, quarantine};
+
+use crate::common::{Harness, wait_until};
+
+async fn latest_on_chain(h: &Harness) -> u64 {
+    let provider = h.devnet.provider(ADMIN_ACCOUNT);
+    StateCommitment::new(h.devnet.deployment.state_commitment, &provider).latestEpoch().call().await.unwrap()
+}
+
+async fn committed(h: &Harness, epoch: u64) -> bool {
+    commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= epoch)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantines_a_bad_batch_then_accepts_a_valid_replacement() {
+    let mut h = Harness::start().await;
+    let source = FolderSource::new(&h.batch_dir);
+    let good = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    let mut bad = good.bytes.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1; // one signature byte
+    source.publish(1, &bad).await.unwrap();
+
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("the bad batch is quarantined", || async { !quarantine::all(&h.pool).await.unwrap().is_empty() }).await;
+    let entries = quarantine::all(&h.pool).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].reason, "bad_signature");
+    assert_eq!(entries[0].epoch, Some(1));
+    assert_eq!(entries[0].raw, bad);
+    assert_eq!(latest_on_chain(&h).await, 0);
+
+    source.publish(1, &good.bytes).await.unwrap();
+    wait_until("the valid batch is committed", || committed(&h, 1)).await;
+    relayer.stop().await.unwrap();
+    assert_eq!(latest_on_chain(&h).await, 1);
+    assert_eq!(quarantine::all(&h.pool).await.unwrap().len(), 1, "bad bytes kept once, not per poll");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_after_lost_record_finds_root_on_chain_and_sends_nothing() {
+    let mut h = Harness::start().await;
+    let source = FolderSource::new(&h.batch_dir);
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    source.publish(1, &b1.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("epoch 1 is committed", || committed(&h, 1)).await;
+    relayer.stop().await.unwrap();
+
+    // A crash after the transaction was mined but before it was recorded.
+    sqlx::query("DELETE FROM commitments").execute(&h.pool).await.unwrap();
+    let relayer_address = h.devnet.signer(RELAYER_ACCOUNT).address();
+    let nonce_before = h.devnet.provider(ADMIN_ACCOUNT).get_transaction_count(relayer_address).await.unwrap();
+
+    let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, ..Default::default() });
+    source.publish(2, &b2.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("epoch 2 is committed", || committed(&h, 2)).await;
+    relayer.stop().await.unwrap();
+
+    let all = commitments::all(&h.pool).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].tx_hash, None, "epoch 1 recorded as found on chain, not sent again");
+    assert!(all[1].tx_hash.is_some());
+    let nonce_after = h.devnet.provider(ADMIN_ACCOUNT).get_transaction_count(relayer_address).await.unwrap();
+    assert_eq!(nonce_after, nonce_before + 1, "exactly one new transaction (epoch 2)");
+    assert_eq!(latest_on_chain(&h).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halts_when_the_chain_holds_a_different_root() {
+    let mut h = Harness::start().await;
+    // Someone with the relayer key commits a different root for epoch 1 first.
+    let provider = h.devnet.provider(RELAYER_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &provider);
+    let figures = ReserveFigures {
+        totalSupply: Default::default(),
+        totalReserve: Default::default(),
+        flowPressure: Default::default(),
+        timestamp: 0,
+    };
+    let foreign_root = B256::repeat_byte(0xee);
+    myco_bridge::chain::send_call("commit", sc.commit(1, B256::ZERO, foreign_root, B256::ZERO, figures)).await.unwrap();
+
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
+    let err = ended.expect_err("a conflicting root must halt the relayer");
+    assert!(
+        matches!(&err, myco_bridge::Error::Chain(myco_bridge::chain::Error::RootConflict { epoch: 1, on_chain, .. }) if *on_chain == foreign_root),
+        "{err}"
+    );
+    assert!(commitments::all(&h.pool).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorised_key_stops_with_the_decoded_revert() {
+    let mut h = Harness::start().await;
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(7); // an anvil account without RELAYER_ROLE
+    let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
+    let err = ended.expect_err("an unauthorised key must stop the relayer").to_string();
+    assert!(err.contains("AccessControlUnauthorizedAccount"), "{err}");
+    // The batch itself stays accepted, ready for a correctly configured relayer.
+    assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e), Some(1));
+}
