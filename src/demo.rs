@@ -156,7 +156,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
         } else {
             Vec::new()
         };
-        let inputs = EpochInputs { timestamp: unix_now(), deposits, withdrawals, transfers: 10 };
+        let inputs = EpochInputs { timestamp: unix_now(), deposits, withdrawals, transfers: 10, intents: 20 };
         let produced = network.next_batch(&inputs);
         source.publish(epoch, &produced.bytes).await.map_err(crate::ingest::Error::from)?;
         tracing::info!(epoch, digest = %produced.digest, "validators certified a batch");

@@ -21,8 +21,10 @@ CREATE TABLE quarantine (
     reason      TEXT    NOT NULL,
     detail      TEXT    NOT NULL,
     raw         BLOB    NOT NULL,
+    raw_hash    BLOB    NOT NULL,
     received_at INTEGER NOT NULL
 );
+CREATE INDEX quarantine_source_hash ON quarantine (source, raw_hash);
 
 -- Withdrawal claims of committed state roots, with their proofs (concatenated 32-byte siblings).
 CREATE TABLE claims (

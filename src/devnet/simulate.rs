@@ -1,5 +1,9 @@
-//! A simulated validator network: `n` validators with deterministic keys certify one batch per epoch, carrying
-//! balances forward, crediting escrow deposits, moving value between accounts and certifying withdrawals.
+//! A simulated validator network: `n` validators with deterministic keys certify one batch per epoch.
+//!
+//! The economy is small but coherent: escrow deposits credit USDC balances; accounts mint MYCO at par from
+//! USDC (the reserve grows by what they pay); they transfer MYCO to each other; they post signed intents on both
+//! sides of the MYCO/USDC market; withdrawal requests redeem MYCO and shrink the reserve; the reserve is spread
+//! over vaults by target weight. Every figure the relayer checks adds up.
 
 use std::collections::BTreeMap;
 
@@ -7,11 +11,17 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use ed25519_dalek::SigningKey;
 
 use crate::ingest::certificate::sign;
-use crate::ingest::document::{CreditedDeposit, ReserveState, WithdrawalRequest};
+use crate::ingest::document::{CreditedDeposit, FlowTracker, ReserveState, Vault, WithdrawalRequest};
+use crate::ingest::intent::{Intent, Token};
 use crate::ingest::{BatchState, Envelope};
+use crate::settle::WAD;
 
 /// MYCO units per USDC unit at par (18 − 6 decimals).
 const MYCO_PER_USDC_UNIT: u64 = 1_000_000_000_000;
+/// How long a simulated intent stays valid.
+const INTENT_LIFETIME_SECS: u64 = 3_600;
+/// Reserve vaults and their target weights (in percent).
+const VAULTS: [(&str, u64); 3] = [("t-bills", 50), ("bank-deposits", 30), ("usdc-onchain", 20)];
 
 /// A withdrawal an account asks for in an epoch.
 #[derive(Debug, Clone)]
@@ -24,17 +34,19 @@ pub struct WithdrawalAsk {
     pub recipient: Address,
 }
 
-/// What happens off chain in one epoch besides the network's own transfers.
+/// What happens in one epoch besides the network's own random activity.
 #[derive(Debug, Clone, Default)]
 pub struct EpochInputs {
     /// The batch timestamp.
     pub timestamp: u64,
     /// Escrow deposits seen on chain, to credit.
     pub deposits: Vec<CreditedDeposit>,
-    /// Withdrawals requested.
+    /// Withdrawals requested (MYCO is minted from the account's USDC first where it holds too little).
     pub withdrawals: Vec<WithdrawalAsk>,
-    /// Random transfers between the simulated accounts.
+    /// Random MYCO transfers between accounts.
     pub transfers: usize,
+    /// Random signed intents, on both sides of the market.
+    pub intents: usize,
 }
 
 /// One produced batch.
@@ -42,6 +54,8 @@ pub struct EpochInputs {
 pub struct Produced {
     /// The envelope's bytes, certified by every validator.
     pub bytes: Vec<u8>,
+    /// The envelope itself (for tests that tamper with it).
+    pub envelope: Envelope,
     /// The state it certifies.
     pub state: BatchState,
     /// Its digest.
@@ -53,9 +67,12 @@ pub struct Produced {
 pub struct Network {
     chain_id: u64,
     validators: Vec<SigningKey>,
-    accounts: Vec<B256>,
-    balances: BTreeMap<B256, U256>,
+    accounts: Vec<SigningKey>,
+    balances: BTreeMap<Token, BTreeMap<B256, U256>>,
+    flows: BTreeMap<B256, FlowTracker>,
     reserve_wad: U256,
+    redemption_level: U256,
+    redemption_updated: u64,
     epoch: u64,
     last_digest: B256,
     next_claim_id: u64,
@@ -63,19 +80,21 @@ pub struct Network {
 }
 
 impl Network {
-    /// A network of `validators` validators and `accounts` funded-by-deposit accounts, all keys derived from `seed`.
+    /// A network of `validators` validators and `accounts` accounts, every key derived from `seed`.
     pub fn new(chain_id: u64, seed: u64, validators: usize, accounts: usize) -> Self {
         let key = |tag: &str, i: usize| {
-            SigningKey::from_bytes(
-                &keccak256([&seed.to_be_bytes()[..], tag.as_bytes(), &(i as u64).to_be_bytes()].concat()).0,
-            )
+            let material = [&seed.to_be_bytes()[..], tag.as_bytes(), &(i as u64).to_be_bytes()].concat();
+            SigningKey::from_bytes(&keccak256(material).0)
         };
         Self {
             chain_id,
             validators: (0..validators).map(|i| key("validator", i)).collect(),
-            accounts: (0..accounts).map(|i| B256::from(key("account", i).verifying_key().to_bytes())).collect(),
+            accounts: (0..accounts).map(|i| key("account", i)).collect(),
             balances: BTreeMap::new(),
+            flows: BTreeMap::new(),
             reserve_wad: U256::ZERO,
+            redemption_level: U256::ZERO,
+            redemption_updated: 0,
             epoch: 0,
             last_digest: B256::ZERO,
             next_claim_id: 1,
@@ -88,37 +107,157 @@ impl Network {
         self.validators.iter().map(|k| k.verifying_key().to_bytes()).collect()
     }
 
-    /// The simulated accounts' keys.
-    pub fn accounts(&self) -> &[B256] {
-        &self.accounts
+    /// The validators' signing keys (for tests that forge or tamper with certificates).
+    pub fn validator_signing_keys(&self) -> &[SigningKey] {
+        &self.validators
     }
 
-    /// The balance of `account` (MYCO units).
-    pub fn balance(&self, account: &B256) -> U256 {
-        self.balances.get(account).copied().unwrap_or_default()
+    /// The chain id batches are certified for.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The epoch of the last produced batch (0 before the first).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The simulated accounts' public keys.
+    pub fn accounts(&self) -> Vec<B256> {
+        self.accounts.iter().map(account_of).collect()
+    }
+
+    /// The balance of `account` in `token`.
+    pub fn balance(&self, token: Token, account: &B256) -> U256 {
+        self.balances.get(&token).and_then(|b| b.get(account)).copied().unwrap_or_default()
     }
 
     /// Produces and certifies the next epoch's batch.
     pub fn next_batch(&mut self, inputs: &EpochInputs) -> Produced {
-        self.epoch += 1;
-        let par = U256::from(MYCO_PER_USDC_UNIT);
-        for d in &inputs.deposits {
-            *self.balances.entry(d.account).or_default() += d.amount * par;
-            self.reserve_wad += d.amount * par;
-        }
-        self.transfer_randomly(inputs.transfers);
+        let state = self.next_state(inputs);
+        let mut envelope = Envelope {
+            chain_id: self.chain_id,
+            epoch: state.epoch,
+            parent: state.parent,
+            document: state.to_automerge(),
+            signatures: Vec::new(),
+        };
+        let digest = envelope.digest();
+        envelope.signatures = self.validators.iter().map(|k| sign(k, &digest)).collect();
+        self.last_digest = digest;
+        Produced { bytes: envelope.encode(), envelope, state, digest }
+    }
 
-        let mut withdrawals = Vec::new();
-        let mut withdrawn = U256::ZERO;
+    /// Advances the economy by one epoch and returns the state to certify.
+    fn next_state(&mut self, inputs: &EpochInputs) -> BatchState {
+        self.epoch += 1;
+        for d in &inputs.deposits {
+            self.credit(Token::Usdc, d.account, d.amount);
+        }
+        self.mint_randomly();
+        self.transfer_randomly(inputs.transfers);
+        let withdrawals = self.withdraw(inputs);
+        let intents = self.random_intents(inputs.intents, inputs.timestamp);
+
+        let total_supply = self.total(Token::Myco);
+        let withdrawn: U256 = withdrawals.iter().map(|w| w.amount).sum();
+        let flow_pressure = match total_supply + withdrawn {
+            z if z.is_zero() => U256::ZERO,
+            before => withdrawn * U256::from(WAD) / before,
+        };
+        BatchState {
+            epoch: self.epoch,
+            parent: self.last_digest,
+            timestamp: inputs.timestamp,
+            balances: self.balances.clone(),
+            intents,
+            flows: self.flows.clone(),
+            deposits: inputs.deposits.clone(),
+            withdrawals,
+            reserve: ReserveState {
+                total_supply,
+                total_reserve: self.reserve_wad,
+                flow_pressure,
+                redemption_level: self.redemption_level,
+                redemption_updated: self.redemption_updated,
+                vaults: self.vaults(),
+            },
+        }
+    }
+
+    fn credit(&mut self, token: Token, account: B256, amount: U256) {
+        *self.balances.entry(token).or_default().entry(account).or_default() += amount;
+    }
+
+    /// Debits `amount`; the caller has checked the balance.
+    fn debit(&mut self, token: Token, account: B256, amount: U256) {
+        let balance = self.balances.entry(token).or_default().entry(account).or_default();
+        *balance -= amount;
+    }
+
+    fn total(&self, token: Token) -> U256 {
+        self.balances.get(&token).map(|b| b.values().copied().sum()).unwrap_or_default()
+    }
+
+    /// Mints `usdc` USDC units' worth of MYCO at par for `account`.
+    fn mint(&mut self, account: B256, usdc: U256) {
+        let par = usdc * U256::from(MYCO_PER_USDC_UNIT);
+        self.debit(Token::Usdc, account, usdc);
+        self.credit(Token::Myco, account, par);
+        self.reserve_wad += par;
+    }
+
+    fn mint_randomly(&mut self) {
+        for account in self.accounts() {
+            let usdc = self.balance(Token::Usdc, &account);
+            if !usdc.is_zero() && self.rng.below(2) == 0 {
+                self.mint(account, usdc / U256::from(2));
+            }
+        }
+    }
+
+    fn transfer_randomly(&mut self, count: usize) {
+        let accounts = self.accounts();
+        let funded: Vec<B256> = accounts.iter().filter(|a| !self.balance(Token::Myco, a).is_zero()).copied().collect();
+        if funded.is_empty() || accounts.len() < 2 {
+            return;
+        }
+        for _ in 0..count {
+            let from = funded[self.rng.below(funded.len())];
+            let to = accounts[self.rng.below(accounts.len())];
+            let amount = self.balance(Token::Myco, &from) / U256::from(2 + self.rng.below(8));
+            if from != to && !amount.is_zero() {
+                self.debit(Token::Myco, from, amount);
+                self.credit(Token::Myco, to, amount);
+            }
+        }
+    }
+
+    fn withdraw(&mut self, inputs: &EpochInputs) -> Vec<WithdrawalRequest> {
+        let mut out = Vec::new();
         for ask in &inputs.withdrawals {
-            let balance = self.balances.entry(ask.account).or_default();
-            if *balance < ask.amount || ask.amount.is_zero() {
+            let short = ask.amount.saturating_sub(self.balance(Token::Myco, &ask.account));
+            let usdc_needed = short.div_ceil(U256::from(MYCO_PER_USDC_UNIT));
+            if ask.amount.is_zero() || usdc_needed > self.balance(Token::Usdc, &ask.account) {
                 tracing::warn!(account = %ask.account, "simulator: withdrawal exceeds balance, not certified");
                 continue;
             }
-            *balance -= ask.amount;
-            withdrawn += ask.amount;
-            withdrawals.push(WithdrawalRequest {
+            if !usdc_needed.is_zero() {
+                self.mint(ask.account, usdc_needed);
+            }
+            self.debit(Token::Myco, ask.account, ask.amount);
+            // Paid at par until the P-AMM rate is in place.
+            self.reserve_wad = self.reserve_wad.saturating_sub(ask.amount);
+            self.redemption_level += ask.amount;
+            self.redemption_updated = inputs.timestamp;
+            let tracker = self.flows.entry(ask.account).or_insert_with(|| FlowTracker {
+                memory: U256::from(999_000_000_000_000_000u64),
+                threshold: U256::from(WAD / 10),
+                ..Default::default()
+            });
+            tracker.flow += ask.amount;
+            tracker.t_last = inputs.timestamp;
+            out.push(WithdrawalRequest {
                 claim_id: U256::from(self.next_claim_id),
                 account: ask.account,
                 amount: ask.amount,
@@ -126,53 +265,70 @@ impl Network {
             });
             self.next_claim_id += 1;
         }
-        self.reserve_wad = self.reserve_wad.saturating_sub(withdrawn);
-
-        let total_supply: U256 = self.balances.values().copied().sum();
-        let flow_pressure = if total_supply.is_zero() {
-            U256::ZERO
-        } else {
-            withdrawn * U256::from(crate::settle::WAD) / (total_supply + withdrawn)
-        };
-        let state = BatchState {
-            epoch: self.epoch,
-            parent: self.last_digest,
-            timestamp: inputs.timestamp,
-            balances: self.balances.clone(),
-            deposits: inputs.deposits.clone(),
-            withdrawals,
-            reserve: ReserveState { total_supply, total_reserve: self.reserve_wad, flow_pressure },
-        };
-        let mut envelope = Envelope {
-            chain_id: self.chain_id,
-            epoch: self.epoch,
-            parent: self.last_digest,
-            document: state.to_automerge(),
-            signatures: Vec::new(),
-        };
-        let digest = envelope.digest();
-        envelope.signatures = self.validators.iter().map(|k| sign(k, &digest)).collect();
-        self.last_digest = digest;
-        Produced { bytes: envelope.encode(), state, digest }
+        out
     }
 
-    fn transfer_randomly(&mut self, count: usize) {
-        let funded: Vec<B256> = self.balances.iter().filter(|(_, b)| !b.is_zero()).map(|(a, _)| *a).collect();
-        if funded.is_empty() || self.accounts.len() < 2 {
-            return;
-        }
-        for _ in 0..count {
-            let from = funded[self.rng.below(funded.len())];
-            let to = self.accounts[self.rng.below(self.accounts.len())];
-            let balance = self.balance(&from);
-            let amount = balance / U256::from(2 + self.rng.below(8));
-            if from == to || amount.is_zero() {
+    /// Sellers of MYCO and buyers of MYCO with limits within ±5% of par, each signed by its maker.
+    fn random_intents(&mut self, count: usize, now: u64) -> Vec<Intent> {
+        let mut intents = Vec::with_capacity(count);
+        for i in 0..count {
+            let key = self.accounts[self.rng.below(self.accounts.len())].clone();
+            let maker = account_of(&key);
+            let (myco, usdc) = (self.balance(Token::Myco, &maker), self.balance(Token::Usdc, &maker));
+            let sells_myco = if myco.is_zero() { false } else { usdc.is_zero() || self.rng.below(2) == 0 };
+            let (sell_token, buy_token, held) =
+                if sells_myco { (Token::Myco, Token::Usdc, myco) } else { (Token::Usdc, Token::Myco, usdc) };
+            let sell_amount = held / U256::from(2 + self.rng.below(4));
+            if sell_amount.is_zero() {
                 continue;
             }
-            *self.balances.entry(from).or_default() -= amount;
-            *self.balances.entry(to).or_default() += amount;
+            // Price in basis points of par: 9500..=10500.
+            let bps = U256::from(9_500 + self.rng.below(1_001));
+            let min_buy = if sells_myco {
+                sell_amount * bps / U256::from(10_000u64 * MYCO_PER_USDC_UNIT)
+            } else {
+                sell_amount * U256::from(MYCO_PER_USDC_UNIT) * U256::from(10_000) / bps
+            };
+            if min_buy.is_zero() {
+                continue;
+            }
+            let id = keccak256([maker.as_slice(), &self.epoch.to_be_bytes(), &(i as u64).to_be_bytes()].concat());
+            let mut intent = Intent {
+                id,
+                maker,
+                sell_token,
+                buy_token,
+                sell_amount,
+                min_buy,
+                valid_until: now + INTENT_LIFETIME_SECS,
+                partial: self.rng.below(2) == 0,
+                signature: [0; 64],
+            };
+            intent.sign(self.chain_id, &key);
+            intents.push(intent);
         }
+        intents
     }
+
+    /// The reserve split over the vaults by target weight; the rounding remainder goes to the first vault.
+    fn vaults(&self) -> Vec<Vault> {
+        let total = self.reserve_wad;
+        let mut vaults: Vec<Vault> = VAULTS
+            .iter()
+            .map(|(id, pct)| Vault {
+                id: (*id).to_string(),
+                value: total * U256::from(*pct) / U256::from(100),
+                target_weight: U256::from(WAD / 100) * U256::from(*pct),
+            })
+            .collect();
+        let assigned: U256 = vaults.iter().map(|v| v.value).sum();
+        vaults[0].value += total - assigned;
+        vaults
+    }
+}
+
+fn account_of(key: &SigningKey) -> B256 {
+    B256::from(key.verifying_key().to_bytes())
 }
 
 /// A small deterministic generator (SplitMix64), so a seed reproduces a run exactly.
@@ -199,22 +355,32 @@ mod tests {
     use crate::ingest::{ValidatorSet, Verifier};
 
     #[test]
-    fn produces_a_verifiable_chain_that_conserves_value() {
-        let mut net = Network::new(31337, 7, 4, 5);
+    fn produces_a_verifiable_chain_with_a_busy_economy() {
+        let mut net = Network::new(31337, 7, 4, 6);
         let mut verifier = Verifier::new(31337, ValidatorSet::new(net.validator_keys()).unwrap(), None);
         let a = net.accounts()[0];
         let deposit = CreditedDeposit { deposit_id: 1, account: a, amount: U256::from(1_000_000_000u64) };
+        let ask = WithdrawalAsk { account: a, amount: U256::from(WAD), recipient: Address::repeat_byte(1) };
         let inputs = [
-            EpochInputs { timestamp: 10, deposits: vec![deposit], transfers: 0, ..Default::default() },
-            EpochInputs { timestamp: 20, transfers: 20, ..Default::default() },
+            EpochInputs { timestamp: 10, deposits: vec![deposit], ..Default::default() },
+            EpochInputs { timestamp: 20, transfers: 20, intents: 10, withdrawals: vec![ask], ..Default::default() },
+            EpochInputs { timestamp: 30, transfers: 20, intents: 10, ..Default::default() },
         ];
+        let mut saw_intents = false;
         for input in &inputs {
             let p = net.next_batch(input);
             let batch = verifier.verify(&p.bytes).unwrap();
             assert_eq!(batch.state, p.state);
-            assert_eq!(batch.state.reserve.total_supply, U256::from(1_000_000_000u64) * U256::from(MYCO_PER_USDC_UNIT));
+            saw_intents |= !batch.state.intents.is_empty();
             verifier.accept(&batch);
         }
+        assert!(saw_intents);
+        // USDC held plus the reserve's value equals what was deposited minus what was withdrawn at par.
+        let usdc_wad = net.total(Token::Usdc) * U256::from(MYCO_PER_USDC_UNIT);
+        assert_eq!(
+            usdc_wad + net.reserve_wad + U256::from(WAD),
+            U256::from(1_000_000_000u64) * U256::from(MYCO_PER_USDC_UNIT)
+        );
     }
 
     #[test]
@@ -222,8 +388,8 @@ mod tests {
         let run = || {
             let mut net = Network::new(1, 42, 4, 3);
             let a = net.accounts()[0];
-            let d = CreditedDeposit { deposit_id: 1, account: a, amount: U256::from(5u64) };
-            net.next_batch(&EpochInputs { deposits: vec![d], transfers: 5, ..Default::default() }).bytes
+            let d = CreditedDeposit { deposit_id: 1, account: a, amount: U256::from(5_000_000u64) };
+            net.next_batch(&EpochInputs { deposits: vec![d], transfers: 5, intents: 5, ..Default::default() }).bytes
         };
         assert_eq!(run(), run());
     }

@@ -5,9 +5,11 @@
 //! the schema. Anything else is an [`Error`] that names the epoch and the reason; the caller quarantines it.
 
 pub mod certificate;
+mod checks;
 pub mod document;
 pub mod envelope;
 pub mod folder;
+pub mod intent;
 mod verifier;
 
 use alloy::primitives::B256;
@@ -132,6 +134,54 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The document's figures or ids are inconsistent (sums that do not add up, duplicates, zero amounts).
+    #[error("epoch {epoch}: inconsistent state: {what}")]
+    Inconsistent {
+        /// The batch's epoch.
+        epoch: u64,
+        /// What does not add up.
+        what: String,
+    },
+    /// An intent whose signature is not its maker's.
+    #[error("epoch {epoch}: intent {intent} is not signed by its maker {maker}")]
+    BadIntentSignature {
+        /// The batch's epoch.
+        epoch: u64,
+        /// The intent's id.
+        intent: B256,
+        /// Its claimed maker.
+        maker: B256,
+    },
+    /// A claim id already used by an earlier epoch.
+    #[error("epoch {epoch}: claim id {claim_id} was already certified in epoch {first_epoch}")]
+    ClaimReused {
+        /// The batch's epoch.
+        epoch: u64,
+        /// The claim id.
+        claim_id: alloy::primitives::U256,
+        /// Where it was first certified.
+        first_epoch: u64,
+    },
+    /// An escrow deposit already credited by an earlier epoch.
+    #[error("epoch {epoch}: deposit {deposit_id} was already credited in epoch {first_epoch}")]
+    DepositRecredited {
+        /// The batch's epoch.
+        epoch: u64,
+        /// The deposit id.
+        deposit_id: u64,
+        /// Where it was first credited.
+        first_epoch: u64,
+    },
+    /// Two different batches for one epoch, both certified by a quorum: the validator set is faulty. Halt.
+    #[error("epoch {epoch}: EQUIVOCATION: certified batches {first} and {second} conflict; halting")]
+    Equivocation {
+        /// The epoch.
+        epoch: u64,
+        /// The batch accepted (or seen) first.
+        first: B256,
+        /// The conflicting certified batch.
+        second: B256,
+    },
     /// The document's header disagrees with the envelope's.
     #[error("epoch {epoch}: document says {field} = {document}, envelope says {envelope}")]
     HeaderMismatch {
@@ -156,14 +206,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// Prefixes a schema error's field with its path.
-    fn in_field(self, path: &str) -> Self {
-        match self {
-            Error::Schema { reason, .. } => Error::Schema { field: path.into(), reason },
-            other => other,
-        }
-    }
-
     /// Whether the batch may become acceptable later (an earlier epoch is missing) rather than being bad.
     pub fn is_wait(&self) -> bool {
         matches!(self, Error::Gap { .. } | Error::Source(_))
@@ -187,6 +229,11 @@ impl Error {
             Error::Document(_) => "bad_document",
             Error::Schema { .. } => "schema",
             Error::HeaderMismatch { .. } => "header_mismatch",
+            Error::Inconsistent { .. } => "inconsistent",
+            Error::BadIntentSignature { .. } => "bad_intent_signature",
+            Error::ClaimReused { .. } => "claim_reused",
+            Error::DepositRecredited { .. } => "deposit_recredited",
+            Error::Equivocation { .. } => "equivocation",
             Error::InvalidValidatorKey(_) => "invalid_validator_key",
             Error::EmptyValidatorSet => "empty_validator_set",
             Error::Source(_) => "source",

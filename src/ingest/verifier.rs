@@ -77,15 +77,7 @@ impl Verifier {
                 envelope: env.parent.to_string(),
             });
         }
-        let mut claim_ids = std::collections::BTreeSet::new();
-        for w in &state.withdrawals {
-            if !claim_ids.insert(w.claim_id) {
-                return Err(Error::Schema {
-                    field: "withdrawals".into(),
-                    reason: format!("claim id {} appears more than once", w.claim_id),
-                });
-            }
-        }
+        super::checks::check(self.chain_id, &state)?;
         Ok(Batch { epoch, digest, parent: env.parent, signers, state, raw: bytes.to_vec() })
     }
 

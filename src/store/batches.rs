@@ -5,7 +5,6 @@ use sqlx::{Row, SqliteConnection};
 
 use super::{Pool, Result, fixed, now, parse_u256};
 use crate::ingest::Batch;
-use crate::ingest::document::ReserveState;
 
 /// A stored batch's header and the figures the submitter commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +17,19 @@ pub struct StoredBatch {
     pub state_root: B256,
     /// The batch's timestamp.
     pub timestamp: u64,
-    /// The reserve figures it certifies.
-    pub reserve: ReserveState,
+    /// The reserve figures it certifies, as committed on chain.
+    pub reserve: ReserveFigures,
+}
+
+/// The reserve figures a state root attests on chain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReserveFigures {
+    /// MYCO outstanding (18 decimals).
+    pub total_supply: alloy::primitives::U256,
+    /// Reserve value in USD (WAD).
+    pub total_reserve: alloy::primitives::U256,
+    /// Outflow pressure (WAD).
+    pub flow_pressure: alloy::primitives::U256,
 }
 
 /// Records a verified batch and its state root.
@@ -83,7 +93,7 @@ fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredBatch> {
         digest: B256::from(fixed::<32>(T, "digest", r.get(1))?),
         state_root: B256::from(fixed::<32>(T, "state_root", r.get(2))?),
         timestamp: r.get::<i64, _>(3) as u64,
-        reserve: ReserveState {
+        reserve: ReserveFigures {
             total_supply: parse_u256(T, "total_supply", r.get(4))?,
             total_reserve: parse_u256(T, "total_reserve", r.get(5))?,
             flow_pressure: parse_u256(T, "flow_pressure", r.get(6))?,

@@ -1,5 +1,6 @@
 //! `quarantine`: rejected input, kept byte for byte with the reason it was rejected.
 
+use alloy::primitives::keccak256;
 use sqlx::Row;
 
 use super::{Pool, Result, now};
@@ -31,13 +32,15 @@ pub async fn insert(
     raw: &[u8],
 ) -> Result<i64> {
     let id = sqlx::query(
-        "INSERT INTO quarantine (source, epoch, reason, detail, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO quarantine (source, epoch, reason, detail, raw, raw_hash, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(source)
     .bind(epoch.map(|e| e as i64))
     .bind(reason)
     .bind(detail)
     .bind(raw)
+    .bind(keccak256(raw).as_slice())
     .bind(now())
     .execute(pool)
     .await?
@@ -47,9 +50,9 @@ pub async fn insert(
 
 /// Whether these exact bytes from this source are already quarantined (so a file polled again is kept once).
 pub async fn contains(pool: &Pool, source: &str, raw: &[u8]) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quarantine WHERE source = ? AND raw = ?")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quarantine WHERE source = ? AND raw_hash = ?")
         .bind(source)
-        .bind(raw)
+        .bind(keccak256(raw).as_slice())
         .fetch_one(pool)
         .await?;
     Ok(n > 0)

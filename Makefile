@@ -1,0 +1,45 @@
+# myco-bridge: the two commands a new user needs are `make demo` and `make test`.
+# Each installs what it needs first (the pinned Foundry toolchain, solc-js and OpenZeppelin from npm).
+
+FORGE := node_modules/.bin/forge
+CARGO ?= cargo
+
+.PHONY: deps build demo test test-contracts test-rust lint fmt clean
+
+## deps: install the npm-pinned toolchain (forge, anvil, cast, solc-js, OpenZeppelin) if missing or stale
+deps: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## build: compile contracts and the relayer
+build: deps
+	$(FORGE) build
+	$(CARGO) build
+
+## demo: run the whole bridge on a fresh local chain and print a summary (DEMO_ARGS="--epochs 10 --keep-chain")
+demo: deps
+	$(CARGO) run --quiet -- demo $(DEMO_ARGS)
+
+## test: every test: Solidity (forge) and Rust (unit, property, and integration against anvil)
+test: test-contracts test-rust
+
+test-contracts: deps
+	$(FORGE) test
+
+test-rust: deps
+	$(CARGO) test
+
+## lint: formatting and clippy, as CI checks them
+lint: deps
+	$(FORGE) fmt --check
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt: deps
+	$(FORGE) fmt
+	$(CARGO) fmt
+
+clean:
+	rm -rf out cache target .demo

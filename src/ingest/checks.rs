@@ -1,0 +1,176 @@
+//! Value checks of a decoded batch: what the schema cannot say but a correct network never certifies.
+//! Figures must add up, ids must be unique, amounts positive where zero is meaningless, and every intent must
+//! carry its maker's signature.
+
+use std::collections::BTreeSet;
+
+use alloy::primitives::{Address, U256};
+
+use super::intent::Token;
+use super::{BatchState, Error};
+use crate::settle::WAD;
+
+/// Checks `state` (of a batch certified for `chain_id`); the first violation is returned.
+pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
+    let epoch = state.epoch;
+    let bad = |what: String| Error::Inconsistent { epoch, what };
+
+    let supply: U256 = state
+        .balances
+        .get(&Token::Myco)
+        .map(|b| b.values().fold(U256::ZERO, |a, v| a.saturating_add(*v)))
+        .unwrap_or_default();
+    if supply != state.reserve.total_supply {
+        return Err(bad(format!(
+            "reserve.total_supply is {} but MYCO balances sum to {supply}",
+            state.reserve.total_supply
+        )));
+    }
+
+    let vaults = &state.reserve.vaults;
+    if !vaults.is_empty() {
+        let value: U256 = vaults.iter().fold(U256::ZERO, |a, v| a.saturating_add(v.value));
+        if value != state.reserve.total_reserve {
+            return Err(bad(format!(
+                "reserve.total_reserve is {} but vault values sum to {value}",
+                state.reserve.total_reserve
+            )));
+        }
+        let weights: U256 = vaults.iter().fold(U256::ZERO, |a, v| a.saturating_add(v.target_weight));
+        if weights != U256::from(WAD) {
+            return Err(bad(format!("vault target weights sum to {weights}, not 1e18")));
+        }
+        unique(vaults.iter().map(|v| v.id.clone()), "vault id").map_err(bad)?;
+    }
+
+    for f in state.flows.values() {
+        if f.memory > U256::from(WAD) {
+            return Err(bad(format!("flow memory {} is above 1.0", f.memory)));
+        }
+    }
+
+    unique(state.intents.iter().map(|i| (i.maker, i.id)), "intent (maker, id)").map_err(bad)?;
+    for intent in &state.intents {
+        if intent.sell_token == intent.buy_token {
+            return Err(bad(format!("intent {} sells and buys {}", intent.id, intent.sell_token.symbol())));
+        }
+        if intent.sell_amount.is_zero() || intent.min_buy.is_zero() {
+            return Err(bad(format!("intent {} has a zero sell_amount or min_buy", intent.id)));
+        }
+        if !intent.signature_is_valid(chain_id) {
+            return Err(Error::BadIntentSignature { epoch, intent: intent.id, maker: intent.maker });
+        }
+    }
+
+    unique(state.deposits.iter().map(|d| d.deposit_id), "deposit id").map_err(bad)?;
+    if let Some(d) = state.deposits.iter().find(|d| d.amount.is_zero()) {
+        return Err(bad(format!("deposit {} credits zero", d.deposit_id)));
+    }
+
+    unique(state.withdrawals.iter().map(|w| w.claim_id), "claim id").map_err(bad)?;
+    for w in &state.withdrawals {
+        if w.amount.is_zero() {
+            return Err(bad(format!("claim {} withdraws zero", w.claim_id)));
+        }
+        if w.recipient == Address::ZERO {
+            return Err(bad(format!("claim {} pays the zero address", w.claim_id)));
+        }
+    }
+    Ok(())
+}
+
+fn unique<T: Ord + std::fmt::Debug>(items: impl IntoIterator<Item = T>, what: &str) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for item in items {
+        if let Some(dup) = seen.replace(item) {
+            return Err(format!("{what} {dup:?} appears more than once"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::B256;
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::ingest::document::Vault;
+    use crate::ingest::intent::Intent;
+
+    fn valid() -> BatchState {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let maker = B256::from(key.verifying_key().to_bytes());
+        let wad = U256::from(WAD);
+        let mut intent = Intent {
+            id: B256::repeat_byte(1),
+            maker,
+            sell_token: Token::Myco,
+            buy_token: Token::Usdc,
+            sell_amount: wad,
+            min_buy: U256::from(1_000_000u64),
+            valid_until: 10,
+            partial: false,
+            signature: [0; 64],
+        };
+        intent.sign(5, &key);
+        BatchState {
+            epoch: 1,
+            balances: [(Token::Myco, [(maker, wad)].into())].into(),
+            intents: vec![intent],
+            reserve: crate::ingest::document::ReserveState {
+                total_supply: wad,
+                total_reserve: wad,
+                vaults: vec![
+                    Vault { id: "a".into(), value: wad / U256::from(2), target_weight: wad / U256::from(2) },
+                    Vault { id: "b".into(), value: wad / U256::from(2), target_weight: wad / U256::from(2) },
+                ],
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn accepts_a_consistent_state() {
+        check(5, &valid()).unwrap();
+    }
+
+    #[test]
+    fn rejects_supply_that_does_not_add_up() {
+        let mut s = valid();
+        s.reserve.total_supply += U256::from(1);
+        assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("total_supply")));
+    }
+
+    #[test]
+    fn rejects_vaults_that_do_not_add_up() {
+        let mut s = valid();
+        s.reserve.vaults[0].target_weight += U256::from(1);
+        assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("weights")));
+        let mut s = valid();
+        s.reserve.vaults[1].value -= U256::from(1);
+        assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("total_reserve")));
+    }
+
+    #[test]
+    fn rejects_a_forged_intent() {
+        let mut s = valid();
+        s.intents[0].sell_amount += U256::from(1);
+        assert!(matches!(check(5, &s), Err(Error::BadIntentSignature { .. })));
+        assert!(matches!(check(6, &valid()), Err(Error::BadIntentSignature { .. })), "signed for another chain");
+    }
+
+    #[test]
+    fn rejects_duplicate_claim_ids() {
+        let mut s = valid();
+        let w = crate::ingest::document::WithdrawalRequest {
+            claim_id: U256::from(1),
+            account: B256::ZERO,
+            amount: U256::from(1),
+            recipient: Address::repeat_byte(1),
+        };
+        s.withdrawals = vec![w.clone(), w];
+        assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("claim id")));
+    }
+}
