@@ -18,7 +18,7 @@ use crate::chain::signing_provider;
 use crate::devnet::simulate::{EpochInputs, Network, WithdrawalAsk};
 use crate::devnet::{self, Deployment, Devnet};
 use crate::ingest::document::CreditedDeposit;
-use crate::ingest::{ValidatorSet, folder::FolderSource};
+use crate::ingest::{SourceConfig, ValidatorSet, folder::FolderSource};
 use crate::relayer::Relayer;
 use crate::store::{self, claims, commitments, escrow};
 use crate::{Error, Result};
@@ -113,7 +113,8 @@ pub async fn run(options: &Options) -> Result<Finished> {
 
     let pool = store::connect(&format!("sqlite://{}", database.display())).await?;
     let mut network = Network::new(chain_id, options.seed, options.validators, options.accounts);
-    let config = devnet.relayer_config(ValidatorSet::new(network.validator_keys())?, batch_dir.clone());
+    let config =
+        devnet.relayer_config(ValidatorSet::new(network.validator_keys())?, SourceConfig::Folder(batch_dir.clone()));
     let shutdown = CancellationToken::new();
     let relayer = Relayer::new(pool.clone(), devnet.provider(devnet::RELAYER_ACCOUNT), config);
     let mut relayer_task = tokio::spawn(relayer.run(shutdown.clone()));

@@ -1,7 +1,6 @@
 //! The relayer service: ingest → settle → submit in one task, the escrow watcher in another, both stopping
 //! cleanly when the shutdown token is cancelled (each finishes its current unit of work first).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
@@ -9,9 +8,11 @@ use alloy::providers::DynProvider;
 use tokio_util::sync::CancellationToken;
 
 use crate::chain::{Outcome, Submitter, Watcher};
-use crate::ingest::{Batch, ValidatorSet, Verifier, folder::FolderSource};
+use crate::ingest::source::Candidate;
+use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
 use crate::settle::EpochSettlement;
-use crate::store::{self, Pool, batches, claims, commitments, quarantine};
+use crate::store::equivocations::{self, Evidence, Side};
+use crate::store::{self, Pool, batches, claims, commitments, credits, quarantine};
 use crate::{Error, Result};
 
 /// Everything the relayer needs to know about its world.
@@ -21,8 +22,8 @@ pub struct Config {
     pub chain_id: u64,
     /// The validator set whose quorum certifies batches.
     pub validators: ValidatorSet,
-    /// Folder the validators publish `<epoch>.batch` files to.
-    pub batch_dir: PathBuf,
+    /// Where certified batches come from.
+    pub source: SourceConfig,
     /// `StateCommitment` address.
     pub state_commitment: Address,
     /// `USDCEscrow` address.
@@ -66,13 +67,20 @@ impl Relayer {
     }
 
     async fn pipeline(self, shutdown: CancellationToken) -> Result<()> {
-        let source = FolderSource::new(&self.config.batch_dir);
+        if let Some(e) = equivocations::all(&self.pool).await?.into_iter().next() {
+            tracing::error!(epoch = e.epoch, first = %e.first.digest, second = %e.second.digest,
+                "refusing to run: an equivocation is on record; inspect the evidence before clearing it");
+            return Err(
+                ingest::Error::Equivocation { epoch: e.epoch, first: e.first.digest, second: e.second.digest }.into()
+            );
+        }
+        let mut source = Source::open(&self.config.source)?;
         let last = batches::last(&self.pool).await?;
         let mut verifier = Verifier::new(self.config.chain_id, self.config.validators.clone(), last);
         let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, self.config.confirmations);
-        tracing::info!(next_epoch = verifier.next_epoch(), dir = %source.dir().display(), "pipeline started");
+        tracing::info!(next_epoch = verifier.next_epoch(), source = %source.describe(), "pipeline started");
         loop {
-            self.ingest_available(&source, &mut verifier).await?;
+            self.ingest_available(&mut source, &mut verifier).await?;
             self.submit_uncommitted(&submitter).await?;
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -81,50 +89,106 @@ impl Relayer {
         }
     }
 
-    /// Verifies and stores every batch that is ready, in epoch order.
-    async fn ingest_available(&self, source: &FolderSource, verifier: &mut Verifier) -> Result<()> {
+    /// Verifies and stores every batch that is ready, in epoch order. Bad input is quarantined; two conflicting
+    /// certified batches for one epoch are kept as evidence and halt the relayer.
+    async fn ingest_available(&self, source: &mut Source, verifier: &mut Verifier) -> Result<()> {
         loop {
             let epoch = verifier.next_epoch();
-            let origin = source.dir().join(FolderSource::file_name(epoch)).display().to_string();
-            let bytes = match source.fetch(epoch).await {
-                Ok(Some(bytes)) => bytes,
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    tracing::warn!(epoch, error = %e, "batch source");
-                    return Ok(());
-                }
-            };
-            match verifier.verify(&bytes) {
-                Ok(batch) => {
-                    self.accept(&batch).await?;
-                    verifier.accept(&batch);
-                }
-                Err(e) => {
-                    // Everything already accepted stays as it is; we wait for a valid batch for this epoch.
-                    if !quarantine::contains(&self.pool, &origin, &bytes).await? {
-                        tracing::warn!(epoch, reason = e.reason(), error = %e, "batch rejected and quarantined");
-                        quarantine::insert(&self.pool, &origin, Some(epoch), e.reason(), &e.to_string(), &bytes)
-                            .await?;
+            let fetched = source.fetch(epoch).await;
+            for r in &fetched.refused {
+                self.quarantine(&r.origin, epoch, &r.error, &r.prefix).await?;
+            }
+            let mut chosen: Option<(Batch, String)> = None;
+            for Candidate { origin, bytes } in fetched.candidates {
+                match self.verify(verifier, &bytes).await {
+                    Ok(batch) => match &chosen {
+                        None => chosen = Some((batch, origin)),
+                        Some((first, _)) if first.digest == batch.digest => {}
+                        Some((first, first_origin)) => {
+                            let first =
+                                Side { digest: first.digest, raw: first.raw.clone(), origin: first_origin.clone() };
+                            let second = Side { digest: batch.digest, raw: bytes, origin };
+                            return self.equivocation(Evidence { epoch, first, second }).await;
+                        }
+                    },
+                    Err(e) => {
+                        if let Some(evidence) = self.conflicts_with_accepted(verifier, &origin, &bytes).await? {
+                            return self.equivocation(evidence).await;
+                        }
+                        // Everything accepted stays as it is; we wait for a valid batch of this epoch.
+                        self.quarantine(&origin, epoch, &e, &bytes).await?;
                     }
-                    return Ok(());
                 }
             }
+            let Some((batch, origin)) = chosen else { return Ok(()) };
+            self.accept(&batch, &origin).await?;
+            verifier.accept(&batch);
         }
+    }
+
+    /// The verifier's checks, then the ones that need history: claim ids and deposits are used once, ever.
+    async fn verify(&self, verifier: &Verifier, bytes: &[u8]) -> Result<Batch> {
+        let batch = verifier.verify(bytes)?;
+        let epoch = batch.epoch;
+        let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| w.claim_id).collect();
+        if let Some((claim_id, first_epoch)) = credits::first_claimed(&self.pool, &claim_ids).await? {
+            return Err(ingest::Error::ClaimReused { epoch, claim_id, first_epoch }.into());
+        }
+        let deposit_ids: Vec<_> = batch.state.deposits.iter().map(|d| d.deposit_id).collect();
+        if let Some((deposit_id, first_epoch)) = credits::first_credited(&self.pool, &deposit_ids).await? {
+            return Err(ingest::Error::DepositRecredited { epoch, deposit_id, first_epoch }.into());
+        }
+        Ok(batch)
+    }
+
+    /// A certified batch for an already accepted epoch with another digest: the validators signed two histories.
+    async fn conflicts_with_accepted(
+        &self,
+        verifier: &Verifier,
+        origin: &str,
+        bytes: &[u8],
+    ) -> Result<Option<Evidence>> {
+        let Some((epoch, digest)) = verifier.certified(bytes) else { return Ok(None) };
+        let Some((accepted, raw)) = batches::raw(&self.pool, epoch).await? else { return Ok(None) };
+        if accepted == digest {
+            return Ok(None);
+        }
+        let first = Side { digest: accepted, raw, origin: "accepted".into() };
+        Ok(Some(Evidence { epoch, first, second: Side { digest, raw: bytes.to_vec(), origin: origin.into() } }))
+    }
+
+    async fn equivocation(&self, evidence: Evidence) -> Result<()> {
+        let (epoch, first, second) = (evidence.epoch, evidence.first.digest, evidence.second.digest);
+        equivocations::insert(&self.pool, &evidence).await?;
+        tracing::error!(epoch, %first, %second, first_origin = %evidence.first.origin,
+            second_origin = %evidence.second.origin, "EQUIVOCATION: two certified batches for one epoch; halting");
+        Err(ingest::Error::Equivocation { epoch, first, second }.into())
+    }
+
+    /// Keeps rejected input with its reason, once per origin and content.
+    async fn quarantine(&self, origin: &str, epoch: u64, error: &impl QuarantineReason, raw: &[u8]) -> Result<()> {
+        if !quarantine::contains(&self.pool, origin, raw).await? {
+            tracing::warn!(epoch, %origin, reason = error.reason(), error = %error, "batch rejected and quarantined");
+            quarantine::insert(&self.pool, origin, Some(epoch), error.reason(), &error.to_string(), raw).await?;
+        }
+        Ok(())
     }
 
     /// Computes the batch's settlement and stores batch and claims in one transaction.
     #[tracing::instrument(skip_all, fields(epoch = batch.epoch))]
-    async fn accept(&self, batch: &Batch) -> Result<()> {
+    async fn accept(&self, batch: &Batch, origin: &str) -> Result<()> {
         let settlement = EpochSettlement::compute(&batch.state);
         let mut tx = self.pool.begin().await.map_err(store::Error::from)?;
         batches::insert(&mut tx, batch, settlement.root()).await?;
         claims::insert_all(&mut tx, &settlement).await?;
+        credits::insert_all(&mut tx, batch.epoch, &batch.state.deposits).await?;
         tx.commit().await.map_err(store::Error::from)?;
         tracing::info!(
             digest = %batch.digest,
             root = %settlement.root(),
             claims = settlement.claims.len(),
             signers = batch.signers,
+            %origin,
             "batch accepted"
         );
         Ok(())
@@ -182,6 +246,26 @@ impl Relayer {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
             }
+        }
+    }
+}
+
+/// An error that can be quarantined under a stable reason code.
+trait QuarantineReason: std::fmt::Display {
+    fn reason(&self) -> &'static str;
+}
+
+impl QuarantineReason for ingest::Error {
+    fn reason(&self) -> &'static str {
+        ingest::Error::reason(self)
+    }
+}
+
+impl QuarantineReason for Error {
+    fn reason(&self) -> &'static str {
+        match self {
+            Error::Ingest(e) => e.reason(),
+            _ => "internal",
         }
     }
 }

@@ -79,3 +79,24 @@ CREATE TABLE watcher_cursor (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     next_block INTEGER NOT NULL
 );
+
+-- Escrow deposits credited by accepted batches: a deposit is credited once, ever.
+CREATE TABLE credits (
+    deposit_id INTEGER PRIMARY KEY,
+    epoch      INTEGER NOT NULL REFERENCES batches (epoch),
+    account    BLOB    NOT NULL,
+    amount     TEXT    NOT NULL
+);
+
+-- Two conflicting certified batches for one epoch. While any row exists the relayer refuses to run.
+CREATE TABLE equivocations (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    epoch       INTEGER NOT NULL,
+    first_digest  BLOB  NOT NULL,
+    first_raw     BLOB  NOT NULL,
+    first_origin  TEXT  NOT NULL,
+    second_digest BLOB  NOT NULL,
+    second_raw    BLOB  NOT NULL,
+    second_origin TEXT  NOT NULL,
+    detected_at INTEGER NOT NULL
+);

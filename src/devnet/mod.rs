@@ -36,7 +36,6 @@ pub enum Error {
     },
 }
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use alloy::node_bindings::AnvilInstance;
@@ -46,7 +45,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 
 use crate::chain::signing_provider;
-use crate::ingest::ValidatorSet;
+use crate::ingest::{SourceConfig, ValidatorSet};
 use crate::relayer;
 
 /// Anvil account that deploys and administers the contracts (and is their guardian).
@@ -105,12 +104,12 @@ impl Devnet {
         signing_provider(self.url(), self.signer(index))
     }
 
-    /// A relayer configuration for this devnet, trusting `validators` and reading batches from `batch_dir`.
-    pub fn relayer_config(&self, validators: ValidatorSet, batch_dir: PathBuf) -> relayer::Config {
+    /// A relayer configuration for this devnet, trusting `validators` and reading batches from `source`.
+    pub fn relayer_config(&self, validators: ValidatorSet, source: SourceConfig) -> relayer::Config {
         relayer::Config {
             chain_id: self.chain_id(),
             validators,
-            batch_dir,
+            source,
             state_commitment: self.deployment.state_commitment,
             escrow: self.deployment.escrow,
             start_block: self.deployment.start_block,

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use tokio::io::AsyncReadExt;
+
+use super::source::{Candidate, Fetched, QUARANTINE_PREFIX_BYTES, Refused};
 use super::{Error, envelope::MAX_ENVELOPE_BYTES};
 
 /// Reads batches from a folder; a file appears there whole (writers rename it into place).
@@ -39,6 +42,30 @@ impl FolderSource {
             return Err(Error::Oversized { size: meta.len() as usize, limit: MAX_ENVELOPE_BYTES });
         }
         Ok(Some(tokio::fs::read(&path).await?))
+    }
+
+    /// `epoch`'s file as a candidate, an oversized file as refused (with its first bytes), nothing while absent.
+    pub async fn fetch_candidates(&self, epoch: u64) -> Fetched {
+        let origin = self.dir.join(Self::file_name(epoch)).display().to_string();
+        match self.fetch(epoch).await {
+            Ok(Some(bytes)) => Fetched { candidates: vec![Candidate { origin, bytes }], refused: Vec::new() },
+            Ok(None) => Fetched::default(),
+            Err(error @ Error::Oversized { .. }) => {
+                let prefix = self.prefix(epoch).await.unwrap_or_default();
+                Fetched { candidates: Vec::new(), refused: vec![Refused { origin, error, prefix }] }
+            }
+            Err(e) => {
+                tracing::warn!(epoch, %origin, error = %e, "cannot read batch file");
+                Fetched::default()
+            }
+        }
+    }
+
+    async fn prefix(&self, epoch: u64) -> std::io::Result<Vec<u8>> {
+        let file = tokio::fs::File::open(self.dir.join(Self::file_name(epoch))).await?;
+        let mut prefix = Vec::new();
+        file.take(QUARANTINE_PREFIX_BYTES as u64).read_to_end(&mut prefix).await?;
+        Ok(prefix)
     }
 
     /// Writes `bytes` as `epoch`'s batch atomically (temporary file, then rename).

@@ -9,7 +9,9 @@ mod checks;
 pub mod document;
 pub mod envelope;
 pub mod folder;
+pub mod http;
 pub mod intent;
+pub mod source;
 mod verifier;
 
 use alloy::primitives::B256;
@@ -17,6 +19,7 @@ use alloy::primitives::B256;
 pub use certificate::ValidatorSet;
 pub use document::BatchState;
 pub use envelope::Envelope;
+pub use source::{Source, SourceConfig};
 pub use verifier::{Batch, Verifier};
 
 /// Why a batch was rejected.

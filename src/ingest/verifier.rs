@@ -58,6 +58,34 @@ impl Verifier {
         if env.parent != parent_expected {
             return Err(Error::ParentMismatch { epoch, expected: parent_expected, got: env.parent });
         }
+        self.certify(env, bytes)
+    }
+
+    /// Checks everything but the batch's place in the chain (epoch order and parent link): for a batch looked at
+    /// on its own, as `myco-bridge verify-batch` does.
+    pub fn verify_detached(&self, bytes: &[u8]) -> Result<Batch, Error> {
+        let env = Envelope::decode(bytes)?;
+        if env.chain_id != self.chain_id {
+            return Err(Error::WrongChain { epoch: env.epoch, expected: self.chain_id, got: env.chain_id });
+        }
+        self.certify(env, bytes)
+    }
+
+    /// The epoch and digest of `bytes` if it is an envelope for our chain certified by a quorum, whatever else
+    /// may be wrong with it: what matters when deciding whether two batches are an equivocation.
+    pub fn certified(&self, bytes: &[u8]) -> Option<(u64, B256)> {
+        let env = Envelope::decode(bytes).ok()?;
+        if env.chain_id != self.chain_id {
+            return None;
+        }
+        let digest = env.digest();
+        self.validators.verify(env.epoch, &digest, &env.signatures).ok()?;
+        Some((env.epoch, digest))
+    }
+
+    /// Certificate, document, header agreement and value checks.
+    fn certify(&self, env: Envelope, bytes: &[u8]) -> Result<Batch, Error> {
+        let epoch = env.epoch;
         let digest = env.digest();
         let signers = self.validators.verify(epoch, &digest, &env.signatures)?;
         let state = BatchState::from_automerge(&env.document)?;

@@ -62,6 +62,13 @@ pub async fn last(pool: &Pool) -> Result<Option<(u64, B256)>> {
     row.map(|r| Ok((r.get::<i64, _>(0) as u64, B256::from(fixed::<32>("batches", "digest", r.get(1))?)))).transpose()
 }
 
+/// The digest and raw bytes of `epoch`'s accepted batch.
+pub async fn raw(pool: &Pool, epoch: u64) -> Result<Option<(B256, Vec<u8>)>> {
+    let row =
+        sqlx::query("SELECT digest, raw FROM batches WHERE epoch = ?").bind(epoch as i64).fetch_optional(pool).await?;
+    row.map(|r| Ok((B256::from(fixed::<32>("batches", "digest", r.get(0))?), r.get(1)))).transpose()
+}
+
 /// The batch of `epoch`, if accepted.
 pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<StoredBatch>> {
     let row = sqlx::query(

@@ -4,6 +4,8 @@
 pub mod batches;
 pub mod claims;
 pub mod commitments;
+pub mod credits;
+pub mod equivocations;
 pub mod escrow;
 pub mod quarantine;
 

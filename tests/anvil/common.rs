@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use myco_bridge::devnet::Devnet;
 use myco_bridge::devnet::simulate::Network;
-use myco_bridge::ingest::ValidatorSet;
+use myco_bridge::ingest::{SourceConfig, ValidatorSet};
 use myco_bridge::relayer::{Config, Relayer};
 use myco_bridge::store::{self, Pool};
 use tokio::task::JoinHandle;
@@ -37,7 +37,10 @@ impl Harness {
     }
 
     pub fn config(&self) -> Config {
-        self.devnet.relayer_config(ValidatorSet::new(self.network.validator_keys()).unwrap(), self.batch_dir.clone())
+        self.devnet.relayer_config(
+            ValidatorSet::new(self.network.validator_keys()).unwrap(),
+            SourceConfig::Folder(self.batch_dir.clone()),
+        )
     }
 
     /// Starts a relayer signing as anvil account `account`.

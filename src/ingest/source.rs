@@ -1,0 +1,92 @@
+//! Where batches come from: a folder or several validator HTTP endpoints, behind one interface.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::transports::http::reqwest::Url;
+
+use super::Error;
+use super::folder::FolderSource;
+use super::http::HttpSource;
+
+/// Bytes of a refused input kept in quarantine (an oversized body is cut here; the reason says its size).
+pub const QUARANTINE_PREFIX_BYTES: usize = 1024 * 1024;
+
+/// Which source to read, as configured.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    /// A folder of `<epoch>.batch` files.
+    Folder(PathBuf),
+    /// Validator endpoints serving `GET <url>/v1/batches/<epoch>`; any one serving a valid batch is enough.
+    Http {
+        /// Base URLs.
+        endpoints: Vec<Url>,
+        /// Per-request timeout.
+        timeout: Duration,
+    },
+}
+
+/// A batch as one origin served it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The file or endpoint it came from.
+    pub origin: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Input refused before verification (too large to read whole), to quarantine.
+#[derive(Debug)]
+pub struct Refused {
+    /// The file or endpoint.
+    pub origin: String,
+    /// Why.
+    pub error: Error,
+    /// The first bytes, up to [`QUARANTINE_PREFIX_BYTES`].
+    pub prefix: Vec<u8>,
+}
+
+/// What one fetch of an epoch found.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// Batches served for the epoch (none while it has not appeared anywhere).
+    pub candidates: Vec<Candidate>,
+    /// Inputs refused outright.
+    pub refused: Vec<Refused>,
+}
+
+/// A configured batch source.
+#[derive(Debug)]
+pub enum Source {
+    /// See [`FolderSource`].
+    Folder(FolderSource),
+    /// See [`HttpSource`].
+    Http(HttpSource),
+}
+
+impl Source {
+    /// Opens the configured source.
+    pub fn open(config: &SourceConfig) -> Result<Self, Error> {
+        Ok(match config {
+            SourceConfig::Folder(dir) => Source::Folder(FolderSource::new(dir)),
+            SourceConfig::Http { endpoints, timeout } => Source::Http(HttpSource::new(endpoints.clone(), *timeout)?),
+        })
+    }
+
+    /// Everything the source serves for `epoch` right now. Transport trouble at one origin is logged and
+    /// backed off from, never returned: another origin may well serve the batch.
+    pub async fn fetch(&mut self, epoch: u64) -> Fetched {
+        match self {
+            Source::Folder(folder) => folder.fetch_candidates(epoch).await,
+            Source::Http(http) => http.fetch(epoch).await,
+        }
+    }
+
+    /// A short description for logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Folder(f) => format!("folder {}", f.dir().display()),
+            Source::Http(h) => format!("http {}", h.describe()),
+        }
+    }
+}
