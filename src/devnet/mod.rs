@@ -3,6 +3,7 @@
 
 pub mod anvil;
 pub mod deploy;
+pub mod faults;
 pub mod simulate;
 
 pub use deploy::Deployment;

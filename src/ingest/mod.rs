@@ -127,11 +127,18 @@ pub enum Error {
         of: usize,
     },
     /// The Automerge bytes do not load.
-    #[error("document does not load: {0}")]
-    Document(String),
+    #[error("{}document does not load: {reason}", at(epoch))]
+    Document {
+        /// The envelope's epoch, once known.
+        epoch: Option<u64>,
+        /// Automerge's error.
+        reason: String,
+    },
     /// The document loads but breaks the schema.
-    #[error("schema: {field}: {reason}")]
+    #[error("{}schema: {field}: {reason}", at(epoch))]
     Schema {
+        /// The envelope's epoch, once known.
+        epoch: Option<u64>,
         /// The offending field's path.
         field: String,
         /// What is wrong with it.
@@ -208,7 +215,21 @@ pub enum Error {
     Source(#[from] std::io::Error),
 }
 
+/// "epoch N: " when the epoch is known.
+fn at(epoch: &Option<u64>) -> String {
+    epoch.map(|e| format!("epoch {e}: ")).unwrap_or_default()
+}
+
 impl Error {
+    /// Attaches the envelope's epoch to a document error (the document is read before its epoch is trusted).
+    pub(crate) fn in_epoch(self, at: u64) -> Self {
+        match self {
+            Error::Document { reason, .. } => Error::Document { epoch: Some(at), reason },
+            Error::Schema { field, reason, .. } => Error::Schema { epoch: Some(at), field, reason },
+            other => other,
+        }
+    }
+
     /// Whether the batch may become acceptable later (an earlier epoch is missing) rather than being bad.
     pub fn is_wait(&self) -> bool {
         matches!(self, Error::Gap { .. } | Error::Source(_))
@@ -229,7 +250,7 @@ impl Error {
             Error::DuplicateSigner { .. } => "duplicate_signer",
             Error::BadSignature { .. } => "bad_signature",
             Error::NoQuorum { .. } => "no_quorum",
-            Error::Document(_) => "bad_document",
+            Error::Document { .. } => "bad_document",
             Error::Schema { .. } => "schema",
             Error::HeaderMismatch { .. } => "header_mismatch",
             Error::Inconsistent { .. } => "inconsistent",

@@ -88,7 +88,7 @@ impl Verifier {
         let epoch = env.epoch;
         let digest = env.digest();
         let signers = self.validators.verify(epoch, &digest, &env.signatures)?;
-        let state = BatchState::from_automerge(&env.document)?;
+        let state = BatchState::from_automerge(&env.document).map_err(|e| e.in_epoch(epoch))?;
         if state.epoch != epoch {
             return Err(Error::HeaderMismatch {
                 epoch,

@@ -13,7 +13,7 @@ use crate::ingest::intent::{Intent, Token};
 impl BatchState {
     /// Loads and schema-checks a saved Automerge document.
     pub fn from_automerge(bytes: &[u8]) -> Result<Self, Error> {
-        let doc = AutoCommit::load(bytes).map_err(|e| Error::Document(e.to_string()))?;
+        let doc = AutoCommit::load(bytes).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })?;
         let r = Reader { doc: &doc };
         let root = Obj { id: ROOT, path: String::new() };
         let version = r.uint(&root, "version")?;
@@ -131,7 +131,7 @@ impl Obj {
 }
 
 fn schema(field: &str, reason: String) -> Error {
-    Error::Schema { field: field.to_string(), reason }
+    Error::Schema { epoch: None, field: field.to_string(), reason }
 }
 
 /// Typed, schema-checked reads from a loaded document.
@@ -144,12 +144,12 @@ impl Reader<'_> {
         match self.doc.get(obj, prop) {
             Ok(Some((value, _))) => Ok(value),
             Ok(None) => Err(schema(field, "missing".into())),
-            Err(e) => Err(Error::Document(e.to_string())),
+            Err(e) => Err(Error::Document { epoch: None, reason: e.to_string() }),
         }
     }
 
     fn object(&self, obj: &Obj, prop: Prop, path: String, want: ObjType) -> Result<Obj, Error> {
-        let found = self.doc.get(&obj.id, prop).map_err(|e| Error::Document(e.to_string()))?;
+        let found = self.doc.get(&obj.id, prop).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })?;
         match found {
             Some((Value::Object(t), id)) if t == want => Ok(Obj { id, path }),
             Some((other, _)) => Err(schema(&path, format!("expected a {want:?}, found {}", describe(&other)))),

@@ -66,7 +66,7 @@ fn rejects_corrupted_bytes() {
     let mut bytes = sample().to_automerge();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
-    assert!(matches!(BatchState::from_automerge(&bytes), Err(Error::Document(_))));
+    assert!(matches!(BatchState::from_automerge(&bytes), Err(Error::Document { .. })));
 }
 
 #[test]
