@@ -1,8 +1,10 @@
 //! Command-line interface.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use myco_bridge::devnet::faults::Fault;
 
 /// myco-bridge: settles a BFT-certified Automerge payment network on an EVM chain.
 #[derive(Debug, Parser)]
@@ -38,4 +40,75 @@ pub enum Command {
         #[arg(long)]
         keep_chain: bool,
     },
+    /// Run a simulated validator network producing certified batches into a folder or over HTTP.
+    Simulate(SimulateArgs),
+    /// Verify one batch file on its own: prints its summary and exits 0, or the reason and exits 1.
+    VerifyBatch(VerifyArgs),
+}
+
+/// `simulate` options.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Write `<epoch>.batch` files (and `validators.txt`) into this folder.
+    #[arg(long, conflicts_with = "listen", required_unless_present = "listen")]
+    pub out: Option<PathBuf>,
+    /// Serve batches over HTTP at this address (`GET /v1/batches/<epoch>`).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Chain id the batches are certified for.
+    #[arg(long, default_value_t = 31337)]
+    pub chain_id: u64,
+    /// Number of validators.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub validators: u64,
+    /// Seed for every key and random choice.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Off-chain accounts (the size of the balance maps).
+    #[arg(long, default_value_t = 100)]
+    pub accounts: usize,
+    /// Signed intents per epoch.
+    #[arg(long, default_value_t = 50)]
+    pub intents: usize,
+    /// MYCO transfers per epoch.
+    #[arg(long, default_value_t = 50)]
+    pub transfers: usize,
+    /// Synthetic escrow deposits credited per epoch.
+    #[arg(long, default_value_t = 2)]
+    pub deposits: usize,
+    /// Withdrawal requests per epoch.
+    #[arg(long, default_value_t = 1)]
+    pub withdrawals: usize,
+    /// Epochs to produce (0 = until Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    pub epochs: u64,
+    /// Milliseconds between batches.
+    #[arg(long, default_value_t = 1000)]
+    pub interval_ms: u64,
+    /// Publish a bad batch first at an epoch, as EPOCH:KIND (repeatable). Kinds: corrupt-document, truncated,
+    /// wrong-schema, bad-signature, missing-signatures, too-few-signers, unknown-signer, duplicate-signer,
+    /// wrong-parent, replay, oversized, wrong-chain, bad-intent-signature, equivocation.
+    #[arg(long = "fault", value_parser = parse_fault)]
+    pub faults: Vec<(u64, Fault)>,
+}
+
+/// `verify-batch` options.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The batch file.
+    pub file: PathBuf,
+    /// Chain id the batch must be certified for.
+    #[arg(long, default_value_t = 31337)]
+    pub chain_id: u64,
+    /// File of validator public keys, one hex key per line (as `simulate` writes `validators.txt`).
+    #[arg(long, required_unless_present = "validator")]
+    pub validators_file: Option<PathBuf>,
+    /// A validator public key (hex); repeat for each validator.
+    #[arg(long)]
+    pub validator: Vec<String>,
+}
+
+fn parse_fault(s: &str) -> Result<(u64, Fault), String> {
+    let (epoch, kind) = s.split_once(':').ok_or("expected EPOCH:KIND, e.g. 3:bad-signature")?;
+    Ok((epoch.parse().map_err(|e| format!("epoch {epoch:?}: {e}"))?, kind.parse()?))
 }

@@ -4,7 +4,9 @@
 pub mod anvil;
 pub mod deploy;
 pub mod faults;
+pub mod serve;
 pub mod simulate;
+pub mod stream;
 
 pub use deploy::Deployment;
 

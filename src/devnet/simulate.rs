@@ -275,7 +275,13 @@ impl Network {
             let key = self.accounts[self.rng.below(self.accounts.len())].clone();
             let maker = account_of(&key);
             let (myco, usdc) = (self.balance(Token::Myco, &maker), self.balance(Token::Usdc, &maker));
-            let sells_myco = if myco.is_zero() { false } else { usdc.is_zero() || self.rng.below(2) == 0 };
+            // Pick a side at random; an account holding only one token can only sell that one.
+            let sells_myco = match (myco.is_zero(), usdc.is_zero()) {
+                (true, true) => continue,
+                (false, true) => true,
+                (true, false) => false,
+                (false, false) => self.rng.below(2) == 0,
+            };
             let (sell_token, buy_token, held) =
                 if sells_myco { (Token::Myco, Token::Usdc, myco) } else { (Token::Usdc, Token::Myco, usdc) };
             let sell_amount = held / U256::from(2 + self.rng.below(4));

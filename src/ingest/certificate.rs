@@ -66,6 +66,27 @@ impl ValidatorSet {
     }
 }
 
+/// Parses validator public keys written one per line as 32 bytes of hex (`0x` optional); blank lines and
+/// `#` comments are skipped.
+pub fn parse_keys(text: &str) -> Result<Vec<[u8; 32]>, String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            let mut key = [0u8; 32];
+            alloy::hex::decode_to_slice(l.trim_start_matches("0x"), &mut key)
+                .map_err(|e| format!("validator key {}: {e}: {l:?}", i + 1))?;
+            Ok(key)
+        })
+        .collect()
+}
+
+/// Formats keys the way [`parse_keys`] reads them.
+pub fn format_keys(keys: &[[u8; 32]]) -> String {
+    keys.iter().map(|k| format!("{}\n", alloy::hex::encode_prefixed(k))).collect()
+}
+
 /// Signs a batch digest with a validator key (used by the simulator and tests).
 pub fn sign(key: &SigningKey, digest: &B256) -> Signature {
     Signature { validator: key.verifying_key().to_bytes(), signature: key.sign(digest.as_slice()).to_bytes() }
@@ -81,6 +102,14 @@ mod tests {
 
     fn set(keys: &[SigningKey]) -> ValidatorSet {
         ValidatorSet::new(keys.iter().map(|k| k.verifying_key().to_bytes())).unwrap()
+    }
+
+    #[test]
+    fn keys_round_trip_through_text() {
+        let k: Vec<[u8; 32]> = keys(3).iter().map(|k| k.verifying_key().to_bytes()).collect();
+        let text = format!("# validators\n{}\n", format_keys(&k));
+        assert_eq!(parse_keys(&text).unwrap(), k);
+        assert!(parse_keys("0x1234").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod folder;
 pub mod http;
 pub mod intent;
 pub mod source;
+pub mod summary;
 mod verifier;
 
 use alloy::primitives::B256;
