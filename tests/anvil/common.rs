@@ -21,6 +21,8 @@ pub struct Harness {
     pub network: Network,
     pub pool: Pool,
     pub batch_dir: PathBuf,
+    /// Where the relayer reads batches; the batch folder unless a test says otherwise.
+    pub source: SourceConfig,
     _dir: tempfile::TempDir,
 }
 
@@ -33,14 +35,12 @@ impl Harness {
         let network = Network::new(devnet.chain_id(), 11, 4, 4);
         let batch_dir = dir.path().join("batches");
         std::fs::create_dir_all(&batch_dir).unwrap();
-        Self { devnet, network, pool, batch_dir, _dir: dir }
+        let source = SourceConfig::Folder(batch_dir.clone());
+        Self { devnet, network, pool, batch_dir, source, _dir: dir }
     }
 
     pub fn config(&self) -> Config {
-        self.devnet.relayer_config(
-            ValidatorSet::new(self.network.validator_keys()).unwrap(),
-            SourceConfig::Folder(self.batch_dir.clone()),
-        )
+        self.devnet.relayer_config(ValidatorSet::new(self.network.validator_keys()).unwrap(), self.source.clone())
     }
 
     /// Starts a relayer signing as anvil account `account`.

@@ -2,4 +2,5 @@
 
 mod common;
 mod demo_flow;
+mod ingest;
 mod relayer;

@@ -1,0 +1,102 @@
+//! Ingest through the relayer against anvil: HTTP endpoints that lie, hang or refuse; equivocation.
+
+use std::time::Duration;
+
+use myco_bridge::devnet::RELAYER_ACCOUNT;
+use myco_bridge::devnet::faults::Fault;
+use myco_bridge::devnet::serve::BatchServer;
+use myco_bridge::devnet::simulate::EpochInputs;
+use myco_bridge::ingest::SourceConfig;
+use myco_bridge::store::{commitments, equivocations, quarantine};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{Harness, wait_until};
+
+/// An endpoint that accepts connections and never answers.
+async fn black_hole() -> alloy::transports::http::reqwest::Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}/").parse().unwrap()
+}
+
+/// An address nothing listens on.
+async fn refused() -> alloy::transports::http::reqwest::Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}/").parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_honest_endpoint_is_enough_among_liars_and_dead_ones() {
+    let mut h = Harness::start().await;
+    let stop = CancellationToken::new();
+    let honest = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
+    let liar = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
+    let faults = [Fault::BadSignature, Fault::WrongSchema, Fault::TooFewSigners];
+    let mut previous = None;
+    for (i, fault) in faults.into_iter().enumerate() {
+        let epoch = i as u64 + 1;
+        let good = h.network.next_batch(&EpochInputs { timestamp: epoch, intents: 4, ..Default::default() });
+        liar.publish(epoch, h.network.faulty(&good, previous.as_ref(), fault));
+        honest.publish(epoch, good.bytes.clone());
+        previous = Some(good);
+    }
+    let endpoints = vec![liar.url(), black_hole().await, refused().await, honest.url()];
+    h.source = SourceConfig::Http { endpoints, timeout: Duration::from_millis(500) };
+
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("all three epochs are committed", || async {
+        commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= 3)
+    })
+    .await;
+    relayer.stop().await.unwrap();
+    stop.cancel();
+
+    let reasons: Vec<_> = quarantine::all(&h.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.source.starts_with(liar.url().as_str()))
+        .map(|q| q.reason)
+        .collect();
+    assert_eq!(reasons, ["bad_signature", "schema", "no_quorum"], "each lie quarantined once, with its reason");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicting_certified_batches_halt_and_are_kept_as_evidence() {
+    let mut h = Harness::start().await;
+    let stop = CancellationToken::new();
+    let a = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
+    let b = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
+    let good = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    let conflicting = h.network.faulty(&good, None, Fault::Equivocation);
+    a.publish(1, good.bytes.clone());
+    b.publish(1, conflicting.clone());
+    h.source = SourceConfig::Http { endpoints: vec![a.url(), b.url()], timeout: Duration::from_secs(2) };
+
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
+    let err = ended.expect_err("equivocation must halt");
+    assert!(err.to_string().contains("EQUIVOCATION"), "{err}");
+    let evidence = equivocations::all(&h.pool).await.unwrap();
+    assert_eq!(evidence.len(), 1);
+    let mut raws = [evidence[0].first.raw.clone(), evidence[0].second.raw.clone()];
+    raws.sort();
+    let mut expected = [good.bytes.clone(), conflicting];
+    expected.sort();
+    assert_eq!(raws, expected, "both certified batches kept byte for byte");
+    assert!(commitments::all(&h.pool).await.unwrap().is_empty(), "nothing of the epoch was committed");
+
+    // A restarted relayer refuses to run while the evidence is on record.
+    let again = h.spawn_relayer(RELAYER_ACCOUNT);
+    let ended = tokio::time::timeout(crate::common::TIMEOUT, again.task).await.expect("refuses at once").unwrap();
+    assert!(ended.expect_err("still halted").to_string().contains("EQUIVOCATION"));
+    stop.cancel();
+}
