@@ -118,6 +118,9 @@ impl BatchState {
     }
 }
 
+/// Largest integer every smaller non-negative integer of which a double represents exactly (2^53).
+const MAX_EXACT_F64: f64 = 9_007_199_254_740_992.0;
+
 /// An object of the document and its path, for error messages.
 struct Obj {
     id: ObjId,
@@ -181,6 +184,9 @@ impl Reader<'_> {
         match self.scalar(obj, key)? {
             ScalarValue::Uint(v) => Ok(v),
             ScalarValue::Int(v) if v >= 0 => Ok(v as u64),
+            // JavaScript writers store some integral numbers as doubles; those up to 2^53 are exact integers.
+            // (Amounts are never numbers: they are decimal strings.)
+            ScalarValue::F64(v) if v >= 0.0 && v <= MAX_EXACT_F64 && v.fract() == 0.0 => Ok(v as u64),
             other => Err(schema(&obj.field(key), format!("expected a non-negative integer, found {other:?}"))),
         }
     }
@@ -192,10 +198,20 @@ impl Reader<'_> {
         }
     }
 
+    /// A scalar string, or a text object (what JavaScript Automerge makes of a plain string).
     fn string(&self, obj: &Obj, key: &str) -> Result<String, Error> {
-        match self.scalar(obj, key)? {
-            ScalarValue::Str(s) => Ok(s.to_string()),
-            other => Err(schema(&obj.field(key), format!("expected a string, found {other:?}"))),
+        let field = obj.field(key);
+        let found = self.doc.get(&obj.id, key).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })?;
+        match found {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Str(text) => Ok(text.to_string()),
+                other => Err(schema(&field, format!("expected a string, found {other:?}"))),
+            },
+            Some((Value::Object(ObjType::Text), id)) => {
+                self.doc.text(&id).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })
+            }
+            Some((other, _)) => Err(schema(&field, format!("expected a string, found {}", describe(&other)))),
+            None => Err(schema(&field, "missing".into())),
         }
     }
 

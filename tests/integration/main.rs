@@ -3,4 +3,5 @@
 mod common;
 mod demo_flow;
 mod ingest;
+mod interop;
 mod relayer;
