@@ -186,7 +186,7 @@ impl Reader<'_> {
             ScalarValue::Int(v) if v >= 0 => Ok(v as u64),
             // JavaScript writers store some integral numbers as doubles; those up to 2^53 are exact integers.
             // (Amounts are never numbers: they are decimal strings.)
-            ScalarValue::F64(v) if v >= 0.0 && v <= MAX_EXACT_F64 && v.fract() == 0.0 => Ok(v as u64),
+            ScalarValue::F64(v) if (0.0..=MAX_EXACT_F64).contains(&v) && v.fract() == 0.0 => Ok(v as u64),
             other => Err(schema(&obj.field(key), format!("expected a non-negative integer, found {other:?}"))),
         }
     }
