@@ -128,7 +128,11 @@ impl Relayer {
 
     /// The verifier's checks, then the ones that need history: claim ids and deposits are used once, ever.
     async fn verify(&self, verifier: &Verifier, bytes: &[u8]) -> Result<Batch> {
-        let batch = verifier.verify(bytes)?;
+        // Verifying a large batch is CPU-bound work (signatures, decoding): keep it off the async workers.
+        let (checker, owned) = (verifier.clone(), bytes.to_vec());
+        let batch = tokio::task::spawn_blocking(move || checker.verify(&owned))
+            .await
+            .map_err(|e| ingest::Error::Source(std::io::Error::other(format!("verification task failed: {e}"))))??;
         let epoch = batch.epoch;
         let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| w.claim_id).collect();
         if let Some((claim_id, first_epoch)) = credits::first_claimed(&self.pool, &claim_ids).await? {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use alloy::primitives::{Address, U256};
 
-use super::intent::Token;
+use super::intent::{Intent, Token};
 use super::{BatchState, Error};
 use crate::settle::WAD;
 
@@ -57,9 +57,9 @@ pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
         if intent.sell_amount.is_zero() || intent.min_buy.is_zero() {
             return Err(bad(format!("intent {} has a zero sell_amount or min_buy", intent.id)));
         }
-        if !intent.signature_is_valid(chain_id) {
-            return Err(Error::BadIntentSignature { epoch, intent: intent.id, maker: intent.maker });
-        }
+    }
+    if let Some(intent) = first_forged(chain_id, &state.intents) {
+        return Err(Error::BadIntentSignature { epoch, intent: intent.id, maker: intent.maker });
     }
 
     unique(state.deposits.iter().map(|d| d.deposit_id), "deposit id").map_err(bad)?;
@@ -79,6 +79,28 @@ pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
     Ok(())
 }
 
+/// Intents below this count are checked on the calling thread; above it, spread over the machine's cores.
+const PARALLEL_SIGNATURES_FROM: usize = 512;
+
+/// The first intent (in batch order) whose signature is not its maker's. Signature checks dominate the cost of
+/// ingesting a large batch, so they run on every core; each is a strict single verification (no batch
+/// verification, whose acceptance can differ from a single check's).
+fn first_forged(chain_id: u64, intents: &[Intent]) -> Option<&Intent> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if intents.len() < PARALLEL_SIGNATURES_FROM || threads == 1 {
+        return intents.iter().find(|i| !i.signature_is_valid(chain_id));
+    }
+    let chunk = intents.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = intents
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().find(|i| !i.signature_is_valid(chain_id))))
+            .collect();
+        // A panic in a checker thread is a bug in signature verification itself; surface it.
+        handles.into_iter().map(|h| h.join().expect("signature check thread panicked")).find(Option::is_some).flatten()
+    })
+}
+
 fn unique<T: Ord + std::fmt::Debug>(items: impl IntoIterator<Item = T>, what: &str) -> Result<(), String> {
     let mut seen = BTreeSet::new();
     for item in items {
@@ -96,7 +118,6 @@ mod tests {
 
     use super::*;
     use crate::ingest::document::Vault;
-    use crate::ingest::intent::Intent;
 
     fn valid() -> BatchState {
         let key = SigningKey::from_bytes(&[9; 32]);
@@ -159,6 +180,26 @@ mod tests {
         s.intents[0].sell_amount += U256::from(1);
         assert!(matches!(check(5, &s), Err(Error::BadIntentSignature { .. })));
         assert!(matches!(check(6, &valid()), Err(Error::BadIntentSignature { .. })), "signed for another chain");
+    }
+
+    #[test]
+    fn finds_the_first_forged_intent_among_many() {
+        let mut s = valid();
+        let template = s.intents[0].clone();
+        let key = SigningKey::from_bytes(&[9; 32]);
+        s.intents = (0..2_000u64)
+            .map(|i| {
+                let mut intent = template.clone();
+                intent.id = B256::from(U256::from(i));
+                intent.sign(5, &key);
+                intent
+            })
+            .collect();
+        check(5, &s).unwrap();
+        s.intents[1_500].signature[0] ^= 1;
+        s.intents[1_700].signature[0] ^= 1;
+        let expected = s.intents[1_500].id;
+        assert!(matches!(check(5, &s), Err(Error::BadIntentSignature { intent, .. }) if intent == expected));
     }
 
     #[test]

@@ -1,27 +1,33 @@
 //! Reading and schema-checking a saved Automerge document into a [`BatchState`]. Every error names the field's
 //! path (`intents[3].min_buy`) and what is wrong with it.
+//!
+//! Each map is read in one pass (`map_range`) into a [`Record`] and each list in one pass (`list_range`): a
+//! large batch is mostly many small maps, and per-field lookups would cost several times the document's load.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
-use automerge::{AutoCommit, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::iter::MapRangeItem;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValueRef, ValueRef};
 
 use super::{BatchState, CreditedDeposit, FlowTracker, ReserveState, SCHEMA_VERSION, Vault, WithdrawalRequest};
 use crate::ingest::Error;
 use crate::ingest::intent::{Intent, Token};
 
+/// Largest integer every smaller non-negative integer of which a double represents exactly (2^53).
+const MAX_EXACT_F64: f64 = 9_007_199_254_740_992.0;
+
 impl BatchState {
     /// Loads and schema-checks a saved Automerge document.
     pub fn from_automerge(bytes: &[u8]) -> Result<Self, Error> {
-        let doc = AutoCommit::load(bytes).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })?;
+        let doc = AutoCommit::load(bytes).map_err(document_error)?;
         let r = Reader { doc: &doc };
-        let root = Obj { id: ROOT, path: String::new() };
+        let root = r.record(&ROOT, String::new());
         let version = r.uint(&root, "version")?;
         if version != SCHEMA_VERSION {
-            return Err(schema(
-                "version",
-                format!("unsupported schema version {version}, this relayer reads {SCHEMA_VERSION}"),
-            ));
+            let reason = format!("unsupported schema version {version}, this relayer reads {SCHEMA_VERSION}");
+            return Err(schema("version", reason));
         }
         let mut state = BatchState {
             epoch: r.uint(&root, "epoch")?,
@@ -31,22 +37,15 @@ impl BatchState {
         };
 
         let balances = r.map(&root, "balances")?;
-        for symbol in doc.keys(&balances.id) {
-            let token = Token::from_symbol(&symbol)
-                .ok_or_else(|| schema(&balances.field(&symbol), "unknown token (expected MYCO or USDC)".into()))?;
-            let accounts = r.map(&balances, &symbol)?;
-            let mut out = BTreeMap::new();
-            for key in doc.keys(&accounts.id) {
-                let account = parse_b256(&key)
-                    .map_err(|reason| schema(&accounts.field(&key), format!("account key: {reason}")))?;
-                out.insert(account, r.amount(&accounts, &key)?);
-            }
-            state.balances.insert(token, out);
+        for item in &balances.items {
+            let field = balances.field(&item.key);
+            let token = Token::from_symbol(&item.key)
+                .ok_or_else(|| schema(&field, "unknown token (expected MYCO or USDC)".into()))?;
+            let accounts = r.record(&r.object_id(item, &field, ObjType::Map)?, field);
+            state.balances.insert(token, r.amounts_by_account(&accounts)?);
         }
 
-        let intents = r.list(&root, "intents")?;
-        for i in 0..doc.length(&intents.id) {
-            let m = r.item(&intents, i)?;
+        for m in r.maps_in_list(&root, "intents")? {
             state.intents.push(Intent {
                 id: r.b256(&m, "id")?,
                 maker: r.b256(&m, "maker")?,
@@ -61,10 +60,11 @@ impl BatchState {
         }
 
         let flows = r.map(&root, "flows")?;
-        for key in doc.keys(&flows.id) {
+        for item in &flows.items {
+            let field = flows.field(&item.key);
             let account =
-                parse_b256(&key).map_err(|reason| schema(&flows.field(&key), format!("account key: {reason}")))?;
-            let m = r.map(&flows, &key)?;
+                parse_b256(&item.key).map_err(|reason| schema(&field, format!("account key: {reason}")))?;
+            let m = r.record(&r.object_id(item, &field, ObjType::Map)?, field);
             let tracker = FlowTracker {
                 flow: r.amount(&m, "flow")?,
                 t_last: r.uint(&m, "t_last")?,
@@ -74,9 +74,7 @@ impl BatchState {
             state.flows.insert(account, tracker);
         }
 
-        let deposits = r.list(&root, "deposits")?;
-        for i in 0..doc.length(&deposits.id) {
-            let m = r.item(&deposits, i)?;
+        for m in r.maps_in_list(&root, "deposits")? {
             state.deposits.push(CreditedDeposit {
                 deposit_id: r.uint(&m, "deposit_id")?,
                 account: r.b256(&m, "account")?,
@@ -84,9 +82,7 @@ impl BatchState {
             });
         }
 
-        let withdrawals = r.list(&root, "withdrawals")?;
-        for i in 0..doc.length(&withdrawals.id) {
-            let m = r.item(&withdrawals, i)?;
+        for m in r.maps_in_list(&root, "withdrawals")? {
             state.withdrawals.push(WithdrawalRequest {
                 claim_id: r.amount(&m, "claim_id")?,
                 account: r.b256(&m, "account")?,
@@ -96,12 +92,10 @@ impl BatchState {
         }
 
         let reserve = r.map(&root, "reserve")?;
-        let vaults = r.list(&reserve, "vaults")?;
-        let mut vault_list = Vec::new();
-        for i in 0..doc.length(&vaults.id) {
-            let m = r.item(&vaults, i)?;
-            vault_list.push(Vault {
-                id: r.string(&m, "id")?,
+        let mut vaults = Vec::new();
+        for m in r.maps_in_list(&reserve, "vaults")? {
+            vaults.push(Vault {
+                id: r.string(&m, "id")?.into_owned(),
                 value: r.amount(&m, "value")?,
                 target_weight: r.amount(&m, "target_weight")?,
             });
@@ -112,22 +106,19 @@ impl BatchState {
             flow_pressure: r.amount(&reserve, "flow_pressure")?,
             redemption_level: r.amount(&reserve, "redemption_level")?,
             redemption_updated: r.uint(&reserve, "redemption_updated")?,
-            vaults: vault_list,
+            vaults,
         };
         Ok(state)
     }
 }
 
-/// Largest integer every smaller non-negative integer of which a double represents exactly (2^53).
-const MAX_EXACT_F64: f64 = 9_007_199_254_740_992.0;
-
-/// An object of the document and its path, for error messages.
-struct Obj {
-    id: ObjId,
+/// A map's entries, read in one pass, and its path for error messages.
+struct Record<'d> {
     path: String,
+    items: Vec<MapRangeItem<'d>>,
 }
 
-impl Obj {
+impl Record<'_> {
     fn field(&self, key: &str) -> String {
         if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }
@@ -137,105 +128,119 @@ fn schema(field: &str, reason: String) -> Error {
     Error::Schema { epoch: None, field: field.to_string(), reason }
 }
 
-/// Typed, schema-checked reads from a loaded document.
-struct Reader<'a> {
-    doc: &'a AutoCommit,
+fn document_error(e: automerge::AutomergeError) -> Error {
+    Error::Document { epoch: None, reason: e.to_string() }
 }
 
-impl Reader<'_> {
-    fn get(&self, obj: &ObjId, prop: Prop, field: &str) -> Result<Value<'_>, Error> {
-        match self.doc.get(obj, prop) {
-            Ok(Some((value, _))) => Ok(value),
-            Ok(None) => Err(schema(field, "missing".into())),
-            Err(e) => Err(Error::Document { epoch: None, reason: e.to_string() }),
+/// Typed, schema-checked reads from a loaded document.
+struct Reader<'d> {
+    doc: &'d AutoCommit,
+}
+
+impl<'d> Reader<'d> {
+    fn record(&self, id: &ObjId, path: String) -> Record<'d> {
+        Record { path, items: self.doc.map_range(id, ..).collect() }
+    }
+
+    fn find<'r>(&self, rec: &'r Record<'d>, key: &str) -> Result<&'r MapRangeItem<'d>, Error> {
+        rec.items.iter().find(|i| i.key == key).ok_or_else(|| schema(&rec.field(key), "missing".into()))
+    }
+
+    fn object_id(&self, item: &MapRangeItem<'d>, field: &str, want: ObjType) -> Result<ObjId, Error> {
+        match &item.value {
+            ValueRef::Object(t) if *t == want => Ok(item.id()),
+            other => Err(schema(field, format!("expected a {want:?}, found {}", describe(other)))),
         }
     }
 
-    fn object(&self, obj: &Obj, prop: Prop, path: String, want: ObjType) -> Result<Obj, Error> {
-        let found = self.doc.get(&obj.id, prop).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })?;
-        match found {
-            Some((Value::Object(t), id)) if t == want => Ok(Obj { id, path }),
-            Some((other, _)) => Err(schema(&path, format!("expected a {want:?}, found {}", describe(&other)))),
-            None => Err(schema(&path, "missing".into())),
-        }
+    fn map(&self, rec: &Record<'d>, key: &str) -> Result<Record<'d>, Error> {
+        let field = rec.field(key);
+        let id = self.object_id(self.find(rec, key)?, &field, ObjType::Map)?;
+        Ok(self.record(&id, field))
     }
 
-    fn map(&self, obj: &Obj, key: &str) -> Result<Obj, Error> {
-        self.object(obj, key.into(), obj.field(key), ObjType::Map)
+    /// The list at `key`, whose every element must be a map.
+    fn maps_in_list(&self, rec: &Record<'d>, key: &str) -> Result<Vec<Record<'d>>, Error> {
+        let field = rec.field(key);
+        let list = self.object_id(self.find(rec, key)?, &field, ObjType::List)?;
+        self.doc
+            .list_range(&list, ..)
+            .map(|item| {
+                let path = format!("{field}[{}]", item.index);
+                match &item.value {
+                    ValueRef::Object(ObjType::Map) => Ok(self.record(&item.id(), path)),
+                    other => Err(schema(&path, format!("expected a Map, found {}", describe(other)))),
+                }
+            })
+            .collect()
     }
 
-    fn list(&self, obj: &Obj, key: &str) -> Result<Obj, Error> {
-        self.object(obj, key.into(), obj.field(key), ObjType::List)
-    }
-
-    fn item(&self, list: &Obj, index: usize) -> Result<Obj, Error> {
-        self.object(list, index.into(), format!("{}[{index}]", list.path), ObjType::Map)
-    }
-
-    fn scalar(&self, obj: &Obj, key: &str) -> Result<ScalarValue, Error> {
-        let field = obj.field(key);
-        match self.get(&obj.id, key.into(), &field)? {
-            Value::Scalar(s) => Ok(s.into_owned()),
-            other => Err(schema(&field, format!("expected a scalar, found {}", describe(&other)))),
-        }
-    }
-
-    fn uint(&self, obj: &Obj, key: &str) -> Result<u64, Error> {
-        match self.scalar(obj, key)? {
-            ScalarValue::Uint(v) => Ok(v),
-            ScalarValue::Int(v) if v >= 0 => Ok(v as u64),
+    fn uint(&self, rec: &Record<'d>, key: &str) -> Result<u64, Error> {
+        match &self.find(rec, key)?.value {
+            ValueRef::Scalar(ScalarValueRef::Uint(v)) => Ok(*v),
+            ValueRef::Scalar(ScalarValueRef::Int(v)) if *v >= 0 => Ok(*v as u64),
             // JavaScript writers store some integral numbers as doubles; those up to 2^53 are exact integers.
             // (Amounts are never numbers: they are decimal strings.)
-            ScalarValue::F64(v) if (0.0..=MAX_EXACT_F64).contains(&v) && v.fract() == 0.0 => Ok(v as u64),
-            other => Err(schema(&obj.field(key), format!("expected a non-negative integer, found {other:?}"))),
+            ValueRef::Scalar(ScalarValueRef::F64(v)) if (0.0..=MAX_EXACT_F64).contains(v) && v.fract() == 0.0 => {
+                Ok(*v as u64)
+            }
+            other => Err(schema(&rec.field(key), format!("expected a non-negative integer, found {}", describe(other)))),
         }
     }
 
-    fn boolean(&self, obj: &Obj, key: &str) -> Result<bool, Error> {
-        match self.scalar(obj, key)? {
-            ScalarValue::Boolean(b) => Ok(b),
-            other => Err(schema(&obj.field(key), format!("expected a boolean, found {other:?}"))),
+    fn boolean(&self, rec: &Record<'d>, key: &str) -> Result<bool, Error> {
+        match &self.find(rec, key)?.value {
+            ValueRef::Scalar(ScalarValueRef::Boolean(b)) => Ok(*b),
+            other => Err(schema(&rec.field(key), format!("expected a boolean, found {}", describe(other)))),
         }
     }
 
     /// A scalar string, or a text object (what JavaScript Automerge makes of a plain string).
-    fn string(&self, obj: &Obj, key: &str) -> Result<String, Error> {
-        let field = obj.field(key);
-        let found = self.doc.get(&obj.id, key).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })?;
-        match found {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Str(text) => Ok(text.to_string()),
-                other => Err(schema(&field, format!("expected a string, found {other:?}"))),
-            },
-            Some((Value::Object(ObjType::Text), id)) => {
-                self.doc.text(&id).map_err(|e| Error::Document { epoch: None, reason: e.to_string() })
-            }
-            Some((other, _)) => Err(schema(&field, format!("expected a string, found {}", describe(&other)))),
-            None => Err(schema(&field, "missing".into())),
+    fn string<'r>(&self, rec: &'r Record<'d>, key: &str) -> Result<Cow<'r, str>, Error> {
+        let item = self.find(rec, key)?;
+        self.text_of(item).map_err(|found| schema(&rec.field(key), format!("expected a string, found {found}")))
+    }
+
+    fn text_of<'r>(&self, item: &'r MapRangeItem<'d>) -> Result<Cow<'r, str>, String> {
+        match &item.value {
+            ValueRef::Scalar(ScalarValueRef::Str(text)) => Ok(Cow::Borrowed(text.as_ref())),
+            ValueRef::Object(ObjType::Text) => self.doc.text(item.id()).map(Cow::Owned).map_err(|e| e.to_string()),
+            other => Err(describe(other)),
         }
     }
 
     /// A non-negative integer written as a canonical decimal string.
-    fn amount(&self, obj: &Obj, key: &str) -> Result<U256, Error> {
-        parse_amount(&self.string(obj, key)?).map_err(|reason| schema(&obj.field(key), reason))
+    fn amount(&self, rec: &Record<'d>, key: &str) -> Result<U256, Error> {
+        parse_amount(&self.string(rec, key)?).map_err(|reason| schema(&rec.field(key), reason))
     }
 
-    fn b256(&self, obj: &Obj, key: &str) -> Result<B256, Error> {
-        parse_b256(&self.string(obj, key)?).map_err(|reason| schema(&obj.field(key), reason))
+    /// A map of account (hex32) → amount.
+    fn amounts_by_account(&self, rec: &Record<'d>) -> Result<BTreeMap<B256, U256>, Error> {
+        let mut out = BTreeMap::new();
+        for item in &rec.items {
+            let field = || rec.field(&item.key);
+            let account = parse_b256(&item.key).map_err(|reason| schema(&field(), format!("account key: {reason}")))?;
+            let text = self.text_of(item).map_err(|found| schema(&field(), format!("expected a string, found {found}")))?;
+            out.insert(account, parse_amount(&text).map_err(|reason| schema(&field(), reason))?);
+        }
+        Ok(out)
     }
 
-    fn hex_array<const N: usize>(&self, obj: &Obj, key: &str) -> Result<[u8; N], Error> {
-        let text = self.string(obj, key)?;
-        parse_hex::<N>(&text).map_err(|reason| schema(&obj.field(key), reason))
+    fn b256(&self, rec: &Record<'d>, key: &str) -> Result<B256, Error> {
+        self.hex_array::<32>(rec, key).map(B256::from)
     }
 
-    fn address(&self, obj: &Obj, key: &str) -> Result<Address, Error> {
-        self.hex_array::<20>(obj, key).map(Address::from)
+    fn hex_array<const N: usize>(&self, rec: &Record<'d>, key: &str) -> Result<[u8; N], Error> {
+        parse_hex::<N>(&self.string(rec, key)?).map_err(|reason| schema(&rec.field(key), reason))
     }
 
-    fn token(&self, obj: &Obj, key: &str) -> Result<Token, Error> {
-        let text = self.string(obj, key)?;
-        Token::from_symbol(&text).ok_or_else(|| schema(&obj.field(key), format!("unknown token {text:?}")))
+    fn address(&self, rec: &Record<'d>, key: &str) -> Result<Address, Error> {
+        self.hex_array::<20>(rec, key).map(Address::from)
+    }
+
+    fn token(&self, rec: &Record<'d>, key: &str) -> Result<Token, Error> {
+        let text = self.string(rec, key)?;
+        Token::from_symbol(&text).ok_or_else(|| schema(&rec.field(key), format!("unknown token {text:?}")))
     }
 }
 
@@ -265,9 +270,9 @@ fn parse_b256(text: &str) -> Result<B256, String> {
     parse_hex::<32>(text).map(B256::from)
 }
 
-fn describe(v: &Value<'_>) -> String {
+fn describe(v: &ValueRef<'_>) -> String {
     match v {
-        Value::Object(t) => format!("a {t:?}"),
-        Value::Scalar(s) => format!("{s:?}"),
+        ValueRef::Object(t) => format!("a {t:?}"),
+        ValueRef::Scalar(s) => format!("{s:?}"),
     }
 }
