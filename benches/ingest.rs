@@ -73,6 +73,7 @@ fn ingest(c: &mut Criterion) {
     for (name, balances, intents) in [("10k-balances", 10_000, 0), ("10k-intents", 1_000, 10_000)] {
         let bytes = batch(balances, intents, &validators);
         let document = Envelope::decode(&bytes).unwrap().document;
+        eprintln!("{name}: envelope {} bytes, document {} bytes", bytes.len(), document.len());
         group.throughput(Throughput::Elements((balances + intents) as u64));
         group.bench_with_input(BenchmarkId::new("automerge-load", name), &document, |b, doc| {
             b.iter(|| AutoCommit::load(doc).unwrap())
