@@ -1,14 +1,16 @@
 //! The relayer against anvil: quarantine, restart without double submission, halting on a conflicting root,
 //! and a readable error for a key without the relayer role.
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use myco_bridge::chain::bindings::StateCommitment;
 use myco_bridge::chain::bindings::state_commitment::IStateCommitment::ReserveFigures;
-use myco_bridge::devnet::simulate::EpochInputs;
+use myco_bridge::devnet::faults::Fault;
+use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
 use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
+use myco_bridge::ingest::document::CreditedDeposit;
 use myco_bridge::ingest::folder::FolderSource;
-use myco_bridge::store::{commitments, quarantine};
+use myco_bridge::store::{batches, commitments, quarantine};
 
 use crate::common::{Harness, wait_until};
 
@@ -115,4 +117,47 @@ async fn unauthorised_key_stops_with_the_decoded_revert() {
     assert!(err.contains("AccessControlUnauthorizedAccount"), "{err}");
     // The batch itself stays accepted, ready for a correctly configured relayer.
     assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantines_every_kind_of_bad_batch_and_loses_nothing() {
+    let mut h = Harness::start().await;
+    let source = FolderSource::new(&h.batch_dir);
+    let account = h.network.accounts()[0];
+    let first = h.network.next_batch(&EpochInputs {
+        timestamp: 1,
+        deposits: vec![CreditedDeposit { deposit_id: 1, account, amount: U256::from(1_000_000_000u64) }],
+        withdrawals: vec![WithdrawalAsk {
+            account,
+            amount: U256::from(10u64).pow(U256::from(18)),
+            recipient: Address::repeat_byte(7),
+        }],
+        ..Default::default()
+    });
+    assert_eq!(first.state.withdrawals.len(), 1, "epoch 1 certifies claim 1");
+    source.publish(1, &first.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("epoch 1 is committed", || committed(&h, 1)).await;
+
+    let second = h.network.next_batch(&EpochInputs { timestamp: 2, intents: 20, transfers: 3, ..Default::default() });
+    let faults: Vec<Fault> = Fault::ALL.into_iter().filter(|f| *f != Fault::Equivocation).collect();
+    for (i, fault) in faults.iter().enumerate() {
+        source.publish(2, &h.network.faulty(&second, Some(&first), *fault)).await.unwrap();
+        wait_until(&format!("{fault:?} is quarantined"), || async {
+            quarantine::all(&h.pool).await.unwrap().len() > i
+        })
+        .await;
+    }
+    let kept = quarantine::all(&h.pool).await.unwrap();
+    let reasons: Vec<&str> = kept.iter().map(|q| q.reason.as_str()).collect();
+    let expected: Vec<&str> = faults.iter().map(|f| f.expected_reason()).collect();
+    assert_eq!(reasons, expected, "each bad batch kept once, with its own reason");
+    assert!(kept.iter().all(|q| q.epoch == Some(2) && !q.raw.is_empty()));
+
+    // Nothing accepted was lost or changed, and the valid batch still goes through.
+    assert_eq!(batches::last(&h.pool).await.unwrap(), Some((1, first.digest)));
+    source.publish(2, &second.bytes).await.unwrap();
+    wait_until("epoch 2 is committed", || committed(&h, 2)).await;
+    relayer.stop().await.unwrap();
+    assert_eq!(latest_on_chain(&h).await, 2);
 }

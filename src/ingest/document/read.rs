@@ -62,8 +62,7 @@ impl BatchState {
         let flows = r.map(&root, "flows")?;
         for item in &flows.items {
             let field = flows.field(&item.key);
-            let account =
-                parse_b256(&item.key).map_err(|reason| schema(&field, format!("account key: {reason}")))?;
+            let account = parse_b256(&item.key).map_err(|reason| schema(&field, format!("account key: {reason}")))?;
             let m = r.record(&r.object_id(item, &field, ObjType::Map)?, field);
             let tracker = FlowTracker {
                 flow: r.amount(&m, "flow")?,
@@ -184,7 +183,9 @@ impl<'d> Reader<'d> {
             ValueRef::Scalar(ScalarValueRef::F64(v)) if (0.0..=MAX_EXACT_F64).contains(v) && v.fract() == 0.0 => {
                 Ok(*v as u64)
             }
-            other => Err(schema(&rec.field(key), format!("expected a non-negative integer, found {}", describe(other)))),
+            other => {
+                Err(schema(&rec.field(key), format!("expected a non-negative integer, found {}", describe(other))))
+            }
         }
     }
 
@@ -220,7 +221,8 @@ impl<'d> Reader<'d> {
         for item in &rec.items {
             let field = || rec.field(&item.key);
             let account = parse_b256(&item.key).map_err(|reason| schema(&field(), format!("account key: {reason}")))?;
-            let text = self.text_of(item).map_err(|found| schema(&field(), format!("expected a string, found {found}")))?;
+            let text =
+                self.text_of(item).map_err(|found| schema(&field(), format!("expected a string, found {found}")))?;
             out.insert(account, parse_amount(&text).map_err(|reason| schema(&field(), reason))?);
         }
         Ok(out)
