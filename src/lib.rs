@@ -12,13 +12,14 @@
 //!                 store ◀──────────────── chain::watcher ◀── USDCEscrow.sol events
 //! ```
 //!
-//! - [`ingest`]: batch envelopes, the Ed25519 certificate, the Automerge document schema, batch sources,
-//!   and the chain-of-batches verifier (bytes in, verified [`ingest::Batch`] out).
+//! - [`ingest`]: batch envelopes, the Ed25519 certificate, the Automerge document schema and value checks,
+//!   batch sources (folder, HTTP), and the chain-of-batches verifier (bytes in, verified [`ingest::Batch`] out).
 //! - [`settle`]: pure settlement math (no I/O, no async): withdrawal claims and the state root.
 //! - [`chain`]: contract bindings generated from forge artifacts, the root submitter, the escrow watcher.
 //! - [`store`]: SQLite through sqlx; one module per table.
 //! - [`relayer`]: wiring of the stages into one cancellable service.
-//! - [`devnet`]: anvil, deployment and the validator simulator, shared by the demo and the tests.
+//! - [`devnet`]: anvil, deployment, the validator simulator (and its bad batches), shared by the demo, the
+//!   `simulate` command and the tests.
 //! - [`demo`]: the whole bridge on a local chain, end to end.
 
 pub mod chain;
