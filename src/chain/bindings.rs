@@ -48,3 +48,12 @@ pub use curve::MycoBondingCurve;
 pub use escrow::USDCEscrow;
 pub use state_commitment::StateCommitment;
 pub use tokens::{MycoToken, TestUSDC};
+
+/// `contracts/test/harness/SettlementHarness.sol`: the settlement libraries exposed for differential tests.
+pub mod harness {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        SettlementHarness,
+        "out/SettlementHarness.sol/SettlementHarness.json"
+    );
+}

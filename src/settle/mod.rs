@@ -1,9 +1,13 @@
 //! Settlement math: pure functions of a verified batch (no I/O, no async).
 //!
 //! - [`claims`]: the withdrawal claims an epoch certifies, and their Merkle leaves.
+//! - [`fixed`]: WAD fixed-point arithmetic, bit-exact with `FixedPoint.sol`.
+//! - [`curve`]: the bonding curve's quotes, bit-exact with `CurveMath.sol`.
 //! - [`merkle`]: the OpenZeppelin `StandardMerkleTree`-compatible state root and proofs.
 
 pub mod claims;
+pub mod curve;
+pub mod fixed;
 pub mod merkle;
 
 pub use claims::{Claim, EpochSettlement};

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod demo_flow;
+mod differential;
 mod ingest;
 mod interop;
 mod relayer;

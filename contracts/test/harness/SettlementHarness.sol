@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {CurveMath} from "../../libraries/CurveMath.sol";
+import {FixedPoint} from "../../libraries/FixedPoint.sol";
+
+/// @notice Exposes the settlement libraries to the Rust differential tests, one input at a time or many per
+///         eth_call (each evaluated in its own call frame so a revert is recorded, not fatal).
+contract SettlementHarness {
+    /// @notice The library functions under test, by id.
+    enum Fn {
+        MulDown,
+        MulUp,
+        DivDown,
+        DivUp,
+        Sqrt,
+        IntPowDown,
+        CurveSellOut,
+        CurveBuyOut,
+        CurveSpot
+    }
+
+    /// @notice Evaluates `f` on `args` (unused arguments ignored).
+    function eval(Fn f, uint256[4] calldata a) public pure returns (uint256) {
+        if (f == Fn.MulDown) return FixedPoint.mulDown(a[0], a[1]);
+        if (f == Fn.MulUp) return FixedPoint.mulUp(a[0], a[1]);
+        if (f == Fn.DivDown) return FixedPoint.divDown(a[0], a[1]);
+        if (f == Fn.DivUp) return FixedPoint.divUp(a[0], a[1]);
+        if (f == Fn.Sqrt) return FixedPoint.sqrt(a[0]);
+        if (f == Fn.IntPowDown) return FixedPoint.intPowDown(a[0], a[1]);
+        if (f == Fn.CurveSellOut) return CurveMath.sellOut(a[0], a[1], a[2], a[3]);
+        if (f == Fn.CurveBuyOut) return CurveMath.buyOut(a[0], a[1], a[2], a[3]);
+        return CurveMath.spot(a[0], a[1], a[2]);
+    }
+
+    /// @notice Evaluates `f` on every input; `reverts[i]` holds the revert data where input i reverted.
+    function evalMany(Fn f, uint256[4][] calldata inputs)
+        external
+        view
+        returns (uint256[] memory out, bytes[] memory reverts)
+    {
+        out = new uint256[](inputs.length);
+        reverts = new bytes[](inputs.length);
+        for (uint256 i = 0; i < inputs.length; ++i) {
+            try this.eval(f, inputs[i]) returns (uint256 v) {
+                out[i] = v;
+            } catch (bytes memory reason) {
+                reverts[i] = reason.length == 0 ? bytes(hex"00") : reason;
+            }
+        }
+    }
+}
