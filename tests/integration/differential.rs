@@ -26,6 +26,11 @@ impl Gen {
         z ^ (z >> 31)
     }
 
+    /// True with probability 1/n.
+    fn one_in(&mut self, n: u64) -> bool {
+        self.next().is_multiple_of(n)
+    }
+
     fn bits(&mut self, max_bits: usize) -> U256 {
         let bits = (self.next() as usize) % (max_bits + 1);
         let v = U256::from_limbs([self.next(), self.next(), self.next(), self.next()]);
@@ -122,15 +127,15 @@ async fn fixed_point_and_curve_agree_with_solidity_to_the_wei() {
     .await;
     // Decay factors near 1 raised to second counts, as flow dampening and the P-AMM use them.
     let pow = |g: &mut Gen| {
-        let x = if g.next() % 4 == 0 { g.value(64) } else { ONE - U256::from(g.next() % 10_000_000_000_000_000) };
+        let x = if g.one_in(4) { g.value(64) } else { ONE - U256::from(g.next() % 10_000_000_000_000_000) };
         [x, U256::from(g.next() % 10_000_000), U256::ZERO, U256::ZERO]
     };
     compare(&harness, F::IntPowDown, &inputs(6, pow), |a| fixed::int_pow_down(a[0], a[1].to::<u64>())).await;
 
     // Curve: p0 around 1 USD, slopes from flat to steep, supplies and amounts up to 2^128 and beyond.
     let curve_args = |g: &mut Gen| {
-        let p0 = if g.next() % 10 == 0 { U256::ZERO } else { g.value(64) };
-        let m = if g.next() % 10 == 0 { U256::ZERO } else { g.value(60) };
+        let p0 = if g.one_in(10) { U256::ZERO } else { g.value(64) };
+        let m = if g.one_in(10) { U256::ZERO } else { g.value(60) };
         [p0, m, g.value(100), g.value(100)]
     };
     let curve = |a: &[U256; 4]| Curve { p0: a[0], m: a[1] };
@@ -138,7 +143,7 @@ async fn fixed_point_and_curve_agree_with_solidity_to_the_wei() {
     let sell_args = |g: &mut Gen| {
         let [p0, m, supply, amount] = curve_args(g);
         let amount = match supply.checked_add(U256::from(1)) {
-            Some(bound) if g.next() % 5 != 0 => amount % bound,
+            Some(bound) if !g.one_in(5) => amount % bound,
             _ => amount,
         };
         [p0, m, supply, amount]
