@@ -9,6 +9,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
+import {ClaimLeaf} from "./libraries/ClaimLeaf.sol";
 import {IUSDCEscrow} from "./interfaces/IUSDCEscrow.sol";
 
 /// @title USDCEscrow
@@ -101,21 +102,7 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
 
     /// @inheritdoc IUSDCEscrow
     function leafOf(WithdrawalClaim calldata claim) public pure returns (bytes32) {
-        // OpenZeppelin StandardMerkleTree leaf: double keccak of the ABI-encoded values.
-        return keccak256(
-            bytes.concat(
-                keccak256(
-                    abi.encode(
-                        claim.claimId,
-                        claim.account,
-                        claim.recipient,
-                        claim.mycoAmount,
-                        claim.flowPenalty,
-                        claim.epoch
-                    )
-                )
-            )
-        );
+        return ClaimLeaf.hash(claim);
     }
 
     /// @dev Par redemption divided by the attested flow penalty, both roundings down (in the reserve's favour).

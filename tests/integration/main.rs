@@ -6,4 +6,5 @@ mod demo_flow;
 mod differential;
 mod ingest;
 mod interop;
+mod merkle;
 mod relayer;

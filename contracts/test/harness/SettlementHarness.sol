@@ -2,7 +2,10 @@
 pragma solidity ^0.8.28;
 
 import {CurveMath} from "../../libraries/CurveMath.sol";
+import {ClaimLeaf} from "../../libraries/ClaimLeaf.sol";
 import {FixedPoint} from "../../libraries/FixedPoint.sol";
+import {IUSDCEscrow} from "../../interfaces/IUSDCEscrow.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 /// @notice Exposes the settlement libraries to the Rust differential tests, one input at a time or many per
 ///         eth_call (each evaluated in its own call frame so a revert is recorded, not fatal).
@@ -47,6 +50,30 @@ contract SettlementHarness {
             } catch (bytes memory reason) {
                 reverts[i] = reason.length == 0 ? bytes(hex"00") : reason;
             }
+        }
+    }
+
+    /// @notice Whether each leaf's proof verifies against `root` with OpenZeppelin MerkleProof.
+    function verifyMany(bytes32 root, bytes32[] calldata leaves, bytes32[][] calldata proofs)
+        external
+        pure
+        returns (bool[] memory ok)
+    {
+        ok = new bool[](leaves.length);
+        for (uint256 i = 0; i < leaves.length; ++i) {
+            ok[i] = MerkleProof.verifyCalldata(proofs[i], root, leaves[i]);
+        }
+    }
+
+    /// @notice The escrow's leaf of each claim.
+    function leavesOf(IUSDCEscrow.WithdrawalClaim[] calldata claims)
+        external
+        pure
+        returns (bytes32[] memory leaves)
+    {
+        leaves = new bytes32[](claims.length);
+        for (uint256 i = 0; i < claims.length; ++i) {
+            leaves[i] = ClaimLeaf.hash(claims[i]);
         }
     }
 }
