@@ -2,12 +2,14 @@
 //!
 //! - [`claims`]: the withdrawal claims an epoch certifies, and their Merkle leaves.
 //! - [`fixed`]: WAD fixed-point arithmetic, bit-exact with `FixedPoint.sol`.
+//! - [`flow`]: flow dampening: decaying outflow memory, penalties, CRDT merge.
 //! - [`curve`]: the bonding curve's quotes, bit-exact with `CurveMath.sol`.
 //! - [`merkle`]: the OpenZeppelin `StandardMerkleTree`-compatible state root and proofs.
 
 pub mod claims;
 pub mod curve;
 pub mod fixed;
+pub mod flow;
 pub mod merkle;
 
 pub use claims::{Claim, EpochSettlement};
