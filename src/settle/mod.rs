@@ -4,6 +4,7 @@
 //! - [`fixed`]: WAD fixed-point arithmetic, bit-exact with `FixedPoint.sol`.
 //! - [`flow`]: flow dampening: decaying outflow memory, penalties, CRDT merge.
 //! - [`curve`]: the bonding curve's quotes, bit-exact with `CurveMath.sol`.
+//! - [`tranche`]: reserve tranche splits (water-filling) and the band check.
 //! - [`merkle`]: the OpenZeppelin `StandardMerkleTree`-compatible state root and proofs.
 
 pub mod claims;
@@ -11,6 +12,7 @@ pub mod curve;
 pub mod fixed;
 pub mod flow;
 pub mod merkle;
+pub mod tranche;
 
 pub use claims::{Claim, EpochSettlement};
 pub use merkle::MerkleTree;
