@@ -25,22 +25,27 @@ pub enum SplitError {
         held: U256,
     },
     /// The split leaves a vault outside its band without improving it.
-    #[error("vault {vault}: weight {weight} leaves target {target} ± {band} (was {before})")]
-    OutOfBand {
-        /// The vault's id.
-        vault: String,
-        /// Its weight after the operation (WAD).
-        weight: U256,
-        /// Its target weight (WAD).
-        target: U256,
-        /// The allowed deviation (WAD).
-        band: U256,
-        /// Its weight before (WAD).
-        before: U256,
-    },
+    #[error("{0}")]
+    OutOfBand(Box<BandViolation>),
     /// Fixed-point failure (amounts beyond 2^256 / 1e18).
     #[error(transparent)]
     Math(#[from] fixed::MathError),
+}
+
+/// A vault an operation would push (or keep) outside its band.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("vault {vault}: weight {weight} leaves target {target} ± {band} (was {before})")]
+pub struct BandViolation {
+    /// The vault's id.
+    pub vault: String,
+    /// Its weight after the operation (WAD).
+    pub weight: U256,
+    /// Its target weight (WAD).
+    pub target: U256,
+    /// The allowed deviation (WAD).
+    pub band: U256,
+    /// Its weight before (WAD).
+    pub before: U256,
 }
 
 /// Splits a deposit of `amount` (WAD USD) over `vaults`; returns what each vault receives, in `vaults` order.
@@ -214,7 +219,7 @@ mod tests {
     fn check_rejects_a_vault_pushed_out_of_band() {
         let vs = vaults(&[50, 30, 20], &[50, 30, 20]);
         let after = apply(&vs, &[U256::from(60) * ONE, U256::ZERO, U256::ZERO], true);
-        assert!(matches!(check(&vs, &after, DEFAULT_BAND), Err(SplitError::OutOfBand { vault, .. }) if vault == "v0"));
+        assert!(matches!(check(&vs, &after, DEFAULT_BAND), Err(SplitError::OutOfBand(v)) if v.vault == "v0"));
         let fair = split_deposit(&vs, U256::from(60) * ONE).unwrap();
         check(&vs, &apply(&vs, &fair, true), DEFAULT_BAND).unwrap();
     }
