@@ -149,13 +149,9 @@ pub fn check(vaults: &[Vault], after: &[U256], band: U256) -> Result<(), SplitEr
         let allowed = fixed::mul_up(v.target_weight, band)?;
         let deviation = weight.abs_diff(v.target_weight);
         if deviation > allowed && deviation >= before.abs_diff(v.target_weight) {
-            return Err(SplitError::OutOfBand {
-                vault: v.id.clone(),
-                weight,
-                target: v.target_weight,
-                band: allowed,
-                before,
-            });
+            let violation =
+                BandViolation { vault: v.id.clone(), weight, target: v.target_weight, band: allowed, before };
+            return Err(SplitError::OutOfBand(Box::new(violation)));
         }
     }
     Ok(())
