@@ -53,6 +53,13 @@ pub fn mul_div(a: U256, b: U256, c: U256) -> Result<U256> {
     Ok(U256::from_limbs([limbs[0], limbs[1], limbs[2], limbs[3]]))
 }
 
+/// `ceil(a·b / c)` with a 512-bit intermediate product (OpenZeppelin `Math.mulDiv` rounding up).
+pub fn mul_div_up(a: U256, b: U256, c: U256) -> Result<U256> {
+    let down = mul_div(a, b, c)?;
+    let product: U512 = a.widening_mul(b);
+    if (product % U512::from(c)).is_zero() { Ok(down) } else { add(down, U256::from(1)) }
+}
+
 /// `a·b / 1e18`, truncated.
 pub fn mul_down(a: U256, b: U256) -> Result<U256> {
     Ok(mul(a, b)? / ONE)

@@ -1,6 +1,7 @@
 //! Settlement math: pure functions of a verified batch (no I/O, no async).
 //!
 //! - [`claims`]: the withdrawal claims an epoch certifies, and their Merkle leaves.
+//! - [`cow`]: the batch auction: peer-to-peer matching at a uniform price, net curve orders.
 //! - [`fixed`]: WAD fixed-point arithmetic, bit-exact with `FixedPoint.sol`.
 //! - [`flow`]: flow dampening: decaying outflow memory, penalties, CRDT merge.
 //! - [`curve`]: the bonding curve's quotes, bit-exact with `CurveMath.sol`.
@@ -8,6 +9,7 @@
 //! - [`merkle`]: the OpenZeppelin `StandardMerkleTree`-compatible state root and proofs.
 
 pub mod claims;
+pub mod cow;
 pub mod curve;
 pub mod fixed;
 pub mod flow;
