@@ -186,7 +186,7 @@ fn eligible<'a>(
     now: u64,
 ) -> Result<Vec<(Order<'a>, Option<Exclusion>)>> {
     let mut sorted: Vec<&Intent> = intents.iter().collect();
-    sorted.sort_by(|a, b| (a.maker, a.id).cmp(&(b.maker, b.id)));
+    sorted.sort_by_key(|i| (i.maker, i.id));
     let mut reserved: BTreeMap<(B256, Token), U256> = BTreeMap::new();
     let mut out = Vec::with_capacity(sorted.len());
     for intent in sorted {
