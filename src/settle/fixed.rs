@@ -24,7 +24,8 @@ pub enum MathError {
 /// Result of a fixed-point operation.
 pub type Result<T> = std::result::Result<T, MathError>;
 
-fn mul(a: U256, b: U256) -> Result<U256> {
+/// `a·b`, checked (a product past 2^256 − 1 is an error).
+pub fn mul(a: U256, b: U256) -> Result<U256> {
     a.checked_mul(b).ok_or(MathError::Overflow)
 }
 

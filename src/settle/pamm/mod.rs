@@ -1,0 +1,94 @@
+//! The P-AMM redemption curve (MATH.md section 1; Gyroscope's primary AMM, adapted to MYCO → USDC).
+//!
+//! While the reserve backs the supply fully, MYCO redeems at par; below that, the price falls with the
+//! redemption level `x` (outflow memory, decaying per second), so a run on the reserve gets progressively worse
+//! prices and the reserve cannot be drained at par. `anchor` reconstructs the curve the current state lies on;
+//! `redeem` integrates the price over the redeemed amount along it.
+//!
+//! Rounding: the anchor is reconstructed with the roundings written below; the reserve left after a redemption
+//! rounds up, so the payout `b − b(x + Δ)` rounds down (in the reserve's favour), and the payout is clamped to
+//! `Δ` (never above par) and to `b`.
+
+mod anchor;
+
+use alloy::primitives::U256;
+
+use super::fixed::{self, MathError, ONE, Result};
+
+pub use anchor::{Derived, anchored_reserve};
+
+/// P-AMM parameters (WAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// ᾱ, the relative minimum slope.
+    pub alpha_bar: U256,
+    /// x̄_U, the relative cap on the par region.
+    pub xu_bar: U256,
+    /// θ̄, the floor price.
+    pub theta_bar: U256,
+    /// δ, the per-second decay of the redemption level.
+    pub decay: U256,
+}
+
+impl Default for Params {
+    /// ᾱ = 1.0, x̄_U = 0.3, θ̄ = 0.6, δ = 0.5^(1/172800) (a two-day half-life) rounded to the nearest WAD.
+    fn default() -> Self {
+        Self {
+            alpha_bar: ONE,
+            xu_bar: U256::from(300_000_000_000_000_000u64),
+            theta_bar: U256::from(600_000_000_000_000_000u64),
+            decay: U256::from(999_995_988_739_639_108u64),
+        }
+    }
+}
+
+impl Params {
+    /// θ = 1 − θ̄.
+    pub fn theta(&self) -> Result<U256> {
+        fixed::sub(ONE, self.theta_bar)
+    }
+}
+
+/// The redemption state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct State {
+    /// Redemption level `x` (WAD of MYCO), already decayed to now.
+    pub x: U256,
+    /// Reserve value `b` (WAD USD).
+    pub b: U256,
+    /// MYCO supply outstanding `y` (WAD).
+    pub y: U256,
+}
+
+/// The redemption level decayed over `seconds`: `δ^seconds · x`.
+pub fn decay(x: U256, decay: U256, seconds: u64) -> Result<U256> {
+    fixed::mul_down(fixed::int_pow_down(decay, seconds)?, x)
+}
+
+/// USD (WAD) paid for redeeming `amount` MYCO (WAD) from `state`.
+pub fn redeem(state: &State, amount: U256, params: &Params) -> Result<U256> {
+    if amount.is_zero() {
+        return Ok(U256::ZERO);
+    }
+    if state.y.is_zero() {
+        return Err(MathError::DivisionByZero);
+    }
+    let State { x, b, y } = *state;
+    let out = if b >= y {
+        amount // fully backed: par
+    } else if fixed::mul_down(params.theta_bar, y)? >= b {
+        // At or below the floor price: the reserve's own ratio.
+        fixed::mul_down(fixed::div_down(b, y)?, amount)?
+    } else {
+        let ya = fixed::add(x, y)?;
+        let normalized = State { x: fixed::div_down(x, ya)?, b: fixed::div_down(b, ya)?, y: fixed::div_down(y, ya)? };
+        let derived = Derived::of(params)?;
+        let ba = fixed::mul_down(anchored_reserve(&normalized, params, &derived)?, ya)?;
+        let next = anchor::reserve_up(fixed::add(x, amount)?, ba, ya, params)?;
+        b.saturating_sub(next)
+    };
+    Ok(out.min(amount).min(b))
+}
+
+#[cfg(test)]
+mod tests;
