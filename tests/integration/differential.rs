@@ -8,6 +8,7 @@ use myco_bridge::chain::bindings::harness::SettlementHarness::{self, SettlementH
 use myco_bridge::devnet::{self, ADMIN_ACCOUNT};
 use myco_bridge::settle::curve::Curve;
 use myco_bridge::settle::fixed::{self, MathError, ONE};
+use myco_bridge::settle::pamm::{self, Params, State};
 
 /// Inputs per primitive.
 const CASES: usize = 10_000;
@@ -71,6 +72,7 @@ enum F {
     CurveSellOut,
     CurveBuyOut,
     CurveSpot,
+    PammRedeem,
 }
 
 fn panic_code(data: &[u8]) -> Option<u8> {
@@ -151,4 +153,27 @@ async fn fixed_point_and_curve_agree_with_solidity_to_the_wei() {
     compare(&harness, F::CurveSellOut, &inputs(7, sell_args), |a| curve(a).sell_out(a[2], a[3])).await;
     compare(&harness, F::CurveBuyOut, &inputs(8, curve_args), |a| curve(a).buy_out(a[2], a[3])).await;
     compare(&harness, F::CurveSpot, &inputs(9, curve_args), |a| curve(a).spot(a[2])).await;
+
+    // P-AMM: supplies of every size, backing from below the floor to above par, redemption levels up to twice
+    // the supply, amounts up to beyond the supply; one in eight inputs anything at all.
+    let pamm_args = |g: &mut Gen| {
+        if g.one_in(8) {
+            return [g.value(256), g.value(256), g.value(256), g.value(256)];
+        }
+        let y = g.value(100).max(U256::from(1));
+        let permille = |g: &mut Gen, max: u64| U256::from(g.next() % (max + 1));
+        let b = y * permille(g, 1_100) / U256::from(1000);
+        let x = y * permille(g, 2_000) / U256::from(1000);
+        let amount = if g.one_in(10) {
+            EDGES[(g.next() as usize) % EDGES.len()]
+        } else {
+            y * permille(g, 1_200) / U256::from(1000)
+        };
+        [x, b, y, amount]
+    };
+    let params = Params::default();
+    compare(&harness, F::PammRedeem, &inputs(10, pamm_args), |a| {
+        pamm::redeem(&State { x: a[0], b: a[1], y: a[2] }, a[3], &params)
+    })
+    .await;
 }

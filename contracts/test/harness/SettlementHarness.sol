@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {CurveMath} from "../../libraries/CurveMath.sol";
 import {ClaimLeaf} from "../../libraries/ClaimLeaf.sol";
 import {FixedPoint} from "../../libraries/FixedPoint.sol";
+import {PammMath} from "../../libraries/PammMath.sol";
 import {IUSDCEscrow} from "../../interfaces/IUSDCEscrow.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
@@ -20,7 +21,8 @@ contract SettlementHarness {
         IntPowDown,
         CurveSellOut,
         CurveBuyOut,
-        CurveSpot
+        CurveSpot,
+        PammRedeem
     }
 
     /// @notice Evaluates `f` on `args` (unused arguments ignored).
@@ -33,7 +35,8 @@ contract SettlementHarness {
         if (f == Fn.IntPowDown) return FixedPoint.intPowDown(a[0], a[1]);
         if (f == Fn.CurveSellOut) return CurveMath.sellOut(a[0], a[1], a[2], a[3]);
         if (f == Fn.CurveBuyOut) return CurveMath.buyOut(a[0], a[1], a[2], a[3]);
-        return CurveMath.spot(a[0], a[1], a[2]);
+        if (f == Fn.CurveSpot) return CurveMath.spot(a[0], a[1], a[2]);
+        return PammMath.redeem(PammMath.State({x: a[0], b: a[1], y: a[2]}), a[3], PammMath.defaultParams());
     }
 
     /// @notice Evaluates `f` on every input; `reverts[i]` holds the revert data where input i reverted.

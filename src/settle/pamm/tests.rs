@@ -56,6 +56,26 @@ fn decay_halves_in_two_days() {
     assert!(half > w(499) && half < w(501), "{half}");
 }
 
+/// A grid of realistic states (backing 0 to 1.1, redemption level 0 to 2× supply, amounts to 1.2× supply, at
+/// three scales): none of them reverts.
+#[test]
+fn realistic_states_never_fail() {
+    let p = Params::default();
+    for y in [1u64, 1_000, 1_000_000_000] {
+        let y = w(y);
+        for b in (0..=1100u64).step_by(25) {
+            for x in (0..=2000u64).step_by(50) {
+                let s = State { x: y * U256::from(x) / U256::from(1000), b: y * U256::from(b) / U256::from(1000), y };
+                for a in (0..=1200u64).step_by(100) {
+                    let amount = y * U256::from(a) / U256::from(1000);
+                    let paid = redeem(&s, amount, &p).unwrap_or_else(|e| panic!("{s:?} redeeming {amount}: {e}"));
+                    assert!(paid <= amount && paid <= s.b);
+                }
+            }
+        }
+    }
+}
+
 /// States below full backing and above the floor, in every region.
 fn arb_state() -> impl Strategy<Value = State> {
     (1u64..1_000_000, 610u64..1000, 0u64..1000).prop_map(|(y, ratio_permille, x_permille)| {
