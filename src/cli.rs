@@ -44,6 +44,29 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Verify one batch file on its own: prints its summary and exits 0, or the reason and exits 1.
     VerifyBatch(VerifyArgs),
+    /// Print a batch's computed outputs: clearing price, fills, net curve orders, penalties, P-AMM payouts,
+    /// deposit splits, the state root and each claim's proof.
+    InspectBatch(InspectArgs),
+}
+
+/// `inspect-batch` options.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The batch file.
+    pub file: PathBuf,
+    /// Chain id the batch must be certified for.
+    #[arg(long, default_value_t = 31337)]
+    pub chain_id: u64,
+    /// Verify the certificate against these validator keys first (without it the batch is only decoded and
+    /// value-checked, and reported as unverified).
+    #[arg(long)]
+    pub validators_file: Option<PathBuf>,
+    /// The bonding curve's spot price (WAD USD per MYCO) for the auction.
+    #[arg(long, default_value = "1000000000000000000")]
+    pub spot: String,
+    /// One line of JSON instead of indented JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `simulate` options.

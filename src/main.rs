@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, SimulateArgs, VerifyArgs};
+use cli::{Cli, Command, InspectArgs, SimulateArgs, VerifyArgs};
 use myco_bridge::devnet::serve::BatchServer;
 use myco_bridge::devnet::simulate::Network;
 use myco_bridge::devnet::stream::{self, Sink, StreamOptions};
@@ -15,6 +15,8 @@ use myco_bridge::ingest::certificate::{format_keys, parse_keys};
 use myco_bridge::ingest::folder::FolderSource;
 use myco_bridge::ingest::summary::Summary;
 use myco_bridge::ingest::{ValidatorSet, Verifier};
+use myco_bridge::settle::outputs::EpochOutputs;
+use myco_bridge::settle::pamm::Params;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -51,6 +53,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Simulate(args) => simulate(args).await,
         Command::VerifyBatch(args) => verify_batch(args).await,
+        Command::InspectBatch(args) => inspect_batch(args).await,
     }
 }
 
@@ -119,4 +122,36 @@ async fn verify_batch(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+async fn inspect_batch(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let bytes = tokio::fs::read(&args.file).await.with_context(|| format!("reading {}", args.file.display()))?;
+    let spot = alloy::primitives::U256::from_str_radix(&args.spot, 10).context("--spot: a decimal WAD price")?;
+    let (state, verified) = match &args.validators_file {
+        Some(path) => {
+            let text = tokio::fs::read_to_string(path).await.with_context(|| format!("reading {}", path.display()))?;
+            let verifier =
+                Verifier::new(args.chain_id, ValidatorSet::new(parse_keys(&text).map_err(anyhow::Error::msg)?)?, None);
+            match verifier.verify_detached(&bytes) {
+                Ok(batch) => (batch.state, true),
+                Err(e) => {
+                    println!("REJECTED {}: {} ({})", args.file.display(), e, e.reason());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        None => {
+            let envelope = myco_bridge::ingest::Envelope::decode(&bytes)?;
+            (myco_bridge::ingest::BatchState::from_automerge(&envelope.document)?, false)
+        }
+    };
+    let outputs = EpochOutputs::compute(&state, spot, &Params::default())?;
+    let mut value = outputs.to_json(&state);
+    value["verified"] = serde_json::Value::Bool(verified);
+    if args.json {
+        println!("{value}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 //! - [`fixed`]: WAD fixed-point arithmetic, bit-exact with `FixedPoint.sol`.
 //! - [`flow`]: flow dampening: decaying outflow memory, penalties, CRDT merge.
 //! - [`curve`]: the bonding curve's quotes, bit-exact with `CurveMath.sol`.
+//! - [`outputs`]: every computed output of one epoch together (what `inspect-batch` prints).
 //! - [`pamm`]: the P-AMM redemption curve (anchor reconstruction, redemption payout).
 //! - [`tranche`]: reserve tranche splits (water-filling) and the band check.
 //! - [`merkle`]: the OpenZeppelin `StandardMerkleTree`-compatible state root and proofs.
@@ -15,6 +16,7 @@ pub mod curve;
 pub mod fixed;
 pub mod flow;
 pub mod merkle;
+pub mod outputs;
 pub mod pamm;
 pub mod tranche;
 

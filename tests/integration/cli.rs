@@ -25,6 +25,25 @@ fn simulate_then_verify_batch_accepts_good_and_names_the_reason_for_bad() {
     assert!(text.contains("epoch        2"), "{text}");
     assert!(text.contains("4 of 4 validators signed (quorum 3)"), "{text}");
 
+    // inspect-batch: the computed outputs, with the same root the relayer would commit.
+    let inspected = bin()
+        .arg("inspect-batch")
+        .arg(out.join("2.batch"))
+        .arg("--validators-file")
+        .arg(&keys)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(inspected.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    let envelope = myco_bridge::ingest::Envelope::decode(&std::fs::read(out.join("2.batch")).unwrap()).unwrap();
+    let state = myco_bridge::ingest::BatchState::from_automerge(&envelope.document).unwrap();
+    let root = myco_bridge::settle::EpochSettlement::compute(&state).root();
+    assert_eq!(json["state_root"], root.to_string());
+    assert_eq!(json["verified"], true);
+    assert_eq!(json["claims"].as_array().unwrap().len(), state.withdrawals.len());
+    assert!(json["auction"]["matched_myco"].is_string());
+
     let mut bytes = std::fs::read(out.join("2.batch")).unwrap();
     bytes.truncate(bytes.len() - 96 * 2); // drop two signatures, but keep the count: truncated
     let bad = dir.path().join("bad.batch");
