@@ -10,6 +10,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
 import {ClaimLeaf} from "./libraries/ClaimLeaf.sol";
+import {PammMath} from "./libraries/PammMath.sol";
 import {IUSDCEscrow} from "./interfaces/IUSDCEscrow.sol";
 
 /// @title USDCEscrow
@@ -22,8 +23,8 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
 
     /// @dev 1.0 in WAD fixed point.
     uint256 private constant WAD = 1e18;
-    /// @dev MYCO has 18 decimals and USDC 6: one USDC unit is 1e12 MYCO units at par.
-    uint256 private constant MYCO_PER_USDC_UNIT = 1e12;
+    /// @dev WAD USD to USDC units (6 decimals): divide by 1e12.
+    uint256 private constant WAD_PER_USDC_UNIT = 1e12;
 
     IERC20 private immutable _usdc;
     IStateCommitment private immutable _commitment;
@@ -64,7 +65,7 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
         if (!MerkleProof.verifyCalldata(proof, root, leafOf(claim))) {
             revert EscrowInvalidProof(claim.claimId, claim.epoch);
         }
-        usdcAmount = _payout(claim);
+        usdcAmount = _payout(claim, _commitment.commitmentOf(claim.epoch).reserve);
         uint256 balance = _usdc.balanceOf(address(this));
         if (usdcAmount > balance) revert EscrowInsufficientReserve(claim.claimId, usdcAmount, balance);
 
@@ -86,8 +87,8 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     }
 
     /// @inheritdoc IUSDCEscrow
-    function quoteWithdrawal(WithdrawalClaim calldata claim) external pure returns (uint256) {
-        return _payout(claim);
+    function quoteWithdrawal(WithdrawalClaim calldata claim) external view returns (uint256) {
+        return _payout(claim, _commitment.commitmentOf(claim.epoch).reserve);
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -105,11 +106,21 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
         return ClaimLeaf.hash(claim);
     }
 
-    /// @dev Par redemption divided by the attested flow penalty, both roundings down (in the reserve's favour).
-    ///      The P-AMM rate replaces par in the settlement-math work.
-    function _payout(WithdrawalClaim calldata claim) private pure returns (uint256) {
+    /// @dev The claim's slice of the P-AMM curve from the epoch's committed state, divided by the flow penalty,
+    ///      then WAD USD to USDC; every step rounds down (in the reserve's favour). Slices telescope: an epoch's
+    ///      claims together pay exactly what redeeming their sum at once pays, in whatever order they are paid.
+    function _payout(WithdrawalClaim calldata claim, IStateCommitment.ReserveFigures memory figures)
+        private
+        pure
+        returns (uint256)
+    {
         if (claim.flowPenalty < WAD) revert EscrowInvalidPenalty(claim.claimId, claim.flowPenalty);
-        uint256 mycoAfterPenalty = Math.mulDiv(claim.mycoAmount, WAD, claim.flowPenalty);
-        return mycoAfterPenalty / MYCO_PER_USDC_UNIT;
+        PammMath.State memory s0 =
+            PammMath.State({x: figures.flowPressure, b: figures.totalReserve, y: figures.totalSupply});
+        PammMath.Params memory params = PammMath.defaultParams();
+        uint256 before = PammMath.redeem(s0, claim.priorRedeemed, params);
+        uint256 through = PammMath.redeem(s0, claim.priorRedeemed + claim.mycoAmount, params);
+        uint256 usd = through > before ? through - before : 0;
+        return Math.mulDiv(usd, WAD, claim.flowPenalty) / WAD_PER_USDC_UNIT;
     }
 }

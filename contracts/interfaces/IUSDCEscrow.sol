@@ -12,6 +12,8 @@ interface IUSDCEscrow {
     /// @param mycoAmount MYCO redeemed (18 decimals).
     /// @param flowPenalty Flow-dampening penalty attested by the batch (WAD, >= 1e18).
     /// @param epoch The epoch whose root contains the claim.
+    /// @param priorRedeemed MYCO redeemed by the epoch's claims with smaller ids (18 decimals): the claim is paid
+    ///        its own slice of the redemption curve, from priorRedeemed to priorRedeemed + mycoAmount.
     struct WithdrawalClaim {
         uint256 claimId;
         bytes32 account;
@@ -19,6 +21,7 @@ interface IUSDCEscrow {
         uint256 mycoAmount;
         uint256 flowPenalty;
         uint64 epoch;
+        uint256 priorRedeemed;
     }
 
     /// @notice USDC was deposited for an off-chain account.
@@ -84,7 +87,9 @@ interface IUSDCEscrow {
         external
         returns (uint256 usdcAmount);
 
-    /// @notice USDC a claim would pay now (it does not check the proof or whether it was paid).
+    /// @notice USDC a claim pays: the P-AMM's integral over the claim's slice, from the epoch's committed state
+    ///         (supply, reserve value, redemption level), divided by the flow penalty; it does not check the proof
+    ///         or whether the claim was paid, and reverts for an epoch not committed.
     /// @param claim The claim.
     function quoteWithdrawal(WithdrawalClaim calldata claim) external view returns (uint256);
 

@@ -62,7 +62,12 @@ contract USDCEscrowTest is TestBase {
     }
 
     function _claim(uint256 id, uint256 myco) internal view returns (IUSDCEscrow.WithdrawalClaim memory) {
-        return IUSDCEscrow.WithdrawalClaim(id, ALICE_KEY, bob, myco, 1e18, 1);
+        return IUSDCEscrow.WithdrawalClaim(id, ALICE_KEY, bob, myco, 1e18, 1, 0);
+    }
+
+    /// @dev Reserve figures of a fully backed network: redemptions pay par.
+    function _fullyBacked() internal pure returns (IStateCommitment.ReserveFigures memory) {
+        return IStateCommitment.ReserveFigures(1e30, 1e30, 0, 0);
     }
 
     function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
@@ -76,7 +81,7 @@ contract USDCEscrowTest is TestBase {
     {
         bytes32 root = _hashPair(escrow.leafOf(a), escrow.leafOf(b));
         vm.prank(relayer);
-        sc.commit(1, bytes32(0), root, bytes32(0), IStateCommitment.ReserveFigures(0, 0, 0, 0));
+        sc.commit(1, bytes32(0), root, bytes32(0), _fullyBacked());
         vm.warp(block.timestamp + WINDOW);
         proof = new bytes32[](1);
         proof[0] = escrow.leafOf(b);
@@ -124,7 +129,7 @@ contract USDCEscrowTest is TestBase {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
         bytes32 root = _hashPair(escrow.leafOf(a), escrow.leafOf(_claim(8, 1e18)));
         vm.prank(relayer);
-        sc.commit(1, bytes32(0), root, bytes32(0), IStateCommitment.ReserveFigures(0, 0, 0, 0));
+        sc.commit(1, bytes32(0), root, bytes32(0), _fullyBacked());
         bytes32[] memory proof = new bytes32[](1);
         proof[0] = escrow.leafOf(_claim(8, 1e18));
         vm.expectRevert(
@@ -198,5 +203,26 @@ contract USDCEscrowTest is TestBase {
         escrow.deposit(amount, ALICE_KEY);
         vm.stopPrank();
         vm.assertEq(usdc.balanceOf(address(escrow)), 1_000_000e6 + amount);
+    }
+
+    /// Below full backing the P-AMM pays less than par, and an epoch's claims, each paid its own slice of the
+    /// curve, together pay what redeeming their sum at once would: whatever order they are claimed in.
+    function test_withdraw_belowParSlicesTelescope() public {
+        // MATH.md's test vector: x = 30, b = 50, y = 70 (MYCO / USD, WAD): redeeming 10 pays 9.5.
+        IUSDCEscrow.WithdrawalClaim memory a =
+            IUSDCEscrow.WithdrawalClaim(1, ALICE_KEY, bob, 4e18, 1e18, 1, 0);
+        IUSDCEscrow.WithdrawalClaim memory b =
+            IUSDCEscrow.WithdrawalClaim(2, ALICE_KEY, bob, 6e18, 1e18, 1, 4e18);
+        bytes32 root = _hashPair(escrow.leafOf(a), escrow.leafOf(b));
+        vm.prank(relayer);
+        sc.commit(1, bytes32(0), root, bytes32(0), IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 0));
+        vm.warp(block.timestamp + WINDOW);
+        uint256 paidB = escrow.withdraw(b, _single(escrow.leafOf(a)));
+        uint256 paidA = escrow.withdraw(a, _single(escrow.leafOf(b)));
+        vm.assertLe(paidA + paidB, 9.5e6, "more than the whole redemption");
+        vm.assertGe(paidA + paidB, 9.5e6 - 1, "slices lose more than rounding");
+        vm.assertLe(paidA, 4e6, "above par");
+        vm.assertLe(paidB, 6e6, "above par");
+        vm.assertGe(paidA, paidB * 4 / 6, "the earlier slice is the cheaper one for the reserve");
     }
 }

@@ -25,6 +25,7 @@ interface Vm {
     function assertLe(uint256 left, uint256 right) external pure;
     function assertLe(uint256 left, uint256 right, string calldata err) external pure;
     function assertGe(uint256 left, uint256 right) external pure;
+    function assertGe(uint256 left, uint256 right, string calldata err) external pure;
 }
 
 /// @notice Base for our forge tests: the cheatcode handle and a bound() helper.
