@@ -60,6 +60,7 @@ fn claims(n: usize) -> Vec<Claim> {
                 myco_amount: U256::from_be_bytes(h.0) >> 128,
                 flow_penalty: ONE,
                 epoch: 7,
+                prior_redeemed: U256::ZERO,
             }
         })
         .collect()
@@ -80,7 +81,7 @@ fn cow_netting(c: &mut Criterion) {
 
 /// Milliseconds `@openzeppelin/merkle-tree` takes to build the tree over `claims` (root only), as it measures.
 fn openzeppelin_ms(claims: &[Claim]) -> Option<f64> {
-    let values: Vec<[String; 6]> = claims
+    let values: Vec<[String; 7]> = claims
         .iter()
         .map(|c| {
             [
@@ -90,6 +91,7 @@ fn openzeppelin_ms(claims: &[Claim]) -> Option<f64> {
                 c.myco_amount.to_string(),
                 c.flow_penalty.to_string(),
                 c.epoch.to_string(),
+                c.prior_redeemed.to_string(),
             ]
         })
         .collect();

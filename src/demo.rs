@@ -181,6 +181,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
             mycoAmount: c.myco_amount,
             flowPenalty: c.flow_penalty,
             epoch: c.epoch,
+            priorRedeemed: c.prior_redeemed,
         };
         let escrow_contract = USDCEscrow::new(deployment.escrow, &user_provider);
         send("withdraw", escrow_contract.withdraw(claim, stored.proof.clone())).await?;

@@ -183,7 +183,7 @@ impl Relayer {
     async fn accept(&self, batch: &Batch, origin: &str) -> Result<()> {
         let settlement = EpochSettlement::compute(&batch.state);
         let mut tx = self.pool.begin().await.map_err(store::Error::from)?;
-        batches::insert(&mut tx, batch, settlement.root()).await?;
+        batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
         claims::insert_all(&mut tx, &settlement).await?;
         credits::insert_all(&mut tx, batch.epoch, &batch.state.deposits).await?;
         tx.commit().await.map_err(store::Error::from)?;

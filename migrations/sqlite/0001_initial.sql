@@ -34,6 +34,7 @@ CREATE TABLE claims (
     recipient    BLOB    NOT NULL,
     myco_amount  TEXT    NOT NULL,
     flow_penalty TEXT    NOT NULL,
+    prior_redeemed TEXT  NOT NULL,
     leaf         BLOB    NOT NULL,
     proof        BLOB    NOT NULL
 );

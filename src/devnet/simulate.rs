@@ -73,6 +73,8 @@ pub struct Network {
     reserve_wad: U256,
     redemption_level: U256,
     redemption_updated: u64,
+    /// MYCO redeemed by the last batch's claims and its time, applied when the next batch is made.
+    pending: Option<(U256, u64)>,
     epoch: u64,
     last_digest: B256,
     next_claim_id: u64,
@@ -95,6 +97,7 @@ impl Network {
             reserve_wad: U256::ZERO,
             redemption_level: U256::ZERO,
             redemption_updated: 0,
+            pending: None,
             epoch: 0,
             last_digest: B256::ZERO,
             next_claim_id: 1,
@@ -151,6 +154,18 @@ impl Network {
     /// Advances the economy by one epoch and returns the state to certify.
     fn next_state(&mut self, inputs: &EpochInputs) -> BatchState {
         self.epoch += 1;
+        if let Some((redeemed, at)) = self.pending.take() {
+            self.reserve_wad = self.reserve_wad.saturating_sub(redeemed);
+            let elapsed = at.saturating_sub(self.redemption_updated);
+            let decayed = crate::settle::pamm::decay(
+                self.redemption_level,
+                crate::settle::pamm::Params::default().decay,
+                elapsed,
+            )
+            .unwrap_or(self.redemption_level);
+            self.redemption_level = decayed + redeemed;
+            self.redemption_updated = at;
+        }
         for d in &inputs.deposits {
             self.credit(Token::Usdc, d.account, d.amount);
         }
@@ -246,10 +261,9 @@ impl Network {
                 self.mint(ask.account, usdc_needed);
             }
             self.debit(Token::Myco, ask.account, ask.amount);
-            // Paid at par until the P-AMM rate is in place.
-            self.reserve_wad = self.reserve_wad.saturating_sub(ask.amount);
-            self.redemption_level += ask.amount;
-            self.redemption_updated = inputs.timestamp;
+            // The reserve pays (at par while fully backed) and the redemption level rises once the claim is
+            // paid on chain; the batch certifies the state before that.
+            self.pending = Some((self.pending.map_or(U256::ZERO, |p| p.0) + ask.amount, inputs.timestamp));
             let tracker = self.flows.entry(ask.account).or_insert_with(|| FlowTracker {
                 memory: U256::from(999_000_000_000_000_000u64),
                 threshold: U256::from(WAD / 10),

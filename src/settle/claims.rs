@@ -1,12 +1,14 @@
 //! Withdrawal claims: what an epoch's state root commits to, leaf by leaf.
 //!
 //! Leaf = `keccak256(bytes.concat(keccak256(abi.encode(uint256 claimId, bytes32 account, address recipient,
-//! uint256 mycoAmount, uint256 flowPenalty, uint64 epoch))))`, the same as `USDCEscrow.leafOf`.
+//! uint256 mycoAmount, uint256 flowPenalty, uint64 epoch, uint256 priorRedeemed))))`, the same as
+//! `USDCEscrow.leafOf`. `priorRedeemed` is the MYCO of the epoch's claims with smaller ids: each claim is paid
+//! its own slice of the redemption curve.
 
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::SolValue;
 
-use super::{MerkleTree, WAD};
+use super::{MerkleTree, WAD, pamm};
 use crate::ingest::BatchState;
 
 /// One withdrawal claim as it appears in the state root and is paid by the escrow.
@@ -24,22 +26,46 @@ pub struct Claim {
     pub flow_penalty: U256,
     /// The epoch whose root holds the claim.
     pub epoch: u64,
+    /// MYCO redeemed by the epoch's claims with smaller ids.
+    pub prior_redeemed: U256,
 }
 
 impl Claim {
     /// The claim's leaf hash.
     pub fn leaf(&self) -> B256 {
-        let encoded =
-            (self.claim_id, self.account, self.recipient, self.myco_amount, self.flow_penalty, self.epoch).abi_encode();
+        let encoded = (
+            self.claim_id,
+            self.account,
+            self.recipient,
+            self.myco_amount,
+            self.flow_penalty,
+            self.epoch,
+            self.prior_redeemed,
+        )
+            .abi_encode();
         keccak256(keccak256(encoded))
     }
 }
 
-/// What the relayer computed for one epoch: its claims, their tree and root.
+/// The reserve figures committed with an epoch's root: the redemption state *before* the epoch's withdrawals,
+/// from which the escrow pays each claim its slice of the curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommittedFigures {
+    /// MYCO outstanding before the epoch's withdrawals (`y0`): the certified supply plus what they redeem.
+    pub total_supply: U256,
+    /// Reserve value (`b0`), WAD USD, as certified.
+    pub total_reserve: U256,
+    /// Redemption level (`x0`), WAD MYCO, decayed from its last update to the batch's time.
+    pub flow_pressure: U256,
+}
+
+/// What the relayer computed for one epoch: its claims, their tree and root, and the figures to commit.
 #[derive(Debug, Clone)]
 pub struct EpochSettlement {
     /// The epoch.
     pub epoch: u64,
+    /// The reserve figures committed with the root.
+    pub figures: CommittedFigures,
     /// The claims, in the batch's order.
     pub claims: Vec<Claim>,
     /// The tree over the claims' leaves.
@@ -49,6 +75,15 @@ pub struct EpochSettlement {
 impl EpochSettlement {
     /// Computes the claims and the state root of a verified batch's state.
     pub fn compute(state: &BatchState) -> Self {
+        // Each claim's slice starts where the epoch's claims with smaller ids end.
+        let mut by_id: Vec<&crate::ingest::document::WithdrawalRequest> = state.withdrawals.iter().collect();
+        by_id.sort_by_key(|w| w.claim_id);
+        let mut prior = std::collections::BTreeMap::new();
+        let mut running = U256::ZERO;
+        for w in by_id {
+            prior.insert(w.claim_id, running);
+            running = running.saturating_add(w.amount);
+        }
         let claims: Vec<Claim> = state
             .withdrawals
             .iter()
@@ -60,10 +95,20 @@ impl EpochSettlement {
                 // Flow dampening arrives with the settlement math; until then no penalty (1.0).
                 flow_penalty: U256::from(WAD),
                 epoch: state.epoch,
+                prior_redeemed: prior[&w.claim_id],
             })
             .collect();
         let tree = MerkleTree::new(claims.iter().map(Claim::leaf).collect());
-        Self { epoch: state.epoch, claims, tree }
+        let r = &state.reserve;
+        let elapsed = state.timestamp.saturating_sub(r.redemption_updated);
+        let figures = CommittedFigures {
+            total_supply: r.total_supply.saturating_add(running),
+            total_reserve: r.total_reserve,
+            // A decay that cannot be computed (a level near 2^256) is committed undecayed: never lower.
+            flow_pressure: pamm::decay(r.redemption_level, pamm::Params::default().decay, elapsed)
+                .unwrap_or(r.redemption_level),
+        };
+        Self { epoch: state.epoch, figures, claims, tree }
     }
 
     /// The state root.

@@ -20,7 +20,7 @@ pub mod outputs;
 pub mod pamm;
 pub mod tranche;
 
-pub use claims::{Claim, EpochSettlement};
+pub use claims::{Claim, CommittedFigures, EpochSettlement};
 pub use merkle::MerkleTree;
 
 /// 1.0 in WAD fixed point.

@@ -20,7 +20,7 @@ pub struct EpochOutputs {
     pub auction: cow::Auction,
     /// Per claim, the flow penalty its account's outflow earns (WAD).
     pub penalties: Vec<U256>,
-    /// Per claim, the USD (WAD) the P-AMM pays for it, the claims taken in id order from the epoch's state.
+    /// Per claim, the USD (WAD) the P-AMM pays for its slice of the curve (before the flow penalty).
     pub payouts: Vec<U256>,
     /// How the epoch's credited deposits split over the vaults (WAD USD per vault), if there are vaults.
     pub deposit_split: Option<Result<Vec<U256>, tranche::SplitError>>,
@@ -47,24 +47,16 @@ impl EpochOutputs {
             penalties.push(penalty);
         }
 
-        // The P-AMM state before the epoch's withdrawals; each claim pays its own slice of the curve.
-        let r = &state.reserve;
-        let withdrawn: U256 = state.withdrawals.iter().map(|w| w.amount).sum();
-        let s0 = pamm::State {
-            x: pamm::decay(r.redemption_level, params.decay, state.timestamp.saturating_sub(r.redemption_updated))?,
-            b: r.total_reserve,
-            y: fixed::add(r.total_supply, withdrawn)?,
-        };
-        let mut order: Vec<usize> = (0..state.withdrawals.len()).collect();
-        order.sort_by_key(|&i| state.withdrawals[i].claim_id);
-        let mut payouts = vec![U256::ZERO; order.len()];
-        let (mut prior, mut paid_before) = (U256::ZERO, U256::ZERO);
-        for i in order {
-            let through = fixed::add(prior, state.withdrawals[i].amount)?;
-            let paid_through = pamm::redeem(&s0, through, params)?;
-            payouts[i] = paid_through.saturating_sub(paid_before);
-            (prior, paid_before) = (through, paid_through);
+        // Each claim pays its own slice of the curve from the committed (pre-withdrawal) state, as the escrow does.
+        let f = settlement.figures;
+        let s0 = pamm::State { x: f.flow_pressure, b: f.total_reserve, y: f.total_supply };
+        let mut payouts = Vec::with_capacity(settlement.claims.len());
+        for c in &settlement.claims {
+            let before = pamm::redeem(&s0, c.prior_redeemed, params)?;
+            let through = pamm::redeem(&s0, fixed::add(c.prior_redeemed, c.myco_amount)?, params)?;
+            payouts.push(through.saturating_sub(before));
         }
+        let r = &state.reserve;
 
         let deposit_split = (!r.vaults.is_empty()).then(|| {
             let usd: U256 = state.deposits.iter().map(|d| d.amount * U256::from(WAD_PER_USDC_UNIT)).sum();

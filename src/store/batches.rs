@@ -5,6 +5,7 @@ use sqlx::{Row, SqliteConnection};
 
 use super::{Pool, Result, fixed, now, parse_u256};
 use crate::ingest::Batch;
+use crate::settle::CommittedFigures;
 
 /// A stored batch's header and the figures the submitter commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +33,8 @@ pub struct ReserveFigures {
     pub flow_pressure: alloy::primitives::U256,
 }
 
-/// Records a verified batch and its state root.
-pub async fn insert(conn: &mut SqliteConnection, batch: &Batch, state_root: B256) -> Result<()> {
-    let r = &batch.state.reserve;
+/// Records a verified batch, its state root and the reserve figures committed with it.
+pub async fn insert(conn: &mut SqliteConnection, batch: &Batch, state_root: B256, r: &CommittedFigures) -> Result<()> {
     sqlx::query(
         "INSERT INTO batches (epoch, digest, parent, timestamp, signers, state_root, total_supply, total_reserve,
                               flow_pressure, raw, received_at)

@@ -22,8 +22,9 @@ pub async fn insert_all(conn: &mut SqliteConnection, settlement: &EpochSettlemen
     for claim in &settlement.claims {
         let proof: Vec<u8> = settlement.proof(claim).iter().flat_map(|h| h.0).collect();
         sqlx::query(
-            "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, leaf, proof)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, prior_redeemed,
+                                 leaf, proof)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(claim.claim_id.to_string())
         .bind(claim.epoch as i64)
@@ -31,6 +32,7 @@ pub async fn insert_all(conn: &mut SqliteConnection, settlement: &EpochSettlemen
         .bind(claim.recipient.as_slice())
         .bind(claim.myco_amount.to_string())
         .bind(claim.flow_penalty.to_string())
+        .bind(claim.prior_redeemed.to_string())
         .bind(claim.leaf().as_slice())
         .bind(proof)
         .execute(&mut *conn)
@@ -43,7 +45,8 @@ pub async fn insert_all(conn: &mut SqliteConnection, settlement: &EpochSettlemen
 macro_rules! select_claims {
     ($tail:literal) => {
         concat!(
-            "SELECT c.claim_id, c.epoch, c.account, c.recipient, c.myco_amount, c.flow_penalty, c.proof, w.tx_hash
+            "SELECT c.claim_id, c.epoch, c.account, c.recipient, c.myco_amount, c.flow_penalty, c.proof, w.tx_hash,
+                    c.prior_redeemed
              FROM claims c LEFT JOIN escrow_withdrawals w ON w.claim_id = c.claim_id ",
             $tail
         )
@@ -78,6 +81,7 @@ fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredClaim> {
             recipient: Address::from(fixed::<20>(T, "recipient", r.get(3))?),
             myco_amount: parse_u256(T, "myco_amount", r.get(4))?,
             flow_penalty: parse_u256(T, "flow_penalty", r.get(5))?,
+            prior_redeemed: parse_u256(T, "prior_redeemed", r.get(8))?,
         },
         proof: proof_bytes.chunks_exact(32).map(B256::from_slice).collect(),
         paid_tx: paid.map(|b| fixed::<32>("escrow_withdrawals", "tx_hash", b).map(B256::from)).transpose()?,

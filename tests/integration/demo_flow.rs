@@ -29,12 +29,17 @@ async fn demo_commits_every_epoch_and_pays_the_withdrawal() {
         let bytes = source.fetch(epoch).await.unwrap().expect("batch file");
         let batch = verifier.verify(&bytes).expect("valid batch");
         verifier.accept(&batch);
-        let root = EpochSettlement::compute(&batch.state).root();
+        let settlement = EpochSettlement::compute(&batch.state);
+        let root = settlement.root();
         let on_chain = sc.commitmentOf(epoch).call().await.unwrap();
         assert_eq!(on_chain.stateRoot, root, "epoch {epoch} root");
         assert_eq!(on_chain.batchDigest, batch.digest, "epoch {epoch} digest");
         assert_eq!(on_chain.parentRoot, parent_root, "epoch {epoch} parent link");
-        assert_eq!(on_chain.reserve.totalSupply, batch.state.reserve.total_supply);
+        // The committed figures are the redemption state before the epoch's withdrawals.
+        let f = settlement.figures;
+        assert_eq!(on_chain.reserve.totalSupply, f.total_supply, "epoch {epoch} supply");
+        assert_eq!(on_chain.reserve.totalReserve, f.total_reserve, "epoch {epoch} reserve");
+        assert_eq!(on_chain.reserve.flowPressure, f.flow_pressure, "epoch {epoch} redemption level");
         assert_eq!(report.epochs[epoch as usize - 1].state_root, root);
         parent_root = root;
     }

@@ -22,13 +22,14 @@ fn claims(n: usize, seed: u64) -> Vec<Claim> {
             myco_amount: U256::from_be_bytes(h(i, "amount").0) >> (i % 256),
             flow_penalty: U256::from(10u64).pow(U256::from(18)) + U256::from(i),
             epoch: if i % 7 == 0 { u64::MAX } else { i as u64 },
+            prior_redeemed: U256::from(i) * U256::from(10u64).pow(U256::from(18)),
         })
         .collect()
 }
 
 /// Roots and proofs from `@openzeppelin/merkle-tree` for each set of claims.
 fn openzeppelin(sets: &[Vec<Claim>]) -> Vec<(B256, Vec<Vec<B256>>)> {
-    let trees: Vec<Vec<[String; 6]>> = sets
+    let trees: Vec<Vec<[String; 7]>> = sets
         .iter()
         .map(|claims| {
             claims
@@ -41,6 +42,7 @@ fn openzeppelin(sets: &[Vec<Claim>]) -> Vec<(B256, Vec<Vec<B256>>)> {
                         c.myco_amount.to_string(),
                         c.flow_penalty.to_string(),
                         c.epoch.to_string(),
+                        c.prior_redeemed.to_string(),
                     ]
                 })
                 .collect()
@@ -96,6 +98,7 @@ fn to_sol(c: &Claim) -> WithdrawalClaim {
         mycoAmount: c.myco_amount,
         flowPenalty: c.flow_penalty,
         epoch: c.epoch,
+        priorRedeemed: c.prior_redeemed,
     }
 }
 
