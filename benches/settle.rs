@@ -81,20 +81,7 @@ fn cow_netting(c: &mut Criterion) {
 
 /// Milliseconds `@openzeppelin/merkle-tree` takes to build the tree over `claims` (root only), as it measures.
 fn openzeppelin_ms(claims: &[Claim]) -> Option<f64> {
-    let values: Vec<[String; 7]> = claims
-        .iter()
-        .map(|c| {
-            [
-                c.claim_id.to_string(),
-                c.account.to_string(),
-                c.recipient.to_string(),
-                c.myco_amount.to_string(),
-                c.flow_penalty.to_string(),
-                c.epoch.to_string(),
-                c.prior_redeemed.to_string(),
-            ]
-        })
-        .collect();
+    let values: Vec<[String; 7]> = claims.iter().map(Claim::standard_tree_values).collect();
     let input = serde_json::json!({ "trees": [values], "proofs": false }).to_string();
     let mut child = Command::new("node")
         .args(["--max-old-space-size=8192", "tests/interop/merkle-tree.js"])

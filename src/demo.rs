@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{DynProvider, Provider};
+use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use tokio_util::sync::CancellationToken;
 
 use crate::chain::bindings::escrow::IUSDCEscrow::WithdrawalClaim;
 use crate::chain::bindings::{StateCommitment, TestUSDC, USDCEscrow};
-use crate::chain::signing_provider;
+use crate::chain::{send_call, signing_provider};
 use crate::devnet::simulate::{EpochInputs, Network, WithdrawalAsk};
 use crate::devnet::{self, Deployment, Devnet};
 use crate::ingest::document::CreditedDeposit;
@@ -157,7 +157,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
         } else {
             Vec::new()
         };
-        let inputs = EpochInputs { timestamp: unix_now(), deposits, withdrawals, transfers: 10, intents: 20 };
+        let inputs = EpochInputs { timestamp: devnet::unix_now(), deposits, withdrawals, transfers: 10, intents: 20 };
         let produced = network.next_batch(&inputs);
         source.publish(epoch, &produced.bytes).await.map_err(crate::ingest::Error::from)?;
         tracing::info!(epoch, digest = %produced.digest, "validators certified a batch");
@@ -184,7 +184,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
             priorRedeemed: c.prior_redeemed,
         };
         let escrow_contract = USDCEscrow::new(deployment.escrow, &user_provider);
-        send("withdraw", escrow_contract.withdraw(claim, stored.proof.clone())).await?;
+        send_call("withdraw", escrow_contract.withdraw(claim, stored.proof.clone())).await?;
         tracing::info!(claim = %c.claim_id, epoch = c.epoch, "withdrawal claimed on chain");
     }
     wait_for("watcher sees the withdrawals", &mut relayer_task, || async {
@@ -242,19 +242,10 @@ async fn prepare_workdir(workdir: &std::path::Path) -> Result<()> {
 async fn deposit(provider: DynProvider, me: Address, deployment: &Deployment, account: B256) -> Result<()> {
     let amount = U256::from(DEPOSIT_USDC);
     let usdc = TestUSDC::new(deployment.usdc, &provider);
-    send("mint", usdc.mint(me, amount)).await?;
-    send("approve", usdc.approve(deployment.escrow, amount)).await?;
-    send("deposit", USDCEscrow::new(deployment.escrow, &provider).deposit(amount, account)).await?;
+    send_call("mint", usdc.mint(me, amount)).await?;
+    send_call("approve", usdc.approve(deployment.escrow, amount)).await?;
+    send_call("deposit", USDCEscrow::new(deployment.escrow, &provider).deposit(amount, account)).await?;
     tracing::info!(user = %me, %account, usdc = DEPOSIT_USDC / 1_000_000, "deposited into the escrow");
-    Ok(())
-}
-
-/// Sends a transaction and waits for a successful receipt.
-async fn send<P: Provider, C: alloy::sol_types::SolCall>(
-    what: &'static str,
-    call: alloy::contract::SolCallBuilder<P, C>,
-) -> Result<()> {
-    crate::chain::send_call(what, call).await?;
     Ok(())
 }
 
@@ -289,10 +280,6 @@ where
 
 fn step(step: &'static str, reason: String) -> Error {
     devnet::Error::Step { step, reason }.into()
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn usdc(amount: U256) -> String {

@@ -135,7 +135,7 @@ impl Relayer {
             .map_err(|e| ingest::Error::Source(std::io::Error::other(format!("verification task failed: {e}"))))??;
         let epoch = batch.epoch;
         let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| w.claim_id).collect();
-        if let Some((claim_id, first_epoch)) = credits::first_claimed(&self.pool, &claim_ids).await? {
+        if let Some((claim_id, first_epoch)) = claims::first_certified(&self.pool, &claim_ids).await? {
             return Err(ingest::Error::ClaimReused { epoch, claim_id, first_epoch }.into());
         }
         let deposit_ids: Vec<_> = batch.state.deposits.iter().map(|d| d.deposit_id).collect();

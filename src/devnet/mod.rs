@@ -51,6 +51,11 @@ use crate::chain::signing_provider;
 use crate::ingest::{SourceConfig, ValidatorSet};
 use crate::relayer;
 
+/// Seconds since the Unix epoch (batch timestamps of the simulated network).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// Anvil account that deploys and administers the contracts (and is their guardian).
 pub const ADMIN_ACCOUNT: usize = 0;
 /// Anvil account the relayer signs with.

@@ -90,7 +90,7 @@ pub async fn run(
             })
             .collect();
         let inputs = EpochInputs {
-            timestamp: unix_now(),
+            timestamp: super::unix_now(),
             deposits,
             withdrawals,
             transfers: options.transfers,
@@ -127,8 +127,4 @@ async fn sleep_or_stop(d: Duration, shutdown: &CancellationToken) -> bool {
         _ = shutdown.cancelled() => false,
         _ = tokio::time::sleep(d) => true,
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

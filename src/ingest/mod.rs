@@ -231,11 +231,6 @@ impl Error {
         }
     }
 
-    /// Whether the batch may become acceptable later (an earlier epoch is missing) rather than being bad.
-    pub fn is_wait(&self) -> bool {
-        matches!(self, Error::Gap { .. } | Error::Source(_))
-    }
-
     /// A short, stable name for the reason, for metrics and the quarantine table.
     pub fn reason(&self) -> &'static str {
         match self {

@@ -31,6 +31,20 @@ pub struct Claim {
 }
 
 impl Claim {
+    /// The claim's values in leaf order, as `@openzeppelin/merkle-tree`'s `StandardMerkleTree.of` takes them
+    /// (decimal integers, hex bytes and addresses).
+    pub fn standard_tree_values(&self) -> [String; 7] {
+        [
+            self.claim_id.to_string(),
+            self.account.to_string(),
+            self.recipient.to_string(),
+            self.myco_amount.to_string(),
+            self.flow_penalty.to_string(),
+            self.epoch.to_string(),
+            self.prior_redeemed.to_string(),
+        ]
+    }
+
     /// The claim's leaf hash.
     pub fn leaf(&self) -> B256 {
         let encoded = (

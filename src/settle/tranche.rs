@@ -4,7 +4,7 @@
 
 use alloy::primitives::U256;
 
-use super::fixed::{self, ONE, Result as MathResult};
+use super::fixed::{self, Result as MathResult};
 use crate::ingest::document::Vault;
 
 /// Default relative band around each target weight (0.1: a 50% target may sit between 45% and 55%).
@@ -166,12 +166,10 @@ pub fn max_deviation(vaults: &[Vault], values: &[U256]) -> MathResult<U256> {
         .try_fold(U256::ZERO, |m, (v, &x)| Ok(m.max(x.abs_diff(fixed::mul_down(v.target_weight, t)?))))
 }
 
-/// One whole in WAD, re-exported for callers building weights.
-pub const WAD: U256 = ONE;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settle::fixed::ONE;
     use proptest::prelude::*;
 
     fn vaults(values: &[u64], weights_pct: &[u64]) -> Vec<Vault> {

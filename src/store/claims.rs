@@ -41,6 +41,20 @@ pub async fn insert_all(conn: &mut SqliteConnection, settlement: &EpochSettlemen
     Ok(())
 }
 
+/// The first of `claim_ids` already certified by an earlier epoch, with that epoch.
+pub async fn first_certified(pool: &Pool, claim_ids: &[U256]) -> Result<Option<(U256, u64)>> {
+    for id in claim_ids {
+        let row = sqlx::query("SELECT epoch FROM claims WHERE claim_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?;
+        if let Some(r) = row {
+            return Ok(Some((*id, r.get::<i64, _>(0) as u64)));
+        }
+    }
+    Ok(None)
+}
+
 /// The claim columns and their payment, followed by a query's own tail.
 macro_rules! select_claims {
     ($tail:literal) => {

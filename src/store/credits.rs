@@ -1,6 +1,5 @@
 //! `credits`: which escrow deposits accepted batches credited, so no deposit is credited twice.
 
-use alloy::primitives::U256;
 use sqlx::{Row, SqliteConnection};
 
 use super::{Pool, Result};
@@ -25,20 +24,6 @@ pub async fn first_credited(pool: &Pool, deposit_ids: &[u64]) -> Result<Option<(
     for id in deposit_ids {
         let row =
             sqlx::query("SELECT epoch FROM credits WHERE deposit_id = ?").bind(*id as i64).fetch_optional(pool).await?;
-        if let Some(r) = row {
-            return Ok(Some((*id, r.get::<i64, _>(0) as u64)));
-        }
-    }
-    Ok(None)
-}
-
-/// The first of `claim_ids` already certified by an earlier epoch, with that epoch.
-pub async fn first_claimed(pool: &Pool, claim_ids: &[U256]) -> Result<Option<(U256, u64)>> {
-    for id in claim_ids {
-        let row = sqlx::query("SELECT epoch FROM claims WHERE claim_id = ?")
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await?;
         if let Some(r) = row {
             return Ok(Some((*id, r.get::<i64, _>(0) as u64)));
         }

@@ -5,6 +5,7 @@
 use alloy::primitives::{Bytes, U256};
 use alloy::providers::DynProvider;
 use myco_bridge::chain::bindings::harness::SettlementHarness::{self, SettlementHarnessInstance};
+use myco_bridge::devnet::simulate::SplitMix64;
 use myco_bridge::devnet::{self, ADMIN_ACCOUNT};
 use myco_bridge::settle::curve::Curve;
 use myco_bridge::settle::fixed::{self, MathError, ONE};
@@ -16,15 +17,11 @@ const CASES: usize = 10_000;
 const CHUNK: usize = 400;
 
 /// A deterministic generator of U256 values of every magnitude (uniform bit length, then uniform bits).
-struct Gen(u64);
+struct Gen(SplitMix64);
 
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// True with probability 1/n.
@@ -107,7 +104,7 @@ async fn compare(
 }
 
 fn inputs(seed: u64, mut make: impl FnMut(&mut Gen) -> [U256; 4]) -> Vec<[U256; 4]> {
-    let mut g = Gen(seed);
+    let mut g = Gen(SplitMix64(seed));
     (0..CASES).map(|_| make(&mut g)).collect()
 }
 

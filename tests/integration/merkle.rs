@@ -29,25 +29,8 @@ fn claims(n: usize, seed: u64) -> Vec<Claim> {
 
 /// Roots and proofs from `@openzeppelin/merkle-tree` for each set of claims.
 fn openzeppelin(sets: &[Vec<Claim>]) -> Vec<(B256, Vec<Vec<B256>>)> {
-    let trees: Vec<Vec<[String; 7]>> = sets
-        .iter()
-        .map(|claims| {
-            claims
-                .iter()
-                .map(|c| {
-                    [
-                        c.claim_id.to_string(),
-                        c.account.to_string(),
-                        c.recipient.to_string(),
-                        c.myco_amount.to_string(),
-                        c.flow_penalty.to_string(),
-                        c.epoch.to_string(),
-                        c.prior_redeemed.to_string(),
-                    ]
-                })
-                .collect()
-        })
-        .collect();
+    let trees: Vec<Vec<[String; 7]>> =
+        sets.iter().map(|claims| claims.iter().map(Claim::standard_tree_values).collect()).collect();
     let input = serde_json::json!({ "trees": trees }).to_string();
     let mut child = Command::new("node")
         .arg("tests/interop/merkle-tree.js")
