@@ -28,16 +28,17 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
     /// @notice Price slope (WAD USD per MYCO, per MYCO of supply).
     uint256 public immutable m;
     uint256 private _supply;
+    uint64 private _lastSettledEpoch;
 
-    /// @param usdc The reserve token.
-    /// @param myco The MYCO token; this contract must hold its minter role.
+    /// @param usdcToken The reserve token.
+    /// @param mycoToken The MYCO token; this contract must hold its minter role.
     /// @param basePrice p0 in WAD.
     /// @param slope m in WAD.
     /// @param admin Holds the admin role.
-    constructor(IERC20 usdc, MycoToken myco, uint256 basePrice, uint256 slope, address admin) {
+    constructor(IERC20 usdcToken, MycoToken mycoToken, uint256 basePrice, uint256 slope, address admin) {
         if (basePrice == 0 && slope == 0) revert CurveInvalidParameters();
-        _usdc = usdc;
-        _myco = myco;
+        _usdc = usdcToken;
+        _myco = mycoToken;
         p0 = basePrice;
         m = slope;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -50,13 +51,7 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
         nonReentrant
         returns (uint256 mycoOut)
     {
-        if (usdcIn == 0) revert CurveZeroAmount();
-        mycoOut = quoteBuy(usdcIn);
-        if (mycoOut < minMycoOut) revert CurveSlippage(mycoOut, minMycoOut);
-        _supply += mycoOut;
-        _usdc.safeTransferFrom(msg.sender, address(this), usdcIn);
-        _myco.mint(to, mycoOut);
-        emit Bought(msg.sender, to, usdcIn, mycoOut);
+        mycoOut = _buy(usdcIn, minMycoOut, to);
     }
 
     /// @inheritdoc IMycoBondingCurve
@@ -66,6 +61,41 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
         nonReentrant
         returns (uint256 usdcOut)
     {
+        usdcOut = _sell(mycoIn, minUsdcOut, to);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function settleEpoch(uint64 epoch, NetOrders calldata orders, address to)
+        external
+        onlyRole(SETTLEMENT_ROLE)
+        nonReentrant
+        returns (uint256 usdcOut, uint256 mycoOut)
+    {
+        if (epoch <= _lastSettledEpoch) revert CurveEpochAlreadySettled(epoch, _lastSettledEpoch);
+        if (orders.sellMyco == 0 && orders.buyUsdc == 0) revert CurveZeroAmount();
+        _lastSettledEpoch = epoch;
+        // Selling first: its USDC can fund the purchase, and the two legs see the supply in a fixed order.
+        if (orders.sellMyco != 0) usdcOut = _sell(orders.sellMyco, orders.minUsdcOut, to);
+        if (orders.buyUsdc != 0) mycoOut = _buy(orders.buyUsdc, orders.minMycoOut, to);
+        emit EpochSettled(epoch, orders.sellMyco, usdcOut, orders.buyUsdc, mycoOut);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function lastSettledEpoch() external view returns (uint64) {
+        return _lastSettledEpoch;
+    }
+
+    function _buy(uint256 usdcIn, uint256 minMycoOut, address to) private returns (uint256 mycoOut) {
+        if (usdcIn == 0) revert CurveZeroAmount();
+        mycoOut = quoteBuy(usdcIn);
+        if (mycoOut < minMycoOut) revert CurveSlippage(mycoOut, minMycoOut);
+        _supply += mycoOut;
+        _usdc.safeTransferFrom(msg.sender, address(this), usdcIn);
+        _myco.mint(to, mycoOut);
+        emit Bought(msg.sender, to, usdcIn, mycoOut);
+    }
+
+    function _sell(uint256 mycoIn, uint256 minUsdcOut, address to) private returns (uint256 usdcOut) {
         if (mycoIn == 0) revert CurveZeroAmount();
         usdcOut = quoteSell(mycoIn);
         if (usdcOut < minUsdcOut) revert CurveSlippage(usdcOut, minUsdcOut);
@@ -90,6 +120,16 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
     /// @inheritdoc IMycoBondingCurve
     function spotPrice() external view returns (uint256) {
         return CurveMath.spot(p0, m, _supply);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function usdc() external view returns (address) {
+        return address(_usdc);
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function myco() external view returns (address) {
+        return address(_myco);
     }
 
     /// @inheritdoc IMycoBondingCurve

@@ -36,6 +36,10 @@ pub enum Command {
         /// Folder for batches and the relayer's database (recreated on each run).
         #[arg(long, default_value = ".demo")]
         workdir: PathBuf,
+        /// Write the reserve down by this many basis points in the withdrawal epoch (e.g. 1500): below par,
+        /// withdrawals pay the P-AMM rate instead of 1.0.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+        reserve_loss_bps: u64,
         /// Keep the local chain running after the summary (until Ctrl-C), to inspect it with `cast`.
         #[arg(long)]
         keep_chain: bool,

@@ -1,6 +1,6 @@
 //! The whole bridge on a local chain: anvil, the contracts, a simulated validator network, the relayer,
-//! an escrow deposit that gets credited and a withdrawal that gets paid. Used by `myco-bridge demo` and by the
-//! end-to-end test.
+//! escrow deposits that get credited, batch auctions whose net orders execute on the curve, and withdrawals paid
+//! at the P-AMM rate (one of them dampened for its size). Used by `myco-bridge demo` and the end-to-end tests.
 
 use std::fmt;
 use std::future::Future;
@@ -29,6 +29,8 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 const CHALLENGE_WINDOW: u64 = 600;
 /// USDC each demo user deposits (1,000 USDC).
 const DEPOSIT_USDC: u64 = 1_000_000_000;
+/// MYCO the demo users withdraw: 80 (within the flow threshold) and 250 (well above it: the penalty's cap).
+const WITHDRAW_MYCO: [u64; 2] = [80, 250];
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -43,11 +45,13 @@ pub struct Options {
     pub seed: u64,
     /// Where batches and the relayer's database go (recreated on each run).
     pub workdir: PathBuf,
+    /// Reserve write-down in the withdrawal epoch, in basis points (0: fully backed, withdrawals at par).
+    pub reserve_loss_bps: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { epochs: 5, validators: 4, accounts: 8, seed: 7, workdir: PathBuf::from(".demo") }
+        Self { epochs: 5, validators: 4, accounts: 8, seed: 7, workdir: PathBuf::from(".demo"), reserve_loss_bps: 0 }
     }
 }
 
@@ -66,6 +70,10 @@ pub struct EpochLine {
     pub deposits_credited: usize,
     /// Withdrawal claims in its root.
     pub claims: usize,
+    /// The batch auction and the net orders the curve executed.
+    pub curve: Option<store::curve::CurveSettlement>,
+    /// The P-AMM rate, payouts and deposit split.
+    pub outputs: Option<store::outputs::EpochOutputs>,
 }
 
 /// What the demo did.
@@ -148,16 +156,30 @@ pub async fn run(options: &Options) -> Result<Finished> {
         credited = seen.last().map_or(credited, |d| d.deposit_id);
         credited_per_epoch.push(deposits.len());
         let withdrawals = if epoch == withdrawal_epoch {
-            let (user, account) = &users[0];
-            vec![WithdrawalAsk {
-                account: *account,
-                amount: U256::from(250u64) * U256::from(crate::settle::WAD),
-                recipient: user.address(),
-            }]
+            users
+                .iter()
+                .zip(WITHDRAW_MYCO)
+                .map(|((user, account), myco)| WithdrawalAsk {
+                    account: *account,
+                    amount: U256::from(myco) * U256::from(crate::settle::WAD),
+                    recipient: user.address(),
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        let inputs = EpochInputs { timestamp: devnet::unix_now(), deposits, withdrawals, transfers: 10, intents: 20 };
+        let loss = if epoch == withdrawal_epoch { options.reserve_loss_bps } else { 0 };
+        // The users turn their deposits into MYCO as soon as they are credited.
+        let convert = if epoch == 1 { users.iter().map(|(_, account)| *account).collect() } else { Vec::new() };
+        let inputs = EpochInputs {
+            timestamp: devnet::unix_now(),
+            deposits,
+            convert,
+            withdrawals,
+            transfers: 10,
+            intents: 20,
+            reserve_loss_bps: loss,
+        };
         let produced = network.next_batch(&inputs);
         source.publish(epoch, &produced.bytes).await.map_err(crate::ingest::Error::from)?;
         tracing::info!(epoch, digest = %produced.digest, "validators certified a batch");
@@ -168,12 +190,12 @@ pub async fn run(options: &Options) -> Result<Finished> {
         .await?;
     }
 
-    // Let the challenge window pass, then the user claims on chain with the proof from the relayer's store.
+    // Let the challenge window pass, then each user claims on chain with the proof from the relayer's store.
     devnet.advance_time(CHALLENGE_WINDOW + 1).await?;
-    let claim_user = users[0].0.clone();
-    let user_provider = signing_provider(url.clone(), claim_user);
     for stored in claims::all(&pool).await?.into_iter().filter(|c| c.paid_tx.is_none()) {
         let c = &stored.claim;
+        let Some((claimer, _)) = users.iter().find(|(_, account)| *account == c.account) else { continue };
+        let user_provider = signing_provider(url.clone(), claimer.clone());
         let claim = WithdrawalClaim {
             claimId: c.claim_id,
             account: c.account,
@@ -204,6 +226,8 @@ pub async fn run(options: &Options) -> Result<Finished> {
     }
 
     let claims = claims::all(&pool).await?;
+    let curve_rows = store::curve::all(&pool).await?;
+    let output_rows = store::outputs::all(&pool).await?;
     let mut epochs = Vec::new();
     for c in commitments::all(&pool).await? {
         epochs.push(EpochLine {
@@ -213,6 +237,8 @@ pub async fn run(options: &Options) -> Result<Finished> {
             gas_used: c.gas_used,
             deposits_credited: credited_per_epoch.get(c.epoch as usize - 1).copied().unwrap_or_default(),
             claims: claims.iter().filter(|s| s.claim.epoch == c.epoch).count(),
+            curve: curve_rows.iter().find(|r| r.plan.epoch == c.epoch).cloned(),
+            outputs: output_rows.iter().find(|r| r.epoch == c.epoch).cloned(),
         });
     }
     let report = Report {
@@ -282,9 +308,52 @@ fn step(step: &'static str, reason: String) -> Error {
     devnet::Error::Step { step, reason }.into()
 }
 
+/// `amount` in units of `10^-decimals`, shown with `shown` decimals (truncated, never rounded up).
+fn decimal(amount: U256, decimals: u32, shown: u32) -> String {
+    let (whole, frac) = amount.div_rem(U256::from(10u64).pow(U256::from(decimals)));
+    let frac = frac / U256::from(10u64).pow(U256::from(decimals - shown));
+    if shown == 0 { whole.to_string() } else { format!("{whole}.{frac:0>width$}", width = shown as usize) }
+}
+
 fn usdc(amount: U256) -> String {
-    let (whole, frac) = amount.div_rem(U256::from(1_000_000u64));
-    format!("{whole}.{:06}", frac.to::<u64>())
+    decimal(amount, 6, 6)
+}
+
+/// One epoch's batch auction and curve execution, e.g. `sell 12.50 MYCO → 12.49 USDC`.
+fn net_orders(row: &store::curve::CurveSettlement) -> String {
+    let (p, done) = (&row.plan, row.executed.as_ref());
+    let mut legs = Vec::new();
+    if !p.sell.0.is_zero() {
+        let out = done.map_or_else(|| "?".into(), |e| decimal(e.usdc_out, 6, 2));
+        legs.push(format!("sell {} MYCO → {out} USDC", decimal(p.sell.0, 18, 2)));
+    }
+    if !p.buy.0.is_zero() {
+        let out = done.map_or_else(|| "?".into(), |e| decimal(e.myco_out, 18, 2));
+        legs.push(format!("buy {} USDC → {out} MYCO", decimal(p.buy.0, 6, 2)));
+    }
+    if !p.skipped.is_empty() {
+        legs.push(format!("{} skipped", p.skipped.len()));
+    }
+    if legs.is_empty() { "-".into() } else { legs.join(", ") }
+}
+
+/// The epoch's deposits over the vaults, e.g. `t-bills 500.00, bank-deposits 300.00`.
+fn split(outputs: &store::outputs::EpochOutputs) -> String {
+    match &outputs.deposit_split {
+        Some(serde_json::Value::Array(parts)) => {
+            let parts: Vec<String> = parts
+                .iter()
+                .filter_map(|p| {
+                    let usd = U256::from_str_radix(p["deposit_usd"].as_str()?, 10).ok()?;
+                    let vault = p["vault"].as_str()?;
+                    (!usd.is_zero()).then(|| format!("{vault} {}", decimal(usd, 18, 2)))
+                })
+                .collect();
+            if parts.is_empty() { "-".into() } else { parts.join(", ") }
+        }
+        Some(other) => other.to_string(),
+        None => "-".into(),
+    }
 }
 
 impl fmt::Display for Report {
@@ -310,6 +379,33 @@ impl fmt::Display for Report {
                 gas,
                 e.deposits_credited,
                 e.claims
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "settlement per epoch (prices in USD per MYCO):")?;
+        writeln!(
+            f,
+            "{:>5}  {:>7}  {:>8}  {:>10}  {:<46}  {:>9}  {:>10}  deposit split (USD)",
+            "epoch", "spot", "clearing", "P2P MYCO", "net curve orders", "P-AMM", "paid USDC"
+        )?;
+        for e in &self.epochs {
+            let (spot, clearing, matched, orders) = match &e.curve {
+                Some(c) => (
+                    decimal(c.plan.spot, 18, 4),
+                    c.plan.clearing_price.map_or_else(|| "-".into(), |p| decimal(p, 18, 4)),
+                    decimal(c.plan.matched_myco, 18, 2),
+                    net_orders(c),
+                ),
+                None => ("-".into(), "-".into(), "-".into(), "-".into()),
+            };
+            let (rate, paid, deposits) = match &e.outputs {
+                Some(o) => (decimal(o.pamm_rate, 18, 4), decimal(o.payout_usdc, 6, 2), split(o)),
+                None => ("-".into(), "-".into(), "-".into()),
+            };
+            writeln!(
+                f,
+                "{:>5}  {spot:>7}  {clearing:>8}  {matched:>10}  {orders:<46}  {rate:>9}  {paid:>10}  {deposits}",
+                e.epoch
             )?;
         }
         writeln!(f)?;

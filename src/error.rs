@@ -9,6 +9,17 @@ pub enum Error {
     /// The chain refused or failed an operation.
     #[error(transparent)]
     Chain(#[from] crate::chain::Error),
+    /// The settlement math cannot compute an epoch's outputs (a figure past 2^256).
+    #[error("settlement math: {0}")]
+    Settle(#[from] crate::settle::fixed::MathError),
+    /// A blocking task (verification, the batch auction) panicked or was cancelled.
+    #[error("{what} task failed: {reason}")]
+    Task {
+        /// The task.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),

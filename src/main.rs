@@ -32,12 +32,13 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
 
     match cli.command {
-        Command::Demo { epochs, validators, seed, workdir, keep_chain } => {
+        Command::Demo { epochs, validators, seed, workdir, reserve_loss_bps, keep_chain } => {
             let options = myco_bridge::demo::Options {
                 epochs,
                 validators: validators as usize,
                 seed,
                 workdir,
+                reserve_loss_bps,
                 ..Default::default()
             };
             let finished = myco_bridge::demo::run(&options).await?;

@@ -3,15 +3,17 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;
 use tokio_util::sync::CancellationToken;
 
-use crate::chain::{Outcome, Submitter, Watcher};
+use crate::chain::{CurveSettler, Outcome, Submitter, Watcher};
 use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
-use crate::settle::EpochSettlement;
+use crate::settle::outputs::{self, Redemptions};
+use crate::settle::{EpochSettlement, cow, execution, pamm};
 use crate::store::equivocations::{self, Evidence, Side};
+use crate::store::curve::{self as curve_store, Planned, Status};
 use crate::store::{self, Pool, batches, claims, commitments, credits, quarantine};
 use crate::{Error, Result};
 
@@ -28,6 +30,10 @@ pub struct Config {
     pub state_commitment: Address,
     /// `USDCEscrow` address.
     pub escrow: Address,
+    /// `MycoBondingCurve` address, where each epoch's net orders execute.
+    pub curve: Address,
+    /// The address the relayer key signs as: it holds the settlement float net orders trade from and to.
+    pub settlement_account: Address,
     /// First block the watcher reads.
     pub start_block: u64,
     /// Blocks on top before a commit or an escrow event counts.
@@ -78,10 +84,11 @@ impl Relayer {
         let last = batches::last(&self.pool).await?;
         let mut verifier = Verifier::new(self.config.chain_id, self.config.validators.clone(), last);
         let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, self.config.confirmations);
+        let settler = CurveSettler::new(self.provider.clone(), self.config.curve, self.config.settlement_account);
         tracing::info!(next_epoch = verifier.next_epoch(), source = %source.describe(), "pipeline started");
         loop {
             self.ingest_available(&mut source, &mut verifier).await?;
-            self.submit_uncommitted(&submitter).await?;
+            self.submit_uncommitted(&settler, &submitter).await?;
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
@@ -132,7 +139,7 @@ impl Relayer {
         let (checker, owned) = (verifier.clone(), bytes.to_vec());
         let batch = tokio::task::spawn_blocking(move || checker.verify(&owned))
             .await
-            .map_err(|e| ingest::Error::Source(std::io::Error::other(format!("verification task failed: {e}"))))??;
+            .map_err(|e| Error::Task { what: "verification", reason: e.to_string() })??;
         let epoch = batch.epoch;
         let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| w.claim_id).collect();
         if let Some((claim_id, first_epoch)) = claims::first_certified(&self.pool, &claim_ids).await? {
@@ -182,10 +189,14 @@ impl Relayer {
     #[tracing::instrument(skip_all, fields(epoch = batch.epoch))]
     async fn accept(&self, batch: &Batch, origin: &str) -> Result<()> {
         let settlement = EpochSettlement::compute(&batch.state);
+        let outputs = epoch_outputs(batch, &settlement);
         let mut tx = self.pool.begin().await.map_err(store::Error::from)?;
         batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
         claims::insert_all(&mut tx, &settlement).await?;
         credits::insert_all(&mut tx, batch.epoch, &batch.state.deposits).await?;
+        if let Some(outputs) = &outputs {
+            store::outputs::insert(&mut tx, outputs).await?;
+        }
         tx.commit().await.map_err(store::Error::from)?;
         tracing::info!(
             digest = %batch.digest,
@@ -198,9 +209,25 @@ impl Relayer {
         Ok(())
     }
 
-    /// Commits every stored root the chain does not have yet, in order; stops at the first transient failure.
-    async fn submit_uncommitted(&self, submitter: &Submitter) -> Result<()> {
+    /// Settles every stored epoch the chain does not have yet, in order: its net curve orders first, then its
+    /// root. Stops at the first transient failure (the next poll resumes there).
+    ///
+    /// Orders before root: both steps are exactly-once on chain (`settleEpoch` refuses an epoch twice, `commit`
+    /// takes epochs in sequence), so a crash between them leaves the orders executed and the root pending, which
+    /// the restart completes. The other order could leave a final root whose trades never happened.
+    async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<()> {
         for batch in batches::uncommitted(&self.pool).await? {
+            match self.settle_net_orders(settler, batch.epoch).await {
+                Ok(()) => {}
+                Err(Error::Chain(e)) if e.is_retryable() => {
+                    tracing::warn!(epoch = batch.epoch, error = %e, "net orders failed, will retry");
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::error!(epoch = batch.epoch, error = %e, "net orders failed, halting");
+                    return Err(e);
+                }
+            }
             let parent_root = match batch.epoch {
                 1 => B256::ZERO,
                 e => batches::get(&self.pool, e - 1).await?.map(|b| b.state_root).unwrap_or_default(),
@@ -234,6 +261,81 @@ impl Relayer {
         Ok(())
     }
 
+    /// Executes `epoch`'s net curve orders unless done: the plan is computed once, at the curve's price after the
+    /// previous epoch, stored before anything is sent, and resent as stored until the chain has it.
+    #[tracing::instrument(skip_all, fields(epoch))]
+    async fn settle_net_orders(&self, settler: &CurveSettler, epoch: u64) -> Result<()> {
+        let stored = curve_store::get(&self.pool, epoch).await?;
+        if let Some(row) = &stored
+            && row.status != Status::Planned
+        {
+            return Ok(());
+        }
+        let view = settler.view().await?;
+        let planned = match stored {
+            Some(row) => row.plan,
+            None => {
+                let planned = self.plan_net_orders(epoch, &view).await?;
+                let nothing = planned.sell.0.is_zero() && planned.buy.0.is_zero();
+                for reason in &planned.skipped {
+                    tracing::warn!(reason = %reason, "net order not executed");
+                }
+                curve_store::insert(&self.pool, &planned, if nothing { Status::Nothing } else { Status::Planned }).await?;
+                if nothing {
+                    return Ok(());
+                }
+                planned
+            }
+        };
+        let executed = if view.last_settled >= epoch {
+            // Sent before a restart and mined since: recover the outcome from the chain's log.
+            settler
+                .find_executed(epoch, self.config.start_block)
+                .await?
+                .ok_or(crate::chain::Error::Decode {
+                    what: "EpochSettled",
+                    reason: format!("curve settled epoch {} but no EpochSettled log for epoch {epoch}", view.last_settled),
+                })?
+        } else {
+            settler.execute(epoch, planned.sell, planned.buy, self.config.confirmations).await?
+        };
+        tracing::info!(tx = %executed.tx_hash, usdc_out = %executed.usdc_out, myco_out = %executed.myco_out,
+            "net orders executed");
+        curve_store::executed(&self.pool, epoch, &executed).await?;
+        Ok(())
+    }
+
+    /// Runs `epoch`'s batch auction at the curve's spot and plans the net orders the curve and float can take.
+    async fn plan_net_orders(&self, epoch: u64, view: &crate::chain::CurveView) -> Result<Planned> {
+        let (_, raw) = batches::raw(&self.pool, epoch).await?.ok_or(store::Error::Corrupt {
+            table: "batches",
+            column: "raw",
+            reason: format!("epoch {epoch} is listed uncommitted but not stored"),
+        })?;
+        // The batch was verified when accepted; only its document is needed again.
+        let envelope = ingest::Envelope::decode(&raw)?;
+        let state = ingest::BatchState::from_automerge(&envelope.document)?;
+        let (spot, view) = (view.spot, *view);
+        let planned = tokio::task::spawn_blocking(move || -> crate::settle::fixed::Result<_> {
+            let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;
+            Ok((auction.clone(), execution::plan(&auction, &view.curve, view.supply, view.float)?))
+        });
+        let (auction, plan) = planned
+            .await
+            .map_err(|e| Error::Task { what: "batch auction", reason: e.to_string() })??;
+        let leg = |l: Option<execution::Leg>| l.map_or((U256::ZERO, U256::ZERO), |l| (l.amount, l.min_out));
+        Ok(Planned {
+            epoch,
+            spot,
+            clearing_price: auction.price,
+            matched_myco: auction.matched_myco,
+            fills: auction.fills.len() as u64,
+            sell: leg(plan.sell),
+            buy: leg(plan.buy),
+            skipped: plan.skipped,
+        })
+    }
+
     async fn watch(self, shutdown: CancellationToken) -> Result<()> {
         let watcher =
             Watcher::new(self.provider.clone(), self.config.escrow, self.config.start_block, self.config.confirmations);
@@ -252,6 +354,26 @@ impl Relayer {
             }
         }
     }
+}
+
+/// The epoch's redemption rate, USDC payouts and deposit split, for the status page and the demo. A claim the
+/// math cannot price (a figure near 2^256) is one the escrow cannot pay either; it is logged, not stored.
+fn epoch_outputs(batch: &Batch, settlement: &EpochSettlement) -> Option<store::outputs::EpochOutputs> {
+    let redemptions = match Redemptions::compute(settlement, &pamm::Params::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(epoch = batch.epoch, error = %e, "the epoch's claims cannot be priced");
+            return None;
+        }
+    };
+    let split = outputs::deposit_split(&batch.state);
+    Some(store::outputs::EpochOutputs {
+        epoch: batch.epoch,
+        pamm_rate: redemptions.pamm_rate,
+        redeemed_myco: settlement.claims.iter().map(|c| c.myco_amount).sum(),
+        payout_usdc: redemptions.payouts.iter().sum(),
+        deposit_split: split.as_ref().map(|_| outputs::deposit_split_json(&batch.state, &split)),
+    })
 }
 
 /// An error that can be quarantined under a stable reason code.

@@ -19,6 +19,33 @@ interface IMycoBondingCurve {
     /// @param usdcOut USDC paid (6 decimals).
     event Sold(address indexed seller, address indexed to, uint256 mycoIn, uint256 usdcOut);
 
+    /// @notice An epoch's net orders were executed.
+    /// @param epoch The epoch whose batch auction left these orders.
+    /// @param mycoIn MYCO sold to the curve (0 if none).
+    /// @param usdcOut USDC the sale paid.
+    /// @param usdcIn USDC spent buying from the curve (0 if none).
+    /// @param mycoOut MYCO the purchase minted.
+    event EpochSettled(
+        uint64 indexed epoch, uint256 mycoIn, uint256 usdcOut, uint256 usdcIn, uint256 mycoOut
+    );
+
+    /// @notice The net orders of one epoch (either side may be zero).
+    /// @param sellMyco MYCO to sell (18 decimals).
+    /// @param minUsdcOut The sale's slippage limit (6 decimals).
+    /// @param buyUsdc USDC to spend buying (6 decimals).
+    /// @param minMycoOut The purchase's slippage limit (18 decimals).
+    struct NetOrders {
+        uint256 sellMyco;
+        uint256 minUsdcOut;
+        uint256 buyUsdc;
+        uint256 minMycoOut;
+    }
+
+    /// @notice This epoch's net orders (or a later epoch's) were already executed: each epoch settles once.
+    /// @param epoch The epoch offered.
+    /// @param lastSettled The last epoch settled.
+    error CurveEpochAlreadySettled(uint64 epoch, uint64 lastSettled);
+
     /// @notice The curve's parameters are unusable (both p0 and m are zero).
     error CurveInvalidParameters();
 
@@ -49,6 +76,20 @@ interface IMycoBondingCurve {
     /// @return usdcOut USDC paid.
     function sell(uint256 mycoIn, uint256 minUsdcOut, address to) external returns (uint256 usdcOut);
 
+    /// @notice Executes one epoch's net orders, the sale first, then the purchase, all or nothing; each epoch at
+    ///         most once and in increasing order (epochs without net orders are skipped).
+    /// @param epoch The epoch; must be above `lastSettledEpoch()`.
+    /// @param orders The net orders.
+    /// @param to Who receives the sale's USDC and the purchase's MYCO.
+    /// @return usdcOut USDC the sale paid.
+    /// @return mycoOut MYCO the purchase minted.
+    function settleEpoch(uint64 epoch, NetOrders calldata orders, address to)
+        external
+        returns (uint256 usdcOut, uint256 mycoOut);
+
+    /// @notice The last epoch whose net orders were executed (0 before any).
+    function lastSettledEpoch() external view returns (uint64);
+
     /// @notice MYCO that `usdcIn` USDC buys now.
     /// @param usdcIn USDC (6 decimals).
     function quoteBuy(uint256 usdcIn) external view returns (uint256);
@@ -59,6 +100,12 @@ interface IMycoBondingCurve {
 
     /// @notice The marginal price p(S) at the current supply (WAD USD per MYCO).
     function spotPrice() external view returns (uint256);
+
+    /// @notice The reserve token (USDC).
+    function usdc() external view returns (address);
+
+    /// @notice The issued token (MYCO).
+    function myco() external view returns (address);
 
     /// @notice MYCO issued by the curve (18 decimals).
     function supply() external view returns (uint256);

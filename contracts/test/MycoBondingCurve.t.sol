@@ -76,6 +76,66 @@ contract MycoBondingCurveTest is TestBase {
         curve.buy(1e6, 0, stranger);
     }
 
+    function test_settleEpoch_sellsThenBuysAndEmits() public {
+        vm.prank(settler);
+        curve.buy(1_000_500_000, 0, settler); // supply 1000, spot 1.001
+        // Selling 1000 back pays 1000.5 USD, which the purchase then spends: back at 1000 MYCO.
+        IMycoBondingCurve.NetOrders memory orders = IMycoBondingCurve.NetOrders({
+            sellMyco: 1000e18, minUsdcOut: 1_000_500_000, buyUsdc: 1_000_500_000, minMycoOut: 1000e18
+        });
+        vm.expectEmit(address(curve));
+        emit IMycoBondingCurve.EpochSettled(7, 1000e18, 1_000_500_000, 1_000_500_000, 1000e18);
+        vm.prank(settler);
+        (uint256 usdcOut, uint256 mycoOut) = curve.settleEpoch(7, orders, settler);
+        vm.assertEq(usdcOut, 1_000_500_000);
+        vm.assertEq(mycoOut, 1000e18);
+        vm.assertEq(curve.supply(), 1000e18);
+        vm.assertEq(uint256(curve.lastSettledEpoch()), 7);
+    }
+
+    function test_settleEpoch_onceAndInOrder() public {
+        IMycoBondingCurve.NetOrders memory orders =
+            IMycoBondingCurve.NetOrders({sellMyco: 0, minUsdcOut: 0, buyUsdc: 1e6, minMycoOut: 0});
+        vm.startPrank(settler);
+        curve.settleEpoch(2, orders, settler);
+        // The same epoch again, or an earlier one, never executes twice.
+        vm.expectRevert(abi.encodeWithSelector(IMycoBondingCurve.CurveEpochAlreadySettled.selector, 2, 2));
+        curve.settleEpoch(2, orders, settler);
+        vm.expectRevert(abi.encodeWithSelector(IMycoBondingCurve.CurveEpochAlreadySettled.selector, 1, 2));
+        curve.settleEpoch(1, orders, settler);
+        // Epochs without net orders are skipped.
+        curve.settleEpoch(5, orders, settler);
+        vm.stopPrank();
+        vm.assertEq(uint256(curve.lastSettledEpoch()), 5);
+    }
+
+    function test_settleEpoch_allOrNothing() public {
+        vm.prank(settler);
+        curve.buy(1_000_500_000, 0, settler);
+        // The purchase misses its limit, so the sale before it is undone too, and the epoch stays open.
+        IMycoBondingCurve.NetOrders memory orders =
+            IMycoBondingCurve.NetOrders({sellMyco: 10e18, minUsdcOut: 0, buyUsdc: 1e6, minMycoOut: 1e30});
+        vm.expectPartialRevert(IMycoBondingCurve.CurveSlippage.selector);
+        vm.prank(settler);
+        curve.settleEpoch(1, orders, settler);
+        vm.assertEq(curve.supply(), 1000e18);
+        vm.assertEq(uint256(curve.lastSettledEpoch()), 0);
+    }
+
+    function test_settleEpoch_revertsOnNothingAndForStrangers() public {
+        IMycoBondingCurve.NetOrders memory none;
+        vm.expectRevert(IMycoBondingCurve.CurveZeroAmount.selector);
+        vm.prank(settler);
+        curve.settleEpoch(1, none, settler);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, curve.SETTLEMENT_ROLE()
+            )
+        );
+        vm.prank(stranger);
+        curve.settleEpoch(1, none, stranger);
+    }
+
     function test_constructor_revertsOnZeroCurve() public {
         vm.expectRevert(IMycoBondingCurve.CurveInvalidParameters.selector);
         new MycoBondingCurve(IERC20(address(usdc)), myco, 0, 0, admin);

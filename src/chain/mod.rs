@@ -1,12 +1,14 @@
 //! The chain side: contract bindings, the state-root submitter and the escrow watcher.
 
 pub mod bindings;
+pub mod settler;
 pub mod submitter;
 pub mod watcher;
 
 use alloy::primitives::B256;
 use alloy::transports::TransportError;
 
+pub use settler::{CurveSettler, CurveView};
 pub use submitter::{Outcome, Submitter};
 pub use watcher::Watcher;
 

@@ -93,3 +93,21 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         start_block,
     })
 }
+
+/// Gives the settlement account `me` (the provider's signer, holding the curve's settlement role) its float: `usdc`
+/// test USDC, an unlimited allowance for the curve, and MYCO bought with `seed_usdc` of it, so net orders in
+/// either direction can execute from the first epoch.
+pub async fn fund_settlement_float(
+    provider: &DynProvider,
+    deployment: &Deployment,
+    me: Address,
+    usdc: u64,
+    seed_usdc: u64,
+) -> Result<(), Error> {
+    let token = TestUSDC::new(deployment.usdc, provider);
+    confirm("mint float USDC", token.mint(me, U256::from(usdc))).await?;
+    confirm("approve curve", token.approve(deployment.curve, U256::MAX)).await?;
+    let curve = MycoBondingCurve::new(deployment.curve, provider);
+    confirm("buy float MYCO", curve.buy(U256::from(seed_usdc), U256::ZERO, me)).await?;
+    Ok(())
+}

@@ -63,6 +63,15 @@ pub const RELAYER_ACCOUNT: usize = 1;
 /// First anvil account free for users.
 pub const FIRST_USER_ACCOUNT: usize = 2;
 
+/// Devnet curve: p(s) = 0.99 + 1e-7·s, so the float's seed purchase below takes the spot to par (1.0).
+pub const CURVE_P0: U256 = U256::from_limbs([990_000_000_000_000_000, 0, 0, 0]);
+/// Devnet curve slope (1e-7, WAD).
+pub const CURVE_M: U256 = U256::from_limbs([100_000_000_000, 0, 0, 0]);
+/// USDC the relayer's settlement float is minted (10 million).
+pub const FLOAT_USDC: u64 = 10_000_000_000_000;
+/// USDC of it spent buying the float's first MYCO: R(100,000) = 99,500 USD buys 100,000 MYCO.
+pub const FLOAT_SEED_USDC: u64 = 99_500_000_000;
+
 /// A running local chain with the bridge's contracts deployed.
 #[derive(Debug)]
 pub struct Devnet {
@@ -83,10 +92,13 @@ impl Devnet {
             admin: admin.address(),
             relayer: relayer.address(),
             challenge_window,
-            curve_p0: U256::from(crate::settle::WAD),
-            curve_m: U256::from(1_000_000_000_000u64),
+            curve_p0: CURVE_P0,
+            curve_m: CURVE_M,
         };
         let deployment = deploy::deploy(&provider, &config).await?;
+        let float_provider = signing_provider(anvil.endpoint_url(), relayer.clone());
+        deploy::fund_settlement_float(&float_provider, &deployment, relayer.address(), FLOAT_USDC, FLOAT_SEED_USDC)
+            .await?;
         tracing::info!(rpc = %anvil.endpoint_url(), state_commitment = %deployment.state_commitment,
             escrow = %deployment.escrow, "devnet up");
         Ok(Self { anvil, deployment })
@@ -120,6 +132,8 @@ impl Devnet {
             source,
             state_commitment: self.deployment.state_commitment,
             escrow: self.deployment.escrow,
+            curve: self.deployment.curve,
+            settlement_account: self.signer(RELAYER_ACCOUNT).address(),
             start_block: self.deployment.start_block,
             confirmations: 0,
             poll_interval: Duration::from_millis(100),

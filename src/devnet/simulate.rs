@@ -14,7 +14,7 @@ use crate::ingest::certificate::sign;
 use crate::ingest::document::{CreditedDeposit, FlowTracker, ReserveState, Vault, WithdrawalRequest};
 use crate::ingest::intent::{Intent, Token};
 use crate::ingest::{BatchState, Envelope};
-use crate::settle::WAD;
+use crate::settle::{WAD, flow};
 
 /// MYCO units per USDC unit at par (18 − 6 decimals).
 const MYCO_PER_USDC_UNIT: u64 = 1_000_000_000_000;
@@ -41,12 +41,17 @@ pub struct EpochInputs {
     pub timestamp: u64,
     /// Escrow deposits seen on chain, to credit.
     pub deposits: Vec<CreditedDeposit>,
+    /// Accounts converting their whole USDC balance into MYCO at par this epoch (after deposits are credited).
+    pub convert: Vec<B256>,
     /// Withdrawals requested (MYCO is minted from the account's USDC first where it holds too little).
     pub withdrawals: Vec<WithdrawalAsk>,
     /// Random MYCO transfers between accounts.
     pub transfers: usize,
     /// Random signed intents, on both sides of the market.
     pub intents: usize,
+    /// A loss of reserve value this epoch, in basis points of the reserve (a vault written down): enough of it
+    /// takes the reserve below par and the P-AMM below a rate of 1.
+    pub reserve_loss_bps: u64,
 }
 
 /// One produced batch.
@@ -73,8 +78,9 @@ pub struct Network {
     reserve_wad: U256,
     redemption_level: U256,
     redemption_updated: u64,
-    /// MYCO redeemed by the last batch's claims and its time, applied when the next batch is made.
-    pending: Option<(U256, u64)>,
+    /// The last batch's claims as they are paid on chain: MYCO redeemed, USD (WAD) paid out, and the time;
+    /// applied when the next batch is made.
+    pending: Option<Redeemed>,
     epoch: u64,
     last_digest: B256,
     next_claim_id: u64,
@@ -138,6 +144,16 @@ impl Network {
     /// Produces and certifies the next epoch's batch.
     pub fn next_batch(&mut self, inputs: &EpochInputs) -> Produced {
         let state = self.next_state(inputs);
+        // What the escrow pays for these claims leaves the reserve once they are paid.
+        let settlement = crate::settle::EpochSettlement::compute(&state);
+        let params = crate::settle::pamm::Params::default();
+        let paid_usd = settlement
+            .claims
+            .iter()
+            .map(|c| c.usdc_payout(&settlement.figures, &params).unwrap_or_default() * U256::from(MYCO_PER_USDC_UNIT))
+            .sum();
+        let myco = settlement.claims.iter().map(|c| c.myco_amount).sum();
+        self.pending = (!settlement.claims.is_empty()).then_some(Redeemed { myco, paid_usd, at: state.timestamp });
         let mut envelope = Envelope {
             chain_id: self.chain_id,
             epoch: state.epoch,
@@ -154,8 +170,8 @@ impl Network {
     /// Advances the economy by one epoch and returns the state to certify.
     fn next_state(&mut self, inputs: &EpochInputs) -> BatchState {
         self.epoch += 1;
-        if let Some((redeemed, at)) = self.pending.take() {
-            self.reserve_wad = self.reserve_wad.saturating_sub(redeemed);
+        if let Some(Redeemed { myco: redeemed, paid_usd, at }) = self.pending.take() {
+            self.reserve_wad = self.reserve_wad.saturating_sub(paid_usd);
             let elapsed = at.saturating_sub(self.redemption_updated);
             let decayed = crate::settle::pamm::decay(
                 self.redemption_level,
@@ -169,6 +185,14 @@ impl Network {
         for d in &inputs.deposits {
             self.credit(Token::Usdc, d.account, d.amount);
         }
+        for account in &inputs.convert {
+            let usdc = self.balance(Token::Usdc, account);
+            if !usdc.is_zero() {
+                self.mint(*account, usdc);
+            }
+        }
+        let loss = self.reserve_wad * U256::from(inputs.reserve_loss_bps.min(10_000)) / U256::from(10_000);
+        self.reserve_wad -= loss;
         self.mint_randomly();
         self.transfer_randomly(inputs.transfers);
         let withdrawals = self.withdraw(inputs);
@@ -261,16 +285,15 @@ impl Network {
                 self.mint(ask.account, usdc_needed);
             }
             self.debit(Token::Myco, ask.account, ask.amount);
-            // The reserve pays (at par while fully backed) and the redemption level rises once the claim is
-            // paid on chain; the batch certifies the state before that.
-            self.pending = Some((self.pending.map_or(U256::ZERO, |p| p.0) + ask.amount, inputs.timestamp));
+            // The reserve pays and the redemption level rises once the claim is paid on chain (see
+            // `next_batch`); the batch certifies the state before that.
             let tracker = self.flows.entry(ask.account).or_insert_with(|| FlowTracker {
                 memory: U256::from(999_000_000_000_000_000u64),
                 threshold: U256::from(WAD / 10),
                 ..Default::default()
             });
-            tracker.flow += ask.amount;
-            tracker.t_last = inputs.timestamp;
+            // The certified tracker is the epoch's end state: the decayed flow plus this outflow.
+            *tracker = flow::record(tracker, ask.amount, inputs.timestamp).expect("simulated flows stay far below 2^256");
             out.push(WithdrawalRequest {
                 claim_id: U256::from(self.next_claim_id),
                 account: ask.account,
@@ -345,6 +368,14 @@ impl Network {
         vaults[0].value += total - assigned;
         vaults
     }
+}
+
+/// Claims of one batch, as they leave the reserve.
+#[derive(Debug, Clone, Copy)]
+struct Redeemed {
+    myco: U256,
+    paid_usd: U256,
+    at: u64,
 }
 
 fn account_of(key: &SigningKey) -> B256 {

@@ -95,6 +95,7 @@ pub async fn run(
             withdrawals,
             transfers: options.transfers,
             intents: options.intents,
+            ..Default::default()
         };
         let produced = network.next_batch(&inputs);
         match options.faults.get(&epoch) {

@@ -8,8 +8,14 @@
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::SolValue;
 
-use super::{MerkleTree, WAD, pamm};
+use super::fixed::{self, MathError};
+use super::{MerkleTree, flow, pamm};
 use crate::ingest::BatchState;
+use crate::ingest::document::FlowTracker;
+use crate::ingest::intent::Token;
+
+/// USDC units → WAD.
+const WAD_PER_USDC_UNIT: U256 = U256::from_limbs([1_000_000_000_000, 0, 0, 0]);
 
 /// One withdrawal claim as it appears in the state root and is paid by the escrow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +65,38 @@ impl Claim {
             .abi_encode();
         keccak256(keccak256(encoded))
     }
+
+    /// The USDC (6 decimals) the escrow pays for this claim under `figures`, exactly as `USDCEscrow._payout`:
+    /// the claim's slice of the P-AMM curve, divided by its flow penalty, then WAD to USDC, each step rounding
+    /// down. A penalty below 1.0 is refused (the escrow reverts), never applied.
+    pub fn usdc_payout(&self, figures: &CommittedFigures, params: &pamm::Params) -> fixed::Result<U256> {
+        if self.flow_penalty < fixed::ONE {
+            return Err(MathError::PenaltyBelowOne);
+        }
+        let s0 = pamm::State { x: figures.flow_pressure, b: figures.total_reserve, y: figures.total_supply };
+        let before = pamm::redeem(&s0, self.prior_redeemed, params)?;
+        let through = pamm::redeem(&s0, fixed::add(self.prior_redeemed, self.myco_amount)?, params)?;
+        let usd = through.saturating_sub(before);
+        Ok(fixed::mul_div(usd, fixed::ONE, self.flow_penalty)? / WAD_PER_USDC_UNIT)
+    }
+}
+
+/// The flow penalty attested for every claim of `account` in an epoch (MATH.md section 2), from the certified
+/// tracker and balance. The certified state is the epoch's end state, so the tracker already holds the epoch's
+/// outflow; the flow used is the larger of the tracker's flow decayed to the batch time and what the account
+/// withdraws in this epoch, so a tracker that lags its own withdrawals cannot lower the penalty. The balance is
+/// the one before the epoch's withdrawals. An account without a tracker gets the default memory and threshold;
+/// a penalty that cannot be computed (a figure near 2^256) is the cap. All claims of one account in one epoch
+/// share its penalty, so it does not depend on their order.
+pub fn attested_penalty(tracker: Option<&FlowTracker>, withdrawn: U256, balance_after: U256, at: u64) -> U256 {
+    let compute = || -> fixed::Result<U256> {
+        let (decayed, threshold) = match tracker {
+            Some(t) => (flow::decayed(t, at)?, t.threshold),
+            None => (U256::ZERO, flow::DEFAULT_THRESHOLD),
+        };
+        flow::penalty(decayed.max(withdrawn), fixed::add(balance_after, withdrawn)?, threshold)
+    };
+    compute().unwrap_or(flow::MAX_PENALTY)
 }
 
 /// The reserve figures committed with an epoch's root: the redemption state *before* the epoch's withdrawals,
@@ -93,11 +131,21 @@ impl EpochSettlement {
         let mut by_id: Vec<&crate::ingest::document::WithdrawalRequest> = state.withdrawals.iter().collect();
         by_id.sort_by_key(|w| w.claim_id);
         let mut prior = std::collections::BTreeMap::new();
+        let mut withdrawn = std::collections::BTreeMap::<B256, U256>::new();
         let mut running = U256::ZERO;
         for w in by_id {
             prior.insert(w.claim_id, running);
             running = running.saturating_add(w.amount);
+            let sum = withdrawn.entry(w.account).or_default();
+            *sum = sum.saturating_add(w.amount);
         }
+        let penalties: std::collections::BTreeMap<B256, U256> = withdrawn
+            .iter()
+            .map(|(account, &sum)| {
+                let balance = state.balance(Token::Myco, account);
+                (*account, attested_penalty(state.flows.get(account), sum, balance, state.timestamp))
+            })
+            .collect();
         let claims: Vec<Claim> = state
             .withdrawals
             .iter()
@@ -106,8 +154,7 @@ impl EpochSettlement {
                 account: w.account,
                 recipient: w.recipient,
                 myco_amount: w.amount,
-                // Flow dampening arrives with the settlement math; until then no penalty (1.0).
-                flow_penalty: U256::from(WAD),
+                flow_penalty: penalties[&w.account],
                 epoch: state.epoch,
                 prior_redeemed: prior[&w.claim_id],
             })
@@ -134,5 +181,106 @@ impl EpochSettlement {
     pub fn proof(&self, claim: &Claim) -> Vec<B256> {
         // Every claim of this settlement is a leaf of its tree, by construction.
         self.tree.proof(&claim.leaf()).expect("claim of this epoch is in its tree")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::document::WithdrawalRequest;
+    use fixed::ONE;
+
+    fn myco(x: u64) -> U256 {
+        U256::from(x) * ONE
+    }
+
+    fn tracker(flow: u64, t_last: u64) -> FlowTracker {
+        FlowTracker { flow: myco(flow), t_last, memory: flow::DEFAULT_MEMORY, threshold: flow::DEFAULT_THRESHOLD }
+    }
+
+    #[test]
+    fn small_outflow_pays_no_penalty() {
+        // 5 of a 100 balance is within the 10% threshold.
+        assert_eq!(attested_penalty(Some(&tracker(5, 1_000)), myco(5), myco(95), 1_000), ONE);
+    }
+
+    #[test]
+    fn penalty_squares_the_excess_over_the_threshold() {
+        // Flow 15 against 10% of 100: ratio 1.5, penalty 2.25.
+        let p = attested_penalty(Some(&tracker(15, 1_000)), myco(15), myco(85), 1_000);
+        assert_eq!(p, U256::from(2_250_000_000_000_000_000u64));
+    }
+
+    #[test]
+    fn a_lagging_or_missing_tracker_cannot_lower_the_penalty() {
+        // The tracker says 1, but the account withdraws 15 of 100 in this epoch.
+        let lagging = attested_penalty(Some(&tracker(1, 1_000)), myco(15), myco(85), 1_000);
+        let missing = attested_penalty(None, myco(15), myco(85), 1_000);
+        assert_eq!(lagging, U256::from(2_250_000_000_000_000_000u64));
+        assert_eq!(missing, lagging);
+    }
+
+    #[test]
+    fn old_flow_decays() {
+        // Flow 50 an hour ago at memory 0.999/s is ~1.4 now: below 10% of 100, so only this epoch's 5 counts.
+        assert_eq!(attested_penalty(Some(&tracker(50, 0)), myco(5), myco(95), 3_600), ONE);
+    }
+
+    #[test]
+    fn everything_withdrawn_pays_the_cap() {
+        assert_eq!(attested_penalty(None, myco(10), U256::ZERO, 0), flow::MAX_PENALTY);
+    }
+
+    fn state_with(withdrawals: Vec<WithdrawalRequest>) -> BatchState {
+        let mut state = BatchState { epoch: 3, timestamp: 1_000, ..Default::default() };
+        state.reserve.total_supply = myco(1_000);
+        state.reserve.total_reserve = myco(1_000);
+        for w in &withdrawals {
+            state.balances.entry(Token::Myco).or_default().insert(w.account, myco(40));
+        }
+        state.withdrawals = withdrawals;
+        state
+    }
+
+    fn request(id: u64, account: u8, amount: u64) -> WithdrawalRequest {
+        WithdrawalRequest {
+            claim_id: U256::from(id),
+            account: B256::repeat_byte(account),
+            amount: myco(amount),
+            recipient: Address::repeat_byte(account),
+        }
+    }
+
+    #[test]
+    fn claims_of_one_account_share_its_penalty_whatever_their_order() {
+        // Account 1 withdraws 4 + 6 of 50 (20%: penalty 4.0); account 2 withdraws 1 of 41 (no penalty).
+        let requests = vec![request(7, 1, 4), request(8, 2, 1), request(9, 1, 6)];
+        let mut reversed = requests.clone();
+        reversed.reverse();
+        let a = EpochSettlement::compute(&state_with(requests));
+        let b = EpochSettlement::compute(&state_with(reversed));
+        assert_eq!(a.root(), b.root());
+        let penalty_of = |id: u64| a.claims.iter().find(|c| c.claim_id == U256::from(id)).unwrap().flow_penalty;
+        assert_eq!(penalty_of(7), flow::MAX_PENALTY);
+        assert_eq!(penalty_of(9), flow::MAX_PENALTY);
+        assert_eq!(penalty_of(8), ONE);
+    }
+
+    #[test]
+    fn payout_at_par_is_the_amount_divided_by_the_penalty() {
+        let figures = CommittedFigures { total_supply: myco(1_000), total_reserve: myco(1_000), flow_pressure: U256::ZERO };
+        let mut claim = Claim {
+            claim_id: U256::from(1),
+            account: B256::ZERO,
+            recipient: Address::ZERO,
+            myco_amount: myco(9),
+            flow_penalty: U256::from(2_250_000_000_000_000_000u64),
+            epoch: 1,
+            prior_redeemed: myco(3),
+        };
+        // 9 USD / 2.25 = 4 USDC.
+        assert_eq!(claim.usdc_payout(&figures, &pamm::Params::default()), Ok(U256::from(4_000_000)));
+        claim.flow_penalty = ONE - U256::from(1);
+        assert_eq!(claim.usdc_payout(&figures, &pamm::Params::default()), Err(MathError::PenaltyBelowOne));
     }
 }

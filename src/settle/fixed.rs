@@ -19,6 +19,9 @@ pub enum MathError {
     /// A subtraction would go below zero.
     #[error("arithmetic underflow")]
     Underflow,
+    /// A flow penalty below 1.0, which would raise a payout instead of dampening it.
+    #[error("flow penalty below 1.0")]
+    PenaltyBelowOne,
 }
 
 /// Result of a fixed-point operation.

@@ -2,6 +2,7 @@
 //!
 //! - [`claims`]: the withdrawal claims an epoch certifies, and their Merkle leaves.
 //! - [`cow`]: the batch auction: peer-to-peer matching at a uniform price, net curve orders.
+//! - [`execution`]: which net orders the curve can execute against the settlement float, and their quotes.
 //! - [`fixed`]: WAD fixed-point arithmetic, bit-exact with `FixedPoint.sol`.
 //! - [`flow`]: flow dampening: decaying outflow memory, penalties, CRDT merge.
 //! - [`curve`]: the bonding curve's quotes, bit-exact with `CurveMath.sol`.
@@ -13,6 +14,7 @@
 pub mod claims;
 pub mod cow;
 pub mod curve;
+pub mod execution;
 pub mod fixed;
 pub mod flow;
 pub mod merkle;

@@ -5,8 +5,10 @@ pub mod batches;
 pub mod claims;
 pub mod commitments;
 pub mod credits;
+pub mod curve;
 pub mod equivocations;
 pub mod escrow;
+pub mod outputs;
 pub mod quarantine;
 
 use std::str::FromStr;

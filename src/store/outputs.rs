@@ -1,0 +1,61 @@
+//! `epoch_outputs`: the redemption rate and deposit split the settlement math computed for each accepted epoch.
+
+use alloy::primitives::U256;
+use sqlx::{Row, SqliteConnection};
+
+use super::{Pool, Result, parse_u256};
+
+/// One epoch's computed outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochOutputs {
+    /// Epoch.
+    pub epoch: u64,
+    /// Average WAD USD per MYCO over the epoch's claims before penalties (the marginal rate without claims).
+    pub pamm_rate: U256,
+    /// MYCO the epoch's claims redeem.
+    pub redeemed_myco: U256,
+    /// USDC the escrow pays for them, penalties applied.
+    pub payout_usdc: U256,
+    /// The deposit split as JSON, when the batch lists vaults.
+    pub deposit_split: Option<serde_json::Value>,
+}
+
+/// Records an epoch's outputs (inside the transaction that accepts its batch).
+pub async fn insert(conn: &mut SqliteConnection, o: &EpochOutputs) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO epoch_outputs (epoch, pamm_rate, redeemed_myco, payout_usdc, deposit_split) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(o.epoch as i64)
+    .bind(o.pamm_rate.to_string())
+    .bind(o.redeemed_myco.to_string())
+    .bind(o.payout_usdc.to_string())
+    .bind(o.deposit_split.as_ref().map(|v| v.to_string()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every epoch's outputs, in epoch order.
+pub async fn all(pool: &Pool) -> Result<Vec<EpochOutputs>> {
+    const T: &str = "epoch_outputs";
+    let rows = sqlx::query(
+        "SELECT epoch, pamm_rate, redeemed_myco, payout_usdc, deposit_split FROM epoch_outputs ORDER BY epoch",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let split: Option<String> = r.get(4);
+            Ok(EpochOutputs {
+                epoch: r.get::<i64, _>(0) as u64,
+                pamm_rate: parse_u256(T, "pamm_rate", r.get(1))?,
+                redeemed_myco: parse_u256(T, "redeemed_myco", r.get(2))?,
+                payout_usdc: parse_u256(T, "payout_usdc", r.get(3))?,
+                deposit_split: split
+                    .map(|s| serde_json::from_str(&s))
+                    .transpose()
+                    .map_err(|e| super::Error::Corrupt { table: T, column: "deposit_split", reason: e.to_string() })?,
+            })
+        })
+        .collect()
+}
