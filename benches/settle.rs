@@ -1,5 +1,5 @@
 //! Settlement math at scale: CoW netting and Merkle state roots at 10k / 100k / 1M, bonding-curve and
-//! fixed-point quotes per second. The Merkle rows are printed next to `@openzeppelin/merkle-tree` building the
+//! fixed-point quotes and P-AMM redemptions per second. The Merkle rows are printed next to `@openzeppelin/merkle-tree` building the
 //! same trees in the same run (Node, `tests/interop/merkle-tree.js`).
 //!
 //! Run: `cargo bench --bench settle` (add `-- cow` / `-- merkle` / `-- quotes` for one group).
@@ -13,7 +13,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use myco_bridge::ingest::intent::{Intent, Token};
 use myco_bridge::settle::curve::Curve;
 use myco_bridge::settle::fixed::{self, ONE};
-use myco_bridge::settle::{Claim, MerkleTree, cow};
+use myco_bridge::settle::{Claim, CommittedFigures, MerkleTree, cow, pamm};
 
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 
@@ -128,6 +128,30 @@ fn quotes(c: &mut Criterion) {
     group.bench_function("int-pow-down-2-days", |b| {
         b.iter(|| fixed::int_pow_down(U256::from(999_995_988_795_023_400u64), 172_800).unwrap())
     });
+    // The P-AMM in each region: fully backed (par), below par on the curve (anchor reconstruction and the
+    // region's integral), and at the floor; then one escrow payout (two redemptions and the penalty).
+    let params = pamm::Params::default();
+    let y = U256::from(1_000_000u64) * ONE;
+    let permille = |k: u64| y * U256::from(k) / U256::from(1_000u64);
+    let amount = permille(50);
+    for (name, state) in [
+        ("pamm-redeem-par", pamm::State { x: permille(100), b: permille(1_050), y }),
+        ("pamm-redeem-curve", pamm::State { x: permille(200), b: permille(800), y }),
+        ("pamm-redeem-floor", pamm::State { x: permille(200), b: permille(550), y }),
+    ] {
+        group.bench_function(name, |b| b.iter(|| pamm::redeem(&state, amount, &params).unwrap()));
+    }
+    let figures = CommittedFigures { total_supply: y, total_reserve: permille(800), flow_pressure: permille(200) };
+    let claim = Claim {
+        claim_id: U256::from(1u64),
+        account: B256::ZERO,
+        recipient: Default::default(),
+        myco_amount: amount,
+        flow_penalty: U256::from(1_500_000_000_000_000_000u64),
+        epoch: 1,
+        prior_redeemed: permille(30),
+    };
+    group.bench_function("escrow-payout-below-par", |b| b.iter(|| claim.usdc_payout(&figures, &params).unwrap()));
     group.finish();
 }
 

@@ -127,15 +127,20 @@ pub async fn run(options: &Options) -> Result<Finished> {
     let relayer = Relayer::new(pool.clone(), devnet.provider(devnet::RELAYER_ACCOUNT), config);
     let mut relayer_task = tokio::spawn(relayer.run(shutdown.clone()));
 
-    // Two users deposit USDC on chain for two off-chain accounts.
-    let users: Vec<(PrivateKeySigner, B256)> =
-        (0..2).map(|i| (devnet.signer(devnet::FIRST_USER_ACCOUNT + i), network.accounts()[i])).collect();
-    for (user, account) in &users {
+    // Four users deposit USDC on chain for four off-chain accounts. The first two turn it into MYCO and later
+    // withdraw (the network leaves them alone, so their figures are exact); the other two trade it.
+    let depositors: Vec<(PrivateKeySigner, B256)> =
+        (0..4).map(|i| (devnet.signer(devnet::FIRST_USER_ACCOUNT + i), network.accounts()[i])).collect();
+    for (user, account) in &depositors {
         deposit(signing_provider(url.clone(), user.clone()), user.address(), &deployment, *account).await?;
+    }
+    let users = &depositors[..2];
+    for (_, account) in users {
+        network.keep_passive(*account);
     }
 
     // The validators credit only deposits they have seen on chain; wait until the relayer's watcher has too.
-    let expected = users.len();
+    let expected = depositors.len();
     wait_for("watcher sees the deposits", &mut relayer_task, || async {
         Ok(escrow::deposits(&pool).await?.len() >= expected)
     })
@@ -385,7 +390,7 @@ impl fmt::Display for Report {
         writeln!(f, "settlement per epoch (prices in USD per MYCO):")?;
         writeln!(
             f,
-            "{:>5}  {:>7}  {:>8}  {:>10}  {:<46}  {:>9}  {:>10}  deposit split (USD)",
+            "{:>5}  {:>7}  {:>8}  {:>10}  {:<62}  {:>7}  {:>9}  deposit split (USD)",
             "epoch", "spot", "clearing", "P2P MYCO", "net curve orders", "P-AMM", "paid USDC"
         )?;
         for e in &self.epochs {
@@ -404,7 +409,7 @@ impl fmt::Display for Report {
             };
             writeln!(
                 f,
-                "{:>5}  {spot:>7}  {clearing:>8}  {matched:>10}  {orders:<46}  {rate:>9}  {paid:>10}  {deposits}",
+                "{:>5}  {spot:>7}  {clearing:>8}  {matched:>10}  {orders:<62}  {rate:>7}  {paid:>9}  {deposits}",
                 e.epoch
             )?;
         }

@@ -12,8 +12,8 @@ use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
 use crate::settle::outputs::{self, Redemptions};
 use crate::settle::{EpochSettlement, cow, execution, pamm};
-use crate::store::equivocations::{self, Evidence, Side};
 use crate::store::curve::{self as curve_store, Planned, Status};
+use crate::store::equivocations::{self, Evidence, Side};
 use crate::store::{self, Pool, batches, claims, commitments, credits, quarantine};
 use crate::{Error, Result};
 
@@ -275,12 +275,16 @@ impl Relayer {
         let planned = match stored {
             Some(row) => row.plan,
             None => {
+                // With the row lost (the store was restored from an old copy) but the epoch settled on chain, this
+                // plan is recomputed at the later spot; the execution below is still recovered from the chain's
+                // log, never traded twice.
                 let planned = self.plan_net_orders(epoch, &view).await?;
                 let nothing = planned.sell.0.is_zero() && planned.buy.0.is_zero();
                 for reason in &planned.skipped {
                     tracing::warn!(reason = %reason, "net order not executed");
                 }
-                curve_store::insert(&self.pool, &planned, if nothing { Status::Nothing } else { Status::Planned }).await?;
+                curve_store::insert(&self.pool, &planned, if nothing { Status::Nothing } else { Status::Planned })
+                    .await?;
                 if nothing {
                     return Ok(());
                 }
@@ -289,13 +293,10 @@ impl Relayer {
         };
         let executed = if view.last_settled >= epoch {
             // Sent before a restart and mined since: recover the outcome from the chain's log.
-            settler
-                .find_executed(epoch, self.config.start_block)
-                .await?
-                .ok_or(crate::chain::Error::Decode {
-                    what: "EpochSettled",
-                    reason: format!("curve settled epoch {} but no EpochSettled log for epoch {epoch}", view.last_settled),
-                })?
+            settler.find_executed(epoch, self.config.start_block).await?.ok_or(crate::chain::Error::Decode {
+                what: "EpochSettled",
+                reason: format!("curve settled epoch {} but no EpochSettled log for epoch {epoch}", view.last_settled),
+            })?
         } else {
             settler.execute(epoch, planned.sell, planned.buy, self.config.confirmations).await?
         };
@@ -320,9 +321,8 @@ impl Relayer {
             let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;
             Ok((auction.clone(), execution::plan(&auction, &view.curve, view.supply, view.float)?))
         });
-        let (auction, plan) = planned
-            .await
-            .map_err(|e| Error::Task { what: "batch auction", reason: e.to_string() })??;
+        let (auction, plan) =
+            planned.await.map_err(|e| Error::Task { what: "batch auction", reason: e.to_string() })??;
         let leg = |l: Option<execution::Leg>| l.map_or((U256::ZERO, U256::ZERO), |l| (l.amount, l.min_out));
         Ok(Planned {
             epoch,

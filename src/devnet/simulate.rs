@@ -75,6 +75,8 @@ pub struct Network {
     accounts: Vec<SigningKey>,
     balances: BTreeMap<Token, BTreeMap<B256, U256>>,
     flows: BTreeMap<B256, FlowTracker>,
+    /// Accounts the caller drives itself: no random transfers, mints or intents touch them.
+    passive: std::collections::BTreeSet<B256>,
     reserve_wad: U256,
     redemption_level: U256,
     redemption_updated: u64,
@@ -100,6 +102,7 @@ impl Network {
             accounts: (0..accounts).map(|i| key("account", i)).collect(),
             balances: BTreeMap::new(),
             flows: BTreeMap::new(),
+            passive: Default::default(),
             reserve_wad: U256::ZERO,
             redemption_level: U256::ZERO,
             redemption_updated: 0,
@@ -134,6 +137,16 @@ impl Network {
     /// The simulated accounts' public keys.
     pub fn accounts(&self) -> Vec<B256> {
         self.accounts.iter().map(account_of).collect()
+    }
+
+    /// Keeps `account` out of the network's random activity, so its balances change only by the caller's inputs.
+    pub fn keep_passive(&mut self, account: B256) {
+        self.passive.insert(account);
+    }
+
+    /// Accounts open to random activity.
+    fn active(&self) -> Vec<B256> {
+        self.accounts().into_iter().filter(|a| !self.passive.contains(a)).collect()
     }
 
     /// The balance of `account` in `token`.
@@ -247,7 +260,7 @@ impl Network {
     }
 
     fn mint_randomly(&mut self) {
-        for account in self.accounts() {
+        for account in self.active() {
             let usdc = self.balance(Token::Usdc, &account);
             if !usdc.is_zero() && self.rng.below(2) == 0 {
                 self.mint(account, usdc / U256::from(2));
@@ -255,19 +268,24 @@ impl Network {
         }
     }
 
+    /// Random payments between active accounts, in MYCO or USDC, half or less of what the payer holds.
     fn transfer_randomly(&mut self, count: usize) {
-        let accounts = self.accounts();
-        let funded: Vec<B256> = accounts.iter().filter(|a| !self.balance(Token::Myco, a).is_zero()).copied().collect();
-        if funded.is_empty() || accounts.len() < 2 {
+        let accounts = self.active();
+        if accounts.len() < 2 {
             return;
         }
         for _ in 0..count {
+            let token = if self.rng.below(2) == 0 { Token::Myco } else { Token::Usdc };
+            let funded: Vec<B256> = accounts.iter().filter(|a| !self.balance(token, a).is_zero()).copied().collect();
+            if funded.is_empty() {
+                continue;
+            }
             let from = funded[self.rng.below(funded.len())];
             let to = accounts[self.rng.below(accounts.len())];
-            let amount = self.balance(Token::Myco, &from) / U256::from(2 + self.rng.below(8));
+            let amount = self.balance(token, &from) / U256::from(2 + self.rng.below(8));
             if from != to && !amount.is_zero() {
-                self.debit(Token::Myco, from, amount);
-                self.credit(Token::Myco, to, amount);
+                self.debit(token, from, amount);
+                self.credit(token, to, amount);
             }
         }
     }
@@ -293,7 +311,8 @@ impl Network {
                 ..Default::default()
             });
             // The certified tracker is the epoch's end state: the decayed flow plus this outflow.
-            *tracker = flow::record(tracker, ask.amount, inputs.timestamp).expect("simulated flows stay far below 2^256");
+            *tracker =
+                flow::record(tracker, ask.amount, inputs.timestamp).expect("simulated flows stay far below 2^256");
             out.push(WithdrawalRequest {
                 claim_id: U256::from(self.next_claim_id),
                 account: ask.account,
@@ -311,6 +330,9 @@ impl Network {
         for i in 0..count {
             let key = self.accounts[self.rng.below(self.accounts.len())].clone();
             let maker = account_of(&key);
+            if self.passive.contains(&maker) {
+                continue;
+            }
             let (myco, usdc) = (self.balance(Token::Myco, &maker), self.balance(Token::Usdc, &maker));
             // Pick a side at random; an account holding only one token can only sell that one.
             let sells_myco = match (myco.is_zero(), usdc.is_zero()) {

@@ -268,7 +268,8 @@ mod tests {
 
     #[test]
     fn payout_at_par_is_the_amount_divided_by_the_penalty() {
-        let figures = CommittedFigures { total_supply: myco(1_000), total_reserve: myco(1_000), flow_pressure: U256::ZERO };
+        let figures =
+            CommittedFigures { total_supply: myco(1_000), total_reserve: myco(1_000), flow_pressure: U256::ZERO };
         let mut claim = Claim {
             claim_id: U256::from(1),
             account: B256::ZERO,

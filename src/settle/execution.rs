@@ -120,16 +120,19 @@ mod tests {
 
     #[test]
     fn legs_the_curve_or_float_would_refuse_are_skipped_with_a_reason() {
-        let sell_more_than_issued = Auction { net_sell: order(Side::SellMyco, myco(5), U256::ZERO), ..Default::default() };
+        let sell_more_than_issued =
+            Auction { net_sell: order(Side::SellMyco, myco(5), U256::ZERO), ..Default::default() };
         let p = plan(&sell_more_than_issued, &curve(), myco(1), Float { myco: myco(5), usdc: U256::ZERO }).unwrap();
         assert!(p.is_empty());
         assert!(p.skipped[0].contains("issued only"), "{:?}", p.skipped);
 
-        let too_greedy = Auction { net_sell: order(Side::SellMyco, myco(1), U256::from(2 * USDC)), ..Default::default() };
+        let too_greedy =
+            Auction { net_sell: order(Side::SellMyco, myco(1), U256::from(2 * USDC)), ..Default::default() };
         let p = plan(&too_greedy, &curve(), myco(10), Float { myco: myco(5), usdc: U256::ZERO }).unwrap();
         assert!(p.is_empty() && p.skipped[0].contains("below its limit"), "{:?}", p.skipped);
 
-        let unfunded = Auction { net_buy: order(Side::BuyMyco, U256::from(10 * USDC), U256::ZERO), ..Default::default() };
+        let unfunded =
+            Auction { net_buy: order(Side::BuyMyco, U256::from(10 * USDC), U256::ZERO), ..Default::default() };
         let p = plan(&unfunded, &curve(), U256::ZERO, Float { myco: U256::ZERO, usdc: U256::from(9 * USDC) }).unwrap();
         assert!(p.is_empty() && p.skipped[0].contains("float can spend"), "{:?}", p.skipped);
 

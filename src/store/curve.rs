@@ -142,10 +142,7 @@ macro_rules! select {
 
 /// The row of `epoch`, if planned.
 pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<CurveSettlement>> {
-    let row = sqlx::query(select!("WHERE epoch = ?"))
-        .bind(epoch as i64)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(select!("WHERE epoch = ?")).bind(epoch as i64).fetch_optional(pool).await?;
     row.as_ref().map(decode).transpose()
 }
 

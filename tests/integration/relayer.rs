@@ -161,3 +161,59 @@ async fn quarantines_every_kind_of_bad_batch_and_loses_nothing() {
     relayer.stop().await.unwrap();
     assert_eq!(latest_on_chain(&h).await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn net_orders_execute_once_before_the_root_even_across_a_crash_between_them() {
+    use myco_bridge::chain::bindings::MycoBondingCurve;
+    use myco_bridge::store::curve::{self, Status};
+
+    let mut h = Harness::start().await;
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    let curve_contract = MycoBondingCurve::new(h.devnet.deployment.curve, &admin);
+    let supply_before = curve_contract.supply().call().await.unwrap();
+
+    // A market with both sides: every account gets USDC, trades and signs intents.
+    let deposits: Vec<CreditedDeposit> = h
+        .network
+        .accounts()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| CreditedDeposit { deposit_id: i as u64 + 1, account: *a, amount: U256::from(1_000_000_000u64) })
+        .collect();
+    let b1 =
+        h.network.next_batch(&EpochInputs { timestamp: 1, deposits, transfers: 10, intents: 30, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
+
+    // The root cannot land (the contract is paused), so the relayer stops right after executing the orders.
+    myco_bridge::chain::send_call("pause", sc.pause()).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let stopped = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts");
+    let error = stopped.unwrap().expect_err("commit refused while paused").to_string();
+    assert!(error.contains("EnforcedPause"), "{error}");
+    let row = curve::get(&h.pool, 1).await.unwrap().expect("net orders recorded");
+    assert_eq!(row.status, Status::Executed, "{row:?}");
+    let first = row.executed.unwrap();
+    let supply_after = curve_contract.supply().call().await.unwrap();
+    assert_eq!(supply_after, supply_before - row.plan.sell.0 + first.myco_out);
+    assert_ne!(supply_after, supply_before, "the batch's auction left net orders");
+    assert_eq!(latest_on_chain(&h).await, 0, "no root before its orders, and none while paused");
+
+    // Worse: the crash came after sending, before the execution was recorded.
+    sqlx::query("UPDATE curve_settlements SET status = 'planned', tx_hash = NULL").execute(&h.pool).await.unwrap();
+    let relayer_address = h.devnet.signer(RELAYER_ACCOUNT).address();
+    let nonce_before = admin.get_transaction_count(relayer_address).await.unwrap();
+    myco_bridge::chain::send_call("unpause", sc.unpause()).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("epoch 1 is committed", || committed(&h, 1)).await;
+    relayer.stop().await.unwrap();
+
+    // The orders were found on chain, not traded again; only the root was sent.
+    let row = curve::get(&h.pool, 1).await.unwrap().unwrap();
+    assert_eq!(row.status, Status::Executed);
+    assert_eq!(row.executed.unwrap().tx_hash, first.tx_hash);
+    assert_eq!(row.executed.unwrap().myco_out, first.myco_out);
+    assert_eq!(curve_contract.supply().call().await.unwrap(), supply_after);
+    assert_eq!(admin.get_transaction_count(relayer_address).await.unwrap(), nonce_before + 1);
+    assert_eq!(latest_on_chain(&h).await, 1);
+}
