@@ -284,4 +284,32 @@ mod tests {
         claim.flow_penalty = ONE - U256::from(1);
         assert_eq!(claim.usdc_payout(&figures, &pamm::Params::default()), Err(MathError::PenaltyBelowOne));
     }
+
+    proptest::proptest! {
+        /// The CRDT property: the order withdrawals appear in the document changes nothing committed.
+        #[test]
+        fn withdrawal_order_changes_nothing(
+            asks in proptest::collection::vec((0u8..4, 1u64..500), 1..12),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let requests: Vec<WithdrawalRequest> =
+                asks.iter().enumerate().map(|(i, (account, amount))| request(i as u64 + 1, *account, *amount)).collect();
+            let mut state = state_with(requests.clone());
+            state.flows.insert(B256::repeat_byte(1), tracker(30, 900));
+            let mut shuffled = state.clone();
+            let mut rng = crate::devnet::simulate::SplitMix64(seed);
+            for i in (1..shuffled.withdrawals.len()).rev() {
+                shuffled.withdrawals.swap(i, rng.below(i + 1));
+            }
+            let (a, b) = (EpochSettlement::compute(&state), EpochSettlement::compute(&shuffled));
+            proptest::prop_assert_eq!(a.root(), b.root());
+            proptest::prop_assert_eq!(a.figures, b.figures);
+            let sorted = |s: &EpochSettlement| {
+                let mut c = s.claims.clone();
+                c.sort_by_key(|c| c.claim_id);
+                c
+            };
+            proptest::prop_assert_eq!(sorted(&a), sorted(&b));
+        }
+    }
 }
