@@ -7,7 +7,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;
 use tokio_util::sync::CancellationToken;
 
-use crate::chain::{CurveSettler, Outcome, Submitter, Watcher};
+use crate::chain::{CurveSettler, Outcome, Submitter, TxManager, TxPolicy, Watcher};
 use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
 use crate::settle::outputs::{self, Redemptions};
@@ -32,12 +32,15 @@ pub struct Config {
     pub escrow: Address,
     /// `MycoBondingCurve` address, where each epoch's net orders execute.
     pub curve: Address,
-    /// The address the relayer key signs as: it holds the settlement float net orders trade from and to.
+    /// The address the relayer key signs as: its one nonce sequence sends every transaction, and it holds the
+    /// settlement float net orders trade from and to.
     pub settlement_account: Address,
     /// First block the watcher reads.
     pub start_block: u64,
-    /// Blocks on top before a commit or an escrow event counts.
+    /// Blocks on top before an escrow event counts.
     pub confirmations: u64,
+    /// How transactions are sent, replaced and confirmed.
+    pub tx: TxPolicy,
     /// How often sources and the chain are polled.
     pub poll_interval: Duration,
 }
@@ -83,8 +86,11 @@ impl Relayer {
         let mut source = Source::open(&self.config.source)?;
         let last = batches::last(&self.pool).await?;
         let mut verifier = Verifier::new(self.config.chain_id, self.config.validators.clone(), last);
-        let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, self.config.confirmations);
-        let settler = CurveSettler::new(self.provider.clone(), self.config.curve, self.config.settlement_account);
+        let txmgr =
+            TxManager::new(self.provider.clone(), self.config.settlement_account, self.pool.clone(), self.config.tx);
+        let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, txmgr.clone());
+        let settler =
+            CurveSettler::new(self.provider.clone(), self.config.curve, self.config.settlement_account, txmgr);
         tracing::info!(next_epoch = verifier.next_epoch(), source = %source.describe(), "pipeline started");
         loop {
             self.ingest_available(&mut source, &mut verifier).await?;
@@ -216,6 +222,20 @@ impl Relayer {
     /// takes epochs in sequence), so a crash between them leaves the orders executed and the root pending, which
     /// the restart completes. The other order could leave a final root whose trades never happened.
     async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<()> {
+        // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
+        // guardian revoked) is forgotten, and its epoch is submitted again.
+        let chain_latest = match submitter.latest_epoch().await {
+            Ok(latest) => latest,
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(error = %e, "reading the chain's latest epoch failed, will retry");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let forgotten = commitments::forget_above(&self.pool, chain_latest).await?;
+        if !forgotten.is_empty() {
+            tracing::warn!(?forgotten, chain_latest, "recorded commitments are no longer on chain; resubmitting");
+        }
         for batch in batches::uncommitted(&self.pool).await? {
             match self.settle_net_orders(settler, batch.epoch).await {
                 Ok(()) => {}
@@ -298,7 +318,7 @@ impl Relayer {
                 reason: format!("curve settled epoch {} but no EpochSettled log for epoch {epoch}", view.last_settled),
             })?
         } else {
-            settler.execute(epoch, planned.sell, planned.buy, self.config.confirmations).await?
+            settler.execute(epoch, planned.sell, planned.buy).await?
         };
         tracing::info!(tx = %executed.tx_hash, usdc_out = %executed.usdc_out, myco_out = %executed.myco_out,
             "net orders executed");

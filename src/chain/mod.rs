@@ -3,6 +3,7 @@
 pub mod bindings;
 pub mod settler;
 pub mod submitter;
+pub mod txmgr;
 pub mod watcher;
 
 use alloy::primitives::B256;
@@ -10,6 +11,7 @@ use alloy::transports::TransportError;
 
 pub use settler::{CurveSettler, CurveView};
 pub use submitter::{Outcome, Submitter};
+pub use txmgr::{Mined, TxManager, TxPolicy};
 pub use watcher::Watcher;
 
 /// A chain-side error.
@@ -76,6 +78,23 @@ pub enum Error {
         /// Ours.
         ours: B256,
     },
+    /// Another transaction took the nonce we were sending with (not one of ours): re-read the chain and retry.
+    #[error("nonce {nonce} was taken by a transaction we did not send; re-reading the chain")]
+    NonceTaken {
+        /// The nonce.
+        nonce: u64,
+    },
+    /// The relayer's account cannot pay for gas.
+    #[error("account {account} cannot pay for gas: {reason}")]
+    InsufficientFunds {
+        /// The account.
+        account: alloy::primitives::Address,
+        /// The node's message.
+        reason: String,
+    },
+    /// Recording an attempt failed.
+    #[error("recording a transaction attempt: {0}")]
+    Store(Box<crate::store::Error>),
     /// The chain is missing an earlier epoch (e.g. it was revoked); nothing is skipped.
     #[error("epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order")]
     OutOfOrder {
@@ -94,7 +113,7 @@ impl Error {
             Error::Contract { source, .. } => {
                 matches!(&**source, alloy::contract::Error::TransportError(e) if !e.is_error_resp())
             }
-            Error::Receipt { .. } => true,
+            Error::Receipt { .. } | Error::NonceTaken { .. } => true,
             _ => false,
         }
     }

@@ -11,6 +11,7 @@ use alloy::sol_types::SolEvent;
 use super::Error;
 use super::bindings::curve::{IMycoBondingCurve::NetOrders, MycoBondingCurve};
 use super::bindings::tokens::TestUSDC as Erc20;
+use super::txmgr::TxManager;
 use crate::settle::curve::Curve;
 use crate::settle::execution::Float;
 use crate::store::curve::Executed;
@@ -35,12 +36,13 @@ pub struct CurveView {
 pub struct CurveSettler {
     contract: MycoBondingCurve::MycoBondingCurveInstance<DynProvider>,
     account: Address,
+    txmgr: TxManager,
 }
 
 impl CurveSettler {
-    /// A settler for the curve at `address`, trading from `account` (the address the provider signs as).
-    pub fn new(provider: DynProvider, address: Address, account: Address) -> Self {
-        Self { contract: MycoBondingCurve::new(address, provider), account }
+    /// A settler for the curve at `address`, trading from `account` (the address `txmgr` sends as).
+    pub fn new(provider: DynProvider, address: Address, account: Address, txmgr: TxManager) -> Self {
+        Self { contract: MycoBondingCurve::new(address, provider), account, txmgr }
     }
 
     /// Reads the curve and the settlement account's float.
@@ -70,23 +72,12 @@ impl CurveSettler {
         epoch: u64,
         (sell, min_usdc): (U256, U256),
         (buy, min_myco): (U256, U256),
-        confirmations: u64,
     ) -> Result<Executed, Error> {
         let orders = NetOrders { sellMyco: sell, minUsdcOut: min_usdc, buyUsdc: buy, minMycoOut: min_myco };
         let call = self.contract.settleEpoch(epoch, orders, self.account);
         call.call().await.map_err(|e| Error::from_call("settleEpoch", e))?;
-        let pending = call.send().await.map_err(|e| Error::from_call("settleEpoch", e))?;
-        let tx = *pending.tx_hash();
-        tracing::info!(%tx, "net orders sent");
-        let receipt = pending
-            .with_required_confirmations(confirmations.max(1))
-            .with_timeout(Some(super::submitter::RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .map_err(|e| Error::Receipt { tx, reason: e.to_string() })?;
-        if !receipt.status() {
-            return Err(Error::TxReverted { call: "settleEpoch", tx });
-        }
+        let mined = self.txmgr.send("settle", epoch, call.into_transaction_request()).await?;
+        let (tx, receipt) = (mined.tx_hash, mined.receipt);
         let event = receipt
             .decoded_log::<MycoBondingCurve::EpochSettled>()
             .ok_or(Error::Decode { what: "EpochSettled", reason: format!("no EpochSettled event in {tx}") })?;
@@ -108,6 +99,8 @@ impl CurveSettler {
             .from_block(from_block);
         let logs = self.contract.provider().get_logs(&filter).await?;
         let Some(log) = logs.into_iter().next_back() else { return Ok(None) };
+        // Close our stored attempts; the mined one (if it was ours) also gives the gas it used.
+        let ours = self.txmgr.resolve("settle", epoch).await?;
         let event = MycoBondingCurve::EpochSettled::decode_log_data(log.data())
             .map_err(|e| Error::Decode { what: "EpochSettled", reason: e.to_string() })?;
         Ok(Some(Executed {
@@ -115,7 +108,7 @@ impl CurveSettler {
             myco_out: event.mycoOut,
             tx_hash: log.transaction_hash.unwrap_or_default(),
             block_number: log.block_number.unwrap_or_default(),
-            gas_used: 0,
+            gas_used: ours.map_or(0, |m| m.gas_used),
         }))
     }
 }

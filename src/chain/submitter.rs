@@ -4,17 +4,13 @@
 //! committed with a different root halts the relayer. The call is simulated before it is sent, so a revert
 //! surfaces as a decoded reason rather than a failed transaction.
 
-use std::time::Duration;
-
 use alloy::primitives::{Address, B256};
 use alloy::providers::DynProvider;
 
 use super::Error;
 use super::bindings::state_commitment::{IStateCommitment::ReserveFigures, StateCommitment};
+use super::txmgr::TxManager;
 use crate::store::batches::StoredBatch;
-
-/// How long to wait for a commit's receipt before giving up on this attempt.
-pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What happened to an epoch's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +32,13 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Submitter {
     contract: StateCommitment::StateCommitmentInstance<DynProvider>,
-    confirmations: u64,
+    txmgr: TxManager,
 }
 
 impl Submitter {
-    /// A submitter for the `StateCommitment` at `address`, through a provider that signs as the relayer.
-    pub fn new(provider: DynProvider, address: Address, confirmations: u64) -> Self {
-        Self { contract: StateCommitment::new(address, provider), confirmations }
+    /// A submitter for the `StateCommitment` at `address`, sending through `txmgr`.
+    pub fn new(provider: DynProvider, address: Address, txmgr: TxManager) -> Self {
+        Self { contract: StateCommitment::new(address, provider), txmgr }
     }
 
     /// The chain's highest committed epoch.
@@ -63,8 +59,18 @@ impl Submitter {
                 .map_err(|e| Error::from_call("commitmentOf", e))?
                 .stateRoot;
             return if on_chain == batch.state_root {
-                tracing::info!("root already on chain");
-                Ok(Outcome::AlreadyOnChain)
+                // Ours from an earlier attempt (a restart between send and record), or found as it is.
+                match self.txmgr.resolve("commit", batch.epoch).await? {
+                    Some(m) => Ok(Outcome::Committed {
+                        tx_hash: m.tx_hash,
+                        block_number: m.block_number,
+                        gas_used: m.gas_used,
+                    }),
+                    None => {
+                        tracing::info!("root already on chain");
+                        Ok(Outcome::AlreadyOnChain)
+                    }
+                }
             } else {
                 Err(Error::RootConflict { epoch: batch.epoch, on_chain, ours: batch.state_root })
             };
@@ -80,19 +86,10 @@ impl Submitter {
             timestamp: batch.timestamp,
         };
         let call = self.contract.commit(batch.epoch, parent_root, batch.state_root, batch.digest, figures);
+        // Simulated right before sending (state moves), so a revert comes back as its decoded reason.
         call.call().await.map_err(|e| Error::from_call("commit", e))?;
-        let pending = call.send().await.map_err(|e| Error::from_call("commit", e))?;
-        let tx_hash = *pending.tx_hash();
-        tracing::info!(tx = %tx_hash, "commit sent");
-        let receipt = pending
-            .with_required_confirmations(self.confirmations.max(1))
-            .with_timeout(Some(RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .map_err(|e| Error::Receipt { tx: tx_hash, reason: e.to_string() })?;
-        if !receipt.status() {
-            return Err(Error::TxFailed { epoch: batch.epoch, tx: tx_hash });
-        }
+        let mined = self.txmgr.send("commit", batch.epoch, call.into_transaction_request()).await?;
+        let (tx_hash, receipt) = (mined.tx_hash, mined.receipt);
         let outcome = Outcome::Committed {
             tx_hash,
             block_number: receipt.block_number.unwrap_or_default(),

@@ -136,6 +136,7 @@ impl Devnet {
             settlement_account: self.signer(RELAYER_ACCOUNT).address(),
             start_block: self.deployment.start_block,
             confirmations: 0,
+            tx: crate::chain::TxPolicy { poll_interval: Duration::from_millis(50), ..Default::default() },
             poll_interval: Duration::from_millis(100),
         }
     }

@@ -20,11 +20,13 @@ pub struct Commitment {
     pub gas_used: Option<u64>,
 }
 
-/// Records a commitment; recording the same epoch twice is a no-op.
+/// Records a commitment; recording an epoch again (it was recommitted after a reorg) keeps the latest.
 pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     sqlx::query(
         "INSERT INTO commitments (epoch, state_root, tx_hash, block_number, gas_used, committed_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (epoch) DO NOTHING",
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (epoch) DO UPDATE SET state_root = excluded.state_root, tx_hash = excluded.tx_hash,
+             block_number = excluded.block_number, gas_used = excluded.gas_used, committed_at = excluded.committed_at",
     )
     .bind(c.epoch as i64)
     .bind(c.state_root.as_slice())
@@ -60,4 +62,14 @@ pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
             })
         })
         .collect()
+}
+
+/// Forgets commitments above `latest`, the chain's latest epoch (a reorg took them out, or the guardian revoked
+/// them); returns the epochs forgotten. Their batches become uncommitted again.
+pub async fn forget_above(pool: &Pool, latest: u64) -> Result<Vec<u64>> {
+    let gone: Vec<i64> = sqlx::query_scalar("DELETE FROM commitments WHERE epoch > ? RETURNING epoch")
+        .bind(latest as i64)
+        .fetch_all(pool)
+        .await?;
+    Ok(gone.into_iter().map(|e| e as u64).collect())
 }

@@ -1,6 +1,7 @@
 //! Storage: SQLite (embedded, WAL) through sqlx. One module per table, free functions over a connection or a
 //! transaction; every state change is one transaction.
 
+pub mod attempts;
 pub mod batches;
 pub mod claims;
 pub mod commitments;
