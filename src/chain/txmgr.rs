@@ -162,8 +162,12 @@ impl TxManager {
                                 Some(mined) => Ok(mined),
                                 None => Err(Error::NonceTaken { nonce }),
                             };
-                        } else if lower.contains("underpriced") || lower.contains("already known") {
-                            tracing::warn!(nonce, max_fee = fees.max_fee, reason = %message, "replacement refused, bumping");
+                        } else if is_fee_refusal(&lower) {
+                            // Too cheap for the pool or for the current base fee: bump at once (and re-price).
+                            tracing::warn!(nonce, max_fee = fees.max_fee, reason = %message, "refused as too cheap, bumping");
+                            fees = self.next_fees(fees, cap).await?;
+                            need_send = true;
+                            continue;
                         } else if lower.contains("insufficient funds") {
                             return Err(Error::InsufficientFunds { account: self.from, reason: message });
                         } else {
@@ -174,11 +178,13 @@ impl TxManager {
                 last_send_block = head;
                 need_send = false;
             }
-            if let Some(mined) = self.confirmed(&sent, head).await? {
-                return Ok(mined);
-            }
-            if head >= last_send_block + self.policy.resubmit_after_blocks {
-                let next = fees.bumped(self.policy.bump_percent).capped(cap);
+            let waiting_for_confirmations = match self.confirmed(&sent, head).await? {
+                Confirmation::Confirmed(mined) => return Ok(mined),
+                Confirmation::Mined => true,
+                Confirmation::NotMined => false,
+            };
+            if !waiting_for_confirmations && head >= last_send_block + self.policy.resubmit_after_blocks {
+                let next = self.next_fees(fees, cap).await?;
                 if next == fees {
                     tracing::warn!(nonce, max_fee = fees.max_fee, cap, "not mined and already at the fee cap; waiting");
                     last_send_block = head;
@@ -204,15 +210,23 @@ impl TxManager {
         }
     }
 
-    /// The first of `sent` that is mined with enough confirmations and still in the canonical chain.
-    async fn confirmed(&self, sent: &[(i64, B256)], head: u64) -> Result<Option<Mined>, Error> {
+    /// The fees of the next replacement: at least the bump over `fees` and at least today's estimate (the base
+    /// fee may have jumped), within `cap`.
+    async fn next_fees(&self, fees: Fees, cap: u128) -> Result<Fees, Error> {
+        let estimate = self.provider.estimate_eip1559_fees().await.map_err(Error::from)?;
+        let suggested = Fees { max_fee: estimate.max_fee_per_gas, tip: estimate.max_priority_fee_per_gas };
+        Ok(fees.bumped(self.policy.bump_percent).max(suggested).capped(cap))
+    }
+
+    /// Whether one of `sent` is mined with enough confirmations and still in the canonical chain.
+    async fn confirmed(&self, sent: &[(i64, B256)], head: u64) -> Result<Confirmation, Error> {
         for &(id, hash) in sent.iter().rev() {
             let Some(receipt) = self.provider.get_transaction_receipt(hash).await.map_err(Error::from)? else {
                 continue; // not mined, replaced, or its block was reorged out: keep waiting and bumping
             };
             let block = receipt.block_number.unwrap_or_default();
             if head + 1 < block + self.policy.confirmations.max(1) {
-                return Ok(None); // mined; waiting for confirmations
+                return Ok(Confirmation::Mined);
             }
             // Still canonical? The block at that height must be the receipt's block.
             let canonical =
@@ -226,9 +240,14 @@ impl TxManager {
             if !receipt.status() {
                 return Err(Error::TxReverted { call: "transaction", tx: hash });
             }
-            return Ok(Some(Mined { tx_hash: hash, block_number: block, gas_used: receipt.gas_used, receipt }));
+            return Ok(Confirmation::Confirmed(Mined {
+                tx_hash: hash,
+                block_number: block,
+                gas_used: receipt.gas_used,
+                receipt,
+            }));
         }
-        Ok(None)
+        Ok(Confirmation::NotMined)
     }
 
     /// Settles the stored attempts of work the chain already holds: the one that was mined, if any of ours was
@@ -249,7 +268,10 @@ impl TxManager {
         let head = self.provider.get_block_number().await.map_err(Error::from)?;
         // Lower the bar to one confirmation: the caller waits for more on the next poll if it must.
         let one = Self { policy: TxPolicy { confirmations: 1, ..self.policy }, ..self.clone() };
-        one.confirmed(&sent, head).await
+        Ok(match one.confirmed(&sent, head).await? {
+            Confirmation::Confirmed(mined) => Some(mined),
+            Confirmation::Mined | Confirmation::NotMined => None,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -278,6 +300,24 @@ impl TxManager {
         };
         attempts::insert(&self.pool, &attempt).await.map_err(store_error)
     }
+}
+
+/// Where the attempts of one send stand.
+enum Confirmation {
+    /// One is mined, confirmed and canonical.
+    Confirmed(Mined),
+    /// One is mined and waiting for confirmations: no replacement now.
+    Mined,
+    /// None is mined (or a receipt's block was reorged out).
+    NotMined,
+}
+
+/// A node's refusal of a transaction as too cheap: for its pool ("replacement transaction underpriced"), for the
+/// current base fee, or already known at this price.
+fn is_fee_refusal(message: &str) -> bool {
+    ["underpriced", "already known", "fee too low", "less than block base fee", "max fee per gas less than"]
+        .iter()
+        .any(|pattern| message.contains(pattern))
 }
 
 fn store_error(e: store::Error) -> Error {

@@ -45,8 +45,13 @@ impl Harness {
 
     /// Starts a relayer signing as anvil account `account`.
     pub fn spawn_relayer(&self, account: usize) -> Running {
+        self.spawn_relayer_with(account, self.config())
+    }
+
+    /// Starts a relayer signing as anvil account `account` with `config`.
+    pub fn spawn_relayer_with(&self, account: usize, config: Config) -> Running {
         let shutdown = CancellationToken::new();
-        let relayer = Relayer::new(self.pool.clone(), self.devnet.provider(account), self.config());
+        let relayer = Relayer::new(self.pool.clone(), self.devnet.provider(account), config);
         Running { task: tokio::spawn(relayer.run(shutdown.clone())), shutdown }
     }
 }

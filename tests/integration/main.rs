@@ -1,5 +1,6 @@
 //! Integration tests against a real anvil and the real contracts, in one test binary (one link, shared helpers).
 
+mod chain_faults;
 mod cli;
 mod common;
 mod demo_flow;
