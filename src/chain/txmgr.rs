@@ -179,7 +179,7 @@ impl TxManager {
                 need_send = false;
             }
             let waiting_for_confirmations = match self.confirmed(&sent, head).await? {
-                Confirmation::Confirmed(mined) => return Ok(mined),
+                Confirmation::Confirmed(mined) => return Ok(*mined),
                 Confirmation::Mined => true,
                 Confirmation::NotMined => false,
             };
@@ -240,12 +240,12 @@ impl TxManager {
             if !receipt.status() {
                 return Err(Error::TxReverted { call: "transaction", tx: hash });
             }
-            return Ok(Confirmation::Confirmed(Mined {
+            return Ok(Confirmation::Confirmed(Box::new(Mined {
                 tx_hash: hash,
                 block_number: block,
                 gas_used: receipt.gas_used,
                 receipt,
-            }));
+            })));
         }
         Ok(Confirmation::NotMined)
     }
@@ -269,7 +269,7 @@ impl TxManager {
         // Lower the bar to one confirmation: the caller waits for more on the next poll if it must.
         let one = Self { policy: TxPolicy { confirmations: 1, ..self.policy }, ..self.clone() };
         Ok(match one.confirmed(&sent, head).await? {
-            Confirmation::Confirmed(mined) => Some(mined),
+            Confirmation::Confirmed(mined) => Some(*mined),
             Confirmation::Mined | Confirmation::NotMined => None,
         })
     }
@@ -305,7 +305,7 @@ impl TxManager {
 /// Where the attempts of one send stand.
 enum Confirmation {
     /// One is mined, confirmed and canonical.
-    Confirmed(Mined),
+    Confirmed(Box<Mined>),
     /// One is mined and waiting for confirmations: no replacement now.
     Mined,
     /// None is mined (or a receipt's block was reorged out).
