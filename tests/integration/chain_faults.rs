@@ -31,7 +31,7 @@ async fn a_stuck_commit_is_replaced_with_higher_fees_until_it_lands() {
     let miner = {
         let admin = admin.clone();
         tokio::spawn(async move {
-            while !commitments::latest(&pool).await.unwrap().is_some_and(|l| l >= 1) {
+            while commitments::latest(&pool).await.unwrap().is_none_or(|l| l < 1) {
                 let _: serde_json::Value =
                     admin.raw_request("anvil_setNextBlockBaseFeePerGas".into(), (pinned.to_string(),)).await.unwrap();
                 let _: serde_json::Value = admin.raw_request("evm_mine".into(), ()).await.unwrap();
