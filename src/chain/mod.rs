@@ -95,6 +95,14 @@ pub enum Error {
     /// Recording an attempt failed.
     #[error("recording a transaction attempt: {0}")]
     Store(Box<crate::store::Error>),
+    /// The chain reorganised below every block hash the watcher keeps: its stored events cannot be checked.
+    #[error("reorg deeper than the watcher's history: block {tip} changed and so did every kept hash down to {oldest_known}; halting")]
+    ReorgTooDeep {
+        /// The watcher's tip.
+        tip: u64,
+        /// The oldest block whose hash it kept.
+        oldest_known: u64,
+    },
     /// The chain is missing an earlier epoch (e.g. it was revoked); nothing is skipped.
     #[error("epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order")]
     OutOfOrder {

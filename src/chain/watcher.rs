@@ -1,7 +1,12 @@
 //! Reads `USDCEscrow` events in bounded block ranges up to `head - confirmations` and stores them with the
-//! cursor, one range per transaction.
+//! cursor, one range per transaction, so the stored events always equal the canonical chain's.
+//!
+//! Reorgs: each range stores the hash of its last block (and of every block with an event). Before reading on,
+//! the watcher checks its last stored block against the chain; if the hash differs, it walks its stored hashes
+//! down to the newest one the chain still has (the common ancestor), deletes everything above it and re-reads
+//! from there, in one transaction. A reorg deeper than every stored hash halts the watcher loudly.
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
@@ -10,7 +15,7 @@ use super::Error;
 use super::bindings::escrow::USDCEscrow::{Deposited, Withdrawn};
 use crate::store::{
     self,
-    escrow::{Deposit, EventOrigin, Withdrawal},
+    escrow::{Deposit, EventOrigin, Range, Withdrawal},
 };
 
 /// Blocks per `eth_getLogs` request (CoW's figure; small enough for any public RPC's limit).
@@ -34,6 +39,8 @@ pub struct Progress {
     pub withdrawals: usize,
     /// Whether the cursor has reached the confirmed head.
     pub caught_up: bool,
+    /// The common ancestor, when this poll rewound over a reorg.
+    pub rewound_to: Option<u64>,
 }
 
 impl Watcher {
@@ -42,9 +49,13 @@ impl Watcher {
         Self { provider, escrow, start_block, confirmations }
     }
 
-    /// Reads the next range of confirmed blocks, if any, and stores its events.
+    /// Checks the last stored block against the chain (rewinding over a reorg), then reads the next range of
+    /// confirmed blocks, if any, and stores its events.
     #[tracing::instrument(skip_all)]
     pub async fn poll(&self, pool: &store::Pool) -> Result<Progress, crate::Error> {
+        if let Some(ancestor) = self.rewind_if_reorged(pool).await? {
+            return Ok(Progress { rewound_to: Some(ancestor), ..Default::default() });
+        }
         let next = store::escrow::cursor(pool).await?.unwrap_or(self.start_block);
         let head = self.provider.get_block_number().await.map_err(Error::from)?;
         let Some(safe) = head.checked_sub(self.confirmations) else {
@@ -54,28 +65,61 @@ impl Watcher {
             return Ok(Progress { caught_up: true, ..Default::default() });
         }
         let to = safe.min(next + MAX_BLOCK_RANGE - 1);
+        // The range's last block, read before and after its logs: if it changed in between, a reorg raced the
+        // read and the range is read again next time.
+        let before = self.block_hash(to).await?;
         let filter = Filter::new().address(self.escrow).from_block(next).to_block(to);
         let logs = self.provider.get_logs(&filter).await.map_err(Error::from)?;
+        let (Some(tip), true) = (before, self.block_hash(to).await? == before) else {
+            tracing::warn!(block = to, "block changed while reading its range; reading it again");
+            return Ok(Progress::default());
+        };
 
-        let (mut deposits, mut withdrawals) = (Vec::new(), Vec::new());
+        let mut range = Range { next_block: to + 1, blocks: vec![(to, tip)], ..Default::default() };
         for log in &logs {
+            let event_origin = origin(log)?;
+            if event_origin.block_number <= to {
+                range.blocks.push((event_origin.block_number, event_origin.block_hash));
+            }
             match log.topic0() {
-                Some(&Deposited::SIGNATURE_HASH) => deposits.push(decode_deposit(log)?),
-                Some(&Withdrawn::SIGNATURE_HASH) => withdrawals.push(decode_withdrawal(log)?),
+                Some(&Deposited::SIGNATURE_HASH) => range.deposits.push(decode_deposit(log)?),
+                Some(&Withdrawn::SIGNATURE_HASH) => range.withdrawals.push(decode_withdrawal(log)?),
                 _ => {} // role and pause events: nothing to reconcile
             }
         }
-        store::escrow::apply(pool, &deposits, &withdrawals, to + 1).await?;
-        if !logs.is_empty() {
-            tracing::info!(
-                from = next,
-                to,
-                deposits = deposits.len(),
-                withdrawals = withdrawals.len(),
-                "escrow events"
-            );
+        let paid_twice = store::escrow::apply(pool, &range).await?;
+        if paid_twice > 0 {
+            tracing::warn!(count = paid_twice, "a claim was paid twice on chain; recorded as a mismatch");
         }
-        Ok(Progress { deposits: deposits.len(), withdrawals: withdrawals.len(), caught_up: to == safe })
+        let (deposits, withdrawals) = (range.deposits.len(), range.withdrawals.len());
+        if !logs.is_empty() {
+            tracing::info!(from = next, to, deposits, withdrawals, "escrow events");
+        }
+        Ok(Progress { deposits, withdrawals, caught_up: to == safe, rewound_to: None })
+    }
+
+    /// If the chain no longer has the last block the watcher stored, rewinds to the common ancestor.
+    async fn rewind_if_reorged(&self, pool: &store::Pool) -> Result<Option<u64>, crate::Error> {
+        let stored = store::escrow::recent_blocks(pool).await?;
+        let Some(&tip) = stored.first() else { return Ok(None) };
+        if self.block_hash(tip.0).await? == Some(tip.1) {
+            return Ok(None);
+        }
+        for &(number, hash) in &stored[1..] {
+            if self.block_hash(number).await? == Some(hash) {
+                store::escrow::rewind(pool, number, tip).await?;
+                tracing::warn!(ancestor = number, old_tip = tip.0, depth = tip.0 - number, "chain reorganised; re-reading escrow events from the common ancestor");
+                return Ok(Some(number));
+            }
+        }
+        let oldest = stored.last().map_or(tip.0, |b| b.0);
+        Err(Error::ReorgTooDeep { tip: tip.0, oldest_known: oldest }.into())
+    }
+
+    /// The hash of block `number` on the canonical chain, `None` past the head.
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, Error> {
+        let block = self.provider.get_block_by_number(number.into()).await.map_err(Error::from)?;
+        Ok(block.map(|b| b.header.hash))
     }
 }
 

@@ -1,10 +1,16 @@
-//! `escrow_deposits`, `escrow_withdrawals` and `watcher_cursor`: the escrow's events as of the canonical chain,
-//! and where the watcher resumes. A block range's events and the cursor move in one transaction.
+//! `escrow_deposits`, `escrow_withdrawals`, `watcher_cursor`, `watcher_blocks` and `reorgs`: the escrow's events
+//! as of the canonical chain, where the watcher resumes, and the block hashes it checks the chain against. A
+//! block range's events, its hashes and the cursor move in one transaction; so does a rewind after a reorg.
 
 use alloy::primitives::{Address, B256, U256};
 use sqlx::Row;
 
-use super::{Pool, Result, fixed, parse_u256};
+use super::mismatches::{self, Found, Kind};
+use super::{Pool, Result, fixed, now, parse_u256};
+
+/// Block hashes kept for finding a reorg's common ancestor (CoW keeps 64 blocks of reorg depth; we keep the
+/// hashes of this many recent range ends and event blocks).
+pub const KEPT_BLOCK_HASHES: i64 = 256;
 
 /// Where an event was emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,15 +59,31 @@ pub struct Withdrawal {
     pub origin: EventOrigin,
 }
 
-/// Stores the events of a block range and moves the cursor to `next_block`, atomically. Re-applying the same
-/// range is harmless.
-pub async fn apply(pool: &Pool, deposits: &[Deposit], withdrawals: &[Withdrawal], next_block: u64) -> Result<()> {
+/// One block range read from the chain.
+#[derive(Debug, Clone, Default)]
+pub struct Range {
+    /// Its `Deposited` events.
+    pub deposits: Vec<Deposit>,
+    /// Its `Withdrawn` events.
+    pub withdrawals: Vec<Withdrawal>,
+    /// Hashes of its last block and of every block with an event.
+    pub blocks: Vec<(u64, B256)>,
+    /// The first block after it.
+    pub next_block: u64,
+}
+
+/// Stores a block range's events and block hashes and moves the cursor past it, atomically. Re-applying the
+/// same range is harmless. A second `Withdrawn` event for a claim id already paid by another transaction is
+/// kept as a `claim_paid_twice` mismatch, not dropped; returns how many such were new.
+pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     let mut tx = pool.begin().await?;
-    for d in deposits {
+    let mut paid_twice = 0;
+    for d in &range.deposits {
         sqlx::query(
             "INSERT INTO escrow_deposits (deposit_id, depositor, recipient, amount, block_number, block_hash, tx_hash,
-                                          log_index)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deposit_id) DO NOTHING",
+                                          log_index, seen_epoch)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(epoch), 0) FROM batches))
+             ON CONFLICT (deposit_id) DO NOTHING",
         )
         .bind(d.deposit_id as i64)
         .bind(d.depositor.as_slice())
@@ -74,8 +96,8 @@ pub async fn apply(pool: &Pool, deposits: &[Deposit], withdrawals: &[Withdrawal]
         .execute(&mut *tx)
         .await?;
     }
-    for w in withdrawals {
-        sqlx::query(
+    for w in &range.withdrawals {
+        let inserted = sqlx::query(
             "INSERT INTO escrow_withdrawals (claim_id, recipient, account, epoch, myco_amount, usdc_amount,
                                              block_number, block_hash, tx_hash, log_index)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO NOTHING",
@@ -91,17 +113,91 @@ pub async fn apply(pool: &Pool, deposits: &[Deposit], withdrawals: &[Withdrawal]
         .bind(w.origin.tx_hash.as_slice())
         .bind(w.origin.log_index as i64)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let first: Vec<u8> = sqlx::query_scalar("SELECT tx_hash FROM escrow_withdrawals WHERE claim_id = ?")
+                .bind(w.claim_id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+            if first != w.origin.tx_hash.as_slice() {
+                let found = Found {
+                    kind: Kind::ClaimPaidTwice,
+                    subject: w.claim_id.to_string(),
+                    epoch: Some(w.epoch),
+                    detail: format!("claim {} paid again by {}", w.claim_id, w.origin.tx_hash),
+                    evidence: serde_json::json!({
+                        "first_tx": B256::from_slice(&first).to_string(),
+                        "second_tx": w.origin.tx_hash.to_string(),
+                        "second_block": w.origin.block_number,
+                        "usdc_amount": w.usdc_amount.to_string(),
+                    }),
+                };
+                paid_twice += usize::from(mismatches::record(&mut tx, &found).await?);
+            }
+        }
     }
+    for (number, hash) in &range.blocks {
+        sqlx::query("INSERT INTO watcher_blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash")
+            .bind(*number as i64)
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "DELETE FROM watcher_blocks WHERE number < (SELECT MIN(number) FROM
+             (SELECT number FROM watcher_blocks ORDER BY number DESC LIMIT ?))",
+    )
+    .bind(KEPT_BLOCK_HASHES)
+    .execute(&mut *tx)
+    .await?;
+    set_cursor(&mut tx, range.next_block).await?;
+    tx.commit().await?;
+    Ok(paid_twice)
+}
+
+async fn set_cursor(conn: &mut sqlx::SqliteConnection, next_block: u64) -> Result<()> {
     sqlx::query(
         "INSERT INTO watcher_cursor (id, next_block) VALUES (1, ?)
          ON CONFLICT (id) DO UPDATE SET next_block = excluded.next_block",
     )
     .bind(next_block as i64)
-    .execute(&mut *tx)
+    .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// The watcher's recorded block hashes, newest first.
+pub async fn recent_blocks(pool: &Pool) -> Result<Vec<(u64, B256)>> {
+    let rows = sqlx::query("SELECT number, hash FROM watcher_blocks ORDER BY number DESC").fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| Ok((r.get::<i64, _>(0) as u64, B256::from(fixed::<32>("watcher_blocks", "hash", r.get(1))?))))
+        .collect()
+}
+
+/// Rewinds to `ancestor`, the last block the stored and the canonical chain share: events and hashes above it
+/// are deleted and the cursor moves to the block after it, with the reorg recorded, all in one transaction.
+pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for table in ["DELETE FROM escrow_deposits WHERE block_number > ?", "DELETE FROM escrow_withdrawals WHERE block_number > ?", "DELETE FROM watcher_blocks WHERE number > ?"] {
+        sqlx::query(sqlx::AssertSqlSafe(table)).bind(ancestor as i64).execute(&mut *tx).await?;
+    }
+    sqlx::query("INSERT INTO reorgs (ancestor, old_tip, old_hash, detected_at) VALUES (?, ?, ?, ?)")
+        .bind(ancestor as i64)
+        .bind(old_tip.0 as i64)
+        .bind(old_tip.1.as_slice())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+    set_cursor(&mut tx, ancestor + 1).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// How many reorgs the watcher has rewound over.
+pub async fn reorg_count(pool: &Pool) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reorgs").fetch_one(pool).await?;
+    Ok(n as u64)
 }
 
 /// The next block the watcher reads, if it has run before.

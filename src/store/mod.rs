@@ -9,6 +9,7 @@ pub mod credits;
 pub mod curve;
 pub mod equivocations;
 pub mod escrow;
+pub mod mismatches;
 pub mod outputs;
 pub mod quarantine;
 

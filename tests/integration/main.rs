@@ -9,3 +9,4 @@ mod ingest;
 mod interop;
 mod merkle;
 mod relayer;
+mod watcher;
