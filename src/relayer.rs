@@ -43,6 +43,8 @@ pub struct Config {
     pub tx: TxPolicy,
     /// How often sources and the chain are polled.
     pub poll_interval: Duration,
+    /// Epochs an escrow deposit may wait for its credit before it is a mismatch.
+    pub credit_within_epochs: u64,
 }
 
 /// The relayer: a store, a signing provider and its configuration.
@@ -356,17 +358,36 @@ impl Relayer {
         })
     }
 
+    /// Reads escrow events and reconciles them with the ledger whenever either side moved.
     async fn watch(self, shutdown: CancellationToken) -> Result<()> {
         let watcher =
             Watcher::new(self.provider.clone(), self.config.escrow, self.config.start_block, self.config.confirmations);
+        let mut reconciled_at: Option<(u64, usize)> = None; // (latest epoch, events) at the last reconciliation
         loop {
-            match watcher.poll(&self.pool).await {
-                Ok(p) if !p.caught_up => continue,
-                Ok(_) => {}
+            let caught_up = match watcher.poll(&self.pool).await {
+                Ok(p) => p.caught_up,
                 Err(Error::Chain(e)) if e.is_retryable() => {
-                    tracing::warn!(error = %e, "watcher poll failed, will retry")
+                    tracing::warn!(error = %e, "watcher poll failed, will retry");
+                    true
                 }
                 Err(e) => return Err(e),
+            };
+            let state =
+                (batches::last(&self.pool).await?.map_or(0, |l| l.0), store::escrow::event_count(&self.pool).await?);
+            if reconciled_at != Some(state) {
+                let outcome = crate::reconcile::run(&self.pool, self.config.credit_within_epochs).await?;
+                if outcome.opened > 0 || outcome.resolved > 0 {
+                    tracing::info!(
+                        open = outcome.open,
+                        opened = outcome.opened,
+                        resolved = outcome.resolved,
+                        "reconciled"
+                    );
+                }
+                reconciled_at = Some(state);
+            }
+            if !caught_up {
+                continue;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),

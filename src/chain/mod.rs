@@ -96,7 +96,9 @@ pub enum Error {
     #[error("recording a transaction attempt: {0}")]
     Store(Box<crate::store::Error>),
     /// The chain reorganised below every block hash the watcher keeps: its stored events cannot be checked.
-    #[error("reorg deeper than the watcher's history: block {tip} changed and so did every kept hash down to {oldest_known}; halting")]
+    #[error(
+        "reorg deeper than the watcher's history: block {tip} changed and so did every kept hash down to {oldest_known}; halting"
+    )]
     ReorgTooDeep {
         /// The watcher's tip.
         tip: u64,

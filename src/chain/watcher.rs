@@ -108,7 +108,12 @@ impl Watcher {
         for &(number, hash) in &stored[1..] {
             if self.block_hash(number).await? == Some(hash) {
                 store::escrow::rewind(pool, number, tip).await?;
-                tracing::warn!(ancestor = number, old_tip = tip.0, depth = tip.0 - number, "chain reorganised; re-reading escrow events from the common ancestor");
+                tracing::warn!(
+                    ancestor = number,
+                    old_tip = tip.0,
+                    depth = tip.0 - number,
+                    "chain reorganised; re-reading escrow events from the common ancestor"
+                );
                 return Ok(Some(number));
             }
         }

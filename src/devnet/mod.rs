@@ -138,6 +138,7 @@ impl Devnet {
             confirmations: 0,
             tx: crate::chain::TxPolicy { poll_interval: Duration::from_millis(50), ..Default::default() },
             poll_interval: Duration::from_millis(100),
+            credit_within_epochs: crate::reconcile::DEFAULT_CREDIT_WITHIN_EPOCHS,
         }
     }
 

@@ -81,6 +81,17 @@ pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<StoredBatch>> {
     row.map(|r| decode(&r)).transpose()
 }
 
+/// Every accepted batch, in epoch order.
+pub async fn all(pool: &Pool) -> Result<Vec<StoredBatch>> {
+    let rows = sqlx::query(
+        "SELECT epoch, digest, state_root, timestamp, total_supply, total_reserve, flow_pressure
+         FROM batches ORDER BY epoch",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
 /// Accepted batches whose root has not been committed yet, in epoch order.
 pub async fn uncommitted(pool: &Pool) -> Result<Vec<StoredBatch>> {
     let rows = sqlx::query(

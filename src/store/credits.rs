@@ -2,7 +2,9 @@
 
 use sqlx::{Row, SqliteConnection};
 
-use super::{Pool, Result};
+use alloy::primitives::B256;
+
+use super::{Pool, Result, fixed, parse_u256};
 use crate::ingest::document::CreditedDeposit;
 
 /// Records the deposits a batch of `epoch` credits.
@@ -29,4 +31,22 @@ pub async fn first_credited(pool: &Pool, deposit_ids: &[u64]) -> Result<Option<(
         }
     }
     Ok(None)
+}
+
+/// Every credit, as `(epoch, deposit)`, by deposit id.
+pub async fn all(pool: &Pool) -> Result<Vec<(u64, CreditedDeposit)>> {
+    const T: &str = "credits";
+    let rows = sqlx::query("SELECT deposit_id, epoch, account, amount FROM credits ORDER BY deposit_id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let deposit = CreditedDeposit {
+                deposit_id: r.get::<i64, _>(0) as u64,
+                account: B256::from(fixed::<32>(T, "account", r.get(2))?),
+                amount: parse_u256(T, "amount", r.get(3))?,
+            };
+            Ok((r.get::<i64, _>(1) as u64, deposit))
+        })
+        .collect()
 }

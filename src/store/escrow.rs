@@ -179,7 +179,11 @@ pub async fn recent_blocks(pool: &Pool) -> Result<Vec<(u64, B256)>> {
 /// are deleted and the cursor moves to the block after it, with the reorg recorded, all in one transaction.
 pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<()> {
     let mut tx = pool.begin().await?;
-    for table in ["DELETE FROM escrow_deposits WHERE block_number > ?", "DELETE FROM escrow_withdrawals WHERE block_number > ?", "DELETE FROM watcher_blocks WHERE number > ?"] {
+    for table in [
+        "DELETE FROM escrow_deposits WHERE block_number > ?",
+        "DELETE FROM escrow_withdrawals WHERE block_number > ?",
+        "DELETE FROM watcher_blocks WHERE number > ?",
+    ] {
         sqlx::query(sqlx::AssertSqlSafe(table)).bind(ancestor as i64).execute(&mut *tx).await?;
     }
     sqlx::query("INSERT INTO reorgs (ancestor, old_tip, old_hash, detected_at) VALUES (?, ?, ?, ?)")
@@ -192,6 +196,23 @@ pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<
     set_cursor(&mut tx, ancestor + 1).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// For each stored deposit, the latest accepted epoch when the watcher stored it.
+pub async fn seen_epochs(pool: &Pool) -> Result<std::collections::BTreeMap<u64, u64>> {
+    let rows = sqlx::query("SELECT deposit_id, seen_epoch FROM escrow_deposits").fetch_all(pool).await?;
+    Ok(rows.iter().map(|r| (r.get::<i64, _>(0) as u64, r.get::<i64, _>(1) as u64)).collect())
+}
+
+/// Stored deposits plus withdrawals, plus reorgs rewound over: changes whenever the escrow side moves.
+pub async fn event_count(pool: &Pool) -> Result<usize> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM escrow_deposits) + (SELECT COUNT(*) FROM escrow_withdrawals)
+              + (SELECT COUNT(*) FROM reorgs)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(n as usize)
 }
 
 /// How many reorgs the watcher has rewound over.

@@ -75,13 +75,12 @@ pub struct Mismatch {
 
 /// Records `found` (or reopens it with the new detail); returns whether it was not open before.
 pub async fn record(conn: &mut SqliteConnection, found: &Found) -> Result<bool> {
-    let was_open: Option<bool> = sqlx::query_scalar(
-        "SELECT resolved_at IS NULL FROM mismatches WHERE kind = ? AND subject = ?",
-    )
-    .bind(found.kind.as_str())
-    .bind(&found.subject)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let was_open: Option<bool> =
+        sqlx::query_scalar("SELECT resolved_at IS NULL FROM mismatches WHERE kind = ? AND subject = ?")
+            .bind(found.kind.as_str())
+            .bind(&found.subject)
+            .fetch_optional(&mut *conn)
+            .await?;
     sqlx::query(
         "INSERT INTO mismatches (kind, subject, epoch, detail, evidence, detected_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (kind, subject) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence,

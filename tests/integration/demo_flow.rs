@@ -70,6 +70,9 @@ async fn check(options: &Options, finished: &Finished) -> BTreeMap<U256, U256> {
     let pool = store::connect(&format!("sqlite://{}", report.database.display())).await.unwrap();
     let claims = store::claims::all(&pool).await.unwrap();
     assert!(claims.iter().all(|c| c.paid_tx.is_some()));
+    // Reconciled: every withdrawal matches its claim's committed payout, every deposit was credited.
+    myco_bridge::reconcile::run(&pool, 3).await.unwrap();
+    assert_eq!(store::mismatches::all(&pool).await.unwrap(), []);
     let rows = store::curve::all(&pool).await.unwrap();
     assert_eq!(rows.len() as u64, options.epochs, "every epoch's net orders recorded");
     let mut supply = U256::from(100_000u64) * U256::from(WAD); // the float's seed purchase

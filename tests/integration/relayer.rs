@@ -217,3 +217,42 @@ async fn net_orders_execute_once_before_the_root_even_across_a_crash_between_the
     assert_eq!(admin.get_transaction_count(relayer_address).await.unwrap(), nonce_before + 1);
     assert_eq!(latest_on_chain(&h).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_never_credited_or_credited_wrongly_are_recorded_as_mismatches() {
+    use myco_bridge::chain::bindings::{TestUSDC, USDCEscrow};
+    use myco_bridge::store::mismatches;
+
+    let mut h = Harness::start().await;
+    let user = h.devnet.signer(myco_bridge::devnet::FIRST_USER_ACCOUNT).address();
+    let provider = h.devnet.provider(myco_bridge::devnet::FIRST_USER_ACCOUNT);
+    let usdc = TestUSDC::new(h.devnet.deployment.usdc, &provider);
+    myco_bridge::chain::send_call("mint", usdc.mint(user, U256::from(100_000_000u64))).await.unwrap();
+    myco_bridge::chain::send_call("approve", usdc.approve(h.devnet.deployment.escrow, U256::MAX)).await.unwrap();
+    let escrow = USDCEscrow::new(h.devnet.deployment.escrow, &provider);
+    let account = h.network.accounts()[0];
+    for amount in [10_000_000u64, 20_000_000] {
+        myco_bridge::chain::send_call("deposit", escrow.deposit(U256::from(amount), account)).await.unwrap();
+    }
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("the watcher sees both deposits", || async {
+        myco_bridge::store::escrow::deposits(&h.pool).await.unwrap().len() == 2
+    })
+    .await;
+
+    // The validators credit deposit 2 with the wrong amount and never credit deposit 1.
+    let source = FolderSource::new(&h.batch_dir);
+    let wrong = CreditedDeposit { deposit_id: 2, account, amount: U256::from(25_000_000u64) };
+    for epoch in 1..=4u64 {
+        let deposits = if epoch == 1 { vec![wrong.clone()] } else { Vec::new() };
+        let batch = h.network.next_batch(&EpochInputs { timestamp: epoch, deposits, ..Default::default() });
+        source.publish(epoch, &batch.bytes).await.unwrap();
+    }
+    wait_until("both mismatches are recorded", || async { mismatches::open(&h.pool).await.unwrap().len() == 2 }).await;
+    relayer.stop().await.unwrap();
+    let open = mismatches::open(&h.pool).await.unwrap();
+    let kinds: Vec<(&str, &str)> = open.iter().map(|m| (m.kind.as_str(), m.subject.as_str())).collect();
+    assert_eq!(kinds, [("credit_differs", "2"), ("deposit_not_credited", "1")]);
+    assert!(open[0].evidence.contains("25000000") && open[0].evidence.contains("20000000"), "{}", open[0].evidence);
+    assert_eq!(latest_on_chain(&h).await, 4, "mismatches are shown, not a reason to stop");
+}

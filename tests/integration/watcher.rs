@@ -30,7 +30,12 @@ async fn canonical_deposits(devnet: &Devnet) -> Vec<(u64, B256, B256)> {
 }
 
 async fn stored_deposits(pool: &store::Pool) -> Vec<(u64, B256, B256)> {
-    escrow::deposits(pool).await.unwrap().iter().map(|d| (d.deposit_id, d.origin.tx_hash, d.origin.block_hash)).collect()
+    escrow::deposits(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| (d.deposit_id, d.origin.tx_hash, d.origin.block_hash))
+        .collect()
 }
 
 async fn catch_up(watcher: &Watcher, pool: &store::Pool) {
@@ -65,7 +70,9 @@ async fn stored_events_equal_the_canonical_chain_after_reorgs_of_depth_one_to_fi
         let provider = devnet.provider(FIRST_USER_ACCOUNT);
         let escrow_contract = USDCEscrow::new(d.escrow, &provider);
         for k in 0..depth {
-            send_call("deposit", escrow_contract.deposit(U256::from(1_000_000 * (depth * 10 + k)), account)).await.unwrap();
+            send_call("deposit", escrow_contract.deposit(U256::from(1_000_000 * (depth * 10 + k)), account))
+                .await
+                .unwrap();
         }
         catch_up(&watcher, &pool).await;
         assert_eq!(stored_deposits(&pool).await, canonical_deposits(&devnet).await, "before the depth-{depth} reorg");
@@ -73,11 +80,8 @@ async fn stored_events_equal_the_canonical_chain_after_reorgs_of_depth_one_to_fi
         // Those blocks are replaced by ones where the second user deposits instead (reusing the deposit ids).
         let calldata = depositCall { amount: U256::from(777_000_000u64), recipient: account }.abi_encode();
         let tx = json!({ "from": users[1], "to": d.escrow, "input": alloy::primitives::Bytes::from(calldata), "gas": "0x100000" });
-        let _: serde_json::Value = devnet
-            .provider(ADMIN_ACCOUNT)
-            .raw_request("anvil_reorg".into(), (depth, json!([[tx, 0]])))
-            .await
-            .unwrap();
+        let _: serde_json::Value =
+            devnet.provider(ADMIN_ACCOUNT).raw_request("anvil_reorg".into(), (depth, json!([[tx, 0]]))).await.unwrap();
         catch_up(&watcher, &pool).await;
         let canonical = canonical_deposits(&devnet).await;
         assert_eq!(stored_deposits(&pool).await, canonical, "after the depth-{depth} reorg");

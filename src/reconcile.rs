@@ -1,0 +1,331 @@
+//! Reconciliation: every escrow event against the certified off-chain ledger. Every on-chain withdrawal must
+//! match a committed claim (same id, account, recipient, epoch, amount, and the payout its committed rate and
+//! penalty give); every deposit must be credited by a certified batch within K epochs of being seen; every
+//! credit must match a deposit on chain. Each disagreement is stored with its evidence and logged at warn;
+//! nothing is dropped, and one that goes away (a late credit, a reorg) is marked resolved, not deleted.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::U256;
+use serde_json::json;
+
+use crate::ingest::document::CreditedDeposit;
+use crate::settle::{CommittedFigures, pamm};
+use crate::store::claims::StoredClaim;
+use crate::store::escrow::{Deposit, Withdrawal};
+use crate::store::mismatches::{self, Found, Kind};
+use crate::store::{self, Pool, batches, claims, credits, escrow};
+
+/// Epochs a deposit may wait for its credit by default.
+pub const DEFAULT_CREDIT_WITHIN_EPOCHS: u64 = 3;
+
+/// The kinds this module decides (a claim paid twice is recorded by the watcher as it reads the event).
+const KINDS: [Kind; 5] = [
+    Kind::UnknownWithdrawal,
+    Kind::WithdrawalDiffers,
+    Kind::DepositNotCredited,
+    Kind::CreditUnknown,
+    Kind::CreditDiffers,
+];
+
+/// Both sides of the ledger, as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Ledger<'a> {
+    /// Claims of accepted batches.
+    pub claims: &'a [StoredClaim],
+    /// Committed reserve figures per epoch.
+    pub figures: &'a BTreeMap<u64, CommittedFigures>,
+    /// `Withdrawn` events.
+    pub withdrawals: &'a [Withdrawal],
+    /// `Deposited` events.
+    pub deposits: &'a [Deposit],
+    /// For each deposit, the latest accepted epoch when it was seen.
+    pub seen_epochs: &'a BTreeMap<u64, u64>,
+    /// Credits of accepted batches, as `(epoch, deposit)`.
+    pub credits: &'a [(u64, CreditedDeposit)],
+    /// The latest accepted epoch.
+    pub latest_epoch: u64,
+}
+
+/// Every mismatch in `ledger`, deposits allowed `credit_within` epochs.
+pub fn find(ledger: &Ledger<'_>, credit_within: u64, params: &pamm::Params) -> Vec<Found> {
+    let mut found = Vec::new();
+    let claims: BTreeMap<U256, &StoredClaim> = ledger.claims.iter().map(|c| (c.claim.claim_id, c)).collect();
+    for w in ledger.withdrawals {
+        let event = json!({
+            "claim_id": w.claim_id.to_string(), "account": w.account.to_string(), "recipient": w.recipient.to_string(),
+            "epoch": w.epoch, "myco_amount": w.myco_amount.to_string(), "usdc_amount": w.usdc_amount.to_string(),
+            "tx": w.origin.tx_hash.to_string(), "block": w.origin.block_number,
+        });
+        let Some(stored) = claims.get(&w.claim_id) else {
+            found.push(Found {
+                kind: Kind::UnknownWithdrawal,
+                subject: w.claim_id.to_string(),
+                epoch: Some(w.epoch),
+                detail: format!(
+                    "withdrawal of claim {} (tx {}) matches no committed claim",
+                    w.claim_id, w.origin.tx_hash
+                ),
+                evidence: json!({ "event": event }),
+            });
+            continue;
+        };
+        let c = &stored.claim;
+        let expected = ledger.figures.get(&c.epoch).and_then(|f| c.usdc_payout(f, params).ok());
+        let mut differs = Vec::new();
+        if w.account != c.account {
+            differs.push("account");
+        }
+        if w.recipient != c.recipient {
+            differs.push("recipient");
+        }
+        if w.epoch != c.epoch {
+            differs.push("epoch");
+        }
+        if w.myco_amount != c.myco_amount {
+            differs.push("myco_amount");
+        }
+        if expected != Some(w.usdc_amount) {
+            differs.push("usdc_amount");
+        }
+        if !differs.is_empty() {
+            found.push(Found {
+                kind: Kind::WithdrawalDiffers,
+                subject: w.claim_id.to_string(),
+                epoch: Some(c.epoch),
+                detail: format!(
+                    "withdrawal of claim {} differs from the committed claim in {}",
+                    w.claim_id,
+                    differs.join(", ")
+                ),
+                evidence: json!({
+                    "event": event,
+                    "claim": {
+                        "account": c.account.to_string(), "recipient": c.recipient.to_string(), "epoch": c.epoch,
+                        "myco_amount": c.myco_amount.to_string(), "flow_penalty": c.flow_penalty.to_string(),
+                        "expected_usdc": expected.map(|x| x.to_string()),
+                    },
+                }),
+            });
+        }
+    }
+
+    let credited: BTreeMap<u64, &(u64, CreditedDeposit)> = ledger.credits.iter().map(|c| (c.1.deposit_id, c)).collect();
+    let deposits: BTreeMap<u64, &Deposit> = ledger.deposits.iter().map(|d| (d.deposit_id, d)).collect();
+    for d in ledger.deposits {
+        let seen = ledger.seen_epochs.get(&d.deposit_id).copied().unwrap_or_default();
+        let waited = ledger.latest_epoch.saturating_sub(seen);
+        if !credited.contains_key(&d.deposit_id) && waited >= credit_within {
+            found.push(Found {
+                kind: Kind::DepositNotCredited,
+                subject: d.deposit_id.to_string(),
+                epoch: None,
+                detail: format!(
+                    "deposit {} (tx {}) not credited {waited} epochs after it was seen",
+                    d.deposit_id, d.origin.tx_hash
+                ),
+                evidence: json!({
+                    "deposit_id": d.deposit_id, "recipient": d.recipient.to_string(), "amount": d.amount.to_string(),
+                    "tx": d.origin.tx_hash.to_string(), "block": d.origin.block_number, "seen_at_epoch": seen,
+                    "latest_epoch": ledger.latest_epoch,
+                }),
+            });
+        }
+    }
+    // Deposit ids are sequential from 1: once the watcher has seen id N, the chain has every id up to N.
+    let highest_seen = ledger.deposits.iter().map(|d| d.deposit_id).max().unwrap_or(0);
+    for (epoch, c) in ledger.credits {
+        let credit = json!({ "epoch": epoch, "deposit_id": c.deposit_id, "account": c.account.to_string(), "amount": c.amount.to_string() });
+        match deposits.get(&c.deposit_id) {
+            Some(d) if d.recipient != c.account || d.amount != c.amount => found.push(Found {
+                kind: Kind::CreditDiffers,
+                subject: c.deposit_id.to_string(),
+                epoch: Some(*epoch),
+                detail: format!("epoch {epoch} credited deposit {} with another account or amount than the chain's", c.deposit_id),
+                evidence: json!({ "credit": credit, "deposit": { "recipient": d.recipient.to_string(), "amount": d.amount.to_string(), "tx": d.origin.tx_hash.to_string() } }),
+            }),
+            None if c.deposit_id <= highest_seen => found.push(Found {
+                kind: Kind::CreditUnknown,
+                subject: c.deposit_id.to_string(),
+                epoch: Some(*epoch),
+                detail: format!("epoch {epoch} credited deposit {}, which the chain does not have", c.deposit_id),
+                evidence: json!({ "credit": credit, "highest_deposit_on_chain": highest_seen }),
+            }),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// What one reconciliation pass changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Mismatches open after the pass.
+    pub open: usize,
+    /// Mismatches newly opened by it.
+    pub opened: usize,
+    /// Mismatches it marked resolved.
+    pub resolved: u64,
+}
+
+/// Loads both sides, records every mismatch found (logging new ones at warn) and resolves those gone.
+pub async fn run(pool: &Pool, credit_within: u64) -> store::Result<Outcome> {
+    let claims = claims::all(pool).await?;
+    let figures: BTreeMap<u64, CommittedFigures> = batches::all(pool)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let r = b.reserve;
+            let f = CommittedFigures {
+                total_supply: r.total_supply,
+                total_reserve: r.total_reserve,
+                flow_pressure: r.flow_pressure,
+            };
+            (b.epoch, f)
+        })
+        .collect();
+    let (withdrawals, deposits) = (escrow::withdrawals(pool).await?, escrow::deposits(pool).await?);
+    let (seen_epochs, credits) = (escrow::seen_epochs(pool).await?, credits::all(pool).await?);
+    let latest_epoch = batches::last(pool).await?.map_or(0, |l| l.0);
+    let ledger = Ledger {
+        claims: &claims,
+        figures: &figures,
+        withdrawals: &withdrawals,
+        deposits: &deposits,
+        seen_epochs: &seen_epochs,
+        credits: &credits,
+        latest_epoch,
+    };
+    let found = find(&ledger, credit_within, &pamm::Params::default());
+
+    let mut tx = pool.begin().await?;
+    let mut opened = 0;
+    for f in &found {
+        if mismatches::record(&mut tx, f).await? {
+            opened += 1;
+            tracing::warn!(kind = f.kind.as_str(), subject = %f.subject, detail = %f.detail, "MISMATCH between chain and ledger");
+        }
+    }
+    let resolved = mismatches::resolve_absent(&mut tx, &KINDS, &found).await?;
+    tx.commit().await?;
+    let open = mismatches::open(pool).await?.len();
+    Ok(Outcome { open, opened, resolved })
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{Address, B256};
+
+    use super::*;
+    use crate::settle::Claim;
+    use crate::store::escrow::EventOrigin;
+
+    const WAD: u64 = 1_000_000_000_000_000_000;
+
+    fn claim(id: u64) -> StoredClaim {
+        StoredClaim {
+            claim: Claim {
+                claim_id: U256::from(id),
+                account: B256::repeat_byte(1),
+                recipient: Address::repeat_byte(2),
+                myco_amount: U256::from(10 * WAD),
+                flow_penalty: U256::from(WAD),
+                epoch: 1,
+                prior_redeemed: U256::ZERO,
+            },
+            proof: Vec::new(),
+            paid_tx: None,
+        }
+    }
+
+    fn paid(c: &StoredClaim, usdc: u64) -> Withdrawal {
+        Withdrawal {
+            claim_id: c.claim.claim_id,
+            recipient: c.claim.recipient,
+            account: c.claim.account,
+            epoch: c.claim.epoch,
+            myco_amount: c.claim.myco_amount,
+            usdc_amount: U256::from(usdc),
+            origin: EventOrigin {
+                block_number: 9,
+                block_hash: B256::ZERO,
+                tx_hash: B256::repeat_byte(9),
+                log_index: 0,
+            },
+        }
+    }
+
+    fn deposit(id: u64, amount: u64) -> Deposit {
+        Deposit {
+            deposit_id: id,
+            depositor: Address::ZERO,
+            recipient: B256::repeat_byte(3),
+            amount: U256::from(amount),
+            origin: EventOrigin {
+                block_number: 5,
+                block_hash: B256::ZERO,
+                tx_hash: B256::repeat_byte(5),
+                log_index: 0,
+            },
+        }
+    }
+
+    fn kinds(
+        claims: &[StoredClaim],
+        withdrawals: &[Withdrawal],
+        deposits: &[Deposit],
+        credits: &[(u64, CreditedDeposit)],
+        latest_epoch: u64,
+    ) -> Vec<(Kind, String)> {
+        let figures = BTreeMap::from([(
+            1,
+            CommittedFigures {
+                total_supply: U256::from(1000u128 * WAD as u128),
+                total_reserve: U256::from(1000u128 * WAD as u128),
+                flow_pressure: U256::ZERO,
+            },
+        )]);
+        let seen = deposits.iter().map(|d| (d.deposit_id, 1)).collect();
+        let ledger =
+            Ledger { claims, figures: &figures, withdrawals, deposits, seen_epochs: &seen, credits, latest_epoch };
+        find(&ledger, 3, &pamm::Params::default()).into_iter().map(|f| (f.kind, f.subject)).collect()
+    }
+
+    #[test]
+    fn a_withdrawal_paying_the_committed_rate_matches() {
+        let c = claim(1);
+        assert!(kinds(&[c.clone()], &[paid(&c, 10_000_000)], &[], &[], 1).is_empty());
+    }
+
+    #[test]
+    fn unknown_or_differing_withdrawals_are_mismatches() {
+        let c = claim(1);
+        let unknown = paid(&claim(2), 10_000_000);
+        let overpaid = paid(&c, 10_000_001);
+        assert_eq!(
+            kinds(&[c.clone()], &[unknown, overpaid], &[], &[], 1),
+            [(Kind::UnknownWithdrawal, "2".into()), (Kind::WithdrawalDiffers, "1".into())]
+        );
+    }
+
+    #[test]
+    fn a_deposit_must_be_credited_within_k_epochs() {
+        let d = deposit(1, 5);
+        assert!(kinds(&[], &[], &[d.clone()], &[], 3).is_empty(), "two epochs after: still in time");
+        assert_eq!(kinds(&[], &[], &[d.clone()], &[], 4), [(Kind::DepositNotCredited, "1".into())]);
+        let credit = CreditedDeposit { deposit_id: 1, account: d.recipient, amount: d.amount };
+        assert!(kinds(&[], &[], &[d], &[(2, credit)], 9).is_empty());
+    }
+
+    #[test]
+    fn credits_must_match_the_chain() {
+        let d = deposit(2, 5);
+        let wrong = CreditedDeposit { deposit_id: 2, account: d.recipient, amount: U256::from(6) };
+        let missing = CreditedDeposit { deposit_id: 1, account: d.recipient, amount: U256::from(5) };
+        let not_yet_seen = CreditedDeposit { deposit_id: 3, account: d.recipient, amount: U256::from(5) };
+        assert_eq!(
+            kinds(&[], &[], &[d], &[(1, wrong), (1, missing), (1, not_yet_seen)], 1),
+            [(Kind::CreditDiffers, "2".into()), (Kind::CreditUnknown, "1".into())]
+        );
+    }
+}
