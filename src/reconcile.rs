@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn a_withdrawal_paying_the_committed_rate_matches() {
         let c = claim(1);
-        assert!(kinds(&[c.clone()], &[paid(&c, 10_000_000)], &[], &[], 1).is_empty());
+        assert!(kinds(std::slice::from_ref(&c), &[paid(&c, 10_000_000)], &[], &[], 1).is_empty());
     }
 
     #[test]
@@ -303,7 +303,7 @@ mod tests {
         let unknown = paid(&claim(2), 10_000_000);
         let overpaid = paid(&c, 10_000_001);
         assert_eq!(
-            kinds(&[c.clone()], &[unknown, overpaid], &[], &[], 1),
+            kinds(std::slice::from_ref(&c), &[unknown, overpaid], &[], &[], 1),
             [(Kind::UnknownWithdrawal, "2".into()), (Kind::WithdrawalDiffers, "1".into())]
         );
     }
@@ -311,8 +311,8 @@ mod tests {
     #[test]
     fn a_deposit_must_be_credited_within_k_epochs() {
         let d = deposit(1, 5);
-        assert!(kinds(&[], &[], &[d.clone()], &[], 3).is_empty(), "two epochs after: still in time");
-        assert_eq!(kinds(&[], &[], &[d.clone()], &[], 4), [(Kind::DepositNotCredited, "1".into())]);
+        assert!(kinds(&[], &[], std::slice::from_ref(&d), &[], 3).is_empty(), "two epochs after: still in time");
+        assert_eq!(kinds(&[], &[], std::slice::from_ref(&d), &[], 4), [(Kind::DepositNotCredited, "1".into())]);
         let credit = CreditedDeposit { deposit_id: 1, account: d.recipient, amount: d.amount };
         assert!(kinds(&[], &[], &[d], &[(2, credit)], 9).is_empty());
     }
