@@ -157,13 +157,24 @@ pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
     Some(format!("unrecognised revert data {data}"))
 }
 
-/// A provider over HTTP that signs with `signer`, type-erased so every stage shares one type.
+/// How long any one RPC request may take: a node that stalls but keeps the connection open must not stall the
+/// relayer (op txmgr uses 10 s).
+pub const RPC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A provider over HTTP that signs with `signer`, type-erased so every stage shares one type. Every request
+/// times out after [`RPC_TIMEOUT`].
 pub fn signing_provider(
     url: alloy::transports::http::reqwest::Url,
     signer: alloy::signers::local::PrivateKeySigner,
 ) -> alloy::providers::DynProvider {
     use alloy::providers::{Provider, ProviderBuilder};
-    ProviderBuilder::new().wallet(signer).connect_http(url).erased()
+    let client = alloy::transports::http::reqwest::Client::builder()
+        .timeout(RPC_TIMEOUT)
+        .connect_timeout(RPC_TIMEOUT)
+        .build()
+        // Building fails only without a TLS backend or with a broken system configuration; we use neither.
+        .expect("an HTTP client with timeouts");
+    ProviderBuilder::new().wallet(signer).connect_reqwest(client, url).erased()
 }
 
 /// Simulates, sends and waits for the receipt of a contract call; a revert comes back decoded.

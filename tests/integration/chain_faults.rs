@@ -68,3 +68,142 @@ async fn a_stuck_commit_is_replaced_with_higher_fees_until_it_lands() {
     let committed = commitments::all(&h.pool).await.unwrap();
     assert_eq!(committed[0].tx_hash, mined[0].tx_hash);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relayer_rides_out_an_rpc_outage_and_commits_everything() {
+    use crate::proxy::{Mode, Proxy};
+    use myco_bridge::relayer::Relayer;
+    use tokio_util::sync::CancellationToken;
+
+    let mut h = Harness::start().await;
+    let upstream = format!("127.0.0.1:{}", h.devnet.anvil.port()).parse().unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let provider = myco_bridge::chain::signing_provider(proxy.url(), h.devnet.signer(RELAYER_ACCOUNT));
+    let shutdown = CancellationToken::new();
+    let relayer = tokio::spawn(Relayer::new(h.pool.clone(), provider, h.config()).run(shutdown.clone()));
+    let source = FolderSource::new(&h.batch_dir);
+    let committed = |epoch: u64| {
+        let pool = h.pool.clone();
+        async move { commitments::latest(&pool).await.unwrap().is_some_and(|l| l >= epoch) }
+    };
+
+    let mut publish = async |epoch: u64| {
+        let batch =
+            h.network.next_batch(&EpochInputs { timestamp: epoch, transfers: 2, intents: 4, ..Default::default() });
+        source.publish(epoch, &batch.bytes).await.unwrap();
+    };
+    publish(1).await;
+    wait_until("epoch 1 is committed", || committed(1)).await;
+
+    // The node drops every connection, then refuses them, while the validators keep certifying.
+    proxy.set(Mode::Drop).await;
+    publish(2).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    proxy.set(Mode::Refuse).await;
+    publish(3).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(!relayer.is_finished(), "an outage is not a reason to stop");
+    assert!(!committed(2).await, "nothing can be committed through a dead node");
+
+    proxy.set(Mode::Up).await;
+    publish(4).await;
+    wait_until("every epoch is committed after the outage", || committed(4)).await;
+    shutdown.cancel();
+    relayer.await.unwrap().unwrap();
+
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    assert_eq!(sc.latestEpoch().call().await.unwrap(), 4);
+    let all = commitments::all(&h.pool).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.epoch).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    for c in &all {
+        assert_eq!(sc.commitmentOf(c.epoch).call().await.unwrap().stateRoot, c.state_root);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_order() {
+    use myco_bridge::chain::bindings::MycoBondingCurve;
+    use myco_bridge::devnet::simulate::SplitMix64;
+    use myco_bridge::ingest::document::CreditedDeposit;
+    use myco_bridge::store::curve::{self, Status as CurveStatus};
+
+    const EPOCHS: u64 = 8;
+    let mut h = Harness::start().await;
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    // Blocks every second instead of per transaction: a kill now often lands between send and receipt.
+    let _: serde_json::Value = admin.raw_request("evm_setAutomine".into(), (false,)).await.unwrap();
+    let _: serde_json::Value = admin.raw_request("evm_setIntervalMining".into(), (1,)).await.unwrap();
+    let source = FolderSource::new(&h.batch_dir);
+    let deposits: Vec<CreditedDeposit> = h
+        .network
+        .accounts()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| CreditedDeposit {
+            deposit_id: i as u64 + 1,
+            account: *a,
+            amount: alloy::primitives::U256::from(5_000_000_000u64),
+        })
+        .collect();
+    for epoch in 1..=EPOCHS {
+        let deposits = if epoch == 1 { deposits.clone() } else { Vec::new() };
+        let batch = h.network.next_batch(&EpochInputs {
+            timestamp: epoch,
+            deposits,
+            transfers: 4,
+            intents: 12,
+            ..Default::default()
+        });
+        source.publish(epoch, &batch.bytes).await.unwrap();
+    }
+    let curve_contract = MycoBondingCurve::new(h.devnet.deployment.curve, &admin);
+    let supply_before = curve_contract.supply().call().await.unwrap();
+
+    // Start, kill at a random instant (no graceful shutdown: the task is aborted), repeat.
+    let mut rng = SplitMix64(42);
+    let mut kills = 0;
+    while !commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= EPOCHS) && kills < 40 {
+        let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+        tokio::time::sleep(std::time::Duration::from_millis(rng.below(1_500) as u64)).await;
+        relayer.task.abort();
+        let _ = relayer.task.await;
+        kills += 1;
+    }
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("every epoch is committed", || async {
+        commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= EPOCHS)
+    })
+    .await;
+    relayer.stop().await.unwrap();
+    assert!(kills >= 5, "killed {kills} times");
+
+    // The chain holds each epoch once, in order, with the stored root; the store agrees.
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    assert_eq!(sc.latestEpoch().call().await.unwrap(), EPOCHS);
+    let stored = commitments::all(&h.pool).await.unwrap();
+    assert_eq!(stored.iter().map(|c| c.epoch).collect::<Vec<_>>(), (1..=EPOCHS).collect::<Vec<_>>());
+    for c in &stored {
+        let on_chain = sc.commitmentOf(c.epoch).call().await.unwrap();
+        assert_eq!(on_chain.stateRoot, c.state_root, "epoch {}", c.epoch);
+    }
+    // Net orders: each epoch's executed once; the curve moved by exactly what the store recorded.
+    let mut supply = supply_before;
+    for row in curve::all(&h.pool).await.unwrap() {
+        match row.status {
+            CurveStatus::Executed => supply = supply - row.plan.sell.0 + row.executed.unwrap().myco_out,
+            CurveStatus::Nothing => {}
+            CurveStatus::Planned => panic!("epoch {} left planned", row.plan.epoch),
+        }
+    }
+    assert_eq!(curve_contract.supply().call().await.unwrap(), supply);
+    // At most one mined attempt per transaction purpose and epoch.
+    let attempts = attempts::all(&h.pool).await.unwrap();
+    for epoch in 1..=EPOCHS {
+        for purpose in ["commit", "settle"] {
+            let mined =
+                attempts.iter().filter(|a| a.epoch == epoch && a.purpose == purpose && a.status == Status::Mined);
+            assert!(mined.count() <= 1, "{purpose} of epoch {epoch} mined twice");
+        }
+    }
+}

@@ -8,5 +8,6 @@ mod differential;
 mod ingest;
 mod interop;
 mod merkle;
+mod proxy;
 mod relayer;
 mod watcher;
