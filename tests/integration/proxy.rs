@@ -55,10 +55,10 @@ impl Proxy {
             if mode != Mode::Up {
                 s.connections.drain(..).for_each(|c| c.abort());
             }
-            if mode == Mode::Refuse {
-                if let Some(l) = s.listener.take() {
-                    l.abort();
-                }
+            if mode == Mode::Refuse
+                && let Some(l) = s.listener.take()
+            {
+                l.abort();
             }
             was == Mode::Refuse && mode != Mode::Refuse
         };
