@@ -207,3 +207,71 @@ async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_or
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_root_stops_the_relayer_with_the_reason_and_keeps_everything() {
+    use myco_bridge::store::{batches, claims};
+
+    use myco_bridge::devnet::simulate::WithdrawalAsk;
+    use myco_bridge::ingest::document::CreditedDeposit;
+
+    let mut h = Harness::start().await;
+    let source = FolderSource::new(&h.batch_dir);
+    let account = h.network.accounts()[0];
+    let credit = CreditedDeposit { deposit_id: 1, account, amount: alloy::primitives::U256::from(100_000_000u64) };
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, deposits: vec![credit], ..Default::default() });
+    let ask = WithdrawalAsk {
+        account,
+        amount: alloy::primitives::U256::from(5u64)
+            * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18)),
+        recipient: alloy::primitives::Address::repeat_byte(9),
+    };
+    let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, withdrawals: vec![ask], ..Default::default() });
+    source.publish(1, &b1.bytes).await.unwrap();
+    source.publish(2, &b2.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("both epochs are committed", || async {
+        commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= 2)
+    })
+    .await;
+
+    // The guardian revokes epoch 2 inside its challenge window; the same root can never come back.
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    myco_bridge::chain::send_call("revoke", sc.revoke(2)).await.unwrap();
+    let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
+    let error = ended.expect_err("a revoked root cannot be recommitted").to_string();
+    assert!(error.contains("StateCommitmentRootRevoked"), "{error}");
+
+    // Nothing accepted is lost: both batches, their claims, and every transaction attempt stay on record;
+    // only the commitment the chain no longer holds is no longer listed as committed.
+    assert_eq!(batches::all(&h.pool).await.unwrap().len(), 2);
+    let kept = claims::all(&h.pool).await.unwrap();
+    assert_eq!((kept.len(), kept[0].claim.epoch), (1, 2), "the revoked epoch's claim is kept");
+    let committed: Vec<u64> = commitments::all(&h.pool).await.unwrap().iter().map(|c| c.epoch).collect();
+    assert_eq!(committed, [1]);
+    let mined = attempts::all(&h.pool).await.unwrap();
+    assert!(mined.iter().any(|a| a.purpose == "commit" && a.epoch == 2 && a.status == Status::Mined));
+    assert_eq!(sc.latestEpoch().call().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_state_commitment_stops_the_relayer_with_the_reason() {
+    let mut h = Harness::start().await;
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    myco_bridge::chain::send_call("pause", sc.pause()).await.unwrap();
+    let batch = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(1, &batch.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
+    let error = ended.expect_err("commits are refused while paused").to_string();
+    assert!(error.contains("EnforcedPause"), "{error}");
+    assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e), Some(1), "batch kept");
+
+    // Unpaused, a restarted relayer picks up where it stopped.
+    myco_bridge::chain::send_call("unpause", sc.unpause()).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    relayer.stop().await.unwrap();
+}
