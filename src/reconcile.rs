@@ -198,7 +198,7 @@ pub async fn run(pool: &Pool, credit_within: u64) -> store::Result<Outcome> {
     };
     let found = find(&ledger, credit_within, &pamm::Params::default());
 
-    let mut tx = pool.begin().await?;
+    let mut tx = store::begin(pool).await?;
     let mut opened = 0;
     for f in &found {
         if mismatches::record(&mut tx, f).await? {

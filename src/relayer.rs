@@ -198,7 +198,7 @@ impl Relayer {
     async fn accept(&self, batch: &Batch, origin: &str) -> Result<()> {
         let settlement = EpochSettlement::compute(&batch.state);
         let outputs = epoch_outputs(batch, &settlement);
-        let mut tx = self.pool.begin().await.map_err(store::Error::from)?;
+        let mut tx = store::begin(&self.pool).await?;
         batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
         claims::insert_all(&mut tx, &settlement).await?;
         credits::insert_all(&mut tx, batch.epoch, &batch.state.deposits).await?;

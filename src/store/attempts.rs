@@ -111,7 +111,7 @@ pub async fn insert(pool: &Pool, a: &NewAttempt<'_>) -> Result<i64> {
     let id = sqlx::query_scalar(
         "INSERT INTO tx_attempts (purpose, epoch, nonce, tx_hash, max_fee_per_gas, max_priority_fee_per_gas,
              gas_limit, sent_block, status, error, sent_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(a.purpose)
     .bind(a.epoch as i64)
@@ -133,9 +133,9 @@ pub async fn insert(pool: &Pool, a: &NewAttempt<'_>) -> Result<i64> {
 /// Marks attempt `id` mined (or reverted) in `block_number`, and every other open attempt with its purpose,
 /// epoch and nonce replaced, in one transaction.
 pub async fn settle(pool: &Pool, id: i64, status: Status, block_number: u64, gas_used: u64) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let at = now();
-    sqlx::query("UPDATE tx_attempts SET status = ?, block_number = ?, gas_used = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE tx_attempts SET status = $1, block_number = $2, gas_used = $3, updated_at = $4 WHERE id = $5")
         .bind(status.as_str())
         .bind(block_number as i64)
         .bind(gas_used as i64)
@@ -144,9 +144,9 @@ pub async fn settle(pool: &Pool, id: i64, status: Status, block_number: u64, gas
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "UPDATE tx_attempts SET status = 'replaced', updated_at = ?
-         WHERE status = 'sent' AND id != ?
-           AND (purpose, epoch, nonce) = (SELECT purpose, epoch, nonce FROM tx_attempts WHERE id = ?)",
+        "UPDATE tx_attempts SET status = 'replaced', updated_at = $1
+         WHERE status = 'sent' AND id != $2
+           AND (purpose, epoch, nonce) = (SELECT purpose, epoch, nonce FROM tx_attempts WHERE id = $3)",
     )
     .bind(at)
     .bind(id)
@@ -161,7 +161,7 @@ pub async fn settle(pool: &Pool, id: i64, status: Status, block_number: u64, gas
 /// of our transactions, or one sent before a restart that we no longer track).
 pub async fn close(pool: &Pool, purpose: &str, epoch: u64) -> Result<()> {
     sqlx::query(
-        "UPDATE tx_attempts SET status = 'replaced', updated_at = ? WHERE status = 'sent' AND purpose = ? AND epoch = ?",
+        "UPDATE tx_attempts SET status = 'replaced', updated_at = $1 WHERE status = 'sent' AND purpose = $2 AND epoch = $3",
     )
     .bind(now())
     .bind(purpose)
@@ -173,7 +173,7 @@ pub async fn close(pool: &Pool, purpose: &str, epoch: u64) -> Result<()> {
 
 /// Open (sent, not yet mined) attempts of `purpose`/`epoch`, oldest first.
 pub async fn open(pool: &Pool, purpose: &str, epoch: u64) -> Result<Vec<Attempt>> {
-    let rows = sqlx::query(concat!(select!(), "WHERE purpose = ? AND epoch = ? AND status = 'sent' ORDER BY id"))
+    let rows = sqlx::query(concat!(select!(), "WHERE purpose = $1 AND epoch = $2 AND status = 'sent' ORDER BY id"))
         .bind(purpose)
         .bind(epoch as i64)
         .fetch_all(pool)
@@ -195,7 +195,7 @@ macro_rules! select {
 }
 use select;
 
-fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<Attempt> {
+fn decode(r: &sqlx::any::AnyRow) -> Result<Attempt> {
     const T: &str = "tx_attempts";
     let fee = |column: &'static str, i: usize| -> Result<u128> {
         let v: U256 = parse_u256(T, column, r.get(i))?;

@@ -1,7 +1,7 @@
 //! `batches`: every verified batch, with the state root computed from it.
 
 use alloy::primitives::B256;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Pool, Result, fixed, now, parse_u256};
 use crate::ingest::Batch;
@@ -34,11 +34,11 @@ pub struct ReserveFigures {
 }
 
 /// Records a verified batch, its state root and the reserve figures committed with it.
-pub async fn insert(conn: &mut SqliteConnection, batch: &Batch, state_root: B256, r: &CommittedFigures) -> Result<()> {
+pub async fn insert(conn: &mut AnyConnection, batch: &Batch, state_root: B256, r: &CommittedFigures) -> Result<()> {
     sqlx::query(
         "INSERT INTO batches (epoch, digest, parent, timestamp, signers, state_root, total_supply, total_reserve,
                               flow_pressure, raw, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(batch.epoch as i64)
     .bind(batch.digest.as_slice())
@@ -65,7 +65,7 @@ pub async fn last(pool: &Pool) -> Result<Option<(u64, B256)>> {
 /// The digest and raw bytes of `epoch`'s accepted batch.
 pub async fn raw(pool: &Pool, epoch: u64) -> Result<Option<(B256, Vec<u8>)>> {
     let row =
-        sqlx::query("SELECT digest, raw FROM batches WHERE epoch = ?").bind(epoch as i64).fetch_optional(pool).await?;
+        sqlx::query("SELECT digest, raw FROM batches WHERE epoch = $1").bind(epoch as i64).fetch_optional(pool).await?;
     row.map(|r| Ok((B256::from(fixed::<32>("batches", "digest", r.get(0))?), r.get(1)))).transpose()
 }
 
@@ -73,7 +73,7 @@ pub async fn raw(pool: &Pool, epoch: u64) -> Result<Option<(B256, Vec<u8>)>> {
 pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<StoredBatch>> {
     let row = sqlx::query(
         "SELECT epoch, digest, state_root, timestamp, total_supply, total_reserve, flow_pressure
-         FROM batches WHERE epoch = ?",
+         FROM batches WHERE epoch = $1",
     )
     .bind(epoch as i64)
     .fetch_optional(pool)
@@ -104,7 +104,7 @@ pub async fn uncommitted(pool: &Pool) -> Result<Vec<StoredBatch>> {
     rows.iter().map(decode).collect()
 }
 
-fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredBatch> {
+fn decode(r: &sqlx::any::AnyRow) -> Result<StoredBatch> {
     const T: &str = "batches";
     Ok(StoredBatch {
         epoch: r.get::<i64, _>(0) as u64,

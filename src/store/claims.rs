@@ -1,7 +1,7 @@
 //! `claims`: the withdrawal claims of each epoch's state root, with their proofs.
 
 use alloy::primitives::{Address, B256, U256};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Pool, Result, fixed, parse_u256};
 use crate::settle::{Claim, EpochSettlement};
@@ -18,13 +18,13 @@ pub struct StoredClaim {
 }
 
 /// Records every claim of an epoch with its proof.
-pub async fn insert_all(conn: &mut SqliteConnection, settlement: &EpochSettlement) -> Result<()> {
+pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) -> Result<()> {
     for claim in &settlement.claims {
         let proof: Vec<u8> = settlement.proof(claim).iter().flat_map(|h| h.0).collect();
         sqlx::query(
             "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, prior_redeemed,
                                  leaf, proof)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(claim.claim_id.to_string())
         .bind(claim.epoch as i64)
@@ -44,7 +44,7 @@ pub async fn insert_all(conn: &mut SqliteConnection, settlement: &EpochSettlemen
 /// The first of `claim_ids` already certified by an earlier epoch, with that epoch.
 pub async fn first_certified(pool: &Pool, claim_ids: &[U256]) -> Result<Option<(U256, u64)>> {
     for id in claim_ids {
-        let row = sqlx::query("SELECT epoch FROM claims WHERE claim_id = ?")
+        let row = sqlx::query("SELECT epoch FROM claims WHERE claim_id = $1")
             .bind(id.to_string())
             .fetch_optional(pool)
             .await?;
@@ -70,7 +70,7 @@ macro_rules! select_claims {
 /// The claim `claim_id`, if any epoch certified it.
 pub async fn get(pool: &Pool, claim_id: U256) -> Result<Option<StoredClaim>> {
     let row =
-        sqlx::query(select_claims!("WHERE c.claim_id = ?")).bind(claim_id.to_string()).fetch_optional(pool).await?;
+        sqlx::query(select_claims!("WHERE c.claim_id = $1")).bind(claim_id.to_string()).fetch_optional(pool).await?;
     row.map(|r| decode(&r)).transpose()
 }
 
@@ -80,7 +80,7 @@ pub async fn all(pool: &Pool) -> Result<Vec<StoredClaim>> {
     rows.iter().map(decode).collect()
 }
 
-fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredClaim> {
+fn decode(r: &sqlx::any::AnyRow) -> Result<StoredClaim> {
     const T: &str = "claims";
     let proof_bytes: &[u8] = r.get(6);
     if !proof_bytes.len().is_multiple_of(32) {

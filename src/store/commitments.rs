@@ -24,7 +24,7 @@ pub struct Commitment {
 pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     sqlx::query(
         "INSERT INTO commitments (epoch, state_root, tx_hash, block_number, gas_used, committed_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (epoch) DO UPDATE SET state_root = excluded.state_root, tx_hash = excluded.tx_hash,
              block_number = excluded.block_number, gas_used = excluded.gas_used, committed_at = excluded.committed_at",
     )
@@ -67,7 +67,7 @@ pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
 /// Forgets commitments above `latest`, the chain's latest epoch (a reorg took them out, or the guardian revoked
 /// them); returns the epochs forgotten. Their batches become uncommitted again.
 pub async fn forget_above(pool: &Pool, latest: u64) -> Result<Vec<u64>> {
-    let gone: Vec<i64> = sqlx::query_scalar("DELETE FROM commitments WHERE epoch > ? RETURNING epoch")
+    let gone: Vec<i64> = sqlx::query_scalar("DELETE FROM commitments WHERE epoch > $1 RETURNING epoch")
         .bind(latest as i64)
         .fetch_all(pool)
         .await?;

@@ -1,6 +1,6 @@
 //! `credits`: which escrow deposits accepted batches credited, so no deposit is credited twice.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use alloy::primitives::B256;
 
@@ -8,9 +8,9 @@ use super::{Pool, Result, fixed, parse_u256};
 use crate::ingest::document::CreditedDeposit;
 
 /// Records the deposits a batch of `epoch` credits.
-pub async fn insert_all(conn: &mut SqliteConnection, epoch: u64, deposits: &[CreditedDeposit]) -> Result<()> {
+pub async fn insert_all(conn: &mut AnyConnection, epoch: u64, deposits: &[CreditedDeposit]) -> Result<()> {
     for d in deposits {
-        sqlx::query("INSERT INTO credits (deposit_id, epoch, account, amount) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO credits (deposit_id, epoch, account, amount) VALUES ($1, $2, $3, $4)")
             .bind(d.deposit_id as i64)
             .bind(epoch as i64)
             .bind(d.account.as_slice())
@@ -24,8 +24,10 @@ pub async fn insert_all(conn: &mut SqliteConnection, epoch: u64, deposits: &[Cre
 /// The first of `deposit_ids` already credited, with the epoch that credited it.
 pub async fn first_credited(pool: &Pool, deposit_ids: &[u64]) -> Result<Option<(u64, u64)>> {
     for id in deposit_ids {
-        let row =
-            sqlx::query("SELECT epoch FROM credits WHERE deposit_id = ?").bind(*id as i64).fetch_optional(pool).await?;
+        let row = sqlx::query("SELECT epoch FROM credits WHERE deposit_id = $1")
+            .bind(*id as i64)
+            .fetch_optional(pool)
+            .await?;
         if let Some(r) = row {
             return Ok(Some((*id, r.get::<i64, _>(0) as u64)));
         }

@@ -92,7 +92,7 @@ pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
     sqlx::query(
         "INSERT INTO curve_settlements (epoch, spot, clearing_price, matched_myco, fills, sell_myco, sell_min_usdc,
              buy_usdc, buy_min_myco, skipped, status, planned_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(p.epoch as i64)
     .bind(p.spot.to_string())
@@ -114,8 +114,8 @@ pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
 /// Marks an epoch's plan executed.
 pub async fn executed(pool: &Pool, epoch: u64, e: &Executed) -> Result<()> {
     sqlx::query(
-        "UPDATE curve_settlements SET status = 'executed', usdc_out = ?, myco_out = ?, tx_hash = ?, block_number = ?,
-             gas_used = ?, executed_at = ? WHERE epoch = ?",
+        "UPDATE curve_settlements SET status = 'executed', usdc_out = $1, myco_out = $2, tx_hash = $3, block_number = $4,
+             gas_used = $5, executed_at = $6 WHERE epoch = $7",
     )
     .bind(e.usdc_out.to_string())
     .bind(e.myco_out.to_string())
@@ -142,7 +142,7 @@ macro_rules! select {
 
 /// The row of `epoch`, if planned.
 pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<CurveSettlement>> {
-    let row = sqlx::query(select!("WHERE epoch = ?")).bind(epoch as i64).fetch_optional(pool).await?;
+    let row = sqlx::query(select!("WHERE epoch = $1")).bind(epoch as i64).fetch_optional(pool).await?;
     row.as_ref().map(decode).transpose()
 }
 
@@ -152,7 +152,7 @@ pub async fn all(pool: &Pool) -> Result<Vec<CurveSettlement>> {
     rows.iter().map(decode).collect()
 }
 
-fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<CurveSettlement> {
+fn decode(r: &sqlx::any::AnyRow) -> Result<CurveSettlement> {
     const T: &str = "curve_settlements";
     let u = |column: &'static str, i: usize| parse_u256(T, column, r.get(i));
     let skipped: String = r.get(9);

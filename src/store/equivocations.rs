@@ -33,7 +33,7 @@ pub async fn insert(pool: &Pool, e: &Evidence) -> Result<()> {
     sqlx::query(
         "INSERT INTO equivocations (epoch, first_digest, first_raw, first_origin, second_digest, second_raw,
                                     second_origin, detected_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(e.epoch as i64)
     .bind(e.first.digest.as_slice())

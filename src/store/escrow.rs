@@ -76,13 +76,13 @@ pub struct Range {
 /// same range is harmless. A second `Withdrawn` event for a claim id already paid by another transaction is
 /// kept as a `claim_paid_twice` mismatch, not dropped; returns how many such were new.
 pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let mut paid_twice = 0;
     for d in &range.deposits {
         sqlx::query(
             "INSERT INTO escrow_deposits (deposit_id, depositor, recipient, amount, block_number, block_hash, tx_hash,
                                           log_index, seen_epoch)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(epoch), 0) FROM batches))
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(epoch), 0) FROM batches))
              ON CONFLICT (deposit_id) DO NOTHING",
         )
         .bind(d.deposit_id as i64)
@@ -100,7 +100,7 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
         let inserted = sqlx::query(
             "INSERT INTO escrow_withdrawals (claim_id, recipient, account, epoch, myco_amount, usdc_amount,
                                              block_number, block_hash, tx_hash, log_index)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (claim_id) DO NOTHING",
         )
         .bind(w.claim_id.to_string())
         .bind(w.recipient.as_slice())
@@ -116,7 +116,7 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
         .await?
         .rows_affected();
         if inserted == 0 {
-            let first: Vec<u8> = sqlx::query_scalar("SELECT tx_hash FROM escrow_withdrawals WHERE claim_id = ?")
+            let first: Vec<u8> = sqlx::query_scalar("SELECT tx_hash FROM escrow_withdrawals WHERE claim_id = $1")
                 .bind(w.claim_id.to_string())
                 .fetch_one(&mut *tx)
                 .await?;
@@ -138,7 +138,7 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
         }
     }
     for (number, hash) in &range.blocks {
-        sqlx::query("INSERT INTO watcher_blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash")
+        sqlx::query("INSERT INTO watcher_blocks (number, hash) VALUES ($1, $2) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash")
             .bind(*number as i64)
             .bind(hash.as_slice())
             .execute(&mut *tx)
@@ -146,7 +146,7 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     }
     sqlx::query(
         "DELETE FROM watcher_blocks WHERE number < (SELECT MIN(number) FROM
-             (SELECT number FROM watcher_blocks ORDER BY number DESC LIMIT ?))",
+             (SELECT number FROM watcher_blocks ORDER BY number DESC LIMIT $1))",
     )
     .bind(KEPT_BLOCK_HASHES)
     .execute(&mut *tx)
@@ -156,9 +156,9 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     Ok(paid_twice)
 }
 
-async fn set_cursor(conn: &mut sqlx::SqliteConnection, next_block: u64) -> Result<()> {
+async fn set_cursor(conn: &mut sqlx::AnyConnection, next_block: u64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO watcher_cursor (id, next_block) VALUES (1, ?)
+        "INSERT INTO watcher_cursor (id, next_block) VALUES (1, $1)
          ON CONFLICT (id) DO UPDATE SET next_block = excluded.next_block",
     )
     .bind(next_block as i64)
@@ -178,15 +178,15 @@ pub async fn recent_blocks(pool: &Pool) -> Result<Vec<(u64, B256)>> {
 /// Rewinds to `ancestor`, the last block the stored and the canonical chain share: events and hashes above it
 /// are deleted and the cursor moves to the block after it, with the reorg recorded, all in one transaction.
 pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     for table in [
-        "DELETE FROM escrow_deposits WHERE block_number > ?",
-        "DELETE FROM escrow_withdrawals WHERE block_number > ?",
-        "DELETE FROM watcher_blocks WHERE number > ?",
+        "DELETE FROM escrow_deposits WHERE block_number > $1",
+        "DELETE FROM escrow_withdrawals WHERE block_number > $1",
+        "DELETE FROM watcher_blocks WHERE number > $1",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(table)).bind(ancestor as i64).execute(&mut *tx).await?;
     }
-    sqlx::query("INSERT INTO reorgs (ancestor, old_tip, old_hash, detected_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO reorgs (ancestor, old_tip, old_hash, detected_at) VALUES ($1, $2, $3, $4)")
         .bind(ancestor as i64)
         .bind(old_tip.0 as i64)
         .bind(old_tip.1.as_slice())
@@ -275,7 +275,7 @@ pub async fn withdrawals(pool: &Pool) -> Result<Vec<Withdrawal>> {
         .collect()
 }
 
-fn origin(table: &'static str, r: &sqlx::sqlite::SqliteRow, at: usize) -> Result<EventOrigin> {
+fn origin(table: &'static str, r: &sqlx::any::AnyRow, at: usize) -> Result<EventOrigin> {
     Ok(EventOrigin {
         block_number: r.get::<i64, _>(at) as u64,
         block_hash: B256::from(fixed::<32>(table, "block_hash", r.get(at + 1))?),

@@ -2,7 +2,7 @@
 //! A mismatch is recorded once per kind and subject, never deleted; when its cause goes away it is marked
 //! resolved, and it reopens if the cause comes back.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Pool, Result, now};
 
@@ -74,15 +74,17 @@ pub struct Mismatch {
 }
 
 /// Records `found` (or reopens it with the new detail); returns whether it was not open before.
-pub async fn record(conn: &mut SqliteConnection, found: &Found) -> Result<bool> {
-    let was_open: Option<bool> =
-        sqlx::query_scalar("SELECT resolved_at IS NULL FROM mismatches WHERE kind = ? AND subject = ?")
+pub async fn record(conn: &mut AnyConnection, found: &Found) -> Result<bool> {
+    // `resolved_at` of an existing row: `Some(None)` while it is open.
+    let existing: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT resolved_at FROM mismatches WHERE kind = $1 AND subject = $2")
             .bind(found.kind.as_str())
             .bind(&found.subject)
             .fetch_optional(&mut *conn)
             .await?;
+    let was_open = existing.map(|resolved| resolved.is_none());
     sqlx::query(
-        "INSERT INTO mismatches (kind, subject, epoch, detail, evidence, detected_at) VALUES (?, ?, ?, ?, ?, ?)
+        "INSERT INTO mismatches (kind, subject, epoch, detail, evidence, detected_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (kind, subject) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence,
              epoch = excluded.epoch, resolved_at = NULL",
     )
@@ -98,17 +100,17 @@ pub async fn record(conn: &mut SqliteConnection, found: &Found) -> Result<bool> 
 }
 
 /// Marks resolved every open mismatch of `kinds` whose subject is not in `still`.
-pub async fn resolve_absent(conn: &mut SqliteConnection, kinds: &[Kind], still: &[Found]) -> Result<u64> {
+pub async fn resolve_absent(conn: &mut AnyConnection, kinds: &[Kind], still: &[Found]) -> Result<u64> {
     let mut resolved = 0;
     for kind in kinds {
         let open: Vec<String> =
-            sqlx::query_scalar("SELECT subject FROM mismatches WHERE kind = ? AND resolved_at IS NULL")
+            sqlx::query_scalar("SELECT subject FROM mismatches WHERE kind = $1 AND resolved_at IS NULL")
                 .bind(kind.as_str())
                 .fetch_all(&mut *conn)
                 .await?;
         for subject in open {
             if !still.iter().any(|f| f.kind == *kind && f.subject == subject) {
-                sqlx::query("UPDATE mismatches SET resolved_at = ? WHERE kind = ? AND subject = ?")
+                sqlx::query("UPDATE mismatches SET resolved_at = $1 WHERE kind = $2 AND subject = $3")
                     .bind(now())
                     .bind(kind.as_str())
                     .bind(&subject)

@@ -1,5 +1,6 @@
-//! Storage: SQLite (embedded, WAL) through sqlx. One module per table, free functions over a connection or a
-//! transaction; every state change is one transaction.
+//! Storage through sqlx: SQLite (embedded, WAL) by default, PostgreSQL when the URL says so. One module per
+//! table, free functions over a pool or a transaction; every state change is one transaction. Queries are
+//! written once, in the SQL both accept (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 pub mod attempts;
 pub mod batches;
@@ -13,11 +14,9 @@ pub mod mismatches;
 pub mod outputs;
 pub mod quarantine;
 
-use std::str::FromStr;
-
 use alloy::primitives::U256;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
 
 /// A store error.
 #[derive(Debug, thiserror::Error)]
@@ -38,28 +37,81 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The database URL names no backend we support.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH (or sqlite::memory:) or postgres://…")]
+    UnsupportedUrl(String),
 }
 
 /// Result with the store's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The database handle.
-pub type Pool = SqlitePool;
+/// The database handle: SQLite or Postgres, chosen by the URL.
+pub type Pool = AnyPool;
 
-/// Opens (creating if needed) the database at `url` (e.g. `sqlite://relayer.db`, `sqlite::memory:`) and
-/// applies pending migrations.
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (WAL); the default.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`.
+    pub fn of(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::UnsupportedUrl(url.to_string()))
+        }
+    }
+}
+
+/// Opens the database at `url` and applies pending migrations: `sqlite://relayer.db` (created if missing; WAL,
+/// full sync, foreign keys), `sqlite::memory:`, or `postgres://user:password@host/database`. The same queries
+/// run on both; each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`).
 pub async fn connect(url: &str) -> Result<Pool> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .busy_timeout(std::time::Duration::from_secs(10));
-    // An in-memory database lives in one connection only.
-    let max = if url.contains(":memory:") { 1 } else { 4 };
-    let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
-    sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+    install_default_drivers();
+    let backend = Backend::of(url)?;
+    let (url, max) = match backend {
+        // An in-memory database lives in one connection only.
+        Backend::Sqlite if url.contains(":memory:") => (url.to_string(), 1),
+        Backend::Sqlite if url.contains('?') => (url.to_string(), 4),
+        Backend::Sqlite => (format!("{url}?mode=rwc"), 4),
+        Backend::Postgres => (url.to_string(), 8),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(max)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                         PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    match backend {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+        Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+    }
     Ok(pool)
+}
+
+/// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a deferred
+/// transaction that reads first and writes later fails with "database is locked" when another connection wrote
+/// in between, instead of waiting for its turn.
+pub async fn begin(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    let sqlite = pool.connect_options().database_url.scheme() == "sqlite";
+    Ok(if sqlite { pool.begin_with("BEGIN IMMEDIATE").await? } else { pool.begin().await? })
 }
 
 /// Seconds since the Unix epoch, for `*_at` columns.

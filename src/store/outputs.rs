@@ -1,7 +1,7 @@
 //! `epoch_outputs`: the redemption rate and deposit split the settlement math computed for each accepted epoch.
 
 use alloy::primitives::U256;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Pool, Result, parse_u256};
 
@@ -21,9 +21,9 @@ pub struct EpochOutputs {
 }
 
 /// Records an epoch's outputs (inside the transaction that accepts its batch).
-pub async fn insert(conn: &mut SqliteConnection, o: &EpochOutputs) -> Result<()> {
+pub async fn insert(conn: &mut AnyConnection, o: &EpochOutputs) -> Result<()> {
     sqlx::query(
-        "INSERT INTO epoch_outputs (epoch, pamm_rate, redeemed_myco, payout_usdc, deposit_split) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO epoch_outputs (epoch, pamm_rate, redeemed_myco, payout_usdc, deposit_split) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(o.epoch as i64)
     .bind(o.pamm_rate.to_string())

@@ -31,9 +31,9 @@ pub async fn insert(
     detail: &str,
     raw: &[u8],
 ) -> Result<i64> {
-    let id = sqlx::query(
+    let id = sqlx::query_scalar(
         "INSERT INTO quarantine (source, epoch, reason, detail, raw, raw_hash, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(source)
     .bind(epoch.map(|e| e as i64))
@@ -42,15 +42,14 @@ pub async fn insert(
     .bind(raw)
     .bind(keccak256(raw).as_slice())
     .bind(now())
-    .execute(pool)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(pool)
+    .await?;
     Ok(id)
 }
 
 /// Whether these exact bytes from this source are already quarantined (so a file polled again is kept once).
 pub async fn contains(pool: &Pool, source: &str, raw: &[u8]) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quarantine WHERE source = ? AND raw_hash = ?")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quarantine WHERE source = $1 AND raw_hash = $2")
         .bind(source)
         .bind(keccak256(raw).as_slice())
         .fetch_one(pool)

@@ -248,9 +248,10 @@ async fn deposits_never_credited_or_credited_wrongly_are_recorded_as_mismatches(
         let batch = h.network.next_batch(&EpochInputs { timestamp: epoch, deposits, ..Default::default() });
         source.publish(epoch, &batch.bytes).await.unwrap();
     }
-    wait_until("both mismatches are recorded", || async { mismatches::open(&h.pool).await.unwrap().len() == 2 }).await;
+    wait_until("both mismatches are recorded", || async { mismatches::open(&h.pool).await.unwrap().len() >= 2 }).await;
     relayer.stop().await.unwrap();
-    let open = mismatches::open(&h.pool).await.unwrap();
+    let mut open = mismatches::open(&h.pool).await.unwrap();
+    open.sort_by(|a, b| a.kind.cmp(&b.kind));
     let kinds: Vec<(&str, &str)> = open.iter().map(|m| (m.kind.as_str(), m.subject.as_str())).collect();
     assert_eq!(kinds, [("credit_differs", "2"), ("deposit_not_credited", "1")]);
     assert!(open[0].evidence.contains("25000000") && open[0].evidence.contains("20000000"), "{}", open[0].evidence);
