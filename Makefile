@@ -4,7 +4,7 @@
 FORGE := node_modules/.bin/forge
 CARGO ?= cargo
 
-.PHONY: deps build demo test test-contracts test-rust lint fmt clean
+.PHONY: deps build demo test test-contracts test-rust test-postgres lint fmt clean
 
 ## deps: install the npm-pinned toolchain (forge, anvil, cast, solc-js, OpenZeppelin) if missing or stale
 deps: node_modules/.installed
@@ -22,14 +22,21 @@ build: deps
 demo: deps
 	$(CARGO) run --quiet -- demo $(DEMO_ARGS)
 
-## test: every test: Solidity (forge) and Rust (unit, property, and integration against anvil)
-test: test-contracts test-rust
+## test: every test: Solidity (forge), Rust (unit, property, and integration against anvil) on SQLite, then the
+## integration tests again on PostgreSQL when a server is installed (Debian's `postgresql`; .ci/run installs it)
+test: test-contracts test-rust test-postgres
 
 test-contracts: deps
 	$(FORGE) test
 
 test-rust: deps
 	$(CARGO) test
+
+test-postgres: deps
+	@status=0; scripts/with-postgres $(CARGO) test --test integration || status=$$?; \
+	if [ $$status = 3 ] && [ -n "$$MYCO_REQUIRE_POSTGRES" ]; then exit 3; \
+	elif [ $$status = 3 ]; then echo "make test: PostgreSQL pass NOT RUN: no server installed (apt-get install postgresql)"; \
+	elif [ $$status != 0 ]; then exit $$status; fi
 
 ## lint: formatting and clippy, as CI checks them
 lint: deps

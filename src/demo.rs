@@ -47,11 +47,21 @@ pub struct Options {
     pub workdir: PathBuf,
     /// Reserve write-down in the withdrawal epoch, in basis points (0: fully backed, withdrawals at par).
     pub reserve_loss_bps: u64,
+    /// The relayer's database; `None` for `relayer.db` (SQLite) in the work folder.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { epochs: 5, validators: 4, accounts: 8, seed: 7, workdir: PathBuf::from(".demo"), reserve_loss_bps: 0 }
+        Self {
+            epochs: 5,
+            validators: 4,
+            accounts: 8,
+            seed: 7,
+            workdir: PathBuf::from(".demo"),
+            reserve_loss_bps: 0,
+            database_url: None,
+        }
     }
 }
 
@@ -93,8 +103,8 @@ pub struct Report {
     pub deposits: Vec<escrow::Deposit>,
     /// Escrow withdrawals the watcher stored.
     pub withdrawals: Vec<escrow::Withdrawal>,
-    /// The relayer's database.
-    pub database: PathBuf,
+    /// The relayer's database URL.
+    pub database: String,
 }
 
 /// A finished demo: its report, and the chain it ran on (stopped when this is dropped).
@@ -110,7 +120,8 @@ pub struct Finished {
 pub async fn run(options: &Options) -> Result<Finished> {
     let workdir = &options.workdir;
     let batch_dir = workdir.join("batches");
-    let database = workdir.join("relayer.db");
+    let database =
+        options.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", workdir.join("relayer.db").display()));
     prepare_workdir(workdir).await?;
 
     let devnet = Devnet::start(CHALLENGE_WINDOW, &[]).await?;
@@ -119,7 +130,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
     let chain_id = devnet.chain_id();
     let admin_provider = devnet.provider(devnet::ADMIN_ACCOUNT);
 
-    let pool = store::connect(&format!("sqlite://{}", database.display())).await?;
+    let pool = store::connect(&database).await?;
     let mut network = Network::new(chain_id, options.seed, options.validators, options.accounts);
     let config =
         devnet.relayer_config(ValidatorSet::new(network.validator_keys())?, SourceConfig::Folder(batch_dir.clone()));
@@ -439,6 +450,6 @@ impl fmt::Display for Report {
                 w.origin.tx_hash
             )?;
         }
-        write!(f, "relayer database: {}", self.database.display())
+        write!(f, "relayer database: {}", self.database)
     }
 }

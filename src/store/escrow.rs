@@ -146,7 +146,7 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     }
     sqlx::query(
         "DELETE FROM watcher_blocks WHERE number < (SELECT MIN(number) FROM
-             (SELECT number FROM watcher_blocks ORDER BY number DESC LIMIT $1))",
+             (SELECT number FROM watcher_blocks ORDER BY number DESC LIMIT $1) AS kept)",
     )
     .bind(KEPT_BLOCK_HASHES)
     .execute(&mut *tx)

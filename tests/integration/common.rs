@@ -12,6 +12,24 @@ use myco_bridge::store::{self, Pool};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// A fresh, empty database for one test: a new Postgres database when `MYCO_TEST_POSTGRES` holds an admin URL
+/// (the Postgres pass of `.ci/run`), else an SQLite file in `dir`.
+pub async fn database_url(dir: &std::path::Path) -> String {
+    use sqlx::{Connection, Executor};
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let Ok(admin) = std::env::var("MYCO_TEST_POSTGRES") else {
+        return format!("sqlite://{}", dir.join("relayer.db").display());
+    };
+    sqlx::any::install_default_drivers();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let name = format!("myco_test_{}_{n}_{nanos}", std::process::id());
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("the Postgres admin URL connects");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create the test database");
+    let base = admin.rsplit_once('/').expect("a URL ending in /database").0;
+    format!("{base}/{name}")
+}
+
 /// How long any awaited condition may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -30,8 +48,7 @@ impl Harness {
     pub async fn start() -> Self {
         let devnet = Devnet::start(600, &[]).await.expect("devnet");
         let dir = tempfile::tempdir().expect("tempdir");
-        let pool =
-            store::connect(&format!("sqlite://{}", dir.path().join("relayer.db").display())).await.expect("store");
+        let pool = store::connect(&database_url(dir.path()).await).await.expect("store");
         let network = Network::new(devnet.chain_id(), 11, 4, 4);
         let batch_dir = dir.path().join("batches");
         std::fs::create_dir_all(&batch_dir).unwrap();

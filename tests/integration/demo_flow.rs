@@ -67,7 +67,7 @@ async fn check(options: &Options, finished: &Finished) -> BTreeMap<U256, U256> {
     assert_eq!(usdc.balanceOf(report.deployment.escrow).call().await.unwrap(), deposited - paid_total);
 
     // The store agrees with the chain: claims paid, and the curve moved by exactly the recorded net orders.
-    let pool = store::connect(&format!("sqlite://{}", report.database.display())).await.unwrap();
+    let pool = store::connect(&report.database).await.unwrap();
     let claims = store::claims::all(&pool).await.unwrap();
     assert!(claims.iter().all(|c| c.paid_tx.is_some()));
     // Reconciled: every withdrawal matches its claim's committed payout, every deposit was credited.
@@ -98,7 +98,8 @@ async fn check(options: &Options, finished: &Finished) -> BTreeMap<U256, U256> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_commits_every_epoch_and_pays_withdrawals_at_par_less_the_flow_penalty() {
     let dir = tempfile::tempdir().unwrap();
-    let options = Options { epochs: 4, workdir: dir.path().join("demo"), ..Default::default() };
+    let database_url = Some(crate::common::database_url(dir.path()).await);
+    let options = Options { epochs: 4, workdir: dir.path().join("demo"), database_url, ..Default::default() };
     let finished = demo::run(&options).await.expect("demo");
     let payouts = check(&options, &finished).await;
     // Fully backed: 80 MYCO of 1,000 is within the flow threshold and pays par; 250 of 1,000 pays the

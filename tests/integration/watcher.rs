@@ -51,7 +51,7 @@ async fn catch_up(watcher: &Watcher, pool: &store::Pool) {
 async fn stored_events_equal_the_canonical_chain_after_reorgs_of_depth_one_to_five() {
     let devnet = Devnet::start(600, &[]).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let pool = store::connect(&format!("sqlite://{}", dir.path().join("w.db").display())).await.unwrap();
+    let pool = store::connect(&crate::common::database_url(dir.path()).await).await.unwrap();
     let d = devnet.deployment;
     let watcher = Watcher::new(devnet.provider(ADMIN_ACCOUNT), d.escrow, d.start_block, 0);
 
