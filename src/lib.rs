@@ -28,6 +28,7 @@
 //!   `simulate` command and the tests.
 //! - [`demo`]: the whole bridge on a local chain, end to end.
 
+pub mod backoff;
 pub mod chain;
 pub mod demo;
 pub mod devnet;

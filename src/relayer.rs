@@ -7,6 +7,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::chain::{CurveSettler, Outcome, Submitter, TxManager, TxPolicy, Watcher};
 use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
@@ -94,12 +95,19 @@ impl Relayer {
         let settler =
             CurveSettler::new(self.provider.clone(), self.config.curve, self.config.settlement_account, txmgr);
         tracing::info!(next_epoch = verifier.next_epoch(), source = %source.describe(), "pipeline started");
+        let mut backoff = Backoff::default();
         loop {
             self.ingest_available(&mut source, &mut verifier).await?;
-            self.submit_uncommitted(&settler, &submitter).await?;
+            let wait = match self.submit_uncommitted(&settler, &submitter).await? {
+                Pass::Done => {
+                    backoff.succeeded();
+                    self.config.poll_interval
+                }
+                Pass::Retry => backoff.failed(),
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -223,14 +231,14 @@ impl Relayer {
     /// Orders before root: both steps are exactly-once on chain (`settleEpoch` refuses an epoch twice, `commit`
     /// takes epochs in sequence), so a crash between them leaves the orders executed and the root pending, which
     /// the restart completes. The other order could leave a final root whose trades never happened.
-    async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<()> {
+    async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<Pass> {
         // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
         // guardian revoked) is forgotten, and its epoch is submitted again.
         let chain_latest = match submitter.latest_epoch().await {
             Ok(latest) => latest,
             Err(e) if e.is_retryable() => {
                 tracing::warn!(error = %e, "reading the chain's latest epoch failed, will retry");
-                return Ok(());
+                return Ok(Pass::Retry);
             }
             Err(e) => return Err(e.into()),
         };
@@ -243,7 +251,7 @@ impl Relayer {
                 Ok(()) => {}
                 Err(Error::Chain(e)) if e.is_retryable() => {
                     tracing::warn!(epoch = batch.epoch, error = %e, "net orders failed, will retry");
-                    return Ok(());
+                    return Ok(Pass::Retry);
                 }
                 Err(e) => {
                     tracing::error!(epoch = batch.epoch, error = %e, "net orders failed, halting");
@@ -258,7 +266,7 @@ impl Relayer {
                 Ok(o) => o,
                 Err(e) if e.is_retryable() => {
                     tracing::warn!(epoch = batch.epoch, error = %e, "commit failed, will retry");
-                    return Ok(());
+                    return Ok(Pass::Retry);
                 }
                 Err(e) => {
                     tracing::error!(epoch = batch.epoch, error = %e, "commit failed, halting");
@@ -280,7 +288,7 @@ impl Relayer {
             };
             commitments::insert(&self.pool, &record).await?;
         }
-        Ok(())
+        Ok(Pass::Done)
     }
 
     /// Executes `epoch`'s net curve orders unless done: the plan is computed once, at the curve's price after the
@@ -363,12 +371,16 @@ impl Relayer {
         let watcher =
             Watcher::new(self.provider.clone(), self.config.escrow, self.config.start_block, self.config.confirmations);
         let mut reconciled_at: Option<(u64, usize)> = None; // (latest epoch, events) at the last reconciliation
+        let mut backoff = Backoff::default();
         loop {
-            let caught_up = match watcher.poll(&self.pool).await {
-                Ok(p) => p.caught_up,
+            let (caught_up, wait) = match watcher.poll(&self.pool).await {
+                Ok(p) => {
+                    backoff.succeeded();
+                    (p.caught_up, self.config.poll_interval)
+                }
                 Err(Error::Chain(e)) if e.is_retryable() => {
                     tracing::warn!(error = %e, "watcher poll failed, will retry");
-                    true
+                    (true, backoff.failed())
                 }
                 Err(e) => return Err(e),
             };
@@ -391,7 +403,7 @@ impl Relayer {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -415,6 +427,14 @@ fn epoch_outputs(batch: &Batch, settlement: &EpochSettlement) -> Option<store::o
         payout_usdc: redemptions.payouts.iter().sum(),
         deposit_split: split.as_ref().map(|_| outputs::deposit_split_json(&batch.state, &split)),
     })
+}
+
+/// How a pass over the chain ended.
+enum Pass {
+    /// Everything it could do is done.
+    Done,
+    /// A transient failure (RPC trouble) stopped it; try again after a backoff.
+    Retry,
 }
 
 /// An error that can be quarantined under a stable reason code.

@@ -19,10 +19,6 @@ use super::source::{Candidate, Fetched, QUARANTINE_PREFIX_BYTES, Refused};
 
 /// How long the other endpoints may still answer once one has served a batch.
 pub const GRACE: Duration = Duration::from_millis(250);
-/// First backoff after a failure; doubles per consecutive failure.
-pub const BACKOFF_BASE: Duration = Duration::from_millis(250);
-/// Longest backoff.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Polls several validator endpoints.
 #[derive(Debug)]
@@ -34,7 +30,7 @@ pub struct HttpSource {
 #[derive(Debug)]
 struct Endpoint {
     base: Url,
-    failures: u32,
+    backoff: crate::backoff::Backoff,
     retry_at: Instant,
 }
 
@@ -55,7 +51,8 @@ impl HttpSource {
             .build()
             .map_err(|e| Error::Source(std::io::Error::other(e)))?;
         let now = Instant::now();
-        let endpoints = endpoints.into_iter().map(|base| Endpoint { base, failures: 0, retry_at: now }).collect();
+        let endpoints =
+            endpoints.into_iter().map(|base| Endpoint { base, backoff: Default::default(), retry_at: now }).collect();
         Ok(Self { client, endpoints })
     }
 
@@ -105,7 +102,7 @@ impl HttpSource {
                 Answer::Failed(reason) => {
                     let endpoint = &mut self.endpoints[i];
                     endpoint.failed();
-                    tracing::warn!(epoch, %origin, %reason, failures = endpoint.failures, "validator endpoint failed");
+                    tracing::warn!(epoch, %origin, %reason, failures = endpoint.backoff.failures(), "validator endpoint failed");
                 }
             }
         }
@@ -116,14 +113,12 @@ impl HttpSource {
 
 impl Endpoint {
     fn succeeded(&mut self) {
-        self.failures = 0;
+        self.backoff.succeeded();
         self.retry_at = Instant::now();
     }
 
     fn failed(&mut self) {
-        self.failures = self.failures.saturating_add(1);
-        let backoff = BACKOFF_BASE.saturating_mul(1 << self.failures.min(16)).min(BACKOFF_MAX);
-        self.retry_at = Instant::now() + backoff;
+        self.retry_at = Instant::now() + self.backoff.failed();
     }
 }
 
