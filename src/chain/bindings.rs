@@ -49,11 +49,18 @@ pub use escrow::USDCEscrow;
 pub use state_commitment::StateCommitment;
 pub use tokens::{MycoToken, TestUSDC};
 
-/// `contracts/test/harness/SettlementHarness.sol`: the settlement libraries exposed for differential tests.
+/// `contracts/test/harness/`: the settlement libraries exposed for differential tests, and a deposit batcher
+/// that loads the watcher in benchmarks.
 pub mod harness {
     alloy::sol!(
         #[sol(rpc, all_derives)]
         SettlementHarness,
         "out/SettlementHarness.sol/SettlementHarness.json"
+    );
+
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        DepositBatcher,
+        "out/DepositBatcher.sol/DepositBatcher.json"
     );
 }

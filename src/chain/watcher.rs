@@ -75,18 +75,18 @@ impl Watcher {
             return Ok(Progress::default());
         };
 
-        let mut range = Range { next_block: to + 1, blocks: vec![(to, tip)], ..Default::default() };
+        let mut range = Range { next_block: to + 1, ..Default::default() };
+        let mut blocks = std::collections::BTreeMap::from([(to, tip)]);
         for log in &logs {
             let event_origin = origin(log)?;
-            if event_origin.block_number <= to {
-                range.blocks.push((event_origin.block_number, event_origin.block_hash));
-            }
+            blocks.insert(event_origin.block_number, event_origin.block_hash);
             match log.topic0() {
                 Some(&Deposited::SIGNATURE_HASH) => range.deposits.push(decode_deposit(log)?),
                 Some(&Withdrawn::SIGNATURE_HASH) => range.withdrawals.push(decode_withdrawal(log)?),
                 _ => {} // role and pause events: nothing to reconcile
             }
         }
+        range.blocks = blocks.into_iter().collect();
         let paid_twice = store::escrow::apply(pool, &range).await?;
         if paid_twice > 0 {
             tracing::warn!(count = paid_twice, "a claim was paid twice on chain; recorded as a mismatch");

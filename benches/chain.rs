@@ -1,0 +1,142 @@
+//! Chain-side figures against a local anvil (automine), printed as a table:
+//!
+//! - per-epoch commit latency of the relayer's submitter (exactly-once check, simulation, send through the
+//!   transaction manager, receipt) next to `cast send` of the same `commit` call, in the same run;
+//! - watcher ingest of 10,000 escrow deposits (one `eth_getLogs` range, block hashes, one store transaction),
+//!   in events per second.
+//!
+//! Run: `cargo bench --bench chain`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{B256, U256, keccak256};
+use myco_bridge::chain::bindings::harness::DepositBatcher;
+use myco_bridge::chain::bindings::{TestUSDC, USDCEscrow};
+use myco_bridge::chain::{Submitter, TxManager, TxPolicy, Watcher, send_call};
+use myco_bridge::devnet::{ADMIN_ACCOUNT, Devnet, RELAYER_ACCOUNT};
+use myco_bridge::store::{self, batches::ReserveFigures, batches::StoredBatch};
+
+const EPOCHS: u64 = 30;
+const DEPOSITS: u64 = 10_000;
+const DEPOSITS_PER_TX: u64 = 200;
+
+fn root(tag: &str, epoch: u64) -> B256 {
+    keccak256(format!("{tag}-{epoch}"))
+}
+
+fn stats(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {
+    samples.sort();
+    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+    (mean, samples[samples.len() / 2], samples[samples.len() * 9 / 10])
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let devnet = Devnet::start(600, &[]).await.expect("devnet");
+    let dir = tempfile::tempdir().unwrap();
+    let pool = store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.unwrap();
+    let d = devnet.deployment;
+
+    // The relayer's submitter, epochs 1..=EPOCHS.
+    let relayer = devnet.signer(RELAYER_ACCOUNT);
+    let provider = devnet.provider(RELAYER_ACCOUNT);
+    let policy = TxPolicy { poll_interval: Duration::from_millis(5), ..Default::default() };
+    let txmgr = TxManager::new(provider.clone(), relayer.address(), pool.clone(), policy);
+    let submitter = Submitter::new(provider, d.state_commitment, txmgr);
+    let mut parent = B256::ZERO;
+    let mut ours = Vec::new();
+    for epoch in 1..=EPOCHS {
+        let batch = StoredBatch {
+            epoch,
+            digest: root("digest", epoch),
+            state_root: root("root", epoch),
+            timestamp: epoch,
+            reserve: ReserveFigures::default(),
+        };
+        let start = Instant::now();
+        submitter.submit(&batch, parent).await.expect("commit");
+        ours.push(start.elapsed());
+        parent = batch.state_root;
+    }
+
+    // `cast send` of the same call, epochs EPOCHS+1..=2·EPOCHS, from the same key.
+    let key = format!("0x{}", alloy::hex::encode(relayer.to_bytes()));
+    let mut cast = Vec::new();
+    for epoch in EPOCHS + 1..=2 * EPOCHS {
+        let state_root = root("root", epoch);
+        let start = Instant::now();
+        let out = Command::new("node_modules/.bin/cast")
+            .args(["send", "--private-key", &key, "--rpc-url", devnet.url().as_str()])
+            .arg(d.state_commitment.to_string())
+            .arg("commit(uint64,bytes32,bytes32,bytes32,(uint256,uint256,uint256,uint64))")
+            .args([epoch.to_string(), parent.to_string(), state_root.to_string(), root("digest", epoch).to_string()])
+            .arg(format!("(0,0,0,{epoch})"))
+            .output()
+            .expect("cast runs");
+        assert!(out.status.success(), "cast send failed: {}", String::from_utf8_lossy(&out.stderr));
+        cast.push(start.elapsed());
+        parent = state_root;
+    }
+
+    // 10,000 deposits, 200 per transaction, then the watcher reads them all.
+    let admin = devnet.provider(ADMIN_ACCOUNT);
+    let batcher = DepositBatcher::deploy(&admin).await.expect("deploy batcher");
+    let amount = U256::from(1_000_000u64);
+    let usdc = TestUSDC::new(d.usdc, &admin);
+    send_call("mint", usdc.mint(*batcher.address(), amount * U256::from(DEPOSITS))).await.unwrap();
+    for _ in 0..DEPOSITS / DEPOSITS_PER_TX {
+        let call = batcher
+            .depositMany(d.escrow, d.usdc, U256::from(DEPOSITS_PER_TX), amount, B256::repeat_byte(7))
+            .gas(20_000_000);
+        send_call("depositMany", call).await.expect("deposits");
+    }
+    let next_id = USDCEscrow::new(d.escrow, &admin).nextDepositId().call().await.unwrap();
+    assert_eq!(next_id, DEPOSITS + 1);
+    // The node's share: the same logs fetched alone.
+    let filter = alloy::rpc::types::Filter::new().address(d.escrow).from_block(d.start_block);
+    let start = Instant::now();
+    let logs = alloy::providers::Provider::get_logs(&admin, &filter).await.unwrap();
+    let fetch = start.elapsed();
+    assert!(logs.len() as u64 >= DEPOSITS);
+    let watcher = Watcher::new(admin.clone(), d.escrow, d.start_block, 0);
+    let start = Instant::now();
+    let mut polls = 0;
+    while !watcher.poll(&pool).await.expect("poll").caught_up {
+        polls += 1;
+    }
+    let ingest = start.elapsed();
+    let stored = store::escrow::deposits(&pool).await.unwrap().len() as u64;
+    assert_eq!(stored, DEPOSITS);
+
+    let (our_mean, our_median, our_p90) = stats(ours);
+    let (cast_mean, cast_median, cast_p90) = stats(cast);
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    println!("chain benchmarks (anvil, automine, {EPOCHS} commits each)");
+    println!();
+    println!("| commit per epoch | mean | median | p90 |");
+    println!("|---|---|---|---|");
+    println!("| myco-bridge submitter | {} | {} | {} |", ms(our_mean), ms(our_median), ms(our_p90));
+    println!("| `cast send` (process per call) | {} | {} | {} |", ms(cast_mean), ms(cast_median), ms(cast_p90));
+    println!(
+        "| ratio (submitter / cast) | {:.2} | {:.2} | {:.2} |",
+        our_mean.as_secs_f64() / cast_mean.as_secs_f64(),
+        our_median.as_secs_f64() / cast_median.as_secs_f64(),
+        our_p90.as_secs_f64() / cast_p90.as_secs_f64()
+    );
+    println!();
+    println!("| watcher ingest | events | polls | time | events/s |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {DEPOSITS} deposits, SQLite | {stored} | {} | {} | {:.0} |",
+        polls + 1,
+        ms(ingest),
+        stored as f64 / ingest.as_secs_f64()
+    );
+    println!(
+        "| (the same logs, `eth_getLogs` alone) | {} | 1 | {} | {:.0} |",
+        logs.len(),
+        ms(fetch),
+        logs.len() as f64 / fetch.as_secs_f64()
+    );
+}
