@@ -275,3 +275,47 @@ async fn a_paused_state_commitment_stops_the_relayer_with_the_reason() {
     wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
     relayer.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_block_is_reorged_out_is_sent_again() {
+    let mut h = Harness::start().await;
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let batch = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(1, &batch.bytes).await.unwrap();
+    let mut config = h.config();
+    config.tx.confirmations = 4;
+    config.tx.resubmit_after_blocks = 2;
+    let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
+
+    // The commit is mined (automine), but before it has four confirmations its block is replaced by an empty one.
+    wait_until("the commit is sent", || async { !attempts::all(&h.pool).await.unwrap().is_empty() }).await;
+    let first = attempts::all(&h.pool).await.unwrap()[0].clone();
+    let first_hash = first.tx_hash.unwrap();
+    wait_until("it is mined", || async { admin.get_transaction_receipt(first_hash).await.unwrap().is_some() }).await;
+    let _: serde_json::Value = admin.raw_request("anvil_reorg".into(), (1u64, serde_json::json!([]))).await.unwrap();
+    assert!(admin.get_transaction_receipt(first_hash).await.unwrap().is_none(), "the reorg removed it");
+
+    // Blocks keep coming; the relayer notices the missing receipt and sends the commit again.
+    let pool = h.pool.clone();
+    let miner = {
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            while commitments::latest(&pool).await.unwrap().is_none_or(|l| l < 1) {
+                let _: serde_json::Value = admin.raw_request("evm_mine".into(), ()).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+    };
+    wait_until("the commit lands again", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    miner.await.unwrap();
+    relayer.stop().await.unwrap();
+
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    assert_eq!(sc.latestEpoch().call().await.unwrap(), 1);
+    let committed = commitments::all(&h.pool).await.unwrap();
+    let mined_hash = committed[0].tx_hash.unwrap();
+    assert!(admin.get_transaction_receipt(mined_hash).await.unwrap().is_some(), "recorded tx is canonical");
+    let all = attempts::all(&h.pool).await.unwrap();
+    assert!(all.len() >= 2, "sent again after the reorg: {all:#?}");
+    assert!(all.iter().all(|a| a.nonce == first.nonce), "with the same nonce");
+}
