@@ -114,7 +114,8 @@ impl TxManager {
             return Ok(mined);
         }
         let request = request.with_from(self.from);
-        // Gas: estimated (which also simulates the call: a revert surfaces here, decoded) plus 20% headroom.
+        // Gas: estimated plus 20% headroom. Estimation runs the call, so a revert fails here too; callers simulate
+        // with `eth_call` first to get it decoded.
         let gas = self.provider.estimate_gas(request.clone()).await.map_err(Error::from)?;
         let gas_limit = gas.saturating_mul(6) / 5;
         let estimate = self.provider.estimate_eip1559_fees().await.map_err(Error::from)?;
@@ -135,8 +136,14 @@ impl TxManager {
         let mut sent: Vec<(i64, B256)> = open.iter().filter_map(|a| Some((a.id, a.tx_hash?))).collect();
         let mut last_send_block = 0;
         let mut need_send = true;
+        let mut refused_at_cap = false;
         loop {
             let head = self.provider.get_block_number().await.map_err(Error::from)?;
+            if refused_at_cap && head > last_send_block {
+                // Refused even at the fee cap; a new block may have brought the base fee down.
+                refused_at_cap = false;
+                need_send = true;
+            }
             if need_send {
                 let tx = request
                     .clone()
@@ -164,9 +171,16 @@ impl TxManager {
                             };
                         } else if is_fee_refusal(&lower) {
                             // Too cheap for the pool or for the current base fee: bump at once (and re-price).
-                            tracing::warn!(nonce, max_fee = fees.max_fee, reason = %message, "refused as too cheap, bumping");
-                            fees = self.next_fees(fees, cap).await?;
-                            need_send = true;
+                            let next = self.next_fees(fees, cap).await?;
+                            if next == fees {
+                                tracing::warn!(nonce, max_fee = fees.max_fee, cap, reason = %message, "refused at the fee cap; trying again next block");
+                                refused_at_cap = true;
+                                last_send_block = head;
+                                need_send = false;
+                            } else {
+                                tracing::warn!(nonce, max_fee = next.max_fee, reason = %message, "refused as too cheap, bumping");
+                                fees = next;
+                            }
                             continue;
                         } else if lower.contains("insufficient funds") {
                             return Err(Error::InsufficientFunds { account: self.from, reason: message });
