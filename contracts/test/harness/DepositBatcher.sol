@@ -8,7 +8,9 @@ import {IUSDCEscrow} from "../../interfaces/IUSDCEscrow.sol";
 ///         deposits.
 contract DepositBatcher {
     /// @notice Deposits `amount` for `recipient`, `count` times.
-    function depositMany(IUSDCEscrow escrow, IERC20 usdc, uint256 count, uint256 amount, bytes32 recipient) external {
+    function depositMany(IUSDCEscrow escrow, IERC20 usdc, uint256 count, uint256 amount, bytes32 recipient)
+        external
+    {
         usdc.approve(address(escrow), count * amount);
         for (uint256 i = 0; i < count; ++i) {
             escrow.deposit(amount, recipient);
