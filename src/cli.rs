@@ -21,6 +21,17 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the relayer as a service: ingest, settle, submit, watch, reconcile, and serve the status page,
+    /// JSON API, /metrics, /health and /ready. Stops cleanly on SIGINT/SIGTERM (exit 0); exits 2 after a halt.
+    Run(RunArgs),
+    /// What the relayer (running or not) has done, from its store: epochs ingested, committed and finalized,
+    /// pending withdrawals, open mismatches. Exits 0, or 2 when the relayer is halted by an equivocation.
+    Status(StatusArgs),
+    /// Deploy the contracts (and a test USDC) with the admin key in MYCO_BRIDGE_ADMIN_KEY, grant the relayer
+    /// its roles, and print the `[chain]` section for the configuration.
+    Deploy(DeployArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(MigrateArgs),
     /// Run the whole bridge on a fresh local chain: anvil, contracts, simulated validators, the relayer, a
     /// deposit and a withdrawal; prints a summary and exits 0 when every step succeeded.
     Demo {
@@ -51,6 +62,65 @@ pub enum Command {
     /// Print a batch's computed outputs: clearing price, fills, net curve orders, penalties, P-AMM payouts,
     /// deposit splits, the state root and each claim's proof.
     InspectBatch(InspectArgs),
+}
+
+/// `run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The configuration file (see config/myco-bridge.example.toml).
+    #[arg(long, short, env = "MYCO_BRIDGE_CONFIG")]
+    pub config: PathBuf,
+    /// Load and validate the configuration and the key, print a summary, and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The configuration file (its [database] is read).
+    #[arg(long, short, env = "MYCO_BRIDGE_CONFIG", required_unless_present = "database")]
+    pub config: Option<PathBuf>,
+    /// Or the database URL directly.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// The challenge window in seconds, to count finalized epochs (default: one hour).
+    #[arg(long, default_value_t = 3600)]
+    pub challenge_window: u64,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `migrate` options.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The configuration file (its [database] is migrated).
+    #[arg(long, short, env = "MYCO_BRIDGE_CONFIG", required_unless_present = "database")]
+    pub config: Option<PathBuf>,
+    /// Or the database URL directly.
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// `deploy` options.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The chain's JSON-RPC endpoint.
+    #[arg(long)]
+    pub rpc_url: String,
+    /// The relayer's address (gets the commit and settlement roles).
+    #[arg(long)]
+    pub relayer: alloy::primitives::Address,
+    /// Seconds a committed root stays revocable.
+    #[arg(long, default_value_t = 3600)]
+    pub challenge_window: u64,
+    /// Bonding-curve price at zero supply (WAD).
+    #[arg(long, default_value = "990000000000000000")]
+    pub curve_p0: String,
+    /// Bonding-curve slope (WAD).
+    #[arg(long, default_value = "100000000000")]
+    pub curve_m: String,
 }
 
 /// `inspect-batch` options.

@@ -28,14 +28,17 @@
 //!   `simulate` command and the tests.
 //! - [`demo`]: the whole bridge on a local chain, end to end.
 
+pub mod api;
 pub mod backoff;
 pub mod chain;
+pub mod config;
 pub mod demo;
 pub mod devnet;
 pub mod error;
 pub mod ingest;
 pub mod reconcile;
 pub mod relayer;
+pub mod service;
 pub mod settle;
 pub mod store;
 

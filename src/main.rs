@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, InspectArgs, SimulateArgs, VerifyArgs};
+use cli::{Cli, Command, DeployArgs, InspectArgs, MigrateArgs, RunArgs, SimulateArgs, StatusArgs, VerifyArgs};
 use myco_bridge::devnet::serve::BatchServer;
 use myco_bridge::devnet::simulate::Network;
 use myco_bridge::devnet::stream::{self, Sink, StreamOptions};
@@ -52,10 +52,131 @@ async fn main() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run(args) => run(args).await,
+        Command::Status(args) => status(args).await,
+        Command::Deploy(args) => deploy(args).await,
+        Command::Migrate(args) => migrate(args).await,
         Command::Simulate(args) => simulate(args).await,
         Command::VerifyBatch(args) => verify_batch(args).await,
         Command::InspectBatch(args) => inspect_batch(args).await,
     }
+}
+
+/// Exit code of a relayer that halted on an error needing an operator.
+const EXIT_HALTED: u8 = 2;
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use myco_bridge::config::Settings;
+    let settings = Settings::load(&args.config, std::env::vars())?;
+    let signer = settings.signer(|name| std::env::var(name).ok())?;
+    if args.check {
+        let f = &settings.file;
+        println!("configuration OK: {}", args.config.display());
+        println!("  relayer account  {}", signer.address());
+        println!("  chain            {} at {}", f.chain.chain_id, f.chain.rpc_url);
+        println!("  validators       {} (quorum {})", settings.validators.len(), settings.validators.quorum());
+        println!("  database         {}", myco_bridge::store::Backend::of(&f.database.url)?.name());
+        println!("  status page      http://{}/", f.api.listen);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shutdown = CancellationToken::new();
+    myco_bridge::service::cancel_on_signals(shutdown.clone());
+    match myco_bridge::service::run(&settings, signer, shutdown).await? {
+        myco_bridge::service::Ended::Shutdown => Ok(ExitCode::SUCCESS),
+        myco_bridge::service::Ended::Halted(e) => {
+            eprintln!("myco-bridge halted: {e}");
+            Ok(ExitCode::from(EXIT_HALTED))
+        }
+    }
+}
+
+fn database_url(config: Option<&std::path::Path>, database: Option<String>) -> anyhow::Result<String> {
+    match (database, config) {
+        (Some(url), _) => Ok(url),
+        (None, Some(path)) => Ok(myco_bridge::config::Settings::load(path, std::env::vars())?.file.database.url),
+        (None, None) => anyhow::bail!("give --config or --database"),
+    }
+}
+
+async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    use myco_bridge::store::{self, mismatches, views};
+    let pool = store::connect(&database_url(args.config.as_deref(), args.database)?).await?;
+    let now = myco_bridge::devnet::unix_now() as i64;
+    let t = views::totals(&pool, args.challenge_window, now).await?;
+    let open = mismatches::open(&pool).await?;
+    let pending =
+        views::withdrawals(&pool, None, None, args.challenge_window, now, views::Page { offset: 0, limit: 500 })
+            .await?
+            .into_iter()
+            .filter(|w| w.status != views::WithdrawalStatus::Paid)
+            .collect::<Vec<_>>();
+    if args.json {
+        let value = serde_json::json!({
+            "last_ingested_epoch": t.last_ingested_epoch,
+            "last_committed_epoch": t.last_committed_epoch,
+            "epochs_finalized": t.epochs_finalized,
+            "pending_withdrawals": pending,
+            "open_mismatches": open.iter().map(|m| serde_json::json!({ "kind": m.kind, "subject": m.subject, "detail": m.detail })).collect::<Vec<_>>(),
+            "halted_by_equivocation": t.equivocations > 0,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!(
+            "epochs: ingested {}, committed {}, finalized {}",
+            t.last_ingested_epoch, t.last_committed_epoch, t.epochs_finalized
+        );
+        println!("withdrawals pending: {}", pending.len());
+        for w in &pending {
+            println!("  claim {} (epoch {}): {:?}", w.claim_id, w.epoch, w.status);
+        }
+        println!("open mismatches: {}", open.len());
+        for m in &open {
+            println!("  {} {}: {}", m.kind, m.subject, m.detail);
+        }
+        if t.equivocations > 0 {
+            println!("HALTED: an equivocation is on record");
+        }
+    }
+    Ok(if t.equivocations > 0 { ExitCode::from(EXIT_HALTED) } else { ExitCode::SUCCESS })
+}
+
+async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    let url = database_url(args.config.as_deref(), args.database)?;
+    myco_bridge::store::connect(&url).await?;
+    println!("database schema is up to date ({})", myco_bridge::store::Backend::of(&url)?.name());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
+    use alloy::providers::Provider;
+    let key =
+        std::env::var("MYCO_BRIDGE_ADMIN_KEY").context("MYCO_BRIDGE_ADMIN_KEY: the deployer's private key (hex)")?;
+    let admin: alloy::signers::local::PrivateKeySigner =
+        key.trim().parse().map_err(|_| anyhow::anyhow!("MYCO_BRIDGE_ADMIN_KEY is not a 32-byte hex private key"))?;
+    let url = args.rpc_url.parse().context("--rpc-url")?;
+    let provider = myco_bridge::chain::signing_provider(url, admin.clone());
+    let chain_id = provider.get_chain_id().await.context("eth_chainId")?;
+    let parse = |name: &str, text: &str| {
+        alloy::primitives::U256::from_str_radix(text, 10).with_context(|| format!("{name}: a decimal WAD"))
+    };
+    let config = myco_bridge::devnet::deploy::DeployConfig {
+        admin: admin.address(),
+        relayer: args.relayer,
+        challenge_window: args.challenge_window,
+        curve_p0: parse("--curve-p0", &args.curve_p0)?,
+        curve_m: parse("--curve-m", &args.curve_m)?,
+    };
+    let d = myco_bridge::devnet::deploy::deploy(&provider, &config).await?;
+    println!("# deployed on chain {chain_id}; admin and guardian {}; relayer {}", admin.address(), args.relayer);
+    println!("[chain]");
+    println!("rpc_url = \"{}\"", args.rpc_url);
+    println!("chain_id = {chain_id}");
+    println!("state_commitment = \"{}\"", d.state_commitment);
+    println!("escrow = \"{}\"", d.escrow);
+    println!("curve = \"{}\"", d.curve);
+    println!("start_block = {}", d.start_block);
+    println!("# test USDC {}, MYCO {}", d.usdc, d.myco);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {

@@ -13,6 +13,7 @@ pub mod escrow;
 pub mod mismatches;
 pub mod outputs;
 pub mod quarantine;
+pub mod views;
 
 use alloy::primitives::U256;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -58,6 +59,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Its name, for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+
     /// The backend of `url`.
     pub fn of(url: &str) -> Result<Self> {
         if url.starts_with("sqlite:") {
