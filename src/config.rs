@@ -416,3 +416,79 @@ fn url_of(text: &str) -> Result<alloy::transports::http::reqwest::Url, String> {
         other => Err(format!("{text:?}: scheme {other} (http or https)")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+    fn example_with(extra_env: &[(&str, &str)]) -> Result<Settings, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("validators.txt");
+        std::fs::write(&keys, format!("{}\n{}\n", "11".repeat(32), "22".repeat(32))).unwrap();
+        let text = include_str!("../config/myco-bridge.example.toml");
+        let mut env = vec![("MYCO_BRIDGE__VALIDATORS__KEYS_FILE".to_string(), keys.display().to_string())];
+        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Settings::parse(Path::new("example.toml"), text, env)
+    }
+
+    #[test]
+    fn the_documented_example_loads() {
+        let s = example_with(&[]).unwrap();
+        assert_eq!(s.file.chain.chain_id, 31337);
+        assert_eq!(s.validators.len(), 2);
+        assert_eq!(s.file.transactions.bump_percent, 13);
+        assert!(matches!(s.source, SourceConfig::Folder(_)));
+    }
+
+    #[test]
+    fn environment_overrides_keep_their_type() {
+        let s = example_with(&[
+            ("MYCO_BRIDGE__DATABASE__URL", "postgres://relayer@db/myco"),
+            ("MYCO_BRIDGE__CHAIN__CONFIRMATIONS", "12"),
+            ("UNRELATED", "x"),
+        ])
+        .unwrap();
+        assert_eq!(s.file.database.url, "postgres://relayer@db/myco");
+        assert_eq!(s.file.chain.confirmations, 12);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let message = |env: &[(&str, &str)]| example_with(env).unwrap_err().to_string();
+        assert!(message(&[("MYCO_BRIDGE__TRANSACTIONS__BUMP_PERCENT", "5")]).starts_with("transactions.bump_percent:"));
+        assert!(message(&[("MYCO_BRIDGE__CHAIN__ESCROW", "0x12")]).contains("escrow"));
+        assert!(message(&[("MYCO_BRIDGE__CHAIN__TYPO", "1")]).contains("typo"));
+        assert!(message(&[("MYCO_BRIDGE__DATABASE__URL", "mysql://x")]).starts_with("database.url:"));
+        assert!(message(&[("MYCO_BRIDGE__CHAIN__RPC_URL", "ftp://node")]).starts_with("chain.rpc_url:"));
+        assert!(message(&[("MYCO_BRIDGE__SOURCE__HTTP", "[\"http://v1:7000\"]")]).starts_with("source:"));
+    }
+
+    #[test]
+    fn the_key_comes_from_the_environment_and_never_shows_in_errors() {
+        let s = example_with(&[]).unwrap();
+        let signer = s.signer(|name| (name == KEY_ENV).then(|| KEY.to_string())).unwrap();
+        assert_eq!(signer.address().to_string(), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        let missing = s.signer(|_| None).unwrap_err().to_string();
+        assert!(missing.contains(KEY_ENV), "{missing}");
+        let almost = &KEY[..KEY.len() - 2];
+        let bad = s.signer(|_| Some(almost.to_string())).unwrap_err().to_string();
+        assert!(!bad.contains(&almost[2..]), "the key must not leak: {bad}");
+    }
+
+    #[test]
+    fn a_keystore_is_decrypted_with_its_password_file() {
+        // tests/fixtures/relayer-keystore.json: anvil's account 1, made with
+        // `cast wallet import relayer --private-key … --unsafe-password "correct horse"`.
+        let dir = tempfile::tempdir().unwrap();
+        let keystore = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/relayer-keystore.json");
+        std::fs::write(dir.path().join("password"), "correct horse\n").unwrap();
+        let mut s = example_with(&[]).unwrap();
+        s.file.signer.keystore = Some(keystore);
+        s.file.signer.keystore_password_file = Some(dir.path().join("password"));
+        assert_eq!(s.signer(|_| None).unwrap().address().to_string(), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        std::fs::write(dir.path().join("password"), "wrong\n").unwrap();
+        assert!(s.signer(|_| None).unwrap_err().to_string().contains("decrypting the keystore"));
+    }
+}
