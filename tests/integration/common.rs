@@ -38,6 +38,8 @@ pub struct Harness {
     pub devnet: Devnet,
     pub network: Network,
     pub pool: Pool,
+    /// The store's URL (another process can open it too).
+    pub database_url: String,
     pub batch_dir: PathBuf,
     /// Where the relayer reads batches; the batch folder unless a test says otherwise.
     pub source: SourceConfig,
@@ -48,12 +50,13 @@ impl Harness {
     pub async fn start() -> Self {
         let devnet = Devnet::start(600, &[]).await.expect("devnet");
         let dir = tempfile::tempdir().expect("tempdir");
-        let pool = store::connect(&database_url(dir.path()).await).await.expect("store");
+        let database_url = database_url(dir.path()).await;
+        let pool = store::connect(&database_url).await.expect("store");
         let network = Network::new(devnet.chain_id(), 11, 4, 4);
         let batch_dir = dir.path().join("batches");
         std::fs::create_dir_all(&batch_dir).unwrap();
         let source = SourceConfig::Folder(batch_dir.clone());
-        Self { devnet, network, pool, batch_dir, source, _dir: dir }
+        Self { devnet, network, pool, database_url, batch_dir, source, _dir: dir }
     }
 
     pub fn config(&self) -> Config {

@@ -8,6 +8,7 @@ mod differential;
 mod ingest;
 mod interop;
 mod merkle;
+mod operate;
 mod proxy;
 mod relayer;
 mod watcher;

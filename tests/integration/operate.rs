@@ -1,0 +1,238 @@
+//! `myco-bridge run` as an operator runs it: a configuration file, the key in the environment, the status API,
+//! `/metrics` checked with a Prometheus text-format parser, the status page (in headless Chromium when it is
+//! installed), and a clean exit on SIGTERM with nothing half-written.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use myco_bridge::devnet::RELAYER_ACCOUNT;
+use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
+use myco_bridge::ingest::certificate::format_keys;
+use myco_bridge::ingest::document::CreditedDeposit;
+use myco_bridge::ingest::folder::FolderSource;
+use serde_json::Value;
+
+use crate::common::{Harness, TIMEOUT};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn get(url: &str) -> (u16, String) {
+    match reqwest::get(url).await {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(_) => (0, String::new()),
+    }
+}
+
+async fn json(url: &str) -> Value {
+    let (status, body) = get(url).await;
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn write_config(h: &Harness, dir: &Path, port: u16) -> std::path::PathBuf {
+    let d = h.devnet.deployment;
+    let keys = dir.join("validators.txt");
+    std::fs::write(&keys, format_keys(&h.network.validator_keys())).unwrap();
+    let config = format!(
+        r#"
+[chain]
+rpc_url = "{rpc}"
+chain_id = {chain_id}
+state_commitment = "{sc}"
+escrow = "{escrow}"
+curve = "{curve}"
+start_block = {start}
+confirmations = 0
+
+[validators]
+keys_file = "{keys}"
+
+[source]
+folder = "{batches}"
+
+[database]
+url = "{db}"
+
+[transactions]
+confirmations = 1
+
+[relayer]
+poll_interval_ms = 100
+
+[api]
+listen = "127.0.0.1:{port}"
+"#,
+        rpc = h.devnet.url(),
+        chain_id = h.devnet.chain_id(),
+        sc = d.state_commitment,
+        escrow = d.escrow,
+        curve = d.curve,
+        start = d.start_block,
+        keys = keys.display(),
+        batches = h.batch_dir.display(),
+        db = h.database_url,
+    );
+    let path = dir.join("myco-bridge.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+fn spawn_run(config: &Path, key: &str, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("MYCO_BRIDGE_PRIVATE_KEY", key)
+        .env("RUST_LOG", "info")
+        .stdout(std::fs::File::create(log.with_extension("out")).unwrap())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("myco-bridge runs")
+}
+
+async fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "myco-bridge did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The page as a browser renders it, and a screenshot, when Debian's Chromium is installed; `.ci/run`
+/// installs it and sets `MYCO_REQUIRE_CHROMIUM`, so there the check always runs.
+fn chromium(url: &str, screenshot: &Path) -> Option<String> {
+    let Some(binary) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists()) else {
+        assert!(std::env::var_os("MYCO_REQUIRE_CHROMIUM").is_none(), "MYCO_REQUIRE_CHROMIUM is set but Chromium is not installed");
+        eprintln!("status page: Chromium not installed, browser check NOT RUN (apt-get install chromium)");
+        return None;
+    };
+    let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1400"];
+    let shot = Command::new(binary).args(flags).arg(format!("--screenshot={}", screenshot.display())).arg(url).output().unwrap();
+    assert!(shot.status.success(), "chromium screenshot: {}", String::from_utf8_lossy(&shot.stderr));
+    let dom = Command::new(binary).args(flags).args(["--dump-dom", url]).stderr(Stdio::null()).output().unwrap();
+    assert!(dom.status.success());
+    Some(String::from_utf8(dom.stdout).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
+    let mut h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(&h, dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+
+    // Two epochs: a deposit credited, then two withdrawals certified.
+    let accounts = h.network.accounts();
+    let credit = |id: u64, i: usize| CreditedDeposit { deposit_id: id, account: accounts[i], amount: U256::from(500_000_000u64) };
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, deposits: vec![credit(1, 0), credit(2, 1)], ..Default::default() });
+    let ask = |i: usize| WithdrawalAsk {
+        account: accounts[i],
+        amount: U256::from(20u64) * U256::from(10u64).pow(U256::from(18)),
+        recipient: Address::repeat_byte(i as u8 + 1),
+    };
+    let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, withdrawals: vec![ask(0), ask(1)], ..Default::default() });
+    let source = FolderSource::new(&h.batch_dir);
+    source.publish(1, &b1.bytes).await.unwrap();
+    source.publish(2, &b2.bytes).await.unwrap();
+
+    let key = format!("0x{}", alloy::hex::encode(h.devnet.signer(RELAYER_ACCOUNT).to_bytes()));
+    let log = dir.path().join("run.log");
+    let mut child = spawn_run(&config, &key, &log);
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let ready = get(&format!("{base}/ready")).await.0 == 200;
+        let epochs = if ready { json(&format!("{base}/api/v1/epochs")).await } else { Value::Null };
+        let committed = epochs["items"].as_array().is_some_and(|e| e.len() == 2 && e.iter().all(|e| !e["committed_at"].is_null()));
+        if committed {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "myco-bridge exited: {}", std::fs::read_to_string(&log).unwrap());
+        assert!(tokio::time::Instant::now() < deadline, "not committed in time: {}", std::fs::read_to_string(&log).unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(get(&format!("{base}/health")).await, (200, "ok\n".to_string()));
+
+    // /metrics parses as the Prometheus text format and says what happened.
+    let (status, text) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("valid exposition");
+    let value = |name: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && s.labels.get("kind").is_none())
+            .map(|s| match &s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => *v,
+                other => panic!("{name}: {other:?}"),
+            })
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(value("myco_bridge_batches_ingested_total"), 2.0);
+    assert_eq!(value("myco_bridge_epochs_committed_total"), 2.0);
+    assert_eq!(value("myco_bridge_last_committed_epoch"), 2.0);
+    assert_eq!(value("myco_bridge_pending_withdrawals"), 2.0);
+    assert_eq!(value("myco_bridge_leader"), 1.0);
+    assert_eq!(value("myco_bridge_halted"), 0.0);
+    assert!(value("myco_bridge_gas_used_total") > 0.0);
+    for family in ["myco_bridge_reorgs_total", "myco_bridge_watcher_lag_blocks", "myco_bridge_deposited_usdc_total", "myco_bridge_tx_replacements_total"] {
+        value(family);
+    }
+    let mismatch_kinds = scrape.samples.iter().filter(|s| s.metric == "myco_bridge_open_mismatches").count();
+    assert_eq!(mismatch_kinds, 6, "every mismatch kind is published at zero");
+    assert!(scrape.samples.iter().any(|s| s.metric == "myco_bridge_ingest_to_commit_seconds"
+        && matches!(&s.value, prometheus_parse::Value::Histogram(b) if b.last().is_some_and(|b| b.count == 2.0))));
+
+    // The JSON API: withdrawals by status and account, paginated; bad filters are refused with a reason.
+    let in_root = json(&format!("{base}/api/v1/withdrawals?status=in_root")).await;
+    assert_eq!(in_root["items"].as_array().unwrap().len(), 2, "{in_root}");
+    let first_page = json(&format!("{base}/api/v1/withdrawals?limit=1")).await;
+    assert_eq!((first_page["items"].as_array().unwrap().len(), first_page["next_offset"].as_u64()), (1, Some(1)));
+    let mine = json(&format!("{base}/api/v1/withdrawals?account={}", accounts[1])).await;
+    assert_eq!(mine["items"][0]["account"], accounts[1].to_string());
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert!(json(&format!("{base}/api/v1/withdrawals?status=paid")).await["items"].as_array().unwrap().is_empty());
+    let (status, body) = get(&format!("{base}/api/v1/withdrawals?status=lost")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("requested, in_root, final, paid"));
+    assert!(json(&format!("{base}/api/v1/mismatches")).await["items"].is_array());
+    assert!(json(&format!("{base}/api/v1/deposits")).await["items"].is_array());
+
+    // The status page, as served and as a browser shows it.
+    let (status, html) = get(&format!("{base}/")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Epoch pipeline") && html.contains(r#"id="chart""#));
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    if let Some(dom) = chromium(&format!("{base}/"), &screenshot) {
+        assert!(dom.contains(r#"<div class="card"><b>2</b>in root"#), "two withdrawals in root: {dom}");
+        assert!(dom.contains(r#"<span id="mismatch-count" class="ok">0</span>"#));
+        assert!(dom.contains(r#"id="backing""#) && dom.contains(r#"id="rate""#));
+        assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "a real screenshot");
+    }
+
+    // SIGTERM: a clean stop, exit 0; the key never reached the log.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = wait_for_exit(&mut child).await;
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "exit {status:?}: {logged}");
+    assert!(logged.contains("SIGTERM"), "{logged}");
+    assert!(!logged.contains(&key[2..]), "the private key must never be logged");
+
+    // A restart resumes from the store: nothing is sent again.
+    let mut again = spawn_run(&config, &key, &dir.path().join("run2.log"));
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while get(&format!("{base}/ready")).await.0 != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "restart not ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(json(&format!("{base}/api/v1/epochs")).await["items"].as_array().unwrap().len(), 2);
+    assert!(Command::new("kill").args(["-TERM", &again.id().to_string()]).status().unwrap().success());
+    assert!(wait_for_exit(&mut again).await.success());
+}
