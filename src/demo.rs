@@ -91,6 +91,8 @@ pub struct EpochLine {
 pub struct Report {
     /// The anvil endpoint (gone once the demo returns).
     pub rpc_url: String,
+    /// The relayer's status page (up while the [`Finished`] demo is kept).
+    pub status_url: String,
     /// The chain id.
     pub chain_id: u64,
     /// Contract addresses.
@@ -114,6 +116,8 @@ pub struct Finished {
     pub report: Report,
     /// The still-running chain, for a look with `cast` before it goes.
     pub chain: Devnet,
+    /// Keeps the status page up until this is dropped.
+    pub status_page: tokio_util::sync::DropGuard,
 }
 
 /// Runs the demo end to end.
@@ -137,6 +141,23 @@ pub async fn run(options: &Options) -> Result<Finished> {
     let shutdown = CancellationToken::new();
     let relayer = Relayer::new(pool.clone(), devnet.provider(devnet::RELAYER_ACCOUNT), config);
     let mut relayer_task = tokio::spawn(relayer.run(shutdown.clone()));
+
+    // The relayer's status page and API, on a free loopback port.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| step("binding the status page", e.to_string()))?;
+    let status_url =
+        format!("http://{}/", listener.local_addr().map_err(|e| step("status page address", e.to_string()))?);
+    let api_state = crate::api::ApiState {
+        pool: pool.clone(),
+        provider: devnet.provider(devnet::ADMIN_ACCOUNT),
+        challenge_window: CHALLENGE_WINDOW,
+        halted: Default::default(),
+        leader: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+    };
+    let api_stop = CancellationToken::new();
+    tokio::spawn(crate::api::serve(listener, api_state, api_stop.clone()));
+    tracing::info!(url = %status_url, "status page up");
 
     // Four users deposit USDC on chain for four off-chain accounts. The first two turn it into MYCO and later
     // withdraw (the network leaves them alone, so their figures are exact); the other two trade it.
@@ -259,6 +280,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
     }
     let report = Report {
         rpc_url: url.to_string(),
+        status_url,
         chain_id,
         deployment,
         epochs,
@@ -267,7 +289,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
         withdrawals: escrow::withdrawals(&pool).await?,
         database,
     };
-    Ok(Finished { report, chain: devnet })
+    Ok(Finished { report, chain: devnet, status_page: api_stop.drop_guard() })
 }
 
 async fn prepare_workdir(workdir: &std::path::Path) -> Result<()> {
@@ -376,6 +398,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = &self.deployment;
         writeln!(f, "myco-bridge demo: chain {} at {}", self.chain_id, self.rpc_url)?;
+        writeln!(f, "  status page {} (up while the demo runs; --keep-chain keeps it)", self.status_url)?;
         writeln!(f, "  StateCommitment {}  USDCEscrow {}  MycoBondingCurve {}", d.state_commitment, d.escrow, d.curve)?;
         writeln!(f)?;
         writeln!(

@@ -45,8 +45,8 @@ async fn main() -> anyhow::Result<ExitCode> {
             println!("{}", finished.report);
             if keep_chain {
                 println!(
-                    "\nThe chain stays up until Ctrl-C. Try:\n  node_modules/.bin/cast call {} \"latestEpoch()(uint64)\" --rpc-url {}",
-                    finished.report.deployment.state_commitment, finished.report.rpc_url
+                    "\nThe chain and the status page ({}) stay up until Ctrl-C. Try:\n  node_modules/.bin/cast call {} \"latestEpoch()(uint64)\" --rpc-url {}",
+                    finished.report.status_url, finished.report.deployment.state_commitment, finished.report.rpc_url
                 );
                 tokio::signal::ctrl_c().await?;
             }

@@ -40,6 +40,15 @@ fn ratio_bps(numerator: U256, denominator: U256) -> u64 {
     bps.min(U256::from(20_000u64)).to::<u64>()
 }
 
+fn status_label(status: WithdrawalStatus) -> &'static str {
+    match status {
+        WithdrawalStatus::Requested => "requested",
+        WithdrawalStatus::InRoot => "in root",
+        WithdrawalStatus::Final => "final, claimable",
+        WithdrawalStatus::Paid => "paid",
+    }
+}
+
 fn age(seconds: i64) -> String {
     match seconds.max(0) {
         s if s < 120 => format!("{s} s"),
@@ -94,12 +103,7 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
     // Withdrawals by status.
     h.push_str(r#"<h2>Withdrawals</h2><div class="cards" id="withdrawal-counts">"#);
     for (status, rows) in &by_status {
-        let name = match status {
-            WithdrawalStatus::Requested => "requested",
-            WithdrawalStatus::InRoot => "in root",
-            WithdrawalStatus::Final => "final, claimable",
-            WithdrawalStatus::Paid => "paid",
-        };
+        let name = status_label(*status);
         let oldest =
             if *status == WithdrawalStatus::Paid { None } else { rows.iter().map(|w| now - w.requested_at).max() };
         let _ = write!(
@@ -116,10 +120,10 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
         for w in unpaid.iter().take(LISTED_WITHDRAWALS as usize) {
             let _ = write!(
                 h,
-                r#"<tr><td>{}</td><td class="num">{}</td><td>{:?}</td><td>{}</td><td class="num">{}</td><td><code>{}</code></td></tr>"#,
+                r#"<tr><td>{}</td><td class="num">{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td><code>{}</code></td></tr>"#,
                 w.claim_id,
                 w.epoch,
-                w.status,
+                status_label(w.status),
                 age(now - w.requested_at),
                 wad(w.myco_amount),
                 w.recipient

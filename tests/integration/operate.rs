@@ -107,13 +107,22 @@ async fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
 /// The page as a browser renders it, and a screenshot, when Debian's Chromium is installed; `.ci/run`
 /// installs it and sets `MYCO_REQUIRE_CHROMIUM`, so there the check always runs.
 fn chromium(url: &str, screenshot: &Path) -> Option<String> {
-    let Some(binary) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists()) else {
-        assert!(std::env::var_os("MYCO_REQUIRE_CHROMIUM").is_none(), "MYCO_REQUIRE_CHROMIUM is set but Chromium is not installed");
+    let Some(binary) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var_os("MYCO_REQUIRE_CHROMIUM").is_none(),
+            "MYCO_REQUIRE_CHROMIUM is set but Chromium is not installed"
+        );
         eprintln!("status page: Chromium not installed, browser check NOT RUN (apt-get install chromium)");
         return None;
     };
     let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1400"];
-    let shot = Command::new(binary).args(flags).arg(format!("--screenshot={}", screenshot.display())).arg(url).output().unwrap();
+    let shot = Command::new(binary)
+        .args(flags)
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(url)
+        .output()
+        .unwrap();
     assert!(shot.status.success(), "chromium screenshot: {}", String::from_utf8_lossy(&shot.stderr));
     let dom = Command::new(binary).args(flags).args(["--dump-dom", url]).stderr(Stdio::null()).output().unwrap();
     assert!(dom.status.success());
@@ -130,14 +139,23 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
 
     // Two epochs: a deposit credited, then two withdrawals certified.
     let accounts = h.network.accounts();
-    let credit = |id: u64, i: usize| CreditedDeposit { deposit_id: id, account: accounts[i], amount: U256::from(500_000_000u64) };
-    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, deposits: vec![credit(1, 0), credit(2, 1)], ..Default::default() });
+    let credit = |id: u64, i: usize| CreditedDeposit {
+        deposit_id: id,
+        account: accounts[i],
+        amount: U256::from(500_000_000u64),
+    };
+    let b1 = h.network.next_batch(&EpochInputs {
+        timestamp: 1,
+        deposits: vec![credit(1, 0), credit(2, 1)],
+        ..Default::default()
+    });
     let ask = |i: usize| WithdrawalAsk {
         account: accounts[i],
         amount: U256::from(20u64) * U256::from(10u64).pow(U256::from(18)),
         recipient: Address::repeat_byte(i as u8 + 1),
     };
-    let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, withdrawals: vec![ask(0), ask(1)], ..Default::default() });
+    let b2 =
+        h.network.next_batch(&EpochInputs { timestamp: 2, withdrawals: vec![ask(0), ask(1)], ..Default::default() });
     let source = FolderSource::new(&h.batch_dir);
     source.publish(1, &b1.bytes).await.unwrap();
     source.publish(2, &b2.bytes).await.unwrap();
@@ -149,12 +167,17 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     loop {
         let ready = get(&format!("{base}/ready")).await.0 == 200;
         let epochs = if ready { json(&format!("{base}/api/v1/epochs")).await } else { Value::Null };
-        let committed = epochs["items"].as_array().is_some_and(|e| e.len() == 2 && e.iter().all(|e| !e["committed_at"].is_null()));
+        let committed =
+            epochs["items"].as_array().is_some_and(|e| e.len() == 2 && e.iter().all(|e| !e["committed_at"].is_null()));
         if committed {
             break;
         }
         assert!(child.try_wait().unwrap().is_none(), "myco-bridge exited: {}", std::fs::read_to_string(&log).unwrap());
-        assert!(tokio::time::Instant::now() < deadline, "not committed in time: {}", std::fs::read_to_string(&log).unwrap());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not committed in time: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(get(&format!("{base}/health")).await, (200, "ok\n".to_string()));
@@ -169,7 +192,9 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
             .iter()
             .find(|s| s.metric == name && s.labels.get("kind").is_none())
             .map(|s| match &s.value {
-                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => *v,
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => *v,
                 other => panic!("{name}: {other:?}"),
             })
             .unwrap_or_else(|| panic!("{name} missing"))
@@ -181,7 +206,12 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     assert_eq!(value("myco_bridge_leader"), 1.0);
     assert_eq!(value("myco_bridge_halted"), 0.0);
     assert!(value("myco_bridge_gas_used_total") > 0.0);
-    for family in ["myco_bridge_reorgs_total", "myco_bridge_watcher_lag_blocks", "myco_bridge_deposited_usdc_total", "myco_bridge_tx_replacements_total"] {
+    for family in [
+        "myco_bridge_reorgs_total",
+        "myco_bridge_watcher_lag_blocks",
+        "myco_bridge_deposited_usdc_total",
+        "myco_bridge_tx_replacements_total",
+    ] {
         value(family);
     }
     let mismatch_kinds = scrape.samples.iter().filter(|s| s.metric == "myco_bridge_open_mismatches").count();
