@@ -79,6 +79,9 @@ pub struct File {
     /// `[api]`
     #[serde(default)]
     pub api: ApiSection,
+    /// `[leader]`
+    #[serde(default)]
+    pub leader: LeaderSection,
 }
 
 /// `[chain]`: where the contracts are.
@@ -186,6 +189,25 @@ pub struct ApiSection {
     /// Where the status page, JSON API, `/metrics`, `/health` and `/ready` listen.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+}
+
+/// `[leader]`: running two or more instances against one PostgreSQL store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderSection {
+    /// How often a follower tries for the leader lock (and the leader checks it still holds it), ms.
+    #[serde(default = "default_leader_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+impl Default for LeaderSection {
+    fn default() -> Self {
+        Self { poll_interval_ms: default_leader_poll_ms() }
+    }
+}
+
+fn default_leader_poll_ms() -> u64 {
+    200
 }
 
 fn default_watch_confirmations() -> u64 {
@@ -373,6 +395,9 @@ impl File {
         }
         if t.max_fee_multiple < 1 {
             return Err(invalid("transactions.max_fee_multiple", "at least 1"));
+        }
+        if self.leader.poll_interval_ms == 0 {
+            return Err(invalid("leader.poll_interval_ms", "at least 1"));
         }
         if self.relayer.poll_interval_ms == 0 {
             return Err(invalid("relayer.poll_interval_ms", "at least 1"));

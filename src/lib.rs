@@ -36,6 +36,7 @@ pub mod demo;
 pub mod devnet;
 pub mod error;
 pub mod ingest;
+pub mod leader;
 pub mod reconcile;
 pub mod relayer;
 pub mod service;

@@ -92,6 +92,15 @@ pub enum Error {
         /// The node's message.
         reason: String,
     },
+    /// The call reverted while being prepared for sending although it had just simulated fine: the chain moved
+    /// (e.g. a transaction of a previous leader landed). The caller re-reads the chain and decides again.
+    #[error("{call}: the chain moved between simulation and sending ({reason}); re-reading it")]
+    StateMoved {
+        /// The step.
+        call: &'static str,
+        /// The decoded revert.
+        reason: String,
+    },
     /// Recording an attempt failed.
     #[error("recording a transaction attempt: {0}")]
     Store(Box<crate::store::Error>),
@@ -123,7 +132,7 @@ impl Error {
             Error::Contract { source, .. } => {
                 matches!(&**source, alloy::contract::Error::TransportError(e) if !e.is_error_resp())
             }
-            Error::Receipt { .. } | Error::NonceTaken { .. } => true,
+            Error::Receipt { .. } | Error::NonceTaken { .. } | Error::StateMoved { .. } => true,
             _ => false,
         }
     }
@@ -142,19 +151,23 @@ impl Error {
 
 /// Decodes revert data into the name and fields of any of our contracts' custom errors.
 pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
-    use bindings::{curve::MycoBondingCurve as C, escrow::USDCEscrow as U, state_commitment::StateCommitment as S};
-    let data = e.as_revert_data()?;
+    e.as_revert_data().map(|data| decode_revert_data(&data))
+}
+
+/// Decodes revert data into the name and fields of any of our contracts' custom errors.
+pub fn decode_revert_data(data: &[u8]) -> String {
     use alloy::sol_types::SolInterface;
-    if let Ok(err) = S::StateCommitmentErrors::abi_decode(&data) {
-        return Some(format!("{err:?}"));
+    use bindings::{curve::MycoBondingCurve as C, escrow::USDCEscrow as U, state_commitment::StateCommitment as S};
+    if let Ok(err) = S::StateCommitmentErrors::abi_decode(data) {
+        return format!("{err:?}");
     }
-    if let Ok(err) = U::USDCEscrowErrors::abi_decode(&data) {
-        return Some(format!("{err:?}"));
+    if let Ok(err) = U::USDCEscrowErrors::abi_decode(data) {
+        return format!("{err:?}");
     }
-    if let Ok(err) = C::MycoBondingCurveErrors::abi_decode(&data) {
-        return Some(format!("{err:?}"));
+    if let Ok(err) = C::MycoBondingCurveErrors::abi_decode(data) {
+        return format!("{err:?}");
     }
-    Some(format!("unrecognised revert data {data}"))
+    format!("unrecognised revert data {}", alloy::hex::encode_prefixed(data))
 }
 
 /// How long any one RPC request may take: a node that stalls but keeps the connection open must not stall the

@@ -116,7 +116,17 @@ impl TxManager {
         let request = request.with_from(self.from);
         // Gas: estimated plus 20% headroom. Estimation runs the call, so a revert fails here too; callers simulate
         // with `eth_call` first to get it decoded.
-        let gas = self.provider.estimate_gas(request.clone()).await.map_err(Error::from)?;
+        let gas = match self.provider.estimate_gas(request.clone()).await {
+            Ok(gas) => gas,
+            // The caller's simulation passed a moment ago; a revert now means the chain moved under us. A revert
+            // that persists is caught, decoded, by that simulation on the next pass.
+            Err(e) => match e.as_error_resp().and_then(|r| r.as_revert_data()) {
+                Some(data) => {
+                    return Err(Error::StateMoved { call: "estimateGas", reason: super::decode_revert_data(&data) });
+                }
+                None => return Err(Error::from(e)),
+            },
+        };
         let gas_limit = gas.saturating_mul(6) / 5;
         let estimate = self.provider.estimate_eip1559_fees().await.map_err(Error::from)?;
         let suggested = Fees { max_fee: estimate.max_fee_per_gas, tip: estimate.max_priority_fee_per_gas };

@@ -339,7 +339,9 @@ pub async fn totals(pool: &Pool, challenge_window: u64, now: i64) -> Result<Tota
         .fetch_one(pool)
         .await?;
     let gas: Option<i64> =
-        sqlx::query_scalar("SELECT SUM(gas_used) FROM tx_attempts WHERE status = 'mined'").fetch_one(pool).await?;
+        sqlx::query_scalar("SELECT CAST(SUM(gas_used) AS BIGINT) FROM tx_attempts WHERE status = 'mined'")
+            .fetch_one(pool)
+            .await?;
     Ok(Totals {
         batches_ingested: count("SELECT COUNT(*) FROM batches").await?,
         rejected_by_reason: grouped("SELECT reason, COUNT(*) FROM quarantine GROUP BY reason ORDER BY reason").await?,

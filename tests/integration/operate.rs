@@ -184,7 +184,7 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
 
     // /metrics parses as the Prometheus text format and says what happened.
     let (status, text) = get(&format!("{base}/metrics")).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{text}");
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("valid exposition");
     let value = |name: &str| {
         scrape
@@ -265,4 +265,142 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     assert_eq!(json(&format!("{base}/api/v1/epochs")).await["items"].as_array().unwrap().len(), 2);
     assert!(Command::new("kill").args(["-TERM", &again.id().to_string()]).status().unwrap().success());
     assert!(wait_for_exit(&mut again).await.success());
+}
+
+fn spawn_instance(config: &Path, key: &str, port: u16, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("MYCO_BRIDGE_PRIVATE_KEY", key)
+        .env("MYCO_BRIDGE__API__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("myco-bridge runs")
+}
+
+async fn role(port: u16) -> Option<String> {
+    let (status, body) = get(&format!("http://127.0.0.1:{port}/ready")).await;
+    (status == 200).then(|| serde_json::from_str::<Value>(&body).ok()?["role"].as_str().map(str::to_string)).flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sqlite_a_second_instance_refuses_to_start() {
+    let h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&h, dir.path(), free_port());
+    let database = format!("sqlite://{}", dir.path().join("only-one.db").display());
+    let key = format!("0x{}", alloy::hex::encode(h.devnet.signer(RELAYER_ACCOUNT).to_bytes()));
+    let first_port = free_port();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("MYCO_BRIDGE_PRIVATE_KEY", &key)
+        .env("MYCO_BRIDGE__DATABASE__URL", &database)
+        .env("MYCO_BRIDGE__API__LISTEN", format!("127.0.0.1:{first_port}"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while role(first_port).await.is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "first instance not ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let second = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("MYCO_BRIDGE_PRIVATE_KEY", &key)
+        .env("MYCO_BRIDGE__DATABASE__URL", &database)
+        .env("MYCO_BRIDGE__API__LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success());
+    assert!(stderr.contains("another myco-bridge is running") && stderr.contains("use PostgreSQL"), "{stderr}");
+    assert!(Command::new("kill").args(["-TERM", &first.id().to_string()]).status().unwrap().success());
+    assert!(wait_for_exit(&mut first).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_one_instance_leads_and_a_follower_takes_over_when_it_dies() {
+    use myco_bridge::chain::bindings::StateCommitment;
+    use myco_bridge::store::{attempts, commitments};
+
+    if std::env::var_os("MYCO_TEST_POSTGRES").is_none() {
+        eprintln!("two instances need PostgreSQL: NOT RUN on this pass (the Postgres pass of make test runs it)");
+        return;
+    }
+    const EPOCHS: u64 = 6;
+    let mut h = Harness::start().await;
+    let admin = h.devnet.provider(myco_bridge::devnet::ADMIN_ACCOUNT);
+    let _: Value = alloy::providers::Provider::raw_request(&admin, "evm_setAutomine".into(), (false,)).await.unwrap();
+    let _: Value = alloy::providers::Provider::raw_request(&admin, "evm_setIntervalMining".into(), (1,)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&h, dir.path(), free_port());
+    let key = format!("0x{}", alloy::hex::encode(h.devnet.signer(RELAYER_ACCOUNT).to_bytes()));
+    let source = FolderSource::new(&h.batch_dir);
+    let mut publish = async |epoch: u64| {
+        let batch = h.network.next_batch(&EpochInputs { timestamp: epoch, ..Default::default() });
+        source.publish(epoch, &batch.bytes).await.unwrap();
+    };
+    for epoch in 1..=2 {
+        publish(epoch).await;
+    }
+
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = spawn_instance(&config, &key, port_a, &dir.path().join("a.log"));
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while role(port_a).await.as_deref() != Some("leader") {
+        assert!(tokio::time::Instant::now() < deadline, "a does not lead");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut b = spawn_instance(&config, &key, port_b, &dir.path().join("b.log"));
+    while role(port_b).await.as_deref() != Some("follower") {
+        assert!(tokio::time::Instant::now() < deadline, "b does not follow");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The follower serves the same status from the shared store.
+    assert!(json(&format!("http://127.0.0.1:{port_b}/api/v1/epochs")).await["items"].is_array());
+
+    // More epochs; the leader dies (SIGKILL, no goodbye) while it is busy with them.
+    for epoch in 3..=EPOCHS {
+        publish(epoch).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let killed_at = tokio::time::Instant::now();
+    while role(port_b).await.as_deref() != Some("leader") {
+        assert!(killed_at.elapsed() < Duration::from_secs(5), "no takeover within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let takeover = killed_at.elapsed();
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while commitments::latest(&h.pool).await.unwrap().is_none_or(|l| l < EPOCHS) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            std::fs::read_to_string(dir.path().join("b.log")).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(Command::new("kill").args(["-TERM", &b.id().to_string()]).status().unwrap().success());
+    assert!(wait_for_exit(&mut b).await.success());
+    eprintln!("takeover after the leader died: {takeover:?}");
+
+    // Each epoch on chain once, in order, with the stored root; no commit mined twice.
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    assert_eq!(sc.latestEpoch().call().await.unwrap(), EPOCHS);
+    let stored = commitments::all(&h.pool).await.unwrap();
+    assert_eq!(stored.iter().map(|c| c.epoch).collect::<Vec<_>>(), (1..=EPOCHS).collect::<Vec<_>>());
+    for c in &stored {
+        assert_eq!(sc.commitmentOf(c.epoch).call().await.unwrap().stateRoot, c.state_root);
+    }
+    let all = attempts::all(&h.pool).await.unwrap();
+    for epoch in 1..=EPOCHS {
+        let mined =
+            all.iter().filter(|x| x.epoch == epoch && x.purpose == "commit" && x.status == attempts::Status::Mined);
+        assert!(mined.count() <= 1, "epoch {epoch} committed twice");
+    }
 }
