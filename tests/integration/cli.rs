@@ -1,4 +1,5 @@
-//! The binary's batch commands: `simulate` writes a verifiable stream, `verify-batch` judges one file.
+//! The binary's commands: `simulate` writes a verifiable stream, `verify-batch` judges one file, `deploy` prints a
+//! working `[chain]` section, `migrate` and `status` work on a store.
 
 use std::process::Command;
 
@@ -52,4 +53,52 @@ fn simulate_then_verify_batch_accepts_good_and_names_the_reason_for_bad() {
     let text = String::from_utf8_lossy(&rejected.stdout);
     assert_eq!(rejected.status.code(), Some(1), "{text}");
     assert!(text.starts_with("REJECTED") && text.contains("(truncated)"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_prints_a_working_chain_section_and_migrate_and_status_read_the_store() {
+    let devnet = myco_bridge::devnet::Devnet::start(600, &[]).await.unwrap();
+    let admin_key = format!("0x{}", alloy::hex::encode(devnet.signer(myco_bridge::devnet::ADMIN_ACCOUNT).to_bytes()));
+    let relayer = devnet.signer(myco_bridge::devnet::RELAYER_ACCOUNT).address();
+    let deployed = bin()
+        .args([
+            "deploy",
+            "--rpc-url",
+            devnet.url().as_str(),
+            "--relayer",
+            &relayer.to_string(),
+            "--challenge-window",
+            "60",
+        ])
+        .env("MYCO_BRIDGE_ADMIN_KEY", &admin_key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&deployed.stdout);
+    assert!(deployed.status.success(), "{text}{}", String::from_utf8_lossy(&deployed.stderr));
+    let section: toml::Table = text.parse().expect("the printed [chain] section is TOML");
+    let chain = section["chain"].as_table().unwrap();
+    assert_eq!(chain["chain_id"].as_integer(), Some(devnet.chain_id() as i64));
+    let sc: alloy::primitives::Address = chain["state_commitment"].as_str().unwrap().parse().unwrap();
+    // The deployment is live and the relayer holds its role.
+    let provider = devnet.provider(myco_bridge::devnet::ADMIN_ACCOUNT);
+    let contract = myco_bridge::chain::bindings::StateCommitment::new(sc, &provider);
+    let role = contract.RELAYER_ROLE().call().await.unwrap();
+    assert!(contract.hasRole(role, relayer).call().await.unwrap());
+    assert_eq!(contract.challengeWindow().call().await.unwrap(), 60);
+    let missing_key =
+        bin().args(["deploy", "--rpc-url", devnet.url().as_str(), "--relayer", &relayer.to_string()]).output().unwrap();
+    assert!(!missing_key.status.success());
+    assert!(String::from_utf8_lossy(&missing_key.stderr).contains("MYCO_BRIDGE_ADMIN_KEY"));
+
+    // migrate creates the schema; status reads an empty store.
+    let dir = tempfile::tempdir().unwrap();
+    let database = crate::common::database_url(dir.path()).await;
+    let migrated = bin().args(["migrate", "--database", &database]).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("up to date"));
+    let status = bin().args(["status", "--database", &database, "--json"]).output().unwrap();
+    assert!(status.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["last_committed_epoch"], 0);
+    assert_eq!(json["open_mismatches"].as_array().unwrap().len(), 0);
 }

@@ -255,6 +255,17 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     assert!(logged.contains("SIGTERM"), "{logged}");
     assert!(!logged.contains(&key[2..]), "the private key must never be logged");
 
+    // `status` reads the same story from the store while nothing runs.
+    let status = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["status", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let report: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["last_committed_epoch"], 2);
+    assert_eq!(report["pending_withdrawals"].as_array().unwrap().len(), 2);
+
     // A restart resumes from the store: nothing is sent again.
     let mut again = spawn_run(&config, &key, &dir.path().join("run2.log"));
     let deadline = tokio::time::Instant::now() + TIMEOUT;
