@@ -349,7 +349,8 @@ impl Relayer {
         let (spot, view) = (view.spot, *view);
         let planned = tokio::task::spawn_blocking(move || -> crate::settle::fixed::Result<_> {
             let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;
-            Ok((auction.clone(), execution::plan(&auction, &view.curve, view.supply, view.float)?))
+            let plan = execution::plan(&auction, &view.curve, view.supply, view.float)?;
+            Ok((auction, plan))
         });
         let (auction, plan) =
             planned.await.map_err(|e| Error::Task { what: "batch auction", reason: e.to_string() })??;
