@@ -161,6 +161,26 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     source.publish(2, &b2.bytes).await.unwrap();
 
     let key = format!("0x{}", alloy::hex::encode(h.devnet.signer(RELAYER_ACCOUNT).to_bytes()));
+    // `--check` validates the file and the key, says what it found, and starts nothing.
+    let check = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["run", "--check", "--config"])
+        .arg(&config)
+        .env("MYCO_BRIDGE_PRIVATE_KEY", &key)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{summary}{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        summary.contains("configuration OK")
+            && summary.contains(&h.devnet.signer(RELAYER_ACCOUNT).address().to_string())
+    );
+    let without_key = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["run", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!without_key.status.success());
+    assert!(String::from_utf8_lossy(&without_key.stderr).contains("MYCO_BRIDGE_PRIVATE_KEY"));
     let log = dir.path().join("run.log");
     let mut child = spawn_run(&config, &key, &log);
     let deadline = tokio::time::Instant::now() + TIMEOUT;
