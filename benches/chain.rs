@@ -5,7 +5,7 @@
 //! - watcher ingest of 10,000 escrow deposits (one `eth_getLogs` range, block hashes, one store transaction),
 //!   in events per second.
 //!
-//! Run: `cargo bench --bench chain`.
+//! Run: `cargo bench --bench chain` (and `scripts/with-postgres cargo bench --bench chain` for a PostgreSQL row).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -29,6 +29,18 @@ fn stats(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {
     samples.sort();
     let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
     (mean, samples[samples.len() / 2], samples[samples.len() * 9 / 10])
+}
+
+/// Reads every escrow event into `pool` from the watcher's start; returns the polls and the time it took.
+async fn ingest(watcher: &Watcher, pool: &store::Pool) -> (u32, Duration) {
+    let start = Instant::now();
+    let mut polls = 1;
+    while !watcher.poll(pool).await.expect("poll").caught_up {
+        polls += 1;
+    }
+    let time = start.elapsed();
+    assert_eq!(store::escrow::deposits(pool).await.unwrap().len() as u64, DEPOSITS);
+    (polls, time)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -100,14 +112,18 @@ async fn main() {
     let fetch = start.elapsed();
     assert!(logs.len() as u64 >= DEPOSITS);
     let watcher = Watcher::new(admin.clone(), d.escrow, d.start_block, 0);
-    let start = Instant::now();
-    let mut polls = 0;
-    while !watcher.poll(&pool).await.expect("poll").caught_up {
-        polls += 1;
+    let mut ingests = vec![("SQLite", ingest(&watcher, &pool).await)];
+    // With a PostgreSQL admin URL in MYCO_TEST_POSTGRES (`scripts/with-postgres cargo bench --bench chain`), the
+    // same ingest into a fresh Postgres database.
+    if let Ok(admin_url) = std::env::var("MYCO_TEST_POSTGRES") {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("Postgres admin connection");
+        conn.execute("DROP DATABASE IF EXISTS myco_bench").await.unwrap();
+        conn.execute("CREATE DATABASE myco_bench").await.unwrap();
+        let url = format!("{}/myco_bench", admin_url.rsplit_once('/').unwrap().0);
+        let pg = store::connect(&url).await.expect("Postgres store");
+        ingests.push(("PostgreSQL", ingest(&watcher, &pg).await));
     }
-    let ingest = start.elapsed();
-    let stored = store::escrow::deposits(&pool).await.unwrap().len() as u64;
-    assert_eq!(stored, DEPOSITS);
 
     let (our_mean, our_median, our_p90) = stats(ours);
     let (cast_mean, cast_median, cast_p90) = stats(cast);
@@ -127,12 +143,13 @@ async fn main() {
     println!();
     println!("| watcher ingest | events | polls | time | events/s |");
     println!("|---|---|---|---|---|");
-    println!(
-        "| {DEPOSITS} deposits, SQLite | {stored} | {} | {} | {:.0} |",
-        polls + 1,
-        ms(ingest),
-        stored as f64 / ingest.as_secs_f64()
-    );
+    for (backend, (polls, time)) in ingests {
+        println!(
+            "| {DEPOSITS} deposits, {backend} | {DEPOSITS} | {polls} | {} | {:.0} |",
+            ms(time),
+            DEPOSITS as f64 / time.as_secs_f64()
+        );
+    }
     println!(
         "| (the same logs, `eth_getLogs` alone) | {} | 1 | {} | {:.0} |",
         logs.len(),
