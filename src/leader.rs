@@ -48,12 +48,14 @@ pub enum Error {
 pub enum Leadership {
     /// SQLite: the lock file is held for the life of the process; always the leader.
     Sqlite(File),
-    /// PostgreSQL: a connection that holds (or will hold) the advisory lock.
+    /// PostgreSQL: a connection of our own that tries for, and then holds, the advisory lock.
     Postgres {
-        /// The store, for a fresh lock connection.
+        /// The store, for (re)opening that connection.
         pool: Pool,
-        /// The connection holding the lock, while leading.
-        held: Option<AnyConnection>,
+        /// The connection; `None` until opened, or after it failed.
+        conn: Option<AnyConnection>,
+        /// Whether `conn` holds the lock.
+        leading: bool,
         /// How often to try for the lock, and to check it.
         poll: Duration,
     },
@@ -63,7 +65,7 @@ impl Leadership {
     /// Prepares leadership for the store at `url`; on SQLite this takes the lock file or fails.
     pub fn new(pool: Pool, url: &str, poll: Duration) -> Result<Self, Error> {
         match Backend::of(url)? {
-            Backend::Postgres => Ok(Self::Postgres { pool, held: None, poll }),
+            Backend::Postgres => Ok(Self::Postgres { pool, conn: None, leading: false, poll }),
             Backend::Sqlite => {
                 let database = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
                 let database = database.split('?').next().unwrap_or(database).to_string();
@@ -90,18 +92,22 @@ impl Leadership {
 
     /// Waits until this process leads (at once on SQLite); `None` if `shutdown` came first.
     pub async fn acquire(&mut self, shutdown: &CancellationToken) -> Result<Option<()>, Error> {
-        let Self::Postgres { pool, held, poll } = self else { return Ok(Some(())) };
+        let Self::Postgres { pool, conn, leading, poll } = self else { return Ok(Some(())) };
         loop {
             if shutdown.is_cancelled() {
                 return Ok(None);
             }
-            match try_lock(pool).await {
-                Ok(Some(conn)) => {
-                    *held = Some(conn);
+            match try_lock(pool, conn).await {
+                Ok(true) => {
+                    *leading = true;
                     return Ok(Some(()));
                 }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "trying for leadership failed, will retry"),
+                Ok(false) => {}
+                Err(e) => {
+                    // Reconnect on the next try.
+                    *conn = None;
+                    tracing::warn!(error = %e, "trying for leadership failed, will retry");
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(None),
@@ -113,19 +119,19 @@ impl Leadership {
     /// While leading: returns once leadership is lost (the lock's connection failed) or `stop` is cancelled.
     /// On SQLite it only waits for `stop`.
     pub async fn hold(&mut self, stop: &CancellationToken) {
-        let Self::Postgres { held, poll, .. } = self else { return stop.cancelled().await };
+        let Self::Postgres { conn, leading, poll, .. } = self else { return stop.cancelled().await };
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(*poll) => {}
             }
-            let alive = match held.as_mut() {
-                Some(conn) => conn.execute("SELECT 1").await.is_ok(),
+            let alive = match conn.as_mut() {
+                Some(c) => c.execute("SELECT 1").await.is_ok(),
                 None => false,
             };
             if !alive {
                 tracing::error!("lost the leader lock's connection; stepping down");
-                *held = None;
+                (*conn, *leading) = (None, false);
                 return;
             }
         }
@@ -133,21 +139,30 @@ impl Leadership {
 
     /// Gives leadership up (closing the lock's connection releases the lock at once).
     pub async fn release(&mut self) {
-        if let Self::Postgres { held, .. } = self
-            && let Some(mut conn) = held.take()
+        if let Self::Postgres { conn, leading, .. } = self
+            && *leading
         {
-            let _ = conn.execute(sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY)).await;
-            drop(conn);
+            *leading = false;
+            let unlocked = match conn.as_mut() {
+                Some(c) => c.execute(sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY)).await.is_ok(),
+                None => true,
+            };
+            if !unlocked {
+                // Closing the connection releases the lock just as well.
+                *conn = None;
+            }
         }
     }
 }
 
-/// A connection of its own holding the advisory lock, or `None` if another instance holds it.
-async fn try_lock(pool: &Pool) -> Result<Option<AnyConnection>, store::Error> {
-    let mut conn = pool.acquire().await?.detach();
-    let got: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(conn.acquire().await?).await?;
-    Ok(got.then_some(conn))
+/// Tries for the advisory lock on `conn` (opened from `pool`, outside its accounting, if there is none yet);
+/// the lock stays with that connection until it is released or the connection closes.
+async fn try_lock(pool: &Pool, conn: &mut Option<AnyConnection>) -> Result<bool, store::Error> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(pool.acquire().await?.detach()),
+    };
+    Ok(sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(c.acquire().await?).await?)
 }
 
 /// An in-memory database cannot be shared between processes; a private lock file stands in.
