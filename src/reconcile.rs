@@ -19,15 +19,6 @@ use crate::store::{self, Pool, batches, claims, credits, escrow};
 /// Epochs a deposit may wait for its credit by default.
 pub const DEFAULT_CREDIT_WITHIN_EPOCHS: u64 = 3;
 
-/// The kinds this module decides (a claim paid twice is recorded by the watcher as it reads the event).
-const KINDS: [Kind; 5] = [
-    Kind::UnknownWithdrawal,
-    Kind::WithdrawalDiffers,
-    Kind::DepositNotCredited,
-    Kind::CreditUnknown,
-    Kind::CreditDiffers,
-];
-
 /// Both sides of the ledger, as stored.
 #[derive(Debug, Clone, Copy)]
 pub struct Ledger<'a> {
@@ -206,7 +197,9 @@ pub async fn run(pool: &Pool, credit_within: u64) -> store::Result<Outcome> {
             tracing::warn!(kind = f.kind.as_str(), subject = %f.subject, detail = %f.detail, "MISMATCH between chain and ledger");
         }
     }
-    let resolved = mismatches::resolve_absent(&mut tx, &KINDS, &found).await?;
+    // Every kind but a claim paid twice, which the watcher records as it reads the event.
+    let decided: Vec<Kind> = Kind::ALL.into_iter().filter(|k| *k != Kind::ClaimPaidTwice).collect();
+    let resolved = mismatches::resolve_absent(&mut tx, &decided, &found).await?;
     tx.commit().await?;
     let open = mismatches::open(pool).await?.len();
     Ok(Outcome { open, opened, resolved })

@@ -12,16 +12,6 @@ use crate::store::views::Totals;
 /// Bucket bounds (seconds) of the ingest → commit latency histogram.
 const LATENCY_BUCKETS: [i64; 10] = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800];
 
-/// Every mismatch kind, so each has a series before the first one happens.
-const KINDS: [Kind; 6] = [
-    Kind::UnknownWithdrawal,
-    Kind::WithdrawalDiffers,
-    Kind::ClaimPaidTwice,
-    Kind::DepositNotCredited,
-    Kind::CreditUnknown,
-    Kind::CreditDiffers,
-];
-
 /// What the process knows beyond the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Live {
@@ -116,7 +106,8 @@ pub fn render(t: &Totals, live: Live) -> String {
     metric("withdrawals_total", "counter", "Escrow withdrawals paid.", &one(t.withdrawals.0));
     metric("withdrawn_usdc_total", "counter", "USDC the escrow paid out.", &[(String::new(), usdc(t.withdrawals.1))]);
     metric("pending_withdrawals", "gauge", "Certified withdrawal claims not yet paid.", &one(t.pending_withdrawals));
-    let mismatches: Vec<(String, f64)> = KINDS
+    // Every kind, so each has a series before the first one happens.
+    let mismatches: Vec<(String, f64)> = Kind::ALL
         .iter()
         .map(|k| {
             let n = t.open_mismatches.iter().find(|m| m.0 == k.as_str()).map_or(0, |m| m.1);

@@ -71,7 +71,7 @@ impl ApiState {
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> i64 {
-    crate::devnet::unix_now() as i64
+    crate::store::now()
 }
 
 fn internal(e: store::Error) -> Response {

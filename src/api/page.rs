@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::{ApiState, escape, internal, now};
+use crate::settle::fixed::ONE;
 use crate::store::views::{self, Page, WithdrawalStatus};
 use crate::store::{Result, mismatches};
 
@@ -26,7 +27,7 @@ pub(super) async fn status_page(State(s): State<ApiState>) -> Response {
 
 /// WAD as a decimal with four places.
 fn wad(x: U256) -> String {
-    let one = U256::from(10u64).pow(U256::from(18));
+    let one = ONE;
     let (whole, frac) = x.div_rem(one);
     format!("{whole}.{:04}", (frac / U256::from(10u64).pow(U256::from(14))).to::<u64>())
 }
@@ -174,7 +175,7 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
             wad(if e.total_supply.is_zero() {
                 U256::ZERO
             } else {
-                e.total_reserve.saturating_mul(U256::from(10u64).pow(U256::from(18))) / e.total_supply
+                e.total_reserve.saturating_mul(ONE) / e.total_supply
             }),
             e.pamm_rate.map_or("-".to_string(), wad),
             e.curve.as_deref().unwrap_or("-"),
@@ -192,11 +193,7 @@ fn chart(epochs: &[views::EpochView]) -> String {
         .iter()
         .rev()
         .map(|e| {
-            (
-                e.epoch,
-                ratio_bps(e.total_reserve, e.total_supply),
-                e.pamm_rate.map_or(10_000, |r| ratio_bps(r, U256::from(10u64).pow(U256::from(18)))),
-            )
+            (e.epoch, ratio_bps(e.total_reserve, e.total_supply), e.pamm_rate.map_or(10_000, |r| ratio_bps(r, ONE)))
         })
         .collect();
     let (w, h, pad) = (640u64, 200u64, 30u64);

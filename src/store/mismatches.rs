@@ -24,6 +24,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 6] = [
+        Kind::UnknownWithdrawal,
+        Kind::WithdrawalDiffers,
+        Kind::ClaimPaidTwice,
+        Kind::DepositNotCredited,
+        Kind::CreditUnknown,
+        Kind::CreditDiffers,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

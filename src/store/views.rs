@@ -23,6 +23,16 @@ pub enum WithdrawalStatus {
 }
 
 impl WithdrawalStatus {
+    /// The name the API and the SQL use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::InRoot => "in_root",
+            Self::Final => "final",
+            Self::Paid => "paid",
+        }
+    }
+
     /// Parses `requested`, `in_root`, `final` or `paid`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -191,7 +201,7 @@ pub async fn withdrawals(
          ORDER BY epoch DESC, LENGTH(claim_id) DESC, claim_id DESC LIMIT $5 OFFSET $6",
     )
     .bind(final_before)
-    .bind(status.map_or("", status_name))
+    .bind(status.map_or("", WithdrawalStatus::as_str))
     .bind(if account.is_some() { "account" } else { "" })
     .bind(account.unwrap_or_default().to_vec())
     .bind(limit)
@@ -220,15 +230,6 @@ pub async fn withdrawals(
             })
         })
         .collect()
-}
-
-fn status_name(s: WithdrawalStatus) -> &'static str {
-    match s {
-        WithdrawalStatus::Requested => "requested",
-        WithdrawalStatus::InRoot => "in_root",
-        WithdrawalStatus::Final => "final",
-        WithdrawalStatus::Paid => "paid",
-    }
 }
 
 /// Deposits, newest first.
