@@ -111,7 +111,7 @@ async fn main() {
     let logs = alloy::providers::Provider::get_logs(&admin, &filter).await.unwrap();
     let fetch = start.elapsed();
     assert!(logs.len() as u64 >= DEPOSITS);
-    let watcher = Watcher::new(admin.clone(), d.escrow, d.start_block, 0);
+    let watcher = Watcher::new(admin.clone(), d.escrow, d.start_block, 0, 500);
     let mut ingests = vec![("SQLite", ingest(&watcher, &pool).await)];
     // With a PostgreSQL admin URL in MYCO_TEST_POSTGRES (`scripts/with-postgres cargo bench --bench chain`), the
     // same ingest into a fresh Postgres database.

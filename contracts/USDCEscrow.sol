@@ -97,6 +97,16 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     }
 
     /// @inheritdoc IUSDCEscrow
+    function usdc() external view returns (address) {
+        return address(_usdc);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function stateCommitment() external view returns (address) {
+        return address(_commitment);
+    }
+
+    /// @inheritdoc IUSDCEscrow
     function nextDepositId() external view returns (uint64) {
         return _nextDepositId;
     }

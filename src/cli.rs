@@ -84,9 +84,6 @@ pub struct StatusArgs {
     /// Or the database URL directly.
     #[arg(long)]
     pub database: Option<String>,
-    /// The challenge window in seconds, to count finalized epochs (default: one hour).
-    #[arg(long, default_value_t = 3600)]
-    pub challenge_window: u64,
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -82,6 +82,47 @@ pub struct File {
     /// `[leader]`
     #[serde(default)]
     pub leader: LeaderSection,
+    /// `[alerts]`
+    #[serde(default)]
+    pub alerts: AlertsSection,
+}
+
+/// `[alerts]`: thresholds `/metrics` publishes beside the live figures, so the shipped alerting rules compare
+/// the two without being edited per deployment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSection {
+    /// Alert when the relayer's account holds less ETH than this (decimal ETH, e.g. "0.05").
+    #[serde(default = "default_min_relayer_eth")]
+    pub min_relayer_eth: String,
+    /// Alert when the settlement float holds less USDC than this (decimal USDC, e.g. "1000").
+    #[serde(default = "default_min_float_usdc")]
+    pub min_float_usdc: String,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        Self { min_relayer_eth: default_min_relayer_eth(), min_float_usdc: default_min_float_usdc() }
+    }
+}
+
+fn default_min_relayer_eth() -> String {
+    "0.05".into()
+}
+fn default_min_float_usdc() -> String {
+    "0".into()
+}
+fn default_max_log_range() -> u64 {
+    crate::chain::logs::DEFAULT_MAX_LOG_RANGE
+}
+
+/// Alert thresholds, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Thresholds {
+    /// ETH (wei) below which the relayer's account is low.
+    pub min_relayer_wei: alloy::primitives::U256,
+    /// USDC (6 decimals) below which the float is low.
+    pub min_float_usdc: alloy::primitives::U256,
 }
 
 /// `[chain]`: where the contracts are.
@@ -103,6 +144,9 @@ pub struct ChainSection {
     /// Blocks on top before an escrow event counts.
     #[serde(default = "default_watch_confirmations")]
     pub confirmations: u64,
+    /// Blocks per `eth_getLogs` request, at most (hosted providers cap ranges at 500 to 10,000 blocks).
+    #[serde(default = "default_max_log_range")]
+    pub max_log_range: u64,
 }
 
 /// `[validators]`: who certifies batches.
@@ -280,6 +324,8 @@ pub struct Settings {
     pub validators: ValidatorSet,
     /// The batch source.
     pub source: SourceConfig,
+    /// The alert thresholds.
+    pub thresholds: Thresholds,
 }
 
 impl Settings {
@@ -363,6 +409,7 @@ impl Settings {
             },
             poll_interval: Duration::from_millis(f.relayer.poll_interval_ms),
             credit_within_epochs: f.relayer.credit_within_epochs,
+            max_log_range: f.chain.max_log_range,
         }
     }
 }
@@ -380,6 +427,16 @@ impl File {
                 return Err(invalid(key, "the zero address"));
             }
         }
+        if self.chain.max_log_range == 0 {
+            return Err(invalid("chain.max_log_range", "at least 1"));
+        }
+        let thresholds = Thresholds {
+            min_relayer_wei: alloy::primitives::utils::parse_ether(&self.alerts.min_relayer_eth)
+                .map_err(|e| invalid("alerts.min_relayer_eth", &format!("a decimal ETH amount: {e}")))?,
+            min_float_usdc: alloy::primitives::utils::parse_units(&self.alerts.min_float_usdc, 6)
+                .map_err(|e| invalid("alerts.min_float_usdc", &format!("a decimal USDC amount: {e}")))?
+                .into(),
+        };
         if self.chain.confirmations > 256 {
             return Err(invalid("chain.confirmations", "at most 256 (the watcher keeps 256 block hashes)"));
         }
@@ -430,7 +487,7 @@ impl File {
             (Some(_), _) => return Err(invalid("source", "give folder or http, not both")),
             (None, _) => return Err(invalid("source", "no batch source (folder or http)")),
         };
-        Ok(Settings { file: self, validators, source })
+        Ok(Settings { file: self, validators, source, thresholds })
     }
 }
 

@@ -12,7 +12,6 @@ use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use tokio_util::sync::CancellationToken;
 
-use crate::chain::bindings::escrow::IUSDCEscrow::WithdrawalClaim;
 use crate::chain::bindings::{StateCommitment, TestUSDC, USDCEscrow};
 use crate::chain::{send_call, signing_provider};
 use crate::devnet::simulate::{EpochInputs, Network, WithdrawalAsk};
@@ -140,6 +139,8 @@ pub async fn run(options: &Options) -> Result<Finished> {
         devnet.relayer_config(ValidatorSet::new(network.validator_keys())?, SourceConfig::Folder(batch_dir.clone()));
     let shutdown = CancellationToken::new();
     let relayer = Relayer::new(pool.clone(), devnet.provider(devnet::RELAYER_ACCOUNT), config);
+    let health = relayer.health().clone();
+    health.set_leader(true);
     let mut relayer_task = tokio::spawn(relayer.run(shutdown.clone()));
 
     // The relayer's status page and API, on a free loopback port.
@@ -151,9 +152,19 @@ pub async fn run(options: &Options) -> Result<Finished> {
     let api_state = crate::api::ApiState {
         pool: pool.clone(),
         provider: devnet.provider(devnet::ADMIN_ACCOUNT),
-        challenge_window: CHALLENGE_WINDOW,
-        halted: Default::default(),
-        leader: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        health,
+        chain: crate::api::ChainInfo {
+            chain_id,
+            account: devnet.signer(devnet::RELAYER_ACCOUNT).address(),
+            state_commitment: deployment.state_commitment,
+            escrow: deployment.escrow,
+            world: crate::preflight::World {
+                usdc: deployment.usdc,
+                myco: deployment.myco,
+                challenge_window: CHALLENGE_WINDOW,
+            },
+            thresholds: Default::default(),
+        },
     };
     let api_stop = CancellationToken::new();
     tokio::spawn(crate::api::serve(listener, api_state, api_stop.clone()));
@@ -233,15 +244,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
         let c = &stored.claim;
         let Some((claimer, _)) = users.iter().find(|(_, account)| *account == c.account) else { continue };
         let user_provider = signing_provider(url.clone(), claimer.clone());
-        let claim = WithdrawalClaim {
-            claimId: c.claim_id,
-            account: c.account,
-            recipient: c.recipient,
-            mycoAmount: c.myco_amount,
-            flowPenalty: c.flow_penalty,
-            epoch: c.epoch,
-            priorRedeemed: c.prior_redeemed,
-        };
+        let claim = crate::chain::withdrawal_claim(c);
         let escrow_contract = USDCEscrow::new(deployment.escrow, &user_provider);
         send_call("withdraw", escrow_contract.withdraw(claim, stored.proof.clone())).await?;
         tracing::info!(claim = %c.claim_id, epoch = c.epoch, "withdrawal claimed on chain");

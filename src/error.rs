@@ -28,5 +28,30 @@ pub enum Error {
     Devnet(#[from] crate::devnet::Error),
 }
 
+/// What the service does about an error: only what a person must decide halts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// Transient (an RPC or database outage, a chain that moved): back off and try again.
+    Retry,
+    /// The relayer's account cannot pay for gas: alarm, and carry on once it is funded.
+    AwaitFunds,
+    /// The guardian paused the contract: alarm, and carry on once it is unpaused.
+    AwaitUnpause,
+    /// Only a person can decide (a conflicting or revoked root, an equivocation, a broken invariant): stop, say
+    /// why, and refuse to continue until someone looks.
+    Halt,
+}
+
+impl Error {
+    /// How the service handles this error.
+    pub fn handling(&self) -> Handling {
+        match self {
+            Error::Chain(e) => e.handling(),
+            Error::Store(e) if e.is_transient() => Handling::Retry,
+            _ => Handling::Halt,
+        }
+    }
+}
+
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

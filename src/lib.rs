@@ -35,12 +35,15 @@ pub mod config;
 pub mod demo;
 pub mod devnet;
 pub mod error;
+pub mod health;
 pub mod ingest;
 pub mod leader;
+pub mod net;
+pub mod preflight;
 pub mod reconcile;
 pub mod relayer;
 pub mod service;
 pub mod settle;
 pub mod store;
 
-pub use error::{Error, Result};
+pub use error::{Error, Handling, Result};

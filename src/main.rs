@@ -99,24 +99,35 @@ fn database_url(config: Option<&std::path::Path>, database: Option<String>) -> a
 }
 
 async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    use myco_bridge::store::{self, mismatches, views};
+    use myco_bridge::store::{self, clock, halts, mismatches, views};
     let pool = store::connect(&database_url(args.config.as_deref(), args.database)?).await?;
-    let now = myco_bridge::devnet::unix_now() as i64;
-    let t = views::totals(&pool, args.challenge_window, now).await?;
+    // Finality is judged by the chain's clock as the relayer last saw it, as on the page and in /metrics.
+    let clock = clock::get(&pool).await?;
+    let chain_now = clock.map_or(0, |c| c.head_time);
+    let t = views::totals(&pool, chain_now).await?;
     let open = mismatches::open(&pool).await?;
-    let pending =
-        views::withdrawals(&pool, None, None, args.challenge_window, now, views::Page { offset: 0, limit: 500 })
-            .await?
-            .into_iter()
-            .filter(|w| w.status != views::WithdrawalStatus::Paid)
-            .collect::<Vec<_>>();
+    let halt = halts::current(&pool).await?;
+    let pending = views::withdrawals(&pool, None, None, chain_now, views::Page { offset: 0, limit: 500 })
+        .await?
+        .into_iter()
+        .filter(|w| w.status != views::WithdrawalStatus::Paid)
+        .collect::<Vec<_>>();
+    let halted = halt
+        .as_ref()
+        .map(|h| h.reason.clone())
+        .or((t.equivocations > 0).then(|| "an equivocation is on record".to_string()));
     if args.json {
         let value = serde_json::json!({
             "last_ingested_epoch": t.last_ingested_epoch,
             "last_committed_epoch": t.last_committed_epoch,
             "epochs_finalized": t.epochs_finalized,
+            "chain": clock.map(|c| serde_json::json!({
+                "head_block": c.head_block, "head_time": c.head_time, "finalized_block": c.finalized_block,
+                "observed_at": c.observed_at,
+            })),
             "pending_withdrawals": pending,
             "open_mismatches": open.iter().map(|m| serde_json::json!({ "kind": m.kind, "subject": m.subject, "detail": m.detail })).collect::<Vec<_>>(),
+            "halted": halted,
             "halted_by_equivocation": t.equivocations > 0,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
@@ -125,19 +136,28 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             "epochs: ingested {}, committed {}, finalized {}",
             t.last_ingested_epoch, t.last_committed_epoch, t.epochs_finalized
         );
+        match clock {
+            Some(c) => println!(
+                "chain: head block {} at chain time {}, observed {} s ago (finality is judged by chain time)",
+                c.head_block,
+                c.head_time,
+                (store::now() - c.observed_at).max(0)
+            ),
+            None => println!("chain: not observed yet (nothing is final until the relayer has seen the chain)"),
+        }
         println!("withdrawals pending: {}", pending.len());
         for w in &pending {
-            println!("  claim {} (epoch {}): {:?}", w.claim_id, w.epoch, w.status);
+            println!("  claim {} (epoch {}): {}", w.claim_id, w.epoch, w.status.as_str());
         }
         println!("open mismatches: {}", open.len());
         for m in &open {
             println!("  {} {}: {}", m.kind, m.subject, m.detail);
         }
-        if t.equivocations > 0 {
-            println!("HALTED: an equivocation is on record");
+        if let Some(reason) = &halted {
+            println!("HALTED: {reason}");
         }
     }
-    Ok(if t.equivocations > 0 { ExitCode::from(EXIT_HALTED) } else { ExitCode::SUCCESS })
+    Ok(if halted.is_some() { ExitCode::from(EXIT_HALTED) } else { ExitCode::SUCCESS })
 }
 
 async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {

@@ -7,8 +7,11 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;
 use tokio_util::sync::CancellationToken;
 
+use std::sync::Arc;
+
 use crate::backoff::Backoff;
 use crate::chain::{CurveSettler, Outcome, Submitter, TxManager, TxPolicy, Watcher};
+use crate::health::{Alarm, Health};
 use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
 use crate::settle::outputs::{self, Redemptions};
@@ -16,7 +19,10 @@ use crate::settle::{EpochSettlement, cow, execution, pamm};
 use crate::store::curve::{self as curve_store, Planned, Status};
 use crate::store::equivocations::{self, Evidence, Side};
 use crate::store::{self, Pool, batches, claims, commitments, credits, quarantine};
-use crate::{Error, Result};
+use crate::{Error, Handling, Result};
+
+/// Consecutive transient chain failures before they raise an alarm (a few are routine with hosted nodes).
+const PERSISTENT_FAILURES: u32 = 5;
 
 /// Everything the relayer needs to know about its world.
 #[derive(Debug, Clone)]
@@ -46,20 +52,33 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Epochs an escrow deposit may wait for its credit before it is a mismatch.
     pub credit_within_epochs: u64,
+    /// Blocks per `eth_getLogs` request, at most.
+    pub max_log_range: u64,
 }
 
-/// The relayer: a store, a signing provider and its configuration.
+/// The relayer: a store, a signing provider, its configuration, and the health it reports.
 #[derive(Debug, Clone)]
 pub struct Relayer {
     pool: Pool,
     provider: DynProvider,
     config: Config,
+    health: Arc<Health>,
 }
 
 impl Relayer {
     /// A relayer over `pool`, sending through `provider` (which signs as the relayer key).
     pub fn new(pool: Pool, provider: DynProvider, config: Config) -> Self {
-        Self { pool, provider, config }
+        Self { pool, provider, config, health: Arc::default() }
+    }
+
+    /// The same relayer, raising its alarms in `health` (shared with the status API).
+    pub fn with_health(self, health: Arc<Health>) -> Self {
+        Self { health, ..self }
+    }
+
+    /// Where it raises its alarms.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
     }
 
     /// Runs until `shutdown` is cancelled or a stage fails in a way that must halt the relayer.
@@ -97,19 +116,47 @@ impl Relayer {
         tracing::info!(next_epoch = verifier.next_epoch(), source = %source.describe(), "pipeline started");
         let mut backoff = Backoff::default();
         loop {
-            self.ingest_available(&mut source, &mut verifier).await?;
-            let wait = match self.submit_uncommitted(&settler, &submitter).await? {
-                Pass::Done => {
+            let pass = async {
+                self.ingest_available(&mut source, &mut verifier).await?;
+                self.submit_uncommitted(&settler, &submitter).await
+            };
+            let wait = match pass.await {
+                Ok(()) => {
                     backoff.succeeded();
+                    for alarm in [Alarm::Underfunded, Alarm::Paused, Alarm::ChainUnreachable, Alarm::StoreUnreachable] {
+                        self.health.clear(alarm);
+                    }
                     self.config.poll_interval
                 }
-                Pass::Retry => backoff.failed(),
+                Err(e) => self.wait_out(e, "pipeline", &mut backoff)?,
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// Decides what a failed step means: a transient failure, an unfunded account or a paused contract raises its
+    /// alarm and returns how long to wait before trying again; anything only a person can decide is returned.
+    fn wait_out(&self, e: Error, stage: &'static str, backoff: &mut Backoff) -> Result<Duration> {
+        let alarm = match e.handling() {
+            Handling::Halt => {
+                tracing::error!(stage, error = %e, "halting: this needs an operator");
+                return Err(e);
+            }
+            Handling::AwaitFunds => Alarm::Underfunded,
+            Handling::AwaitUnpause => Alarm::Paused,
+            Handling::Retry if matches!(e, Error::Store(_)) => Alarm::StoreUnreachable,
+            Handling::Retry => Alarm::ChainUnreachable,
+        };
+        let wait = backoff.failed();
+        // The first failures of a flaky node are routine; an alarm is raised only when they persist.
+        if alarm != Alarm::ChainUnreachable || backoff.failures() >= PERSISTENT_FAILURES {
+            self.health.raise(alarm, &e.to_string());
+        }
+        tracing::warn!(stage, error = %e, retry_in_ms = wait.as_millis() as u64, "step failed; will retry");
+        Ok(wait)
     }
 
     /// Verifies and stores every batch that is ready, in epoch order. Bad input is quarantined; two conflicting
@@ -231,49 +278,24 @@ impl Relayer {
     /// Orders before root: both steps are exactly-once on chain (`settleEpoch` refuses an epoch twice, `commit`
     /// takes epochs in sequence), so a crash between them leaves the orders executed and the root pending, which
     /// the restart completes. The other order could leave a final root whose trades never happened.
-    async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<Pass> {
+    async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<()> {
         // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
         // guardian revoked) is forgotten, and its epoch is submitted again.
-        let chain_latest = match submitter.latest_epoch().await {
-            Ok(latest) => latest,
-            Err(e) if e.is_retryable() => {
-                tracing::warn!(error = %e, "reading the chain's latest epoch failed, will retry");
-                return Ok(Pass::Retry);
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let chain_latest = submitter.latest_epoch().await?;
         let forgotten = commitments::forget_above(&self.pool, chain_latest).await?;
         if !forgotten.is_empty() {
             tracing::warn!(?forgotten, chain_latest, "recorded commitments are no longer on chain; resubmitting");
         }
+        for epoch in commitments::without_final_at(&self.pool).await? {
+            commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?).await?;
+        }
         for batch in batches::uncommitted(&self.pool).await? {
-            match self.settle_net_orders(settler, batch.epoch).await {
-                Ok(()) => {}
-                Err(Error::Chain(e)) if e.is_retryable() => {
-                    tracing::warn!(epoch = batch.epoch, error = %e, "net orders failed, will retry");
-                    return Ok(Pass::Retry);
-                }
-                Err(e) => {
-                    tracing::error!(epoch = batch.epoch, error = %e, "net orders failed, halting");
-                    return Err(e);
-                }
-            }
+            self.settle_net_orders(settler, batch.epoch).await?;
             let parent_root = match batch.epoch {
                 1 => B256::ZERO,
                 e => batches::get(&self.pool, e - 1).await?.map(|b| b.state_root).unwrap_or_default(),
             };
-            let outcome = match submitter.submit(&batch, parent_root).await {
-                Ok(o) => o,
-                Err(e) if e.is_retryable() => {
-                    tracing::warn!(epoch = batch.epoch, error = %e, "commit failed, will retry");
-                    return Ok(Pass::Retry);
-                }
-                Err(e) => {
-                    tracing::error!(epoch = batch.epoch, error = %e, "commit failed, halting");
-                    return Err(e.into());
-                }
-            };
-            let (tx_hash, block_number, gas_used) = match outcome {
+            let (tx_hash, block_number, gas_used) = match submitter.submit(&batch, parent_root).await? {
                 Outcome::Committed { tx_hash, block_number, gas_used } => {
                     (Some(tx_hash), Some(block_number), Some(gas_used))
                 }
@@ -285,10 +307,11 @@ impl Relayer {
                 tx_hash,
                 block_number,
                 gas_used,
+                final_at: Some(submitter.final_at(batch.epoch).await?),
             };
             commitments::insert(&self.pool, &record).await?;
         }
-        Ok(Pass::Done)
+        Ok(())
     }
 
     /// Executes `epoch`'s net curve orders unless done: the plan is computed once, at the curve's price after the
@@ -310,8 +333,8 @@ impl Relayer {
                 // log, never traded twice.
                 let planned = self.plan_net_orders(epoch, &view).await?;
                 let nothing = planned.sell.0.is_zero() && planned.buy.0.is_zero();
-                for reason in &planned.skipped {
-                    tracing::warn!(reason = %reason, "net order not executed");
+                for skip in &planned.skipped {
+                    tracing::warn!(reason = skip.reason.as_str(), detail = %skip.detail, "net order not executed");
                 }
                 curve_store::insert(&self.pool, &planned, if nothing { Status::Nothing } else { Status::Planned })
                     .await?;
@@ -322,8 +345,11 @@ impl Relayer {
             }
         };
         let executed = if view.last_settled >= epoch {
-            // Sent before a restart and mined since: recover the outcome from the chain's log.
-            settler.find_executed(epoch, self.config.start_block).await?.ok_or(crate::chain::Error::Decode {
+            // Sent before a restart and mined since: recover the outcome from the chain's log, searching back from
+            // the head no further than the transaction can be.
+            let floor = self.settlement_floor(epoch).await?;
+            let found = settler.find_executed(epoch, floor, self.config.max_log_range).await?;
+            found.ok_or(crate::chain::Error::Decode {
                 what: "EpochSettled",
                 reason: format!("curve settled epoch {} but no EpochSettled log for epoch {epoch}", view.last_settled),
             })?
@@ -334,6 +360,17 @@ impl Relayer {
             "net orders executed");
         curve_store::executed(&self.pool, epoch, &executed).await?;
         Ok(())
+    }
+
+    /// The earliest block `epoch`'s settlement can be in: when its first attempt was sent, else when the previous
+    /// epoch was committed (net orders of an epoch go out after its predecessor's root), else the start block.
+    async fn settlement_floor(&self, epoch: u64) -> Result<u64> {
+        let sent = store::attempts::first_sent_block(&self.pool, "settle", epoch).await?;
+        let previous = match epoch {
+            1 => None,
+            e => commitments::block_of(&self.pool, e - 1).await?,
+        };
+        Ok(sent.or(previous).unwrap_or(self.config.start_block).max(self.config.start_block))
     }
 
     /// Runs `epoch`'s batch auction at the curve's spot and plans the net orders the curve and float can take.
@@ -367,46 +404,64 @@ impl Relayer {
         })
     }
 
-    /// Reads escrow events and reconciles them with the ledger whenever either side moved.
+    /// Reads escrow events and reconciles them with the ledger whenever either side moved; keeps the chain clock.
     async fn watch(self, shutdown: CancellationToken) -> Result<()> {
-        let watcher =
-            Watcher::new(self.provider.clone(), self.config.escrow, self.config.start_block, self.config.confirmations);
+        let c = &self.config;
+        let watcher = Watcher::new(self.provider.clone(), c.escrow, c.start_block, c.confirmations, c.max_log_range);
         let mut reconciled_at: Option<(u64, usize)> = None; // (latest epoch, events) at the last reconciliation
         let mut backoff = Backoff::default();
         loop {
-            let (caught_up, wait) = match watcher.poll(&self.pool).await {
-                Ok(p) => {
+            let wait = match self.watch_once(&watcher, &mut reconciled_at).await {
+                Ok(caught_up) => {
                     backoff.succeeded();
-                    (p.caught_up, self.config.poll_interval)
+                    if !caught_up {
+                        continue;
+                    }
+                    self.config.poll_interval
                 }
-                Err(Error::Chain(e)) if e.is_retryable() => {
-                    tracing::warn!(error = %e, "watcher poll failed, will retry");
-                    (true, backoff.failed())
-                }
-                Err(e) => return Err(e),
+                Err(e) => self.wait_out(e, "watcher", &mut backoff)?,
             };
-            let state =
-                (batches::last(&self.pool).await?.map_or(0, |l| l.0), store::escrow::event_count(&self.pool).await?);
-            if reconciled_at != Some(state) {
-                let outcome = crate::reconcile::run(&self.pool, self.config.credit_within_epochs).await?;
-                if outcome.opened > 0 || outcome.resolved > 0 {
-                    tracing::info!(
-                        open = outcome.open,
-                        opened = outcome.opened,
-                        resolved = outcome.resolved,
-                        "reconciled"
-                    );
-                }
-                reconciled_at = Some(state);
-            }
-            if !caught_up {
-                continue;
-            }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// One watcher step: the chain's clock, one range of escrow events, and a reconciliation if anything moved.
+    /// Returns whether the watcher has caught up with the confirmed head.
+    async fn watch_once(&self, watcher: &Watcher, reconciled_at: &mut Option<(u64, usize)>) -> Result<bool> {
+        self.observe_clock().await?;
+        let progress = watcher.poll(&self.pool).await?;
+        let state =
+            (batches::last(&self.pool).await?.map_or(0, |l| l.0), store::escrow::event_count(&self.pool).await?);
+        if *reconciled_at != Some(state) {
+            let outcome = crate::reconcile::run(&self.pool, self.config.credit_within_epochs).await?;
+            if outcome.opened > 0 || outcome.resolved > 0 {
+                tracing::info!(open = outcome.open, opened = outcome.opened, resolved = outcome.resolved, "reconciled");
+            }
+            *reconciled_at = Some(state);
+        }
+        Ok(progress.caught_up)
+    }
+
+    /// Records the chain's head, its time and the node's finalized block: finality is judged by the chain's clock.
+    async fn observe_clock(&self) -> Result<()> {
+        use alloy::eips::BlockNumberOrTag;
+        use alloy::providers::Provider;
+        let rpc = |e| Error::Chain(crate::chain::Error::Rpc(e));
+        let head = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await.map_err(rpc)?;
+        let Some(head) = head else { return Ok(()) };
+        // Not every node reports a finalized block (an error or none is "unknown", not a failure).
+        let finalized = self.provider.get_block_by_number(BlockNumberOrTag::Finalized).await.ok().flatten();
+        store::clock::observe(
+            &self.pool,
+            head.header.number,
+            head.header.timestamp,
+            finalized.map(|b| b.header.number),
+        )
+        .await?;
+        Ok(())
     }
 }
 
@@ -428,14 +483,6 @@ fn epoch_outputs(batch: &Batch, settlement: &EpochSettlement) -> Option<store::o
         payout_usdc: redemptions.payouts.iter().sum(),
         deposit_split: split.as_ref().map(|_| outputs::deposit_split_json(&batch.state, &split)),
     })
-}
-
-/// How a pass over the chain ended.
-enum Pass {
-    /// Everything it could do is done.
-    Done,
-    /// A transient failure (RPC trouble) stopped it; try again after a backoff.
-    Retry,
 }
 
 /// An error that can be quarantined under a stable reason code.

@@ -4,17 +4,19 @@
 //! half-written and a restart resumes).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use alloy::providers::Provider;
+use alloy::primitives::Address;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
-use crate::chain::{self, bindings::StateCommitment};
+use crate::backoff::Backoff;
+use crate::chain;
 use crate::config::Settings;
+use crate::health::Health;
 use crate::leader::Leadership;
+use crate::preflight::{self, World};
 use crate::relayer::Relayer;
-use crate::store;
+use crate::store::{self, halts};
 
 /// How `run` ended.
 #[derive(Debug)]
@@ -37,6 +39,9 @@ pub enum StartError {
     /// The chain is not the configured one, or cannot be read.
     #[error("chain: {0}")]
     Chain(String),
+    /// The preflight found the configuration wrong (each failed check is named).
+    #[error("preflight failed: {0}")]
+    Preflight(String),
     /// Another instance runs on this SQLite database, or leadership cannot be set up.
     #[error(transparent)]
     Leader(#[from] crate::leader::Error),
@@ -61,42 +66,29 @@ pub async fn run(
         f.chain.rpc_url.parse().map_err(|e| StartError::Chain(format!("chain.rpc_url: {e}")))?;
     let account = signer.address();
     let provider = chain::signing_provider(url, signer);
-    let chain_id = provider.get_chain_id().await.map_err(|e| StartError::Chain(format!("eth_chainId: {e}")))?;
-    if chain_id != f.chain.chain_id {
-        return Err(StartError::Chain(format!(
-            "the node at chain.rpc_url reports chain id {chain_id}, the configuration says {}",
-            f.chain.chain_id
-        )));
-    }
-    let challenge_window =
-        StateCommitment::new(f.chain.state_commitment, &provider).challengeWindow().call().await.map_err(|e| {
-            StartError::Chain(format!(
-                "StateCommitment.challengeWindow(): {}",
-                chain::Error::from_call("challengeWindow", e)
-            ))
-        })?;
+    let Some(world) = preflight_until_reachable(settings, account, &provider, &shutdown).await? else {
+        return Ok(Ended::Shutdown);
+    };
     let pool = store::connect(&f.database.url).await?;
     let poll = std::time::Duration::from_millis(f.leader.poll_interval_ms);
     let mut leadership = Leadership::new(pool.clone(), &f.database.url, poll)?;
     let listener = tokio::net::TcpListener::bind(f.api.listen)
         .await
         .map_err(|source| StartError::Bind { addr: f.api.listen, source })?;
-    let halted = Arc::new(AtomicBool::new(false));
-    let leader = Arc::new(AtomicBool::new(false));
+    let health = Arc::new(Health::default());
     let state = ApiState {
         pool: pool.clone(),
         provider: provider.clone(),
-        challenge_window,
-        halted: halted.clone(),
-        leader: leader.clone(),
+        health: health.clone(),
+        chain: api::ChainInfo::new(settings, account, world),
     };
-    tracing::info!(%account, chain_id, api = %f.api.listen, database = %store::Backend::of(&f.database.url)?.name(),
+    tracing::info!(%account, chain_id = f.chain.chain_id, api = %f.api.listen, database = %store::Backend::of(&f.database.url)?.name(),
         "myco-bridge running; status page at http://{}/", f.api.listen);
 
     let api_stop = CancellationToken::new();
     let api = tokio::spawn(api::serve(listener, state, api_stop.clone()));
-    let ended =
-        lead_or_follow(&mut leadership, &leader, &halted, pool, provider, settings.relayer(account), &shutdown).await;
+    let relayer = Relayer::new(pool.clone(), provider, settings.relayer(account)).with_health(health.clone());
+    let ended = lead_or_follow(&mut leadership, &health, &pool, relayer, &shutdown).await;
     leadership.release().await;
     api_stop.cancel();
     if let Ok(Err(e)) = api.await {
@@ -105,15 +97,40 @@ pub async fn run(
     ended
 }
 
+/// Runs the preflight until it passes (returning what it found), waiting out an unreachable node or database
+/// with backoff; a misconfiguration fails at once with every failed check named. `None` on shutdown.
+async fn preflight_until_reachable(
+    settings: &Settings,
+    account: Address,
+    provider: &alloy::providers::DynProvider,
+    shutdown: &CancellationToken,
+) -> Result<Option<World>, StartError> {
+    let mut backoff = Backoff::default();
+    loop {
+        let report = preflight::run(settings, account, provider).await;
+        if report.passed() {
+            return Ok(Some(report.world));
+        }
+        if !report.only_unreachable() {
+            return Err(StartError::Preflight(report.failures()));
+        }
+        let wait = backoff.failed();
+        tracing::warn!(failures = %report.failures(), retry_in_ms = wait.as_millis() as u64,
+            "preflight: chain or database unreachable; waiting");
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 /// Follows until this instance leads, then runs the relayer while it leads; after losing leadership it follows
 /// again. Ends on `shutdown`, or when the relayer halts.
 async fn lead_or_follow(
     leadership: &mut Leadership,
-    leader: &AtomicBool,
-    halted: &AtomicBool,
-    pool: store::Pool,
-    provider: alloy::providers::DynProvider,
-    config: crate::relayer::Config,
+    health: &Health,
+    pool: &store::Pool,
+    relayer: Relayer,
     shutdown: &CancellationToken,
 ) -> Result<Ended, StartError> {
     loop {
@@ -121,16 +138,18 @@ async fn lead_or_follow(
         if leadership.acquire(shutdown).await?.is_none() {
             return Ok(Ended::Shutdown);
         }
-        leader.store(true, Ordering::Relaxed);
+        health.set_leader(true);
         tracing::info!("leading: this instance sends transactions");
+        if let Err(e) = halts::clear(pool).await {
+            tracing::warn!(error = %e, "clearing the previous halt record failed");
+        }
         let relayer_stop = shutdown.child_token();
-        let relayer = Relayer::new(pool.clone(), provider.clone(), config.clone());
-        let run = tokio::spawn(relayer.run(relayer_stop.clone()));
+        let run = tokio::spawn(relayer.clone().run(relayer_stop.clone()));
         leadership.hold(&relayer_stop).await;
         // Leadership lost (or shutting down): stop sending before anyone else may start.
         relayer_stop.cancel();
         let result = run.await.unwrap_or_else(|e| Err(crate::Error::Task { what: "relayer", reason: e.to_string() }));
-        leader.store(false, Ordering::Relaxed);
+        health.set_leader(false);
         if shutdown.is_cancelled() {
             return Ok(match result {
                 Ok(()) => Ended::Shutdown,
@@ -138,10 +157,13 @@ async fn lead_or_follow(
             });
         }
         if let Err(e) = result {
-            halted.store(true, Ordering::Relaxed);
+            health.halt(e.to_string());
+            if let Err(store_error) = halts::record(pool, &e.to_string()).await {
+                tracing::warn!(error = %store_error, "recording the halt failed");
+            }
             tracing::error!(error = %e, "relayer halted; the status API keeps serving until shutdown");
-            // Keep answering `/ready` (503) and the status page until the operator stops the process, and keep
-            // the lock: a follower taking over would hit the same error.
+            // Keep answering `/ready` (503, with the reason) and the status page until the operator stops the
+            // process, and keep the lock: a follower taking over would hit the same error.
             shutdown.cancelled().await;
             return Ok(Ended::Halted(e));
         }

@@ -97,6 +97,12 @@ interface IUSDCEscrow {
     /// @param claimId The claim.
     function isPaid(uint256 claimId) external view returns (bool);
 
+    /// @notice The token this escrow holds (a preflight checks it is the configured USDC).
+    function usdc() external view returns (address);
+
+    /// @notice Where this escrow reads final roots and reserve figures from.
+    function stateCommitment() external view returns (address);
+
     /// @notice The id the next deposit gets.
     function nextDepositId() external view returns (uint64);
 

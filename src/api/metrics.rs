@@ -1,30 +1,70 @@
 //! `/metrics` in the Prometheus text format (0.0.4). Every series is present from the start, at zero, so alerts
-//! can fire on them; figures come from the store (they survive restarts) and, for the watcher's lag and RPC
-//! health, from one read of the chain head per scrape.
+//! can fire on them; figures come from the store (they survive restarts) and, for the watcher's lag, RPC health
+//! and the relayer's balances, from a few bounded reads of the chain per scrape. `deploy/alerts.yml` holds the
+//! alerting rules written against these names.
 
 use std::fmt::Write;
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider};
 
+use super::{ChainInfo, probe};
+use crate::chain::bindings::Erc20;
+use crate::config::Thresholds;
+use crate::health::Alarm;
+use crate::settle::execution::SkipReason;
+use crate::store::clock::Clock;
 use crate::store::mismatches::Kind;
 use crate::store::views::Totals;
 
 /// Bucket bounds (seconds) of the ingest → commit latency histogram.
 const LATENCY_BUCKETS: [i64; 10] = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800];
 
-/// What the process knows beyond the store.
+/// What the relayer's account holds: gas money and the settlement float.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Balances {
+    /// ETH, wei.
+    pub eth: U256,
+    /// USDC, 6 decimals.
+    pub usdc: U256,
+    /// MYCO, 18 decimals.
+    pub myco: U256,
+}
+
+impl Balances {
+    /// Reads the account's balances (each read bounded in time); `None` if any failed.
+    pub async fn read(provider: &DynProvider, chain: &ChainInfo) -> Option<Self> {
+        let token = |a: Address| Erc20::new(a, provider.clone());
+        let (usdc, myco) = (token(chain.world.usdc), token(chain.world.myco));
+        Some(Self {
+            eth: probe(provider.get_balance(chain.account)).await?,
+            usdc: probe(usdc.balanceOf(chain.account).call()).await?,
+            myco: probe(myco.balanceOf(chain.account).call()).await?,
+        })
+    }
+}
+
+/// What the process knows beyond the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Live {
     /// The chain head, if the RPC answered.
     pub head: Option<u64>,
+    /// The chain as the relayer last observed it (head time, finalized block).
+    pub clock: Option<Clock>,
+    /// The relayer's balances, if they could be read.
+    pub balances: Option<Balances>,
     /// Whether the relayer stopped on an error (or an equivocation is on record).
     pub halted: bool,
     /// Whether this instance leads (sends transactions).
     pub leader: bool,
+    /// The alarms raised now.
+    pub alarms: Vec<Alarm>,
+    /// The configured alert thresholds.
+    pub thresholds: Thresholds,
 }
 
 /// Renders the exposition.
-pub fn render(t: &Totals, live: Live) -> String {
+pub fn render(t: &Totals, live: &Live) -> String {
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
         let _ = writeln!(out, "# HELP myco_bridge_{name} {help}");
@@ -48,6 +88,43 @@ pub fn render(t: &Totals, live: Live) -> String {
         &one((live.halted || t.equivocations > 0).into()),
     );
     metric("rpc_up", "gauge", "1 if the chain's RPC answered this scrape.", &one(live.head.is_some().into()));
+    let alarms: Vec<(String, f64)> = Alarm::ALL
+        .iter()
+        .map(|a| (format!(r#"{{alarm="{}"}}"#, a.as_str()), f64::from(u8::from(live.alarms.contains(a)))))
+        .collect();
+    metric("alarm", "gauge", "1 while the relayer waits out this condition (it needs a person to fix it).", &alarms);
+    let head = live.head.or(live.clock.map(|c| c.head_block)).unwrap_or(0);
+    metric("chain_head_block", "gauge", "The chain's head block.", &one(head));
+    let finalized = live.clock.and_then(|c| c.finalized_block).unwrap_or(0);
+    metric("chain_finalized_block", "gauge", "The node's finalized block (0 if it reports none).", &one(finalized));
+    let chain_time = live.clock.map_or(0, |c| c.head_time.max(0) as u64);
+    metric("chain_time_seconds", "gauge", "The head block's timestamp: finality is judged by it.", &one(chain_time));
+    let b = live.balances;
+    metric("balances_up", "gauge", "1 if the relayer's balances were read this scrape.", &one(b.is_some().into()));
+    let b = b.unwrap_or_default();
+    metric("relayer_eth", "gauge", "ETH the relayer's account holds for gas.", &[(String::new(), units(b.eth, 18))]);
+    metric(
+        "relayer_eth_min",
+        "gauge",
+        "Alert threshold for relayer_eth ([alerts] min_relayer_eth).",
+        &[(String::new(), units(live.thresholds.min_relayer_wei, 18))],
+    );
+    metric("float_usdc", "gauge", "USDC in the settlement float.", &[(String::new(), units(b.usdc, 6))]);
+    metric(
+        "float_usdc_min",
+        "gauge",
+        "Alert threshold for float_usdc ([alerts] min_float_usdc).",
+        &[(String::new(), units(live.thresholds.min_float_usdc, 6))],
+    );
+    metric("float_myco", "gauge", "MYCO in the settlement float.", &[(String::new(), units(b.myco, 18))]);
+    let skipped: Vec<(String, f64)> = SkipReason::ALL
+        .iter()
+        .map(|r| {
+            let n = t.skipped_net_orders.iter().find(|s| s.0 == r.as_str()).map_or(0, |s| s.1);
+            (format!(r#"{{reason="{}"}}"#, r.as_str()), n as f64)
+        })
+        .collect();
+    metric("net_orders_skipped_total", "counter", "Net order legs left out, by reason.", &skipped);
     metric("batches_ingested_total", "counter", "Certified batches accepted.", &one(t.batches_ingested));
     let rejected: u64 = t.rejected_by_reason.iter().map(|r| r.1).sum();
     let mut by_reason = vec![(r#"{reason="all"}"#.to_string(), rejected as f64)];
@@ -101,10 +178,15 @@ pub fn render(t: &Totals, live: Live) -> String {
         "deposited_usdc_total",
         "counter",
         "USDC deposited into the escrow.",
-        &[(String::new(), usdc(t.deposits.1))],
+        &[(String::new(), units(t.deposits.1, 6))],
     );
     metric("withdrawals_total", "counter", "Escrow withdrawals paid.", &one(t.withdrawals.0));
-    metric("withdrawn_usdc_total", "counter", "USDC the escrow paid out.", &[(String::new(), usdc(t.withdrawals.1))]);
+    metric(
+        "withdrawn_usdc_total",
+        "counter",
+        "USDC the escrow paid out.",
+        &[(String::new(), units(t.withdrawals.1, 6))],
+    );
     metric("pending_withdrawals", "gauge", "Certified withdrawal claims not yet paid.", &one(t.pending_withdrawals));
     // Every kind, so each has a series before the first one happens.
     let mismatches: Vec<(String, f64)> = Kind::ALL
@@ -118,9 +200,11 @@ pub fn render(t: &Totals, live: Live) -> String {
     out
 }
 
-/// USDC units (6 decimals) as a number of USDC, for display only (a metric, never a settlement figure).
-fn usdc(units: U256) -> f64 {
-    let whole = units / U256::from(1_000_000u64);
-    let frac = units % U256::from(1_000_000u64);
-    u128::try_from(whole).map_or(f64::MAX, |w| w as f64) + frac.to::<u64>() as f64 / 1e6
+/// A token amount with `decimals` decimals as a number of whole tokens, for display only (a metric, never a
+/// settlement figure).
+fn units(amount: U256, decimals: u8) -> f64 {
+    let scale = U256::from(10u64).pow(U256::from(decimals));
+    let (whole, frac) = amount.div_rem(scale);
+    let frac = u128::try_from(frac).map_or(0.0, |f| f as f64) / 10f64.powi(i32::from(decimals));
+    u128::try_from(whole).map_or(f64::MAX, |w| w as f64) + frac
 }

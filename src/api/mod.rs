@@ -1,15 +1,17 @@
-//! The relayer's HTTP side for operators: `/health` (the process is up), `/ready` (store and chain reachable,
-//! not halted), `/metrics` (Prometheus), the JSON API under `/api/v1/` (epochs, withdrawals by status, deposits,
-//! mismatches; paginated with `offset` and `limit`), and the status page at `/`.
+//! The relayer's HTTP side for operators and users: `/health` (the process is up), `/ready` (store and chain
+//! reachable, not halted; with the halt reason and the alarms), `/metrics` (Prometheus), the JSON API under
+//! `/api/v1/` (epochs, withdrawals by status, one withdrawal ready to claim, deposits with their reconciliation
+//! state, mismatches; lists paginated with `offset` and `limit`; amounts are decimal strings), and the status
+//! page at `/`.
 
 pub mod metrics;
 pub mod page;
+pub mod withdrawal;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -19,8 +21,11 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::config::{Settings, Thresholds};
+use crate::health::Health;
+use crate::preflight::World;
 use crate::store::views::{self, Page, WithdrawalStatus};
-use crate::store::{self, Pool, mismatches};
+use crate::store::{self, Pool, clock, halts, mismatches};
 
 /// How long `/ready` and `/metrics` wait for the chain's head.
 const CHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -30,14 +35,44 @@ const CHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct ApiState {
     /// The store.
     pub pool: Pool,
-    /// A provider for the chain head.
+    /// A provider for live chain reads (head, balances, quotes).
     pub provider: DynProvider,
-    /// `StateCommitment`'s challenge window, seconds (when a root becomes final).
-    pub challenge_window: u64,
-    /// Set when the relayer stopped on an error.
-    pub halted: Arc<AtomicBool>,
-    /// Set while this instance leads.
-    pub leader: Arc<AtomicBool>,
+    /// The service's own state: leader, halt, alarms.
+    pub health: Arc<Health>,
+    /// The deployment.
+    pub chain: ChainInfo,
+}
+
+/// The deployment the service runs against, as configured and as the preflight found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainInfo {
+    /// Chain id.
+    pub chain_id: u64,
+    /// The relayer's account (it pays gas and holds the settlement float).
+    pub account: Address,
+    /// `StateCommitment`.
+    pub state_commitment: Address,
+    /// `USDCEscrow`.
+    pub escrow: Address,
+    /// USDC and MYCO, as the escrow and the curve name them.
+    pub world: World,
+    /// Alert thresholds published beside the balances.
+    pub thresholds: Thresholds,
+}
+
+impl ChainInfo {
+    /// The deployment of `settings`, for `account`, with what the preflight found.
+    pub fn new(settings: &Settings, account: Address, world: World) -> Self {
+        let c = &settings.file.chain;
+        Self {
+            chain_id: c.chain_id,
+            account,
+            state_commitment: c.state_commitment,
+            escrow: c.escrow,
+            world,
+            thresholds: settings.thresholds,
+        }
+    }
 }
 
 /// The router.
@@ -49,6 +84,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/api/v1/epochs", get(epochs))
         .route("/api/v1/withdrawals", get(withdrawals))
+        .route("/api/v1/withdrawals/{claim_id}", get(withdrawal::claim))
         .route("/api/v1/deposits", get(deposits))
         .route("/api/v1/mismatches", get(mismatch_list))
         .with_state(state)
@@ -65,21 +101,40 @@ pub async fn serve(
 
 impl ApiState {
     async fn head(&self) -> Option<u64> {
-        tokio::time::timeout(CHAIN_PROBE_TIMEOUT, self.provider.get_block_number()).await.ok()?.ok()
+        probe(self.provider.get_block_number()).await
+    }
+
+    /// The chain's time as the relayer last observed it: what finality is judged by.
+    pub(crate) async fn chain_time(&self) -> store::Result<i64> {
+        clock::chain_time(&self.pool).await
+    }
+
+    /// Why the relayer is halted, if it is: this process's own halt, or one on record (from an earlier run or
+    /// another instance).
+    pub(crate) async fn halt_reason(&self) -> Option<String> {
+        match self.health.halted() {
+            Some(reason) => Some(reason),
+            None => halts::current(&self.pool).await.ok().flatten().map(|h| h.reason),
+        }
     }
 }
 
-/// Seconds since the Unix epoch.
+/// A chain read bounded by [`CHAIN_PROBE_TIMEOUT`]; `None` when it failed or timed out.
+pub(crate) async fn probe<T, E>(read: impl std::future::IntoFuture<Output = Result<T, E>>) -> Option<T> {
+    tokio::time::timeout(CHAIN_PROBE_TIMEOUT, read.into_future()).await.ok()?.ok()
+}
+
+/// Seconds since the Unix epoch (for ages on the page; never for finality).
 pub(crate) fn now() -> i64 {
     crate::store::now()
 }
 
-fn internal(e: store::Error) -> Response {
+pub(crate) fn internal(e: store::Error) -> Response {
     tracing::error!(error = %e, "status API: store query failed");
     (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "error": e.to_string() }))).into_response()
 }
 
-fn bad_request(message: String) -> Response {
+pub(crate) fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": message }))).into_response()
 }
 
@@ -91,33 +146,40 @@ async fn ready(State(s): State<ApiState>) -> Response {
     if s.head().await.is_none() {
         problems.push("chain RPC unreachable".to_string());
     }
-    if s.halted.load(Ordering::Relaxed) {
-        problems.push("relayer halted (see the log)".to_string());
+    if let Some(reason) = s.halt_reason().await {
+        problems.push(format!("relayer halted: {reason}"));
     }
-    match views::totals(&s.pool, s.challenge_window, now()).await {
-        Ok(t) if t.equivocations > 0 => problems.push("equivocation on record".to_string()),
-        _ => {}
+    if store::equivocations::count(&s.pool).await.unwrap_or(0) > 0 {
+        problems.push("equivocation on record".to_string());
     }
-    let role = if s.leader.load(Ordering::Relaxed) { "leader" } else { "follower" };
-    if problems.is_empty() {
-        (StatusCode::OK, axum::Json(json!({ "ready": true, "role": role }))).into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "ready": false, "role": role, "problems": problems })))
-            .into_response()
-    }
+    let role = if s.health.is_leader() { "leader" } else { "follower" };
+    let alarms: Vec<_> =
+        s.health.alarms().into_iter().map(|(a, m)| json!({ "alarm": a.as_str(), "message": m })).collect();
+    let ready = problems.is_empty();
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({ "ready": ready, "role": role, "problems": problems, "alarms": alarms });
+    (code, axum::Json(body)).into_response()
 }
 
 async fn metrics_text(State(s): State<ApiState>) -> Response {
-    let totals = match views::totals(&s.pool, s.challenge_window, now()).await {
+    let totals = match s.chain_time().await {
+        Ok(chain_now) => views::totals(&s.pool, chain_now).await,
+        Err(e) => Err(e),
+    };
+    let totals = match totals {
         Ok(t) => t,
         Err(e) => return internal(e),
     };
     let live = metrics::Live {
         head: s.head().await,
-        halted: s.halted.load(Ordering::Relaxed),
-        leader: s.leader.load(Ordering::Relaxed),
+        clock: clock::get(&s.pool).await.ok().flatten(),
+        balances: metrics::Balances::read(&s.provider, &s.chain).await,
+        halted: s.halt_reason().await.is_some(),
+        leader: s.health.is_leader(),
+        alarms: s.health.alarms().into_iter().map(|a| a.0).collect(),
+        thresholds: s.chain.thresholds,
     };
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics::render(&totals, live))
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics::render(&totals, &live))
         .into_response()
 }
 
@@ -171,7 +233,11 @@ async fn withdrawals(State(s): State<ApiState>, Query(q): Query<WithdrawalQuery>
         },
     };
     let page = Paging { offset: q.offset, limit: q.limit }.page();
-    match views::withdrawals(&s.pool, status, account, s.challenge_window, now(), page).await {
+    let chain_now = match s.chain_time().await {
+        Ok(t) => t,
+        Err(e) => return internal(e),
+    };
+    match views::withdrawals(&s.pool, status, account, chain_now, page).await {
         Ok(items) => paged(items, page),
         Err(e) => internal(e),
     }

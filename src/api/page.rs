@@ -61,19 +61,23 @@ fn age(seconds: i64) -> String {
 
 async fn render(s: &ApiState) -> Result<String> {
     let now = now();
-    let totals = views::totals(&s.pool, s.challenge_window, now).await?;
+    let chain_now = s.chain_time().await?;
+    let totals = views::totals(&s.pool, chain_now).await?;
     let epochs = views::epochs(&s.pool, Page { offset: 0, limit: RECENT_EPOCHS }).await?;
     let open = mismatches::open(&s.pool).await?;
     let mut by_status = Vec::new();
     for status in
         [WithdrawalStatus::Requested, WithdrawalStatus::InRoot, WithdrawalStatus::Final, WithdrawalStatus::Paid]
     {
-        let all =
-            views::withdrawals(&s.pool, Some(status), None, s.challenge_window, now, Page { offset: 0, limit: 500 })
-                .await?;
+        let all = views::withdrawals(&s.pool, Some(status), None, chain_now, Page { offset: 0, limit: 500 }).await?;
         by_status.push((status, all));
     }
-    let halted = totals.equivocations > 0 || s.halted.load(std::sync::atomic::Ordering::Relaxed);
+    let halt = match s.halt_reason().await {
+        Some(reason) => Some(reason),
+        None if totals.equivocations > 0 => Some("an equivocation is on record".to_string()),
+        None => None,
+    };
+    let alarms = s.health.alarms();
 
     let mut h = String::new();
     let _ = write!(
@@ -92,13 +96,22 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
 </style></head><body>
 <h1>myco-bridge</h1><div>role: <b>{role}</b> · last ingested epoch <b>{ingested}</b> · last committed <b>{committed}</b> · finalized <b>{finalized}</b></div>
 "#,
-        role = if s.leader.load(std::sync::atomic::Ordering::Relaxed) { "leader" } else { "follower" },
+        role = if s.health.is_leader() { "leader" } else { "follower" },
         ingested = totals.last_ingested_epoch,
         committed = totals.last_committed_epoch,
         finalized = totals.epochs_finalized,
     );
-    if halted {
-        h.push_str(r#"<p class="halted" id="halted">HALTED: the relayer stopped (equivocation on record, or an error; see the log).</p>"#);
+    if let Some(reason) = &halt {
+        let _ = write!(h, r#"<p class="halted" id="halted">HALTED: {}</p>"#, escape(reason));
+    }
+    for (alarm, message) in &alarms {
+        let _ = write!(
+            h,
+            r#"<p class="mismatch alarm" data-alarm="{}"><b>ALARM {}</b>: {}</p>"#,
+            alarm.as_str(),
+            alarm.as_str(),
+            escape(message)
+        );
     }
 
     // Withdrawals by status.
@@ -121,13 +134,13 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
         for w in unpaid.iter().take(LISTED_WITHDRAWALS as usize) {
             let _ = write!(
                 h,
-                r#"<tr><td>{}</td><td class="num">{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td><code>{}</code></td></tr>"#,
-                w.claim_id,
+                r#"<tr><td><a href="/api/v1/withdrawals/{id}">{id}</a></td><td class="num">{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td><code>{}</code></td></tr>"#,
                 w.epoch,
                 status_label(w.status),
                 age(now - w.requested_at),
                 wad(w.myco_amount),
-                w.recipient
+                w.recipient,
+                id = w.claim_id,
             );
         }
         h.push_str("</table>");
@@ -162,10 +175,10 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
     // Pipeline.
     h.push_str(r#"<h2>Epoch pipeline</h2><table id="pipeline"><tr><th>epoch</th><th>state</th><th>claims</th><th>backing</th><th>P-AMM rate</th><th>net orders</th><th>accepted</th><th>root</th></tr>"#);
     for e in &epochs {
-        let state = match e.committed_at {
-            None => "accepted".to_string(),
-            Some(at) if now - at >= s.challenge_window as i64 => "final".to_string(),
-            Some(_) => "committed".to_string(),
+        let state = match (e.committed_at, e.final_at) {
+            (None, _) => "accepted",
+            (Some(_), Some(final_at)) if chain_now >= final_at => "final",
+            (Some(_), _) => "committed",
         };
         let _ = write!(
             h,

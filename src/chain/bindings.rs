@@ -44,7 +44,17 @@ pub mod tokens {
     );
 }
 
+/// Any ERC-20 with metadata (OpenZeppelin's `IERC20Metadata`): the chain's real USDC, MYCO.
+pub mod erc20 {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        IERC20Metadata,
+        "out/IERC20Metadata.sol/IERC20Metadata.json"
+    );
+}
+
 pub use curve::MycoBondingCurve;
+pub use erc20::IERC20Metadata as Erc20;
 pub use escrow::USDCEscrow;
 pub use state_commitment::StateCommitment;
 pub use tokens::{MycoToken, TestUSDC};

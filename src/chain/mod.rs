@@ -1,6 +1,7 @@
 //! The chain side: contract bindings, the state-root submitter and the escrow watcher.
 
 pub mod bindings;
+pub mod logs;
 pub mod settler;
 pub mod submitter;
 pub mod txmgr;
@@ -27,6 +28,9 @@ pub enum Error {
         call: &'static str,
         /// The decoded revert reason.
         reason: String,
+        /// The custom error's selector (the first four bytes of the revert data), to classify it without parsing
+        /// `reason`.
+        selector: Option<[u8; 4]>,
     },
     /// Any other contract-call failure (encoding, decoding of a return value).
     #[error("{call}: {source}")]
@@ -68,8 +72,10 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
-    /// The chain holds a different root for an epoch than the one we computed: never overwrite, halt.
-    #[error("epoch {epoch}: chain holds root {on_chain}, we computed {ours}; halting")]
+    /// The chain holds a different commitment for an epoch than the one we computed: never overwrite, halt.
+    #[error(
+        "epoch {epoch}: the chain's commitment differs from ours in {differs} (chain root {on_chain}, ours {ours}); halting"
+    )]
     RootConflict {
         /// The epoch.
         epoch: u64,
@@ -77,6 +83,8 @@ pub enum Error {
         on_chain: B256,
         /// Ours.
         ours: B256,
+        /// The fields that differ (root, parent, digest, figures).
+        differs: String,
     },
     /// Another transaction took the nonce we were sending with (not one of ours): re-read the chain and retry.
     #[error("nonce {nonce} was taken by a transaction we did not send; re-reading the chain")]
@@ -85,10 +93,8 @@ pub enum Error {
         nonce: u64,
     },
     /// The relayer's account cannot pay for gas.
-    #[error("account {account} cannot pay for gas: {reason}")]
+    #[error("the relayer's account cannot pay for gas: {reason}")]
     InsufficientFunds {
-        /// The account.
-        account: alloy::primitives::Address,
         /// The node's message.
         reason: String,
     },
@@ -137,16 +143,45 @@ impl Error {
         }
     }
 
+    /// How the service handles this error: retry, wait for funds or an unpause, or halt.
+    pub fn handling(&self) -> crate::Handling {
+        use alloy::sol_types::SolError;
+        use bindings::state_commitment::StateCommitment::EnforcedPause;
+        match self {
+            e if e.is_retryable() => crate::Handling::Retry,
+            Error::InsufficientFunds { .. } => crate::Handling::AwaitFunds,
+            Error::Reverted { selector: Some(s), .. } if *s == EnforcedPause::SELECTOR => crate::Handling::AwaitUnpause,
+            Error::Store(e) if e.is_transient() => crate::Handling::Retry,
+            _ => crate::Handling::Halt,
+        }
+    }
+
     /// Turns a contract-call error into a decoded revert when the node returned revert data.
     pub(crate) fn from_call(call: &'static str, e: alloy::contract::Error) -> Self {
-        match decode_revert(&e) {
-            Some(reason) => Error::Reverted { call, reason },
+        match e.as_revert_data() {
+            Some(data) => Error::Reverted { call, reason: decode_revert_data(&data), selector: selector(&data) },
             None => match e {
-                alloy::contract::Error::TransportError(t) => Error::Rpc(t),
+                alloy::contract::Error::TransportError(t) => Error::from_rpc(t),
                 other => Error::Contract { call, source: Box::new(other) },
             },
         }
     }
+
+    /// Classifies a transport error: a node's "insufficient funds" (at estimation or sending) is the account's
+    /// balance, not the network's health.
+    pub(crate) fn from_rpc(e: TransportError) -> Self {
+        match e.as_error_resp() {
+            Some(resp) if resp.message.to_lowercase().contains("insufficient funds") => {
+                Error::InsufficientFunds { reason: resp.message.to_string() }
+            }
+            _ => Error::Rpc(e),
+        }
+    }
+}
+
+/// The custom error's selector, if the revert data carries one.
+fn selector(data: &[u8]) -> Option<[u8; 4]> {
+    data.get(..4)?.try_into().ok()
 }
 
 /// Decodes revert data into the name and fields of any of our contracts' custom errors.
@@ -170,23 +205,33 @@ pub fn decode_revert_data(data: &[u8]) -> String {
     format!("unrecognised revert data {}", alloy::hex::encode_prefixed(data))
 }
 
+/// A claim as `USDCEscrow.withdraw` takes it.
+pub fn withdrawal_claim(c: &crate::settle::Claim) -> bindings::escrow::IUSDCEscrow::WithdrawalClaim {
+    bindings::escrow::IUSDCEscrow::WithdrawalClaim {
+        claimId: c.claim_id,
+        account: c.account,
+        recipient: c.recipient,
+        mycoAmount: c.myco_amount,
+        flowPenalty: c.flow_penalty,
+        epoch: c.epoch,
+        priorRedeemed: c.prior_redeemed,
+    }
+}
+
 /// How long any one RPC request may take: a node that stalls but keeps the connection open must not stall the
 /// relayer (op txmgr uses 10 s).
 pub const RPC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A provider over HTTP that signs with `signer`, type-erased so every stage shares one type. Every request
+/// A provider over HTTP(S) (see [`crate::net`]) that signs with `signer`, type-erased so every stage shares one type. Every request
 /// times out after [`RPC_TIMEOUT`].
 pub fn signing_provider(
     url: alloy::transports::http::reqwest::Url,
     signer: alloy::signers::local::PrivateKeySigner,
 ) -> alloy::providers::DynProvider {
     use alloy::providers::{Provider, ProviderBuilder};
-    let client = alloy::transports::http::reqwest::Client::builder()
-        .timeout(RPC_TIMEOUT)
-        .connect_timeout(RPC_TIMEOUT)
-        .build()
-        // Building fails only without a TLS backend or with a broken system configuration; we use neither.
-        .expect("an HTTP client with timeouts");
+    // Guaranteed by construction: ring supports the safe default TLS versions, and reqwest knows the rustls
+    // configuration type it is given; neither depends on input.
+    let client = crate::net::client(RPC_TIMEOUT).expect("an HTTP client with TLS and timeouts");
     ProviderBuilder::new().wallet(signer).connect_reqwest(client, url).erased()
 }
 

@@ -9,8 +9,8 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 
 use super::Error;
+use super::bindings::Erc20;
 use super::bindings::curve::{IMycoBondingCurve::NetOrders, MycoBondingCurve};
-use super::bindings::tokens::TestUSDC as Erc20;
 use super::txmgr::TxManager;
 use crate::settle::curve::Curve;
 use crate::settle::execution::Float;
@@ -90,15 +90,17 @@ impl CurveSettler {
         })
     }
 
-    /// What an earlier run executed for `epoch`, from the chain's `EpochSettled` log (searched from `from_block`).
-    pub async fn find_executed(&self, epoch: u64, from_block: u64) -> Result<Option<Executed>, Error> {
+    /// What an earlier run executed for `epoch`, from the chain's `EpochSettled` log: searched backwards from the
+    /// head to `from_block` (the earliest block the transaction can be in: when it was first sent, or the previous
+    /// epoch's commitment), `max_range` blocks per request.
+    pub async fn find_executed(&self, epoch: u64, from_block: u64, max_range: u64) -> Result<Option<Executed>, Error> {
         let filter = Filter::new()
             .address(*self.contract.address())
             .event_signature(MycoBondingCurve::EpochSettled::SIGNATURE_HASH)
-            .topic1(U256::from(epoch))
-            .from_block(from_block);
-        let logs = self.contract.provider().get_logs(&filter).await?;
-        let Some(log) = logs.into_iter().next_back() else { return Ok(None) };
+            .topic1(U256::from(epoch));
+        let head = self.contract.provider().get_block_number().await?;
+        let found = super::logs::find_newest(self.contract.provider(), &filter, from_block, head, max_range).await?;
+        let Some(log) = found else { return Ok(None) };
         // Close our stored attempts; the mined one (if it was ours) also gives the gas it used.
         let ours = self.txmgr.resolve("settle", epoch).await?;
         let event = MycoBondingCurve::EpochSettled::decode_log_data(log.data())

@@ -8,7 +8,10 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::DynProvider;
 
 use super::Error;
-use super::bindings::state_commitment::{IStateCommitment::ReserveFigures, StateCommitment};
+use super::bindings::state_commitment::{
+    IStateCommitment::{Commitment, ReserveFigures},
+    StateCommitment,
+};
 use super::txmgr::TxManager;
 use crate::store::batches::StoredBatch;
 
@@ -56,9 +59,9 @@ impl Submitter {
                 .commitmentOf(batch.epoch)
                 .call()
                 .await
-                .map_err(|e| Error::from_call("commitmentOf", e))?
-                .stateRoot;
-            return if on_chain == batch.state_root {
+                .map_err(|e| Error::from_call("commitmentOf", e))?;
+            let differs = differences(&on_chain, batch, parent_root);
+            return if differs.is_empty() {
                 // Ours from an earlier attempt (a restart between send and record), or found as it is.
                 match self.txmgr.resolve("commit", batch.epoch).await? {
                     Some(m) => Ok(Outcome::Committed {
@@ -72,20 +75,19 @@ impl Submitter {
                     }
                 }
             } else {
-                Err(Error::RootConflict { epoch: batch.epoch, on_chain, ours: batch.state_root })
+                Err(Error::RootConflict {
+                    epoch: batch.epoch,
+                    on_chain: on_chain.stateRoot,
+                    ours: batch.state_root,
+                    differs: differs.join(", "),
+                })
             };
         }
         if batch.epoch > latest + 1 {
             return Err(Error::OutOfOrder { epoch: batch.epoch, latest });
         }
 
-        let figures = ReserveFigures {
-            totalSupply: batch.reserve.total_supply,
-            totalReserve: batch.reserve.total_reserve,
-            flowPressure: batch.reserve.flow_pressure,
-            timestamp: batch.timestamp,
-        };
-        let call = self.contract.commit(batch.epoch, parent_root, batch.state_root, batch.digest, figures);
+        let call = self.contract.commit(batch.epoch, parent_root, batch.state_root, batch.digest, figures(batch));
         // Simulated right before sending (state moves), so a revert comes back as its decoded reason.
         call.call().await.map_err(|e| Error::from_call("commit", e))?;
         let mined = self.txmgr.send("commit", batch.epoch, call.into_transaction_request()).await?;
@@ -98,4 +100,42 @@ impl Submitter {
         tracing::info!(tx = %tx_hash, gas = receipt.gas_used, "root committed");
         Ok(outcome)
     }
+
+    /// When `epoch`'s commitment becomes final, in the chain's time: its block timestamp plus the challenge window,
+    /// both as the contract reports them.
+    pub async fn final_at(&self, epoch: u64) -> Result<i64, Error> {
+        let c = &self.contract;
+        let committed = c.commitmentOf(epoch).call().await.map_err(|e| Error::from_call("commitmentOf", e))?;
+        let window = c.challengeWindow().call().await.map_err(|e| Error::from_call("challengeWindow", e))?;
+        Ok(committed.committedAt.saturating_add(window).min(i64::MAX as u64) as i64)
+    }
+}
+
+/// The reserve figures `batch` attests, as `commit` takes them.
+fn figures(batch: &StoredBatch) -> ReserveFigures {
+    ReserveFigures {
+        totalSupply: batch.reserve.total_supply,
+        totalReserve: batch.reserve.total_reserve,
+        flowPressure: batch.reserve.flow_pressure,
+        timestamp: batch.timestamp,
+    }
+}
+
+/// The fields in which the chain's commitment differs from ours: "already on chain" means root, parent, batch
+/// digest and every figure, since the escrow pays from all of them.
+fn differences(on_chain: &Commitment, batch: &StoredBatch, parent_root: B256) -> Vec<&'static str> {
+    let ours = figures(batch);
+    let theirs = &on_chain.reserve;
+    [
+        ("state root", on_chain.stateRoot == batch.state_root),
+        ("parent root", on_chain.parentRoot == parent_root),
+        ("batch digest", on_chain.batchDigest == batch.digest),
+        ("total supply", theirs.totalSupply == ours.totalSupply),
+        ("total reserve", theirs.totalReserve == ours.totalReserve),
+        ("flow pressure", theirs.flowPressure == ours.flowPressure),
+        ("timestamp", theirs.timestamp == ours.timestamp),
+    ]
+    .into_iter()
+    .filter_map(|(field, same)| (!same).then_some(field))
+    .collect()
 }

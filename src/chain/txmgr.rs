@@ -124,7 +124,7 @@ impl TxManager {
                 Some(data) => {
                     return Err(Error::StateMoved { call: "estimateGas", reason: super::decode_revert_data(&data) });
                 }
-                None => return Err(Error::from(e)),
+                None => return Err(Error::from_rpc(e)),
             },
         };
         let gas_limit = gas.saturating_mul(6) / 5;
@@ -193,7 +193,7 @@ impl TxManager {
                             }
                             continue;
                         } else if lower.contains("insufficient funds") {
-                            return Err(Error::InsufficientFunds { account: self.from, reason: message });
+                            return Err(Error::InsufficientFunds { reason: message });
                         } else {
                             return Err(Error::Rpc(e));
                         }

@@ -18,9 +18,6 @@ use crate::store::{
     escrow::{Deposit, EventOrigin, Range, Withdrawal},
 };
 
-/// Blocks per `eth_getLogs` request (CoW's figure; small enough for any public RPC's limit).
-pub const MAX_BLOCK_RANGE: u64 = 500;
-
 /// Watches one escrow.
 #[derive(Debug, Clone)]
 pub struct Watcher {
@@ -28,6 +25,7 @@ pub struct Watcher {
     escrow: Address,
     start_block: u64,
     confirmations: u64,
+    max_range: u64,
 }
 
 /// What one poll read.
@@ -44,9 +42,10 @@ pub struct Progress {
 }
 
 impl Watcher {
-    /// A watcher of the escrow at `escrow`, from `start_block`, reading only blocks with `confirmations` on top.
-    pub fn new(provider: DynProvider, escrow: Address, start_block: u64, confirmations: u64) -> Self {
-        Self { provider, escrow, start_block, confirmations }
+    /// A watcher of the escrow at `escrow`, from `start_block`, reading only blocks with `confirmations` on top,
+    /// at most `max_range` blocks per `eth_getLogs` request.
+    pub fn new(provider: DynProvider, escrow: Address, start_block: u64, confirmations: u64, max_range: u64) -> Self {
+        Self { provider, escrow, start_block, confirmations, max_range: max_range.max(1) }
     }
 
     /// Checks the last stored block against the chain (rewinding over a reorg), then reads the next range of
@@ -64,7 +63,7 @@ impl Watcher {
         if next > safe {
             return Ok(Progress { caught_up: true, ..Default::default() });
         }
-        let to = safe.min(next + MAX_BLOCK_RANGE - 1);
+        let to = safe.min(next + (self.max_range - 1));
         // The range's last block, read before and after its logs: if it changed in between, a reorg raced the
         // read and the range is read again next time.
         let before = self.block_hash(to).await?;

@@ -139,6 +139,7 @@ impl Devnet {
             tx: crate::chain::TxPolicy { poll_interval: Duration::from_millis(50), ..Default::default() },
             poll_interval: Duration::from_millis(100),
             credit_within_epochs: crate::reconcile::DEFAULT_CREDIT_WITHIN_EPOCHS,
+            max_log_range: crate::chain::logs::DEFAULT_MAX_LOG_RANGE,
         }
     }
 

@@ -45,11 +45,7 @@ enum Answer {
 impl HttpSource {
     /// A source over `endpoints`, each request bounded by `timeout`.
     pub fn new(endpoints: Vec<Url>, timeout: Duration) -> Result<Self, Error> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| Error::Source(std::io::Error::other(e)))?;
+        let client = crate::net::client(timeout).map_err(|e| Error::Source(std::io::Error::other(e)))?;
         let now = Instant::now();
         let endpoints =
             endpoints.into_iter().map(|base| Endpoint { base, backoff: Default::default(), retry_at: now }).collect();

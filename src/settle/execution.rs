@@ -29,6 +29,55 @@ pub struct Leg {
     pub quote: U256,
 }
 
+/// Why a leg was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// The float holds less MYCO than the net sale.
+    FloatMyco,
+    /// The float (balance or allowance) holds less USDC than the net purchase.
+    FloatUsdc,
+    /// The curve has issued less MYCO than the net sale.
+    CurveSupply,
+    /// The curve's quote is below the order's slippage limit.
+    Slippage,
+}
+
+impl SkipReason {
+    /// Every reason, so each has a metric series from the start.
+    pub const ALL: [SkipReason; 4] =
+        [SkipReason::FloatMyco, SkipReason::FloatUsdc, SkipReason::CurveSupply, SkipReason::Slippage];
+
+    /// Its code in the store, metrics and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::FloatMyco => "float_myco",
+            SkipReason::FloatUsdc => "float_usdc",
+            SkipReason::CurveSupply => "curve_supply",
+            SkipReason::Slippage => "slippage",
+        }
+    }
+
+    /// The reason with code `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A leg left out, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// The reason's code.
+    pub reason: SkipReason,
+    /// The figures, for people.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.reason.as_str(), self.detail)
+    }
+}
+
 /// The epoch's executable net orders.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -37,7 +86,7 @@ pub struct Plan {
     /// USDC spent buying from the curve.
     pub buy: Option<Leg>,
     /// Legs left out, with why.
-    pub skipped: Vec<String>,
+    pub skipped: Vec<Skip>,
 }
 
 impl Plan {
@@ -54,14 +103,18 @@ pub fn plan(auction: &Auction, curve: &Curve, supply: U256, float: Float) -> Res
     let mut usdc = float.usdc;
     if let Some(NetOrder { amount, min_out, .. }) = &auction.net_sell {
         let (amount, min_out) = (*amount, *min_out);
+        let mut skip = |reason, detail| plan.skipped.push(Skip { reason, detail });
         match curve.quote_sell(supply, amount)? {
             _ if amount > float.myco => {
-                plan.skipped.push(format!("net sell of {amount} MYCO: the float holds {} MYCO", float.myco))
+                skip(SkipReason::FloatMyco, format!("net sell of {amount} MYCO: the float holds {} MYCO", float.myco))
             }
-            None => plan.skipped.push(format!("net sell of {amount} MYCO: the curve has issued only {supply}")),
-            Some(quote) if quote < min_out => {
-                plan.skipped.push(format!("net sell of {amount} MYCO: quote {quote} USDC below its limit {min_out}"))
+            None => {
+                skip(SkipReason::CurveSupply, format!("net sell of {amount} MYCO: the curve has issued only {supply}"))
             }
+            Some(quote) if quote < min_out => skip(
+                SkipReason::Slippage,
+                format!("net sell of {amount} MYCO: quote {quote} USDC below its limit {min_out}"),
+            ),
             Some(quote) => {
                 supply = fixed::sub(supply, amount)?;
                 usdc = fixed::add(usdc, quote)?;
@@ -73,9 +126,11 @@ pub fn plan(auction: &Auction, curve: &Curve, supply: U256, float: Float) -> Res
         let (amount, min_out) = (*amount, *min_out);
         let quote = curve.quote_buy(supply, amount)?;
         if amount > usdc {
-            plan.skipped.push(format!("net buy with {amount} USDC: the float can spend {usdc} USDC"));
+            let detail = format!("net buy with {amount} USDC: the float can spend {usdc} USDC");
+            plan.skipped.push(Skip { reason: SkipReason::FloatUsdc, detail });
         } else if quote < min_out {
-            plan.skipped.push(format!("net buy with {amount} USDC: quote {quote} MYCO below its limit {min_out}"));
+            let detail = format!("net buy with {amount} USDC: quote {quote} MYCO below its limit {min_out}");
+            plan.skipped.push(Skip { reason: SkipReason::Slippage, detail });
         } else {
             plan.buy = Some(Leg { amount, min_out, quote });
         }
@@ -124,20 +179,20 @@ mod tests {
             Auction { net_sell: order(Side::SellMyco, myco(5), U256::ZERO), ..Default::default() };
         let p = plan(&sell_more_than_issued, &curve(), myco(1), Float { myco: myco(5), usdc: U256::ZERO }).unwrap();
         assert!(p.is_empty());
-        assert!(p.skipped[0].contains("issued only"), "{:?}", p.skipped);
+        assert!(p.skipped[0].reason == SkipReason::CurveSupply, "{:?}", p.skipped);
 
         let too_greedy =
             Auction { net_sell: order(Side::SellMyco, myco(1), U256::from(2 * USDC)), ..Default::default() };
         let p = plan(&too_greedy, &curve(), myco(10), Float { myco: myco(5), usdc: U256::ZERO }).unwrap();
-        assert!(p.is_empty() && p.skipped[0].contains("below its limit"), "{:?}", p.skipped);
+        assert!(p.is_empty() && p.skipped[0].reason == SkipReason::Slippage, "{:?}", p.skipped);
 
         let unfunded =
             Auction { net_buy: order(Side::BuyMyco, U256::from(10 * USDC), U256::ZERO), ..Default::default() };
         let p = plan(&unfunded, &curve(), U256::ZERO, Float { myco: U256::ZERO, usdc: U256::from(9 * USDC) }).unwrap();
-        assert!(p.is_empty() && p.skipped[0].contains("float can spend"), "{:?}", p.skipped);
+        assert!(p.is_empty() && p.skipped[0].reason == SkipReason::FloatUsdc, "{:?}", p.skipped);
 
         let not_held = Auction { net_sell: order(Side::SellMyco, myco(2), U256::ZERO), ..Default::default() };
         let p = plan(&not_held, &curve(), myco(10), Float { myco: myco(1), usdc: U256::ZERO }).unwrap();
-        assert!(p.is_empty() && p.skipped[0].contains("float holds"), "{:?}", p.skipped);
+        assert!(p.is_empty() && p.skipped[0].reason == SkipReason::FloatMyco, "{:?}", p.skipped);
     }
 }

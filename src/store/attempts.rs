@@ -217,3 +217,15 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<Attempt> {
         gas_used: r.get::<Option<i64>, _>(12).map(|n| n as u64),
     })
 }
+
+/// The block at which the first attempt for `purpose`/`epoch` was sent: its transaction cannot be in an earlier
+/// block, so a search of the chain for it can start there.
+pub async fn first_sent_block(pool: &Pool, purpose: &str, epoch: u64) -> Result<Option<u64>> {
+    let block: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(sent_block) FROM tx_attempts WHERE purpose = $1 AND epoch = $2")
+            .bind(purpose)
+            .bind(epoch as i64)
+            .fetch_one(pool)
+            .await?;
+    Ok(block.map(|b| b as u64))
+}

@@ -18,15 +18,19 @@ pub struct Commitment {
     pub block_number: Option<u64>,
     /// Gas it used.
     pub gas_used: Option<u64>,
+    /// When it becomes final in the chain's time (its block timestamp plus the challenge window, as the contract
+    /// reports them); `None` until read from the chain.
+    pub final_at: Option<i64>,
 }
 
 /// Records a commitment; recording an epoch again (it was recommitted after a reorg) keeps the latest.
 pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     sqlx::query(
-        "INSERT INTO commitments (epoch, state_root, tx_hash, block_number, gas_used, committed_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO commitments (epoch, state_root, tx_hash, block_number, gas_used, committed_at, final_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (epoch) DO UPDATE SET state_root = excluded.state_root, tx_hash = excluded.tx_hash,
-             block_number = excluded.block_number, gas_used = excluded.gas_used, committed_at = excluded.committed_at",
+             block_number = excluded.block_number, gas_used = excluded.gas_used, committed_at = excluded.committed_at,
+             final_at = excluded.final_at",
     )
     .bind(c.epoch as i64)
     .bind(c.state_root.as_slice())
@@ -34,9 +38,37 @@ pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     .bind(c.block_number.map(|n| n as i64))
     .bind(c.gas_used.map(|n| n as i64))
     .bind(now())
+    .bind(c.final_at)
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Records when `epoch`'s commitment becomes final (chain time).
+pub async fn set_final_at(pool: &Pool, epoch: u64, final_at: i64) -> Result<()> {
+    sqlx::query("UPDATE commitments SET final_at = $1 WHERE epoch = $2")
+        .bind(final_at)
+        .bind(epoch as i64)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Committed epochs whose finality time has not been read from the chain yet.
+pub async fn without_final_at(pool: &Pool) -> Result<Vec<u64>> {
+    let epochs: Vec<i64> = sqlx::query_scalar("SELECT epoch FROM commitments WHERE final_at IS NULL ORDER BY epoch")
+        .fetch_all(pool)
+        .await?;
+    Ok(epochs.into_iter().map(|e| e as u64).collect())
+}
+
+/// The block of `epoch`'s commit transaction, when it is known.
+pub async fn block_of(pool: &Pool, epoch: u64) -> Result<Option<u64>> {
+    let block: Option<Option<i64>> = sqlx::query_scalar("SELECT block_number FROM commitments WHERE epoch = $1")
+        .bind(epoch as i64)
+        .fetch_optional(pool)
+        .await?;
+    Ok(block.flatten().map(|b| b as u64))
 }
 
 /// The highest committed epoch.
@@ -47,9 +79,11 @@ pub async fn latest(pool: &Pool) -> Result<Option<u64>> {
 
 /// Every commitment, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
-    let rows = sqlx::query("SELECT epoch, state_root, tx_hash, block_number, gas_used FROM commitments ORDER BY epoch")
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT epoch, state_root, tx_hash, block_number, gas_used, final_at FROM commitments ORDER BY epoch",
+    )
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|r| {
             let tx: Option<&[u8]> = r.get(2);
@@ -59,6 +93,7 @@ pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
                 tx_hash: tx.map(|b| fixed::<32>("commitments", "tx_hash", b).map(B256::from)).transpose()?,
                 block_number: r.get::<Option<i64>, _>(3).map(|n| n as u64),
                 gas_used: r.get::<Option<i64>, _>(4).map(|n| n as u64),
+                final_at: r.get(5),
             })
         })
         .collect()

@@ -5,6 +5,7 @@ use alloy::primitives::{B256, U256};
 use sqlx::Row;
 
 use super::{Pool, Result, fixed, now, parse_u256};
+use crate::settle::execution::{Skip, SkipReason};
 
 /// Where an epoch's net orders stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +59,7 @@ pub struct Planned {
     /// USDC to spend on the curve (0 for none) and the purchase's limit in MYCO.
     pub buy: (U256, U256),
     /// Legs not executed and why.
-    pub skipped: Vec<String>,
+    pub skipped: Vec<Skip>,
 }
 
 /// What the curve did.
@@ -87,8 +88,11 @@ pub struct CurveSettlement {
     pub executed: Option<Executed>,
 }
 
-/// Records a plan with `status` (`Planned` before sending, `Nothing` when there is nothing to send).
+/// Records a plan with `status` (`Planned` before sending, `Nothing` when there is nothing to send), and each
+/// skipped leg by its reason (for `/metrics`, counted by the database).
 pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
+    let mut tx = super::begin(pool).await?;
+    let skipped: Vec<String> = p.skipped.iter().map(Skip::to_string).collect();
     sqlx::query(
         "INSERT INTO curve_settlements (epoch, spot, clearing_price, matched_myco, fills, sell_myco, sell_min_usdc,
              buy_usdc, buy_min_myco, skipped, status, planned_at)
@@ -103,12 +107,29 @@ pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
     .bind(p.sell.1.to_string())
     .bind(p.buy.0.to_string())
     .bind(p.buy.1.to_string())
-    .bind(p.skipped.join("\n"))
+    .bind(skipped.join("\n"))
     .bind(status.as_str())
     .bind(now())
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    for skip in &p.skipped {
+        sqlx::query("INSERT INTO net_order_skips (epoch, reason, detail) VALUES ($1, $2, $3)")
+            .bind(p.epoch as i64)
+            .bind(skip.reason.as_str())
+            .bind(&skip.detail)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
+}
+
+/// Skipped net order legs so far, by reason code.
+pub async fn skips_by_reason(pool: &Pool) -> Result<Vec<(String, u64)>> {
+    let rows = sqlx::query("SELECT reason, COUNT(*) FROM net_order_skips GROUP BY reason ORDER BY reason")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as u64)).collect())
 }
 
 /// Marks an epoch's plan executed.
@@ -152,6 +173,13 @@ pub async fn all(pool: &Pool) -> Result<Vec<CurveSettlement>> {
     rows.iter().map(decode).collect()
 }
 
+/// A skipped leg as stored: `code: detail`.
+fn parse_skip(line: &str) -> Result<Skip> {
+    let corrupt = || super::Error::Corrupt { table: "curve_settlements", column: "skipped", reason: line.to_string() };
+    let (code, detail) = line.split_once(": ").ok_or_else(corrupt)?;
+    Ok(Skip { reason: SkipReason::parse(code).ok_or_else(corrupt)?, detail: detail.to_string() })
+}
+
 fn decode(r: &sqlx::any::AnyRow) -> Result<CurveSettlement> {
     const T: &str = "curve_settlements";
     let u = |column: &'static str, i: usize| parse_u256(T, column, r.get(i));
@@ -164,7 +192,7 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<CurveSettlement> {
         fills: r.get::<i64, _>(4) as u64,
         sell: (u("sell_myco", 5)?, u("sell_min_usdc", 6)?),
         buy: (u("buy_usdc", 7)?, u("buy_min_myco", 8)?),
-        skipped: skipped.lines().map(str::to_string).collect(),
+        skipped: skipped.lines().map(parse_skip).collect::<Result<_>>()?,
     };
     let status = Status::parse(r.get(10))?;
     let executed = match r.get::<Option<&[u8]>, _>(13) {

@@ -75,3 +75,9 @@ pub async fn all(pool: &Pool) -> Result<Vec<Evidence>> {
         })
         .collect()
 }
+
+/// How many equivocations are on record (without loading their evidence).
+pub async fn count(pool: &Pool) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM equivocations").fetch_one(pool).await?;
+    Ok(n as u64)
+}

@@ -5,11 +5,13 @@
 pub mod attempts;
 pub mod batches;
 pub mod claims;
+pub mod clock;
 pub mod commitments;
 pub mod credits;
 pub mod curve;
 pub mod equivocations;
 pub mod escrow;
+pub mod halts;
 pub mod mismatches;
 pub mod outputs;
 pub mod quarantine;
@@ -41,6 +43,30 @@ pub enum Error {
     /// The database URL names no backend we support.
     #[error("unsupported database URL {0:?}: use sqlite://PATH (or sqlite::memory:) or postgres://…")]
     UnsupportedUrl(String),
+}
+
+impl Error {
+    /// Whether the database is only unreachable for now (connection lost, server restarting, busy): the same
+    /// operation may succeed later, so the caller backs off and retries instead of stopping.
+    pub fn is_transient(&self) -> bool {
+        let Error::Database(e) = self else { return false };
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL: connection exceptions (class 08), operator intervention such as a shutdown or restart (57P),
+/// serialization failures and deadlocks (40001, 40P01). SQLite: busy and locked (5, 6, and their extended codes).
+fn transient_code(code: &str) -> bool {
+    if code.len() == 5 {
+        // A SQLSTATE: PostgreSQL's codes are always five characters; SQLite's are shorter numbers.
+        code.starts_with("08") || code.starts_with("57P") || code == "40001" || code == "40P01"
+    } else {
+        code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+    }
 }
 
 /// Result with the store's [`Error`].
@@ -124,7 +150,7 @@ pub async fn begin(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Any>>
 }
 
 /// Seconds since the Unix epoch, for `*_at` columns.
-pub(crate) fn now() -> i64 {
+pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
@@ -140,4 +166,17 @@ pub(crate) fn fixed<const N: usize>(table: &'static str, column: &'static str, b
         column,
         reason: format!("{} bytes, expected {N}", bytes.len()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn outages_and_busy_databases_are_transient_and_constraint_violations_are_not() {
+        for code in ["08006", "08001", "57P01", "57P03", "40001", "40P01", "5", "6", "517", "262"] {
+            assert!(super::transient_code(code), "{code}");
+        }
+        for code in ["23505", "23502", "42P01", "19", "2067", "1"] {
+            assert!(!super::transient_code(code), "{code}");
+        }
+    }
 }

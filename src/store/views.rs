@@ -8,6 +8,25 @@ use sqlx::Row;
 
 use super::{Pool, Result, fixed, parse_u256};
 
+/// Token amounts and figures are decimal strings in JSON: exact at any size, and what a person types into
+/// `cast`. (serde's default for U256 is hex.)
+pub mod decimal {
+    use alloy::primitives::U256;
+
+    /// Serializes a U256 as a decimal string.
+    pub fn serialize<S: serde::Serializer>(value: &U256, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    /// Serializes an optional U256 as a decimal string or null.
+    pub fn option<S: serde::Serializer>(value: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// Where a withdrawal is on its way to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,11 +81,16 @@ pub struct EpochView {
     pub commit_tx: Option<B256>,
     /// Claims in its root.
     pub claims: u64,
+    /// When its root becomes final, in the chain's time (Unix seconds), once committed.
+    pub final_at: Option<i64>,
     /// Certified MYCO supply (WAD) before the epoch's withdrawals.
+    #[serde(with = "decimal")]
     pub total_supply: U256,
     /// Certified reserve value (WAD USD).
+    #[serde(with = "decimal")]
     pub total_reserve: U256,
     /// The epoch's P-AMM rate (WAD), if computed.
+    #[serde(serialize_with = "decimal::option")]
     pub pamm_rate: Option<U256>,
     /// What its net curve orders did: `executed`, `nothing`, `planned`, or none yet.
     pub curve: Option<String>,
@@ -76,6 +100,7 @@ pub struct EpochView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WithdrawalView {
     /// Claim id.
+    #[serde(with = "decimal")]
     pub claim_id: U256,
     /// Epoch.
     pub epoch: u64,
@@ -84,9 +109,15 @@ pub struct WithdrawalView {
     /// Recipient.
     pub recipient: Address,
     /// MYCO redeemed.
+    #[serde(with = "decimal")]
     pub myco_amount: U256,
     /// Flow penalty (WAD).
+    #[serde(with = "decimal")]
     pub flow_penalty: U256,
+    /// MYCO redeemed before it by the epoch's claims with smaller ids (the claim's slice of the curve starts
+    /// here).
+    #[serde(with = "decimal")]
+    pub prior_redeemed: U256,
     /// Status.
     pub status: WithdrawalStatus,
     /// When it was certified (batch accepted, Unix seconds).
@@ -94,6 +125,7 @@ pub struct WithdrawalView {
     /// The root's commit transaction.
     pub commit_tx: Option<B256>,
     /// USDC paid.
+    #[serde(serialize_with = "decimal::option")]
     pub usdc_paid: Option<U256>,
     /// The escrow's payment transaction.
     pub paid_tx: Option<B256>,
@@ -109,13 +141,17 @@ pub struct DepositView {
     /// Off-chain account.
     pub recipient: B256,
     /// USDC.
+    #[serde(with = "decimal")]
     pub amount: U256,
     /// Transaction.
     pub tx_hash: B256,
     /// Block.
     pub block_number: u64,
-    /// The epoch that credited it, if any.
+    /// The epoch that credited it, if any (see `reconciliation` for whether the credit matches).
     pub credited_in: Option<u64>,
+    /// Where reconciliation stands: `credited` (matches the chain), `credit_differs` (credited with another
+    /// account or amount), `not_credited` (not credited within the allowed epochs), `awaiting_credit`.
+    pub reconciliation: &'static str,
 }
 
 /// A page request.
@@ -140,7 +176,7 @@ pub async fn epochs(pool: &Pool, page: Page) -> Result<Vec<EpochView>> {
     let rows = sqlx::query(
         "SELECT b.epoch, b.digest, b.state_root, b.received_at, c.committed_at, c.tx_hash,
                 (SELECT COUNT(*) FROM claims k WHERE k.epoch = b.epoch), b.total_supply, b.total_reserve,
-                o.pamm_rate, s.status
+                o.pamm_rate, s.status, c.final_at
          FROM batches b
          LEFT JOIN commitments c ON c.epoch = b.epoch
          LEFT JOIN epoch_outputs o ON o.epoch = b.epoch
@@ -165,24 +201,23 @@ pub async fn epochs(pool: &Pool, page: Page) -> Result<Vec<EpochView>> {
                 total_reserve: parse_u256(T, "total_reserve", r.get(8))?,
                 pamm_rate: r.get::<Option<&str>, _>(9).map(|s| parse_u256(T, "pamm_rate", s)).transpose()?,
                 curve: r.get(10),
+                final_at: r.get(11),
             })
         })
         .collect()
 }
 
-/// Withdrawals, newest first, optionally of one `status` and/or one `account`. A root counts as final once
-/// `challenge_window` seconds passed since it was committed (`now` in Unix seconds).
+/// Withdrawals, newest first, optionally of one `status` and/or one `account`. A root counts as final once the
+/// chain's time (`chain_now`, the head block's timestamp) reaches its `final_at`.
 pub async fn withdrawals(
     pool: &Pool,
     status: Option<WithdrawalStatus>,
     account: Option<B256>,
-    challenge_window: u64,
-    now: i64,
+    chain_now: i64,
     page: Page,
 ) -> Result<Vec<WithdrawalView>> {
     const T: &str = "claims";
     let (limit, offset) = page.bounds();
-    let final_before = now - challenge_window as i64;
     // The status is computed in SQL so that filtering and paging agree.
     let rows = sqlx::query(
         "SELECT * FROM (
@@ -190,8 +225,9 @@ pub async fn withdrawals(
                     c.tx_hash, w.usdc_amount, w.tx_hash AS paid_tx,
                     CASE WHEN w.claim_id IS NOT NULL THEN 'paid'
                          WHEN c.epoch IS NULL THEN 'requested'
-                         WHEN c.committed_at <= $1 THEN 'final'
-                         ELSE 'in_root' END AS status
+                         WHEN c.final_at <= $1 THEN 'final'
+                         ELSE 'in_root' END AS status,
+                    k.prior_redeemed
              FROM claims k
              JOIN batches b ON b.epoch = k.epoch
              LEFT JOIN commitments c ON c.epoch = k.epoch
@@ -200,7 +236,7 @@ pub async fn withdrawals(
          WHERE ($2 = '' OR status = $2) AND ($3 = '' OR account = $4)
          ORDER BY epoch DESC, LENGTH(claim_id) DESC, claim_id DESC LIMIT $5 OFFSET $6",
     )
-    .bind(final_before)
+    .bind(chain_now)
     .bind(status.map_or("", WithdrawalStatus::as_str))
     .bind(if account.is_some() { "account" } else { "" })
     .bind(account.unwrap_or_default().to_vec())
@@ -218,6 +254,7 @@ pub async fn withdrawals(
                 recipient: Address::from(fixed::<20>(T, "recipient", r.get(3))?),
                 myco_amount: parse_u256(T, "myco_amount", r.get(4))?,
                 flow_penalty: parse_u256(T, "flow_penalty", r.get(5))?,
+                prior_redeemed: parse_u256(T, "prior_redeemed", r.get(11))?,
                 requested_at: r.get(6),
                 commit_tx: hash(T, r.get(7))?,
                 usdc_paid: r.get::<Option<&str>, _>(8).map(|s| parse_u256(T, "usdc_amount", s)).transpose()?,
@@ -232,12 +269,38 @@ pub async fn withdrawals(
         .collect()
 }
 
+/// Where one claim stands (`None` if no accepted batch holds it), by the same rule as [`withdrawals`].
+pub async fn withdrawal_status(pool: &Pool, claim_id: U256, chain_now: i64) -> Result<Option<WithdrawalStatus>> {
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT CASE WHEN w.claim_id IS NOT NULL THEN 'paid'
+                     WHEN c.epoch IS NULL THEN 'requested'
+                     WHEN c.final_at <= $1 THEN 'final'
+                     ELSE 'in_root' END
+         FROM claims k
+         LEFT JOIN commitments c ON c.epoch = k.epoch
+         LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
+         WHERE k.claim_id = $2",
+    )
+    .bind(chain_now)
+    .bind(claim_id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    status
+        .map(|s| {
+            WithdrawalStatus::parse(&s).ok_or(super::Error::Corrupt { table: "claims", column: "status", reason: s })
+        })
+        .transpose()
+}
+
 /// Deposits, newest first.
 pub async fn deposits(pool: &Pool, page: Page) -> Result<Vec<DepositView>> {
     const T: &str = "escrow_deposits";
     let (limit, offset) = page.bounds();
     let rows = sqlx::query(
-        "SELECT d.deposit_id, d.depositor, d.recipient, d.amount, d.tx_hash, d.block_number, c.epoch
+        "SELECT d.deposit_id, d.depositor, d.recipient, d.amount, d.tx_hash, d.block_number, c.epoch,
+                (SELECT MIN(m.kind) FROM mismatches m
+                 WHERE m.resolved_at IS NULL AND m.subject = CAST(d.deposit_id AS TEXT)
+                   AND m.kind IN ('credit_differs', 'deposit_not_credited'))
          FROM escrow_deposits d LEFT JOIN credits c ON c.deposit_id = d.deposit_id
          ORDER BY d.deposit_id DESC LIMIT $1 OFFSET $2",
     )
@@ -255,6 +318,12 @@ pub async fn deposits(pool: &Pool, page: Page) -> Result<Vec<DepositView>> {
                 tx_hash: B256::from(fixed::<32>(T, "tx_hash", r.get(4))?),
                 block_number: r.get::<i64, _>(5) as u64,
                 credited_in: r.get::<Option<i64>, _>(6).map(|e| e as u64),
+                reconciliation: match (r.get::<Option<&str>, _>(7), r.get::<Option<i64>, _>(6)) {
+                    (Some("credit_differs"), _) => "credit_differs",
+                    (Some(_), _) => "not_credited",
+                    (None, Some(_)) => "credited",
+                    (None, None) => "awaiting_credit",
+                },
             })
         })
         .collect()
@@ -299,10 +368,12 @@ pub struct Totals {
     pub watcher_next_block: Option<u64>,
     /// Whether an equivocation is on record (the relayer refuses to run).
     pub equivocations: u64,
+    /// Net order legs left out, by reason code.
+    pub skipped_net_orders: Vec<(String, u64)>,
 }
 
-/// Reads [`Totals`]; a root is final `challenge_window` seconds after it was committed (`now`, Unix seconds).
-pub async fn totals(pool: &Pool, challenge_window: u64, now: i64) -> Result<Totals> {
+/// Reads [`Totals`]; a root is final once the chain's time (`chain_now`) reaches its `final_at`.
+pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
     let count = |sql: &'static str| async move {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
         Result::<u64>::Ok(n as u64)
@@ -335,8 +406,8 @@ pub async fn totals(pool: &Pool, challenge_window: u64, now: i64) -> Result<Tota
             .iter()
             .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1), r.get::<i64, _>(2) as u64))
             .collect();
-    let finalized: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM commitments WHERE committed_at <= $1")
-        .bind(now - challenge_window as i64)
+    let finalized: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM commitments WHERE final_at <= $1")
+        .bind(chain_now)
         .fetch_one(pool)
         .await?;
     let gas: Option<i64> =
@@ -367,5 +438,6 @@ pub async fn totals(pool: &Pool, challenge_window: u64, now: i64) -> Result<Tota
         .await?,
         watcher_next_block: super::escrow::cursor(pool).await?,
         equivocations: count("SELECT COUNT(*) FROM equivocations").await?,
+        skipped_net_orders: super::curve::skips_by_reason(pool).await?,
     })
 }

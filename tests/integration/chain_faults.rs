@@ -256,7 +256,7 @@ async fn a_revoked_root_stops_the_relayer_with_the_reason_and_keeps_everything()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paused_state_commitment_stops_the_relayer_with_the_reason() {
+async fn a_paused_state_commitment_is_waited_out_with_an_alarm_and_commits_resume_when_unpaused() {
     let mut h = Harness::start().await;
     let admin = h.devnet.provider(ADMIN_ACCOUNT);
     let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
@@ -264,15 +264,15 @@ async fn a_paused_state_commitment_stops_the_relayer_with_the_reason() {
     let batch = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     FolderSource::new(&h.batch_dir).publish(1, &batch.bytes).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
-    let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
-    let error = ended.expect_err("commits are refused while paused").to_string();
-    assert!(error.contains("EnforcedPause"), "{error}");
+    let error = relayer.alarm(myco_bridge::health::Alarm::Paused).await;
+    assert!(error.contains("EnforcedPause"), "the alarm says why: {error}");
     assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e), Some(1), "batch kept");
+    assert_eq!(commitments::latest(&h.pool).await.unwrap(), None, "nothing committed while paused");
 
-    // Unpaused, a restarted relayer picks up where it stopped.
+    // Unpaused, the same relayer (no restart) commits, and the alarm clears.
     myco_bridge::chain::send_call("unpause", sc.unpause()).await.unwrap();
-    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    wait_until("the alarm clears", || async { relayer.health.alarms().is_empty() }).await;
     relayer.stop().await.unwrap();
 }
 

@@ -72,7 +72,8 @@ impl Harness {
     pub fn spawn_relayer_with(&self, account: usize, config: Config) -> Running {
         let shutdown = CancellationToken::new();
         let relayer = Relayer::new(self.pool.clone(), self.devnet.provider(account), config);
-        Running { task: tokio::spawn(relayer.run(shutdown.clone())), shutdown }
+        let health = relayer.health().clone();
+        Running { task: tokio::spawn(relayer.run(shutdown.clone())), shutdown, health }
     }
 }
 
@@ -80,6 +81,23 @@ impl Harness {
 pub struct Running {
     pub task: JoinHandle<myco_bridge::Result<()>>,
     pub shutdown: CancellationToken,
+    /// The alarms it raises.
+    pub health: std::sync::Arc<myco_bridge::health::Health>,
+}
+
+impl Running {
+    /// Waits until `alarm` is raised, returning its message; panics if the relayer ends first.
+    pub async fn alarm(&self, alarm: myco_bridge::health::Alarm) -> String {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            if let Some((_, message)) = self.health.alarms().into_iter().find(|a| a.0 == alarm) {
+                return message;
+            }
+            assert!(!self.task.is_finished(), "the relayer ended before raising {alarm:?}");
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for the {alarm:?} alarm");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Running {

@@ -21,7 +21,8 @@ fn free_port() -> u16 {
 }
 
 async fn get(url: &str) -> (u16, String) {
-    match reqwest::get(url).await {
+    let client = myco_bridge::net::client(Duration::from_secs(10)).unwrap();
+    match client.get(url).send().await {
         Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
         Err(_) => (0, String::new()),
     }

@@ -69,7 +69,7 @@ async fn stored_deposits(pool: &store::Pool) -> Vec<(u64, B256, B256)> {
 }
 
 async fn catch_up(watcher: &Watcher, pool: &store::Pool) {
-    for _ in 0..20 {
+    for _ in 0..500 {
         if watcher.poll(pool).await.unwrap().caught_up {
             return;
         }
@@ -83,7 +83,8 @@ async fn stored_events_equal_the_canonical_chain_after_reorgs_of_depth_one_to_fi
     let dir = tempfile::tempdir().unwrap();
     let pool = store::connect(&crate::common::database_url(dir.path()).await).await.unwrap();
     let d = devnet.deployment;
-    let watcher = Watcher::new(devnet.provider(ADMIN_ACCOUNT), d.escrow, d.start_block, 0);
+    // Small ranges, so reorgs land inside, across and at the ends of ranges.
+    let watcher = Watcher::new(devnet.provider(ADMIN_ACCOUNT), d.escrow, d.start_block, 0, 5);
 
     // Two depositors, funded and approved.
     let users: Vec<Address> = (0..2).map(|i| devnet.signer(FIRST_USER_ACCOUNT + i).address()).collect();
