@@ -27,9 +27,12 @@ pub enum Command {
     /// What the relayer (running or not) has done, from its store: epochs ingested, committed and finalized,
     /// pending withdrawals, open mismatches. Exits 0, or 2 when the relayer is halted by an equivocation.
     Status(StatusArgs),
-    /// Deploy the contracts (and a test USDC) with the admin key in MYCO_BRIDGE_ADMIN_KEY, grant the relayer
-    /// its roles, and print the `[chain]` section for the configuration.
+    /// Deploy the contracts against the chain's USDC (--usdc) or a test one (--test-usdc) with the admin key in
+    /// MYCO_BRIDGE_ADMIN_KEY, grant the guardian and the relayer their roles, and print the `[chain]` section.
     Deploy(DeployArgs),
+    /// Claim a withdrawal: read the claim and its proof from a relayer's API, send `USDCEscrow.withdraw` with
+    /// your own key (MYCO_BRIDGE_PRIVATE_KEY or --keystore), wait for the receipt, and print what was paid.
+    Withdraw(WithdrawArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(MigrateArgs),
     /// Run the whole bridge on a fresh local chain: anvil, contracts, simulated validators, the relayer, a
@@ -70,7 +73,8 @@ pub struct RunArgs {
     /// The configuration file (see config/myco-bridge.example.toml).
     #[arg(long, short, env = "MYCO_BRIDGE_CONFIG")]
     pub config: PathBuf,
-    /// Load and validate the configuration and the key, print a summary, and exit.
+    /// The preflight: check the configuration, the key, the chain id, each contract (and that they point at each
+    /// other), the key's roles and funds, and the store; print every check and exit 0 only if all pass.
     #[arg(long)]
     pub check: bool,
 }
@@ -109,6 +113,15 @@ pub struct DeployArgs {
     /// The relayer's address (gets the commit and settlement roles).
     #[arg(long)]
     pub relayer: alloy::primitives::Address,
+    /// The guardian's address (may pause and revoke); must not be the admin.
+    #[arg(long)]
+    pub guardian: alloy::primitives::Address,
+    /// The chain's existing USDC (checked: a contract with 6 decimals).
+    #[arg(long, conflicts_with = "test_usdc", required_unless_present = "test_usdc")]
+    pub usdc: Option<alloy::primitives::Address>,
+    /// Deploy a freely mintable test USDC instead (test networks only).
+    #[arg(long)]
+    pub test_usdc: bool,
     /// Seconds a committed root stays revocable.
     #[arg(long, default_value_t = 3600)]
     pub challenge_window: u64,
@@ -118,6 +131,29 @@ pub struct DeployArgs {
     /// Bonding-curve slope (WAD).
     #[arg(long, default_value = "100000000000")]
     pub curve_m: String,
+}
+
+/// `withdraw` options.
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    /// The claim id.
+    #[arg(long)]
+    pub claim: String,
+    /// A relayer's (or auditor's) status API, e.g. http://127.0.0.1:9090.
+    #[arg(long)]
+    pub api: String,
+    /// The chain's JSON-RPC endpoint.
+    #[arg(long, env = "RPC_URL")]
+    pub rpc_url: String,
+    /// Wait until the claim's root is final instead of exiting when it is not yet.
+    #[arg(long)]
+    pub wait: bool,
+    /// An Ethereum keystore (JSON) file to sign with; without it, MYCO_BRIDGE_PRIVATE_KEY.
+    #[arg(long)]
+    pub keystore: Option<PathBuf>,
+    /// A file holding the keystore's password; without it, MYCO_BRIDGE_KEYSTORE_PASSWORD.
+    #[arg(long)]
+    pub keystore_password_file: Option<PathBuf>,
 }
 
 /// `inspect-batch` options.
@@ -167,13 +203,25 @@ pub struct SimulateArgs {
     /// MYCO transfers per epoch.
     #[arg(long, default_value_t = 50)]
     pub transfers: usize,
-    /// Synthetic escrow deposits credited per epoch.
+    /// Synthetic escrow deposits credited per epoch (without --escrow).
     #[arg(long, default_value_t = 2)]
     pub deposits: usize,
+    /// Credit the real deposits of the escrow at this address (read through --rpc-url) instead of synthetic ones.
+    #[arg(long, requires = "rpc_url")]
+    pub escrow: Option<alloy::primitives::Address>,
+    /// The chain's JSON-RPC endpoint, for --escrow.
+    #[arg(long, requires = "escrow")]
+    pub rpc_url: Option<String>,
+    /// First block to read the escrow's deposits from (its deployment block).
+    #[arg(long, default_value_t = 0)]
+    pub from_block: u64,
+    /// Blocks on top before a deposit is credited.
+    #[arg(long, default_value_t = 0)]
+    pub confirmations: u64,
     /// Withdrawal requests per epoch.
     #[arg(long, default_value_t = 1)]
     pub withdrawals: usize,
-    /// Epochs to produce (0 = until Ctrl-C).
+    /// Epochs to produce in this run (0 = until Ctrl-C); a folder that already holds batches is continued.
     #[arg(long, default_value_t = 0)]
     pub epochs: u64,
     /// Milliseconds between batches.

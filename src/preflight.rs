@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider};
 
 use crate::chain::bindings::{Erc20, MycoBondingCurve, StateCommitment, USDCEscrow};
@@ -279,9 +279,4 @@ fn source(source: &SourceConfig) -> Outcome {
         SourceConfig::Folder(dir) => Outcome::Wrong(format!("folder {} does not exist", dir.display())),
         SourceConfig::Http { endpoints, .. } => Outcome::Ok(format!("{} HTTP endpoint(s)", endpoints.len())),
     }
-}
-
-/// The USDC (6 decimals) amount `units` as a decimal string, for people.
-pub fn format_usdc(units: U256) -> String {
-    alloy::primitives::utils::format_units(units, 6).unwrap_or_else(|_| units.to_string())
 }

@@ -408,7 +408,7 @@ impl Relayer {
     async fn watch(self, shutdown: CancellationToken) -> Result<()> {
         let c = &self.config;
         let watcher = Watcher::new(self.provider.clone(), c.escrow, c.start_block, c.confirmations, c.max_log_range);
-        let mut reconciled_at: Option<(u64, usize)> = None; // (latest epoch, events) at the last reconciliation
+        let mut reconciled_at = None;
         let mut backoff = Backoff::default();
         loop {
             let wait = match self.watch_once(&watcher, &mut reconciled_at).await {
@@ -430,11 +430,15 @@ impl Relayer {
 
     /// One watcher step: the chain's clock, one range of escrow events, and a reconciliation if anything moved.
     /// Returns whether the watcher has caught up with the confirmed head.
-    async fn watch_once(&self, watcher: &Watcher, reconciled_at: &mut Option<(u64, usize)>) -> Result<bool> {
+    async fn watch_once(&self, watcher: &Watcher, reconciled_at: &mut Option<(u64, usize, u64)>) -> Result<bool> {
         self.observe_clock().await?;
         let progress = watcher.poll(&self.pool).await?;
-        let state =
-            (batches::last(&self.pool).await?.map_or(0, |l| l.0), store::escrow::event_count(&self.pool).await?);
+        // Either side moving: a new batch, a new escrow event, or the watcher reading past a batch's time.
+        let state = (
+            batches::last(&self.pool).await?.map_or(0, |l| l.0),
+            store::escrow::event_count(&self.pool).await?,
+            store::escrow::batches_behind_watcher(&self.pool).await?,
+        );
         if *reconciled_at != Some(state) {
             let outcome = crate::reconcile::run(&self.pool, self.config.credit_within_epochs).await?;
             if outcome.opened > 0 || outcome.resolved > 0 {

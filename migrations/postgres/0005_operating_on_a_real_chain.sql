@@ -29,3 +29,7 @@ CREATE TABLE net_order_skips (
     detail TEXT    NOT NULL
 );
 CREATE INDEX net_order_skips_reason ON net_order_skips (reason);
+
+-- The timestamp of the last block the watcher has read: a credit certified by a batch no later than this, for a
+-- deposit the watcher has not seen, names a deposit the chain does not have. NULL after a rewind until re-read.
+ALTER TABLE watcher_cursor ADD COLUMN read_time BIGINT;

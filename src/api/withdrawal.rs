@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{ApiState, bad_request, internal, probe};
 use crate::chain::bindings::{StateCommitment, USDCEscrow};
 use crate::settle::Claim;
-use crate::store::{claims, views};
+use crate::store::{claims, commitments, views};
 
 /// The Solidity signature of `USDCEscrow.withdraw`, for `cast`.
 pub const WITHDRAW_SIGNATURE: &str = "withdraw((uint256,bytes32,address,uint256,uint256,uint64,uint256),bytes32[])";
@@ -38,6 +38,10 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
         Ok(status) => status,
         Err(e) => return internal(e),
     };
+    let final_at = match commitments::final_at(&s.pool, stored.claim.epoch).await {
+        Ok(t) => t,
+        Err(e) => return internal(e),
+    };
     let c = &stored.claim;
     let tuple = crate::chain::withdrawal_claim(c);
     let escrow = USDCEscrow::new(s.chain.escrow, s.provider.clone());
@@ -52,6 +56,7 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
         "proof": proof,
         "status": status.map(|s| s.as_str()),
         "final": is_final,
+        "final_at": final_at,
         "paid": stored.paid_tx.is_some(),
         "paid_tx": stored.paid_tx,
         "quote_usdc": quote.map(|q| q.to_string()),

@@ -1,6 +1,7 @@
 //! The chain side: contract bindings, the state-root submitter and the escrow watcher.
 
 pub mod bindings;
+pub mod deploy;
 pub mod logs;
 pub mod settler;
 pub mod submitter;

@@ -66,15 +66,16 @@ impl Watcher {
         let to = safe.min(next + (self.max_range - 1));
         // The range's last block, read before and after its logs: if it changed in between, a reorg raced the
         // read and the range is read again next time.
-        let before = self.block_hash(to).await?;
+        let before = self.block(to).await?;
         let filter = Filter::new().address(self.escrow).from_block(next).to_block(to);
         let logs = self.provider.get_logs(&filter).await.map_err(Error::from)?;
-        let (Some(tip), true) = (before, self.block_hash(to).await? == before) else {
+        let after = self.block(to).await?;
+        let (Some((tip, read_time)), true) = (before, after.map(|b| b.0) == before.map(|b| b.0)) else {
             tracing::warn!(block = to, "block changed while reading its range; reading it again");
             return Ok(Progress::default());
         };
 
-        let mut range = Range { next_block: to + 1, ..Default::default() };
+        let mut range = Range { next_block: to + 1, read_time, ..Default::default() };
         let mut blocks = std::collections::BTreeMap::from([(to, tip)]);
         for log in &logs {
             let event_origin = origin(log)?;
@@ -122,8 +123,13 @@ impl Watcher {
 
     /// The hash of block `number` on the canonical chain, `None` past the head.
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, Error> {
+        Ok(self.block(number).await?.map(|b| b.0))
+    }
+
+    /// The hash and timestamp of block `number` on the canonical chain, `None` past the head.
+    async fn block(&self, number: u64) -> Result<Option<(B256, u64)>, Error> {
         let block = self.provider.get_block_by_number(number.into()).await.map_err(Error::from)?;
-        Ok(block.map(|b| b.header.hash))
+        Ok(block.map(|b| (b.header.hash, b.header.timestamp)))
     }
 }
 

@@ -1,46 +1,17 @@
-//! Deploys the bridge's contracts and wires their roles.
+//! The devnet's deployment: the production deploy (`chain::deploy`) with a test USDC, and the relayer's
+//! settlement float funded from it.
 
 use alloy::primitives::{Address, U256};
-use alloy::providers::{DynProvider, Provider};
-use serde::Serialize;
+use alloy::providers::DynProvider;
 
 use super::Error;
-use crate::chain::bindings::{MycoBondingCurve, MycoToken, StateCommitment, TestUSDC, USDCEscrow};
+use crate::chain::bindings::{MycoBondingCurve, TestUSDC};
+pub use crate::chain::deploy::{DeployConfig, Deployment, Usdc, deploy as deploy_contracts};
 
-/// What to deploy.
-#[derive(Debug, Clone)]
-pub struct DeployConfig {
-    /// Holds every admin role and the guardian roles.
-    pub admin: Address,
-    /// May commit roots and execute net curve orders.
-    pub relayer: Address,
-    /// Seconds a commitment stays revocable.
-    pub challenge_window: u64,
-    /// Curve price at zero supply (WAD).
-    pub curve_p0: U256,
-    /// Curve slope (WAD).
-    pub curve_m: U256,
-}
-
-/// Addresses of a deployment.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Deployment {
-    /// The 6-decimal test USDC.
-    pub usdc: Address,
-    /// MYCO.
-    pub myco: Address,
-    /// The bonding curve.
-    pub curve: Address,
-    /// StateCommitment.
-    pub state_commitment: Address,
-    /// USDCEscrow.
-    pub escrow: Address,
-    /// Block of the first deployment transaction; the watcher starts here.
-    pub start_block: u64,
-}
-
-fn failed(what: &'static str) -> impl Fn(alloy::contract::Error) -> Error {
-    move |e| Error::Deploy { what, reason: crate::chain::decode_revert(&e).unwrap_or_else(|| e.to_string()) }
+/// Deploys everything with a test USDC (the devnet has no other).
+pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Deployment, Error> {
+    let config = DeployConfig { usdc: Usdc::Test, ..config.clone() };
+    deploy_contracts(provider, &config).await.map_err(|e| Error::Deploy { what: "contracts", reason: e.to_string() })
 }
 
 async fn confirm<C: alloy::sol_types::SolCall>(
@@ -48,50 +19,6 @@ async fn confirm<C: alloy::sol_types::SolCall>(
     call: alloy::contract::SolCallBuilder<&&DynProvider, C>,
 ) -> Result<(), Error> {
     crate::chain::send_call(what, call).await.map(drop).map_err(|e| Error::Deploy { what, reason: e.to_string() })
-}
-
-/// Deploys everything from the provider's signer (which must be `config.admin`) and grants the roles.
-pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Deployment, Error> {
-    let start_block =
-        provider.get_block_number().await.map_err(|e| Error::Deploy { what: "block number", reason: e.to_string() })?;
-    let usdc = TestUSDC::deploy(provider).await.map_err(failed("TestUSDC"))?;
-    let myco = MycoToken::deploy(provider, config.admin).await.map_err(failed("MycoToken"))?;
-    let curve = MycoBondingCurve::deploy(
-        provider,
-        *usdc.address(),
-        *myco.address(),
-        config.curve_p0,
-        config.curve_m,
-        config.admin,
-    )
-    .await
-    .map_err(failed("MycoBondingCurve"))?;
-    let sc = StateCommitment::deploy(provider, config.admin, config.challenge_window)
-        .await
-        .map_err(failed("StateCommitment"))?;
-    let escrow = USDCEscrow::deploy(provider, *usdc.address(), *sc.address(), config.admin)
-        .await
-        .map_err(failed("USDCEscrow"))?;
-
-    let minter = myco.MINTER_ROLE().call().await.map_err(failed("MINTER_ROLE"))?;
-    confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;
-    let settlement = curve.SETTLEMENT_ROLE().call().await.map_err(failed("SETTLEMENT_ROLE"))?;
-    confirm("grant SETTLEMENT_ROLE", curve.grantRole(settlement, config.relayer)).await?;
-    let relayer = sc.RELAYER_ROLE().call().await.map_err(failed("RELAYER_ROLE"))?;
-    confirm("grant RELAYER_ROLE", sc.grantRole(relayer, config.relayer)).await?;
-    let guardian = sc.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
-    confirm("grant GUARDIAN_ROLE", sc.grantRole(guardian, config.admin)).await?;
-    let escrow_guardian = escrow.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
-    confirm("grant escrow GUARDIAN_ROLE", escrow.grantRole(escrow_guardian, config.admin)).await?;
-
-    Ok(Deployment {
-        usdc: *usdc.address(),
-        myco: *myco.address(),
-        curve: *curve.address(),
-        state_commitment: *sc.address(),
-        escrow: *escrow.address(),
-        start_block,
-    })
 }
 
 /// Gives the settlement account `me` (the provider's signer, holding the curve's settlement role) its float: `usdc`

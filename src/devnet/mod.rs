@@ -90,10 +90,14 @@ impl Devnet {
         let provider = signing_provider(anvil.endpoint_url(), admin.clone());
         let config = deploy::DeployConfig {
             admin: admin.address(),
+            // The devnet's admin is also its guardian (tests revoke and pause with one key); a real deployment
+            // keeps them apart (`deploy --guardian`).
+            guardian: admin.address(),
             relayer: relayer.address(),
             challenge_window,
             curve_p0: CURVE_P0,
             curve_m: CURVE_M,
+            usdc: deploy::Usdc::Test,
         };
         let deployment = deploy::deploy(&provider, &config).await?;
         let float_provider = signing_provider(anvil.endpoint_url(), relayer.clone());

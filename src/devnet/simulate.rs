@@ -114,6 +114,33 @@ impl Network {
         }
     }
 
+    /// The same network continuing after `history`, its batches so far in epoch order (as a folder holds them):
+    /// balances, flow trackers, the reserve and the redemption level come from the last batch, claim ids continue
+    /// after the highest ever certified, and the next batch links to the last one's digest. The random activity
+    /// continues from a generator seeded with the seed and the epoch, so a resumed run is deterministic too.
+    pub fn resume(
+        chain_id: u64,
+        seed: u64,
+        validators: usize,
+        accounts: usize,
+        history: &[(B256, BatchState)],
+    ) -> Self {
+        let mut network = Self::new(chain_id, seed, validators, accounts);
+        let Some((digest, last)) = history.last() else { return network };
+        network.balances = last.balances.clone();
+        network.flows = last.flows.clone();
+        network.reserve_wad = last.reserve.total_reserve;
+        network.redemption_level = last.reserve.redemption_level;
+        network.redemption_updated = last.reserve.redemption_updated;
+        network.pending = redeemed(last);
+        network.epoch = last.epoch;
+        network.last_digest = *digest;
+        let highest = history.iter().flat_map(|(_, s)| s.withdrawals.iter().map(|w| w.claim_id)).max();
+        network.next_claim_id = highest.map_or(1, |id| id.saturating_to::<u64>().saturating_add(1));
+        network.rng = SplitMix64(seed ^ last.epoch.rotate_left(32));
+        network
+    }
+
     /// The validators' public keys (the set the relayer is configured with).
     pub fn validator_keys(&self) -> Vec<[u8; 32]> {
         self.validators.iter().map(|k| k.verifying_key().to_bytes()).collect()
@@ -157,16 +184,7 @@ impl Network {
     /// Produces and certifies the next epoch's batch.
     pub fn next_batch(&mut self, inputs: &EpochInputs) -> Produced {
         let state = self.next_state(inputs);
-        // What the escrow pays for these claims leaves the reserve once they are paid.
-        let settlement = crate::settle::EpochSettlement::compute(&state);
-        let params = crate::settle::pamm::Params::default();
-        let paid_usd = settlement
-            .claims
-            .iter()
-            .map(|c| c.usdc_payout(&settlement.figures, &params).unwrap_or_default() * U256::from(MYCO_PER_USDC_UNIT))
-            .sum();
-        let myco = settlement.claims.iter().map(|c| c.myco_amount).sum();
-        self.pending = (!settlement.claims.is_empty()).then_some(Redeemed { myco, paid_usd, at: state.timestamp });
+        self.pending = redeemed(&state);
         let mut envelope = Envelope {
             chain_id: self.chain_id,
             epoch: state.epoch,
@@ -400,6 +418,19 @@ struct Redeemed {
     at: u64,
 }
 
+/// What the escrow pays for `state`'s claims: it leaves the reserve once they are paid.
+fn redeemed(state: &BatchState) -> Option<Redeemed> {
+    let settlement = crate::settle::EpochSettlement::compute(state);
+    let params = crate::settle::pamm::Params::default();
+    let paid_usd = settlement
+        .claims
+        .iter()
+        .map(|c| c.usdc_payout(&settlement.figures, &params).unwrap_or_default() * U256::from(MYCO_PER_USDC_UNIT))
+        .sum();
+    let myco = settlement.claims.iter().map(|c| c.myco_amount).sum();
+    (!settlement.claims.is_empty()).then_some(Redeemed { myco, paid_usd, at: state.timestamp })
+}
+
 fn account_of(key: &SigningKey) -> B256 {
     B256::from(key.verifying_key().to_bytes())
 }
@@ -456,6 +487,35 @@ mod tests {
             usdc_wad + net.reserve_wad + U256::from(WAD),
             U256::from(1_000_000_000u64) * U256::from(MYCO_PER_USDC_UNIT)
         );
+    }
+
+    #[test]
+    fn a_resumed_network_continues_the_chain_of_batches() {
+        let mut net = Network::new(31337, 7, 4, 6);
+        let mut verifier = Verifier::new(31337, ValidatorSet::new(net.validator_keys()).unwrap(), None);
+        let a = net.accounts()[0];
+        let deposit = CreditedDeposit { deposit_id: 1, account: a, amount: U256::from(1_000_000_000u64) };
+        let ask = WithdrawalAsk { account: a, amount: U256::from(WAD), recipient: Address::repeat_byte(1) };
+        let mut history = Vec::new();
+        for inputs in [
+            EpochInputs { timestamp: 10, deposits: vec![deposit], ..Default::default() },
+            EpochInputs {
+                timestamp: 20,
+                transfers: 5,
+                intents: 5,
+                withdrawals: vec![ask.clone()],
+                ..Default::default()
+            },
+        ] {
+            let p = net.next_batch(&inputs);
+            verifier.accept(&verifier.verify(&p.bytes).unwrap());
+            history.push((p.digest, p.state));
+        }
+        let mut resumed = Network::resume(31337, 7, 4, 6, &history);
+        assert_eq!(resumed.epoch(), 2);
+        let next = resumed.next_batch(&EpochInputs { timestamp: 30, withdrawals: vec![ask], ..Default::default() });
+        let batch = verifier.verify(&next.bytes).expect("links to the last batch and adds up");
+        assert_eq!(batch.state.withdrawals[0].claim_id, U256::from(2), "claim ids continue");
     }
 
     #[test]

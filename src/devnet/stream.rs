@@ -4,15 +4,20 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
 use tokio_util::sync::CancellationToken;
 
 use super::faults::Fault;
 use super::serve::BatchServer;
 use super::simulate::{EpochInputs, Network, Produced, WithdrawalAsk};
+use crate::chain::bindings::escrow::USDCEscrow::Deposited;
 use crate::ingest::document::CreditedDeposit;
 use crate::ingest::folder::FolderSource;
 use crate::ingest::intent::Token;
+use crate::ingest::{BatchState, Envelope};
 
 /// Where produced batches go.
 #[derive(Debug)]
@@ -35,6 +40,99 @@ impl Sink {
     }
 }
 
+/// Where the deposits a batch credits come from.
+#[derive(Debug, Clone)]
+pub enum Deposits {
+    /// Made up: this many per epoch, with ids counting on from `next_id` (a standalone run, no escrow).
+    Synthetic {
+        /// Deposits per epoch.
+        per_epoch: usize,
+        /// The next id.
+        next_id: u64,
+    },
+    /// The escrow's own `Deposited` events, as validators would credit them: each once, in id order.
+    Escrow(EscrowFeed),
+}
+
+/// Reads an escrow's deposits for the simulator (as validators watch the chain).
+#[derive(Debug, Clone)]
+pub struct EscrowFeed {
+    provider: DynProvider,
+    escrow: Address,
+    next_block: u64,
+    credited: u64,
+    confirmations: u64,
+    max_range: u64,
+}
+
+impl EscrowFeed {
+    /// A feed of the escrow at `escrow` from `from_block`, crediting ids above `credited` (the highest already
+    /// credited), reading only blocks with `confirmations` on top, `max_range` blocks per request.
+    pub fn new(
+        provider: DynProvider,
+        escrow: Address,
+        from_block: u64,
+        credited: u64,
+        confirmations: u64,
+        max_range: u64,
+    ) -> Self {
+        Self { provider, escrow, next_block: from_block, credited, confirmations, max_range }
+    }
+
+    /// The deposits confirmed since the last call that no batch has credited yet.
+    pub async fn next(&mut self) -> Result<Vec<CreditedDeposit>, crate::chain::Error> {
+        let head = self.provider.get_block_number().await?;
+        let Some(safe) = head.checked_sub(self.confirmations) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        let filter = Filter::new().address(self.escrow).event_signature(Deposited::SIGNATURE_HASH);
+        for (from, to) in crate::chain::logs::ranges(self.next_block, safe, self.max_range) {
+            for log in self.provider.get_logs(&filter.clone().from_block(from).to_block(to)).await? {
+                let d = log
+                    .log_decode::<Deposited>()
+                    .map_err(|e| crate::chain::Error::Decode { what: "Deposited", reason: e.to_string() })?;
+                let d = d.inner.data;
+                if d.depositId > self.credited {
+                    self.credited = d.depositId;
+                    out.push(CreditedDeposit { deposit_id: d.depositId, account: d.recipient, amount: d.amount });
+                }
+            }
+            self.next_block = to + 1;
+        }
+        Ok(out)
+    }
+}
+
+impl Deposits {
+    async fn next(&mut self, epoch: u64, accounts: &[B256]) -> std::io::Result<Vec<CreditedDeposit>> {
+        match self {
+            Deposits::Synthetic { per_epoch, next_id } => Ok((0..*per_epoch)
+                .map(|i| {
+                    *next_id += 1;
+                    CreditedDeposit {
+                        deposit_id: *next_id - 1,
+                        account: accounts[(epoch as usize * 7 + i) % accounts.len()],
+                        amount: U256::from(1_000_000u64 * (1 + (epoch + i as u64) % 1_000)),
+                    }
+                })
+                .collect()),
+            Deposits::Escrow(feed) => feed.next().await.map_err(std::io::Error::other),
+        }
+    }
+}
+
+/// The batches already in a folder, in epoch order from 1 until the first missing one, with their digests: what
+/// a simulator resumes from.
+pub async fn history(folder: &FolderSource) -> std::io::Result<Vec<(B256, BatchState)>> {
+    let mut out = Vec::new();
+    for epoch in 1.. {
+        let Some(bytes) = folder.fetch(epoch).await.map_err(std::io::Error::other)? else { break };
+        let envelope = Envelope::decode(&bytes).map_err(std::io::Error::other)?;
+        let state = BatchState::from_automerge(&envelope.document).map_err(std::io::Error::other)?;
+        out.push((envelope.digest(), state));
+    }
+    Ok(out)
+}
+
 /// How much happens per epoch, and how often.
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
@@ -42,8 +140,8 @@ pub struct StreamOptions {
     pub epochs: Option<u64>,
     /// Time between batches.
     pub interval: Duration,
-    /// Synthetic escrow deposits credited per epoch (standalone runs have no escrow to watch).
-    pub deposits: usize,
+    /// Where credited deposits come from.
+    pub deposits: Deposits,
     /// MYCO transfers per epoch.
     pub transfers: usize,
     /// Signed intents per epoch.
@@ -55,30 +153,22 @@ pub struct StreamOptions {
 }
 
 /// Produces batches until done or `shutdown`; returns how many epochs were produced.
+/// Produces batches until `options.epochs` (counted from epoch 1, so a resumed network produces the rest) or
+/// `shutdown`; returns the last epoch produced.
 pub async fn run(
     network: &mut Network,
     sink: &Sink,
-    options: &StreamOptions,
+    options: &mut StreamOptions,
     shutdown: CancellationToken,
 ) -> std::io::Result<u64> {
     let mut previous: Option<Produced> = None;
-    let mut next_deposit = 1u64;
     loop {
         if options.epochs.is_some_and(|n| network.epoch() >= n) {
             return Ok(network.epoch());
         }
         let epoch = network.epoch() + 1;
         let accounts = network.accounts();
-        let deposits = (0..options.deposits)
-            .map(|i| {
-                next_deposit += 1;
-                CreditedDeposit {
-                    deposit_id: next_deposit - 1,
-                    account: accounts[(epoch as usize * 7 + i) % accounts.len()],
-                    amount: U256::from(1_000_000u64 * (1 + (epoch + i as u64) % 1_000)),
-                }
-            })
-            .collect();
+        let deposits = options.deposits.next(epoch, &accounts).await?;
         let withdrawals = accounts
             .iter()
             .filter(|a| !network.balance(Token::Myco, a).is_zero())

@@ -62,6 +62,15 @@ pub async fn without_final_at(pool: &Pool) -> Result<Vec<u64>> {
     Ok(epochs.into_iter().map(|e| e as u64).collect())
 }
 
+/// When `epoch`'s commitment becomes final (chain time), if it is committed and that was read.
+pub async fn final_at(pool: &Pool, epoch: u64) -> Result<Option<i64>> {
+    let at: Option<Option<i64>> = sqlx::query_scalar("SELECT final_at FROM commitments WHERE epoch = $1")
+        .bind(epoch as i64)
+        .fetch_optional(pool)
+        .await?;
+    Ok(at.flatten())
+}
+
 /// The block of `epoch`'s commit transaction, when it is known.
 pub async fn block_of(pool: &Pool, epoch: u64) -> Result<Option<u64>> {
     let block: Option<Option<i64>> = sqlx::query_scalar("SELECT block_number FROM commitments WHERE epoch = $1")

@@ -75,6 +75,8 @@ pub struct Range {
     pub blocks: Vec<(u64, B256)>,
     /// The first block after it.
     pub next_block: u64,
+    /// The timestamp of its last block.
+    pub read_time: u64,
 }
 
 /// Stores a block range's events and block hashes and moves the cursor past it, atomically. Re-applying the
@@ -168,20 +170,39 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     .bind(KEPT_BLOCK_HASHES)
     .execute(&mut *tx)
     .await?;
-    set_cursor(&mut tx, range.next_block).await?;
+    set_cursor(&mut tx, range.next_block, Some(range.read_time)).await?;
     tx.commit().await?;
     Ok(paid_twice)
 }
 
-async fn set_cursor(conn: &mut sqlx::AnyConnection, next_block: u64) -> Result<()> {
+async fn set_cursor(conn: &mut sqlx::AnyConnection, next_block: u64, read_time: Option<u64>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO watcher_cursor (id, next_block) VALUES (1, $1)
-         ON CONFLICT (id) DO UPDATE SET next_block = excluded.next_block",
+        "INSERT INTO watcher_cursor (id, next_block, read_time) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET next_block = excluded.next_block, read_time = excluded.read_time",
     )
     .bind(next_block as i64)
+    .bind(read_time.map(|t| t as i64))
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The timestamp of the last block the watcher has read (`None` before the first range, or right after a rewind).
+pub async fn read_time(pool: &Pool) -> Result<Option<i64>> {
+    let t: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT read_time FROM watcher_cursor WHERE id = 1").fetch_optional(pool).await?;
+    Ok(t.flatten())
+}
+
+/// How many accepted batches are no later than the watcher's read time: a credit of one of them for a deposit the
+/// watcher has not seen is a mismatch, so reconciliation runs again when this grows.
+pub async fn batches_behind_watcher(pool: &Pool) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM batches WHERE timestamp <= (SELECT read_time FROM watcher_cursor WHERE id = 1)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
 }
 
 /// The watcher's recorded block hashes, newest first.
@@ -210,7 +231,7 @@ pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<
         .bind(now())
         .execute(&mut *tx)
         .await?;
-    set_cursor(&mut tx, ancestor + 1).await?;
+    set_cursor(&mut tx, ancestor + 1, None).await?;
     tx.commit().await?;
     Ok(())
 }

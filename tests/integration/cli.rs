@@ -60,21 +60,28 @@ async fn deploy_prints_a_working_chain_section_and_migrate_and_status_read_the_s
     let devnet = myco_bridge::devnet::Devnet::start(600, &[]).await.unwrap();
     let admin_key = format!("0x{}", alloy::hex::encode(devnet.signer(myco_bridge::devnet::ADMIN_ACCOUNT).to_bytes()));
     let relayer = devnet.signer(myco_bridge::devnet::RELAYER_ACCOUNT).address();
-    let deployed = bin()
-        .args([
-            "deploy",
-            "--rpc-url",
-            devnet.url().as_str(),
-            "--relayer",
-            &relayer.to_string(),
-            "--challenge-window",
-            "60",
-        ])
-        .env("MYCO_BRIDGE_ADMIN_KEY", &admin_key)
-        .output()
-        .unwrap();
+    let guardian = devnet.signer(myco_bridge::devnet::FIRST_USER_ACCOUNT + 5).address();
+    let deploy = |extra: &[&str]| {
+        let mut args = vec![
+            "deploy".to_string(),
+            "--rpc-url".into(),
+            devnet.url().to_string(),
+            "--relayer".into(),
+            relayer.to_string(),
+            "--guardian".into(),
+            guardian.to_string(),
+            "--challenge-window".into(),
+            "60".into(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        bin().args(args).env("MYCO_BRIDGE_ADMIN_KEY", &admin_key).output().unwrap()
+    };
+    // The chain's existing USDC (here: the devnet's, already deployed) is used as it is.
+    let existing = devnet.deployment.usdc.to_string();
+    let deployed = deploy(&["--usdc", &existing]);
     let text = String::from_utf8_lossy(&deployed.stdout);
     assert!(deployed.status.success(), "{text}{}", String::from_utf8_lossy(&deployed.stderr));
+    assert!(text.contains(&format!("USDC {existing} is the existing token")), "{text}");
     let section: toml::Table = text.parse().expect("the printed [chain] section is TOML");
     let chain = section["chain"].as_table().unwrap();
     assert_eq!(chain["chain_id"].as_integer(), Some(devnet.chain_id() as i64));
@@ -84,9 +91,29 @@ async fn deploy_prints_a_working_chain_section_and_migrate_and_status_read_the_s
     let contract = myco_bridge::chain::bindings::StateCommitment::new(sc, &provider);
     let role = contract.RELAYER_ROLE().call().await.unwrap();
     assert!(contract.hasRole(role, relayer).call().await.unwrap());
+    let guardian_role = contract.GUARDIAN_ROLE().call().await.unwrap();
+    assert!(contract.hasRole(guardian_role, guardian).call().await.unwrap(), "the guardian is its own key");
+    let admin = devnet.signer(myco_bridge::devnet::ADMIN_ACCOUNT).address();
+    assert!(!contract.hasRole(guardian_role, admin).call().await.unwrap(), "the admin is not the guardian");
     assert_eq!(contract.challengeWindow().call().await.unwrap(), 60);
-    let missing_key =
-        bin().args(["deploy", "--rpc-url", devnet.url().as_str(), "--relayer", &relayer.to_string()]).output().unwrap();
+    let escrow: alloy::primitives::Address = chain["escrow"].as_str().unwrap().parse().unwrap();
+    let escrow = myco_bridge::chain::bindings::USDCEscrow::new(escrow, &provider);
+    assert_eq!(escrow.usdc().call().await.unwrap(), devnet.deployment.usdc);
+
+    // A test USDC only when asked for, and said so; an address that is not a 6-decimal token is refused.
+    let test = deploy(&["--test-usdc"]);
+    assert!(test.status.success());
+    assert!(String::from_utf8_lossy(&test.stdout).contains("is a TEST token anyone can mint"));
+    let not_a_token = deploy(&["--usdc", &sc.to_string()]);
+    assert!(!not_a_token.status.success());
+    assert!(String::from_utf8_lossy(&not_a_token.stderr).contains("--usdc"), "the error names the option");
+    let neither = deploy(&[]);
+    assert!(!neither.status.success(), "one of --usdc or --test-usdc is required");
+    let missing_key = bin()
+        .args(["deploy", "--rpc-url", devnet.url().as_str(), "--relayer", &relayer.to_string(), "--test-usdc"])
+        .args(["--guardian", &guardian.to_string()])
+        .output()
+        .unwrap();
     assert!(!missing_key.status.success());
     assert!(String::from_utf8_lossy(&missing_key.stderr).contains("MYCO_BRIDGE_ADMIN_KEY"));
 

@@ -1,0 +1,149 @@
+//! Deploys the bridge's contracts and wires their roles: for a real chain against its existing USDC, or, when
+//! asked, with a freely mintable test USDC. Admin, guardian and relayer are separate roles, and may be (should
+//! be, in production) separate keys: the admin grants roles and unpauses, the guardian revokes and pauses, the
+//! relayer commits and executes net orders.
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider};
+use serde::Serialize;
+
+use super::bindings::{Erc20, MycoBondingCurve, MycoToken, StateCommitment, TestUSDC, USDCEscrow};
+
+/// Why a deployment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A deployment or role transaction failed.
+    #[error("deploying {what}: {reason}")]
+    Contract {
+        /// The contract or step.
+        what: &'static str,
+        /// Why (a decoded revert where there is one).
+        reason: String,
+    },
+    /// The USDC address given is not a 6-decimal token.
+    #[error("--usdc {address}: {reason}")]
+    NotUsdc {
+        /// The address.
+        address: Address,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Which USDC the escrow and the curve hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usdc {
+    /// The chain's own USDC at this address (checked: code present, 6 decimals).
+    Existing(Address),
+    /// A freely mintable 6-decimal test token, deployed here (test networks only).
+    Test,
+}
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    /// Holds every admin role (the deploying key).
+    pub admin: Address,
+    /// May revoke commitments and pause.
+    pub guardian: Address,
+    /// May commit roots and execute net curve orders.
+    pub relayer: Address,
+    /// Seconds a commitment stays revocable.
+    pub challenge_window: u64,
+    /// Curve price at zero supply (WAD).
+    pub curve_p0: U256,
+    /// Curve slope (WAD).
+    pub curve_m: U256,
+    /// The USDC to use.
+    pub usdc: Usdc,
+}
+
+/// Addresses of a deployment.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Deployment {
+    /// The 6-decimal USDC.
+    pub usdc: Address,
+    /// Whether `usdc` is the mintable test token deployed here.
+    pub test_usdc: bool,
+    /// MYCO.
+    pub myco: Address,
+    /// The bonding curve.
+    pub curve: Address,
+    /// StateCommitment.
+    pub state_commitment: Address,
+    /// USDCEscrow.
+    pub escrow: Address,
+    /// Block of the first deployment transaction; the watcher starts here.
+    pub start_block: u64,
+}
+
+fn failed(what: &'static str) -> impl Fn(alloy::contract::Error) -> Error {
+    move |e| Error::Contract { what, reason: super::decode_revert(&e).unwrap_or_else(|| e.to_string()) }
+}
+
+async fn confirm<C: alloy::sol_types::SolCall>(
+    what: &'static str,
+    call: alloy::contract::SolCallBuilder<&&DynProvider, C>,
+) -> Result<(), Error> {
+    super::send_call(what, call).await.map(drop).map_err(|e| Error::Contract { what, reason: e.to_string() })
+}
+
+/// Checks that `address` holds a 6-decimal token.
+pub async fn check_usdc(provider: &DynProvider, address: Address) -> Result<(), Error> {
+    let not_usdc = |reason: String| Error::NotUsdc { address, reason };
+    let code = provider.get_code_at(address).await.map_err(|e| not_usdc(format!("eth_getCode: {e}")))?;
+    if code.is_empty() {
+        return Err(not_usdc("no contract at this address".into()));
+    }
+    let decimals = Erc20::new(address, provider).decimals().call().await;
+    match decimals {
+        Ok(6) => Ok(()),
+        Ok(d) => Err(not_usdc(format!("has {d} decimals, USDC has 6"))),
+        Err(e) => Err(not_usdc(format!("decimals() failed: {e}"))),
+    }
+}
+
+/// Deploys everything from the provider's signer (which must be `config.admin`) and grants the roles.
+pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Deployment, Error> {
+    let start_block = provider
+        .get_block_number()
+        .await
+        .map_err(|e| Error::Contract { what: "block number", reason: e.to_string() })?;
+    let (usdc, test_usdc) = match config.usdc {
+        Usdc::Existing(address) => {
+            check_usdc(provider, address).await?;
+            (address, false)
+        }
+        Usdc::Test => (*TestUSDC::deploy(provider).await.map_err(failed("TestUSDC"))?.address(), true),
+    };
+    let myco = MycoToken::deploy(provider, config.admin).await.map_err(failed("MycoToken"))?;
+    let curve =
+        MycoBondingCurve::deploy(provider, usdc, *myco.address(), config.curve_p0, config.curve_m, config.admin)
+            .await
+            .map_err(failed("MycoBondingCurve"))?;
+    let sc = StateCommitment::deploy(provider, config.admin, config.challenge_window)
+        .await
+        .map_err(failed("StateCommitment"))?;
+    let escrow = USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin).await.map_err(failed("USDCEscrow"))?;
+
+    let minter = myco.MINTER_ROLE().call().await.map_err(failed("MINTER_ROLE"))?;
+    confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;
+    let settlement = curve.SETTLEMENT_ROLE().call().await.map_err(failed("SETTLEMENT_ROLE"))?;
+    confirm("grant SETTLEMENT_ROLE", curve.grantRole(settlement, config.relayer)).await?;
+    let relayer = sc.RELAYER_ROLE().call().await.map_err(failed("RELAYER_ROLE"))?;
+    confirm("grant RELAYER_ROLE", sc.grantRole(relayer, config.relayer)).await?;
+    let guardian = sc.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
+    confirm("grant GUARDIAN_ROLE", sc.grantRole(guardian, config.guardian)).await?;
+    let escrow_guardian = escrow.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
+    confirm("grant escrow GUARDIAN_ROLE", escrow.grantRole(escrow_guardian, config.guardian)).await?;
+
+    Ok(Deployment {
+        usdc,
+        test_usdc,
+        myco: *myco.address(),
+        curve: *curve.address(),
+        state_commitment: *sc.address(),
+        escrow: *escrow.address(),
+        start_block,
+    })
+}

@@ -1,0 +1,48 @@
+//! The binary's commands, one module each (the library holds everything they use; these only parse files and
+//! print). `main.rs` parses the arguments and dispatches here.
+
+pub mod batch;
+pub mod deploy;
+pub mod run;
+pub mod simulate;
+pub mod status;
+pub mod withdraw;
+
+/// Exit code of a relayer that halted on an error needing an operator (and of `status` while it is halted).
+pub const EXIT_HALTED: u8 = 2;
+
+/// The database URL from `--database`, or from the configuration file's `[database]`.
+pub fn database_url(config: Option<&std::path::Path>, database: Option<String>) -> anyhow::Result<String> {
+    match (database, config) {
+        (Some(url), _) => Ok(url),
+        (None, Some(path)) => Ok(myco_bridge::config::Settings::load(path, std::env::vars())?.file.database.url),
+        (None, None) => anyhow::bail!("give --config or --database"),
+    }
+}
+
+/// The key that signs for a user-facing command: a keystore (`--keystore`, its password from
+/// `--keystore-password-file` or `MYCO_BRIDGE_KEYSTORE_PASSWORD`) or `MYCO_BRIDGE_PRIVATE_KEY`. Never printed.
+pub fn signer(
+    keystore: Option<&std::path::Path>,
+    password_file: Option<&std::path::Path>,
+) -> anyhow::Result<alloy::signers::local::PrivateKeySigner> {
+    use myco_bridge::config::{KEY_ENV, KEYSTORE_PASSWORD_ENV};
+    match keystore {
+        Some(path) => {
+            let password = match password_file {
+                Some(file) => std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("reading the password file {}: {e}", file.display()))?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string(),
+                None => std::env::var(KEYSTORE_PASSWORD_ENV)
+                    .map_err(|_| anyhow::anyhow!("{KEYSTORE_PASSWORD_ENV} is not set"))?,
+            };
+            alloy::signers::local::PrivateKeySigner::decrypt_keystore(path, password)
+                .map_err(|e| anyhow::anyhow!("decrypting the keystore {}: {e}", path.display()))
+        }
+        None => {
+            let hex = std::env::var(KEY_ENV).map_err(|_| anyhow::anyhow!("set {KEY_ENV} or give --keystore"))?;
+            hex.trim().parse().map_err(|_| anyhow::anyhow!("{KEY_ENV} is not a 32-byte hex private key"))
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `myco-bridge simulate`: a simulated validator network certifying batches into a folder or over HTTP. With
+//! `--rpc-url` and `--escrow` it credits the escrow's real deposits instead of made-up ones; writing into a folder
+//! that already holds batches, it continues after the last one instead of rewriting them.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use myco_bridge::devnet::serve::BatchServer;
+use myco_bridge::devnet::simulate::Network;
+use myco_bridge::devnet::stream::{self, Deposits, EscrowFeed, Sink, StreamOptions};
+use myco_bridge::ingest::certificate::format_keys;
+use myco_bridge::ingest::folder::FolderSource;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::SimulateArgs;
+
+pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let shutdown = CancellationToken::new();
+    let (validators, accounts) = (args.validators as usize, args.accounts);
+    let (mut network, history) = match &args.out {
+        Some(dir) => {
+            let history =
+                stream::history(&FolderSource::new(dir)).await.with_context(|| format!("reading {}", dir.display()))?;
+            (Network::resume(args.chain_id, args.seed, validators, accounts, &history), history)
+        }
+        None => (Network::new(args.chain_id, args.seed, validators, accounts), Vec::new()),
+    };
+    let keys = format_keys(&network.validator_keys());
+    let sink = match (&args.out, args.listen) {
+        (Some(dir), _) => {
+            tokio::fs::create_dir_all(dir).await.with_context(|| format!("creating {}", dir.display()))?;
+            tokio::fs::write(dir.join("validators.txt"), &keys).await?;
+            match network.epoch() {
+                0 => println!("writing batches to {} (validator keys in validators.txt)", dir.display()),
+                last => println!("resuming {} after epoch {last} (its batches are kept as they are)", dir.display()),
+            }
+            Sink::Folder(FolderSource::new(dir))
+        }
+        (None, Some(addr)) => {
+            let server = BatchServer::start(addr, shutdown.clone()).await.with_context(|| format!("binding {addr}"))?;
+            println!("serving batches at {}v1/batches/<epoch>", server.url());
+            Sink::Http(server)
+        }
+        (None, None) => unreachable!("clap requires --out or --listen"),
+    };
+    print!("validators (chain {}, quorum {}):\n{keys}", args.chain_id, 2 * args.validators / 3 + 1);
+    let credited = history.iter().flat_map(|(_, s)| s.deposits.iter().map(|d| d.deposit_id)).max().unwrap_or(0);
+    let deposits = match (&args.rpc_url, args.escrow) {
+        (Some(url), Some(escrow)) => {
+            let provider = myco_bridge::chain::signing_provider(
+                url.parse().context("--rpc-url")?,
+                alloy::signers::local::PrivateKeySigner::random(),
+            );
+            println!("crediting the deposits of escrow {escrow} (after deposit id {credited})");
+            Deposits::Escrow(EscrowFeed::new(
+                provider,
+                escrow,
+                args.from_block,
+                credited,
+                args.confirmations,
+                myco_bridge::chain::logs::DEFAULT_MAX_LOG_RANGE,
+            ))
+        }
+        (None, None) => Deposits::Synthetic { per_epoch: args.deposits, next_id: credited + 1 },
+        _ => anyhow::bail!("--rpc-url and --escrow go together"),
+    };
+    let mut options = StreamOptions {
+        epochs: (args.epochs > 0).then_some(network.epoch() + args.epochs),
+        interval: Duration::from_millis(args.interval_ms),
+        deposits,
+        transfers: args.transfers,
+        intents: args.intents,
+        withdrawals: args.withdrawals,
+        faults: args.faults.into_iter().collect(),
+    };
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.cancel();
+        }
+    });
+    let first = network.epoch() + 1;
+    let last = stream::run(&mut network, &sink, &mut options, shutdown.clone()).await?;
+    println!("produced epochs {first} to {last}");
+    if matches!(sink, Sink::Http(_)) && !shutdown.is_cancelled() {
+        println!("still serving until Ctrl-C");
+        shutdown.cancelled().await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
