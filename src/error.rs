@@ -53,5 +53,22 @@ impl Error {
     }
 }
 
+/// An error with every cause below it, `outer: inner: innermost`. HTTP and TLS failures keep the reason that
+/// matters (a refused connection, an unknown certificate issuer) several sources down, where `Display` alone does
+/// not reach.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -103,7 +103,9 @@ impl fmt::Display for Report {
 /// failure is unreachable.
 fn call_failed(what: &str, e: alloy::contract::Error) -> Outcome {
     match e {
-        alloy::contract::Error::TransportError(t) if !t.is_error_resp() => Outcome::Unreachable(format!("{what}: {t}")),
+        alloy::contract::Error::TransportError(t) if !t.is_error_resp() => {
+            Outcome::Unreachable(format!("{what}: {}", crate::error::with_causes(&t)))
+        }
         other => Outcome::Wrong(format!(
             "{what} failed: {}",
             crate::chain::decode_revert(&other).unwrap_or(other.to_string())
@@ -139,7 +141,7 @@ async fn chain_id(provider: &DynProvider, expected: u64) -> Outcome {
     match provider.get_chain_id().await {
         Ok(id) if id == expected => Outcome::Ok(id.to_string()),
         Ok(id) => Outcome::Wrong(format!("the node reports chain id {id}, the configuration says {expected}")),
-        Err(e) => Outcome::Unreachable(format!("eth_chainId: {e}")),
+        Err(e) => Outcome::Unreachable(format!("eth_chainId: {}", crate::error::with_causes(&e))),
     }
 }
 
@@ -241,7 +243,7 @@ async fn contracts(settings: &Settings, account: Address, provider: &DynProvider
     let start = match provider.get_block_number().await {
         Ok(head) if c.start_block <= head => Outcome::Ok(format!("{} (head {head})", c.start_block)),
         Ok(head) => Outcome::Wrong(format!("{} is above the chain's head {head}", c.start_block)),
-        Err(e) => Outcome::Unreachable(format!("eth_blockNumber: {e}")),
+        Err(e) => Outcome::Unreachable(format!("eth_blockNumber: {}", crate::error::with_causes(&e))),
     };
     let start_ok = report.push("start_block", start);
     sc_ok && escrow_ok && curve_ok && usdc_ok && start_ok
@@ -257,7 +259,7 @@ async fn funds(provider: &DynProvider, account: Address, settings: &Settings) ->
             settings.file.alerts.min_relayer_eth
         )),
         Ok(b) => Outcome::Ok(format!("{} ETH", alloy::primitives::utils::format_ether(b))),
-        Err(e) => Outcome::Unreachable(format!("eth_getBalance: {e}")),
+        Err(e) => Outcome::Unreachable(format!("eth_getBalance: {}", crate::error::with_causes(&e))),
     }
 }
 

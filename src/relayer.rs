@@ -153,9 +153,10 @@ impl Relayer {
         let wait = backoff.failed();
         // The first failures of a flaky node are routine; an alarm is raised only when they persist.
         if alarm != Alarm::ChainUnreachable || backoff.failures() >= PERSISTENT_FAILURES {
-            self.health.raise(alarm, &e.to_string());
+            self.health.raise(alarm, &crate::error::with_causes(&e));
         }
-        tracing::warn!(stage, error = %e, retry_in_ms = wait.as_millis() as u64, "step failed; will retry");
+        let error = crate::error::with_causes(&e);
+        tracing::warn!(stage, %error, retry_in_ms = wait.as_millis() as u64, "step failed; will retry");
         Ok(wait)
     }
 

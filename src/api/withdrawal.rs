@@ -61,7 +61,7 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
         "paid_tx": stored.paid_tx,
         "quote_usdc": quote.map(|q| q.to_string()),
         "chain_id": s.chain.chain_id,
-        "escrow": s.chain.escrow,
+        "escrow": s.chain.escrow.to_string(),
         "calldata": alloy::hex::encode_prefixed((tuple, stored.proof.clone()).abi_encode_params()),
         "cast": cast_command(&s.chain.escrow.to_string(), c, &proof),
     });
@@ -73,7 +73,7 @@ pub fn claim_json(c: &Claim) -> Value {
     json!({
         "claimId": c.claim_id.to_string(),
         "account": c.account,
-        "recipient": c.recipient,
+        "recipient": c.recipient.to_string(),
         "mycoAmount": c.myco_amount.to_string(),
         "flowPenalty": c.flow_penalty.to_string(),
         "epoch": c.epoch,

@@ -63,6 +63,22 @@ impl Harness {
         self.devnet.relayer_config(ValidatorSet::new(self.network.validator_keys()).unwrap(), self.source.clone())
     }
 
+    /// Deposits `amount` test USDC (6 decimals) into the escrow from anvil account `user` (minted and approved
+    /// first) for the off-chain `account`; returns the deposit id.
+    pub async fn deposit(&self, user: usize, account: alloy::primitives::B256, amount: u64) -> u64 {
+        use alloy::primitives::U256;
+        use myco_bridge::chain::bindings::{TestUSDC, USDCEscrow};
+        use myco_bridge::chain::send_call;
+        let (d, provider) = (self.devnet.deployment, self.devnet.provider(user));
+        let usdc = TestUSDC::new(d.usdc, &provider);
+        send_call("mint", usdc.mint(self.devnet.signer(user).address(), U256::from(amount))).await.unwrap();
+        send_call("approve", usdc.approve(d.escrow, U256::from(amount))).await.unwrap();
+        let escrow = USDCEscrow::new(d.escrow, &provider);
+        let id = escrow.nextDepositId().call().await.unwrap();
+        send_call("deposit", escrow.deposit(U256::from(amount), account)).await.unwrap();
+        id
+    }
+
     /// Starts a relayer signing as anvil account `account`.
     pub fn spawn_relayer(&self, account: usize) -> Running {
         self.spawn_relayer_with(account, self.config())

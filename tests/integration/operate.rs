@@ -9,101 +9,12 @@ use std::time::Duration;
 use alloy::primitives::{Address, U256};
 use myco_bridge::devnet::RELAYER_ACCOUNT;
 use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
-use myco_bridge::ingest::certificate::format_keys;
 use myco_bridge::ingest::document::CreditedDeposit;
 use myco_bridge::ingest::folder::FolderSource;
 use serde_json::Value;
 
 use crate::common::{Harness, TIMEOUT};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn get(url: &str) -> (u16, String) {
-    let client = myco_bridge::net::client(Duration::from_secs(10)).unwrap();
-    match client.get(url).send().await {
-        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-        Err(_) => (0, String::new()),
-    }
-}
-
-async fn json(url: &str) -> Value {
-    let (status, body) = get(url).await;
-    assert_eq!(status, 200, "{url}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
-
-fn write_config(h: &Harness, dir: &Path, port: u16) -> std::path::PathBuf {
-    let d = h.devnet.deployment;
-    let keys = dir.join("validators.txt");
-    std::fs::write(&keys, format_keys(&h.network.validator_keys())).unwrap();
-    let config = format!(
-        r#"
-[chain]
-rpc_url = "{rpc}"
-chain_id = {chain_id}
-state_commitment = "{sc}"
-escrow = "{escrow}"
-curve = "{curve}"
-start_block = {start}
-confirmations = 0
-
-[validators]
-keys_file = "{keys}"
-
-[source]
-folder = "{batches}"
-
-[database]
-url = "{db}"
-
-[transactions]
-confirmations = 1
-
-[relayer]
-poll_interval_ms = 100
-
-[api]
-listen = "127.0.0.1:{port}"
-"#,
-        rpc = h.devnet.url(),
-        chain_id = h.devnet.chain_id(),
-        sc = d.state_commitment,
-        escrow = d.escrow,
-        curve = d.curve,
-        start = d.start_block,
-        keys = keys.display(),
-        batches = h.batch_dir.display(),
-        db = h.database_url,
-    );
-    let path = dir.join("myco-bridge.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
-
-fn spawn_run(config: &Path, key: &str, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("MYCO_BRIDGE_PRIVATE_KEY", key)
-        .env("RUST_LOG", "info")
-        .stdout(std::fs::File::create(log.with_extension("out")).unwrap())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("myco-bridge runs")
-}
-
-async fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "myco-bridge did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use crate::process::{free_port, get, json, spawn_run, wait_for_exit, write_config};
 
 /// The page as a browser renders it, and a screenshot, when Debian's Chromium is installed; `.ci/run`
 /// installs it and sets `MYCO_REQUIRE_CHROMIUM`, so there the check always runs.
@@ -138,8 +49,11 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     let config = write_config(&h, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
 
-    // Two epochs: a deposit credited, then two withdrawals certified.
+    // Two epochs: two deposits (made on chain) credited, then two withdrawals certified.
     let accounts = h.network.accounts();
+    for i in 0..2 {
+        h.deposit(myco_bridge::devnet::FIRST_USER_ACCOUNT + i, accounts[i], 500_000_000).await;
+    }
     let credit = |id: u64, i: usize| CreditedDeposit {
         deposit_id: id,
         account: accounts[i],
