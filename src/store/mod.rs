@@ -105,6 +105,9 @@ impl Backend {
     }
 }
 
+/// How long getting a connection may take before the operation fails as transient.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the database at `url` and applies pending migrations: `sqlite://relayer.db` (created if missing; WAL,
 /// full sync, foreign keys), `sqlite::memory:`, or `postgres://user:password@host/database`. The same queries
 /// run on both; each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`).
@@ -120,6 +123,9 @@ pub async fn connect(url: &str) -> Result<Pool> {
     };
     let pool = AnyPoolOptions::new()
         .max_connections(max)
+        // A database that is down fails a query in seconds (and the caller backs off and retries) instead of
+        // holding it for sqlx's default 30 s.
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {

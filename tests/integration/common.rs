@@ -48,6 +48,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Self {
+        // `RUST_LOG=myco_bridge=debug cargo test …` shows what the relayer did.
+        if std::env::var_os("RUST_LOG").is_some() {
+            let filter = tracing_subscriber::EnvFilter::from_default_env();
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let devnet = Devnet::start(600, &[]).await.expect("devnet");
         let dir = tempfile::tempdir().expect("tempdir");
         let database_url = database_url(dir.path()).await;

@@ -274,3 +274,115 @@ async fn a_simulator_following_the_escrow_credits_real_deposits_and_resumes_its_
     relayer.stop().await.unwrap();
     assert_eq!(myco_bridge::store::mismatches::all(&h.pool).await.unwrap(), []);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_log_read_fits_a_provider_that_caps_ranges_including_settlement_recovery() {
+    use myco_bridge::store::curve::{self, Status};
+    let mut h = Harness::start().await;
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let mine = |blocks: u64| {
+        let admin = admin.clone();
+        async move {
+            let _: serde_json::Value = admin.raw_request("anvil_mine".into(), (blocks,)).await.unwrap();
+        }
+    };
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    let capped = crate::capped_rpc::CappedRpc::start(h.devnet.url().as_str(), 5).await;
+    let config = myco_bridge::relayer::Config { max_log_range: 5, ..h.config() };
+    let spawn = |config: myco_bridge::relayer::Config| {
+        let provider = signing_provider(capped.url(), h.devnet.signer(RELAYER_ACCOUNT));
+        let relayer = Relayer::new(h.pool.clone(), provider, config);
+        let shutdown = CancellationToken::new();
+        let health = relayer.health().clone();
+        Running { task: tokio::spawn(relayer.run(shutdown.clone())), shutdown, health }
+    };
+
+    // A long chain behind the deployment, a deposit in it, and an epoch with net orders.
+    mine(120).await;
+    let accounts = h.network.accounts();
+    let mut deposits = Vec::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let id = h.deposit(FIRST_USER_ACCOUNT + i, *account, 1_000_000_000).await;
+        deposits.push(CreditedDeposit { deposit_id: id, account: *account, amount: U256::from(1_000_000_000u64) });
+        mine(7).await;
+    }
+    let b1 =
+        h.network.next_batch(&EpochInputs { timestamp: 1, deposits, transfers: 10, intents: 30, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
+
+    // The orders execute; the root waits out a pause; the relayer is stopped there and the record of the execution
+    // lost, as after a crash between sending and recording.
+    send_call("pause", sc.pause()).await.unwrap();
+    let first = spawn(config.clone());
+    first.alarm(Alarm::Paused).await;
+    first.stop().await.unwrap();
+    let executed = curve::get(&h.pool, 1).await.unwrap().unwrap().executed.expect("the orders executed");
+    sqlx::query("UPDATE curve_settlements SET status = 'planned', tx_hash = NULL").execute(&h.pool).await.unwrap();
+    mine(60).await;
+    send_call("unpause", sc.unpause()).await.unwrap();
+
+    // Recovery finds the execution in the log, reading 5 blocks at a time, and sends only the root.
+    let second = spawn(config);
+    wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    wait_until("the watcher saw every deposit", || async {
+        myco_bridge::store::escrow::deposits(&h.pool).await.unwrap().len() == accounts.len()
+    })
+    .await;
+    second.stop().await.unwrap();
+    let row = curve::get(&h.pool, 1).await.unwrap().unwrap();
+    assert_eq!((row.status, row.executed.map(|e| e.tx_hash)), (Status::Executed, Some(executed.tx_hash)));
+    assert_eq!(capped.refused(), 0, "no request was wider than the provider allows");
+    assert!(capped.largest() <= 5 && capped.largest() > 0, "largest range {}", capped.largest());
+}
+
+/// Stops the test PostgreSQL server for `down`, then starts it again; `None` without one.
+fn postgres_outage(down: std::time::Duration) -> Option<()> {
+    let ctl = std::env::var("MYCO_TEST_PG_CTL").ok()?;
+    let run = |action: &str| {
+        let out = Command::new("sh").args(["-c", &format!("{ctl} {action}")]).output().unwrap();
+        assert!(out.status.success(), "pg_ctl {action}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run("stop");
+    std::thread::sleep(down);
+    run("start");
+    Some(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_mid_run_is_ridden_out_by_the_relayer_and_the_leader() {
+    if std::env::var("MYCO_TEST_PG_CTL").is_err() {
+        eprintln!("PostgreSQL outage test NOT RUN: no server (scripts/with-postgres runs it)");
+        return;
+    }
+    let mut h = Harness::start().await;
+    let source = FolderSource::new(&h.batch_dir);
+
+    // The relayer on its own: its store goes away for over a second while it polls every 100 ms.
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    source.publish(1, &b1.bytes).await.unwrap();
+    wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    tokio::task::spawn_blocking(|| postgres_outage(std::time::Duration::from_millis(1500))).await.unwrap();
+    assert!(!relayer.task.is_finished(), "a database outage must not stop the relayer");
+    let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, ..Default::default() });
+    source.publish(2, &b2.bytes).await.unwrap();
+    wait_until("epoch 2 is committed", || async { commitments::latest(&h.pool).await.ok().flatten() == Some(2) }).await;
+    relayer.stop().await.expect("an outage is not a halt");
+
+    // The service: the leader loses its lock's connection too, steps down, and leads again.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = write_config(&h, dir.path(), port);
+    let log = dir.path().join("run.log");
+    let mut child = spawn_run(&config, &key_of(&h, RELAYER_ACCOUNT), &log);
+    wait_committed(&base, 2, &mut child, &log).await;
+    tokio::task::spawn_blocking(|| postgres_outage(std::time::Duration::from_millis(1500))).await.unwrap();
+    let b3 = h.network.next_batch(&EpochInputs { timestamp: 3, ..Default::default() });
+    source.publish(3, &b3.bytes).await.unwrap();
+    wait_committed(&base, 3, &mut child, &log).await;
+    let ready = json(&format!("{base}/ready")).await;
+    assert_eq!((ready["ready"].as_bool(), ready["role"].as_str()), (Some(true), Some("leader")), "{ready}");
+    stop(&mut child);
+    assert!(wait_for_exit(&mut child).await.success(), "{}", std::fs::read_to_string(&log).unwrap());
+}
