@@ -208,3 +208,27 @@ fn units(amount: U256, decimals: u8) -> f64 {
     let frac = u128::try_from(frac).map_or(0.0, |f| f as f64) / 10f64.powi(i32::from(decimals));
     u128::try_from(whole).map_or(f64::MAX, |w| w as f64) + frac
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_series_the_shipped_alerts_use_is_published_from_the_start() {
+        let exposition = render(&Totals::default(), &Live::default());
+        let published: std::collections::BTreeSet<&str> = exposition
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .collect();
+        let rules = include_str!("../../deploy/alerts.yml");
+        let mut used = 0;
+        for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("myco_bridge_") {
+                assert!(published.contains(word), "deploy/alerts.yml uses {word}, which /metrics does not publish");
+                used += 1;
+            }
+        }
+        assert!(used > 10, "the rules use the relayer's series");
+    }
+}

@@ -1,5 +1,6 @@
 //! Integration tests against a real anvil and the real contracts, in one test binary (one link, shared helpers).
 
+mod alerts;
 mod capped_rpc;
 mod chain_faults;
 mod cli;
