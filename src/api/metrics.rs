@@ -216,11 +216,8 @@ mod tests {
     #[test]
     fn every_series_the_shipped_alerts_use_is_published_from_the_start() {
         let exposition = render(&Totals::default(), &Live::default());
-        let published: std::collections::BTreeSet<&str> = exposition
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split(['{', ' ']).next())
-            .collect();
+        let published: std::collections::BTreeSet<&str> =
+            exposition.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
         let rules = include_str!("../../deploy/alerts.yml");
         let mut used = 0;
         for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {

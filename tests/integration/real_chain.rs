@@ -206,6 +206,20 @@ async fn a_user_withdraws_with_nothing_but_the_api_and_the_withdraw_command() {
     assert!(String::from_utf8_lossy(&early.stdout).contains("not claimable yet"));
 
     h.devnet.advance_time(601).await.unwrap();
+    // Finality by the chain's clock, read from the contract's window: /metrics, the page and `status` agree.
+    wait_until("both epochs are final by the chain's clock", || async {
+        let (_, text) = get(&format!("{base}/metrics")).await;
+        text.lines().any(|l| l == "myco_bridge_epochs_finalized_total 2")
+    })
+    .await;
+    let status = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["status", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["epochs_finalized"], 2, "{report}");
+    assert!(get(&format!("{base}/")).await.1.contains("finalized <b>2</b>"));
     let provider = h.devnet.provider(ADMIN_ACCOUNT);
     let usdc = TestUSDC::new(h.devnet.deployment.usdc, &provider);
     let before = usdc.balanceOf(user).call().await.unwrap();
