@@ -51,6 +51,6 @@ mod tests {
             assert_eq!(covered, (from..=to).collect::<Vec<_>>(), "{from}..={to} by {max}");
             assert!(r.iter().all(|&(a, b)| b - a < max), "{r:?}");
         }
-        assert_eq!(ranges(0, 2_500, 1000).rev().next(), Some((2_000, 2_500)), "backwards starts at the newest");
+        assert_eq!(ranges(0, 2_500, 1000).next_back(), Some((2_000, 2_500)), "backwards starts at the newest");
     }
 }

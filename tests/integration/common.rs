@@ -15,16 +15,21 @@ use tokio_util::sync::CancellationToken;
 /// A fresh, empty database for one test: a new Postgres database when `MYCO_TEST_POSTGRES` holds an admin URL
 /// (the Postgres pass of `.ci/run`), else an SQLite file in `dir`.
 pub async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("MYCO_TEST_POSTGRES") {
+        Ok(admin) => new_postgres_database(&admin).await,
+        Err(_) => format!("sqlite://{}", dir.join("relayer.db").display()),
+    }
+}
+
+/// A new, empty database on the PostgreSQL server of `admin` (an admin URL); returns its URL.
+pub async fn new_postgres_database(admin: &str) -> String {
     use sqlx::{Connection, Executor};
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let Ok(admin) = std::env::var("MYCO_TEST_POSTGRES") else {
-        return format!("sqlite://{}", dir.join("relayer.db").display());
-    };
     sqlx::any::install_default_drivers();
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let name = format!("myco_test_{}_{n}_{nanos}", std::process::id());
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("the Postgres admin URL connects");
+    let mut conn = sqlx::AnyConnection::connect(admin).await.expect("the Postgres admin URL connects");
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create the test database");
     let base = admin.rsplit_once('/').expect("a URL ending in /database").0;
     format!("{base}/{name}")
@@ -48,6 +53,15 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Self {
+        Self::start_on(None).await
+    }
+
+    /// A harness whose store is a new database on the PostgreSQL server of `admin` (an admin URL).
+    pub async fn start_with_database(admin: String) -> Self {
+        Self::start_on(Some(admin)).await
+    }
+
+    async fn start_on(postgres_admin: Option<String>) -> Self {
         // `RUST_LOG=myco_bridge=debug cargo test …` shows what the relayer did.
         if std::env::var_os("RUST_LOG").is_some() {
             let filter = tracing_subscriber::EnvFilter::from_default_env();
@@ -55,7 +69,10 @@ impl Harness {
         }
         let devnet = Devnet::start(600, &[]).await.expect("devnet");
         let dir = tempfile::tempdir().expect("tempdir");
-        let database_url = database_url(dir.path()).await;
+        let database_url = match postgres_admin {
+            Some(admin) => new_postgres_database(&admin).await,
+            None => database_url(dir.path()).await,
+        };
         let pool = store::connect(&database_url).await.expect("store");
         let network = Network::new(devnet.chain_id(), 11, 4, 4);
         let batch_dir = dir.path().join("batches");

@@ -11,6 +11,7 @@ mod ingest;
 mod interop;
 mod merkle;
 mod operate;
+mod pg_cluster;
 mod process;
 mod proxy;
 mod real_chain;

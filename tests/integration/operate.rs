@@ -51,8 +51,8 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
 
     // Two epochs: two deposits (made on chain) credited, then two withdrawals certified.
     let accounts = h.network.accounts();
-    for i in 0..2 {
-        h.deposit(myco_bridge::devnet::FIRST_USER_ACCOUNT + i, accounts[i], 500_000_000).await;
+    for (i, account) in accounts.iter().take(2).enumerate() {
+        h.deposit(myco_bridge::devnet::FIRST_USER_ACCOUNT + i, *account, 500_000_000).await;
     }
     let credit = |id: u64, i: usize| CreditedDeposit {
         deposit_id: id,

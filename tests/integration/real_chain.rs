@@ -349,26 +349,18 @@ async fn every_log_read_fits_a_provider_that_caps_ranges_including_settlement_re
     assert!(capped.largest() <= 5 && capped.largest() > 0, "largest range {}", capped.largest());
 }
 
-/// Stops the test PostgreSQL server for `down`, then starts it again; `None` without one.
-fn postgres_outage(down: std::time::Duration) -> Option<()> {
-    let ctl = std::env::var("MYCO_TEST_PG_CTL").ok()?;
-    let run = |action: &str| {
-        let out = Command::new("sh").args(["-c", &format!("{ctl} {action}")]).output().unwrap();
-        assert!(out.status.success(), "pg_ctl {action}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    run("stop");
-    std::thread::sleep(down);
-    run("start");
-    Some(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_mid_run_is_ridden_out_by_the_relayer_and_the_leader() {
-    if std::env::var("MYCO_TEST_PG_CTL").is_err() {
+    let Some(cluster) = crate::pg_cluster::PgCluster::start() else {
         eprintln!("PostgreSQL outage test NOT RUN: no server (scripts/with-postgres runs it)");
         return;
-    }
-    let mut h = Harness::start().await;
+    };
+    let outage = |cluster: &crate::pg_cluster::PgCluster| {
+        cluster.ctl("stop");
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        cluster.ctl("start");
+    };
+    let mut h = Harness::start_with_database(cluster.url()).await;
     let source = FolderSource::new(&h.batch_dir);
 
     // The relayer on its own: its store goes away for over a second while it polls every 100 ms.
@@ -376,7 +368,7 @@ async fn a_postgres_outage_mid_run_is_ridden_out_by_the_relayer_and_the_leader()
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     source.publish(1, &b1.bytes).await.unwrap();
     wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
-    tokio::task::spawn_blocking(|| postgres_outage(std::time::Duration::from_millis(1500))).await.unwrap();
+    outage(&cluster);
     assert!(!relayer.task.is_finished(), "a database outage must not stop the relayer");
     let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, ..Default::default() });
     source.publish(2, &b2.bytes).await.unwrap();
@@ -391,7 +383,7 @@ async fn a_postgres_outage_mid_run_is_ridden_out_by_the_relayer_and_the_leader()
     let log = dir.path().join("run.log");
     let mut child = spawn_run(&config, &key_of(&h, RELAYER_ACCOUNT), &log);
     wait_committed(&base, 2, &mut child, &log).await;
-    tokio::task::spawn_blocking(|| postgres_outage(std::time::Duration::from_millis(1500))).await.unwrap();
+    outage(&cluster);
     let b3 = h.network.next_batch(&EpochInputs { timestamp: 3, ..Default::default() });
     source.publish(3, &b3.bytes).await.unwrap();
     wait_committed(&base, 3, &mut child, &log).await;
