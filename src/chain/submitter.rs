@@ -139,3 +139,41 @@ fn differences(on_chain: &Commitment, batch: &StoredBatch, parent_root: B256) ->
     .filter_map(|(field, same)| (!same).then_some(field))
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::U256;
+
+    use super::*;
+    use crate::store::batches::ReserveFigures as StoredFigures;
+
+    #[test]
+    fn already_on_chain_means_every_field_the_escrow_pays_from() {
+        let batch = StoredBatch {
+            epoch: 3,
+            digest: B256::repeat_byte(1),
+            state_root: B256::repeat_byte(2),
+            timestamp: 77,
+            reserve: StoredFigures {
+                total_supply: U256::from(10),
+                total_reserve: U256::from(9),
+                flow_pressure: U256::from(1),
+            },
+        };
+        let parent = B256::repeat_byte(3);
+        let same = Commitment {
+            stateRoot: batch.state_root,
+            parentRoot: parent,
+            batchDigest: batch.digest,
+            reserve: figures(&batch),
+            committedAt: 5,
+        };
+        assert!(differences(&same, &batch, parent).is_empty());
+        let other_stream = Commitment { batchDigest: B256::repeat_byte(9), ..same.clone() };
+        assert_eq!(differences(&other_stream, &batch, parent), ["batch digest"]);
+        let mut other_figures = same.clone();
+        other_figures.reserve.totalReserve = U256::from(8);
+        assert_eq!(differences(&other_figures, &batch, parent), ["total reserve"]);
+        assert_eq!(differences(&same, &batch, B256::ZERO), ["parent root"]);
+    }
+}

@@ -392,3 +392,43 @@ async fn a_postgres_outage_mid_run_is_ridden_out_by_the_relayer_and_the_leader()
     stop(&mut child);
     assert!(wait_for_exit(&mut child).await.success(), "{}", std::fs::read_to_string(&log).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_is_explained_by_ready_status_and_the_page() {
+    use myco_bridge::chain::bindings::state_commitment::IStateCommitment::ReserveFigures;
+    let mut h = Harness::start().await;
+    // The same root another stream would give (an empty epoch's zero root), but another batch digest: not ours.
+    let provider = h.devnet.provider(RELAYER_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &provider);
+    let figures =
+        ReserveFigures { totalSupply: U256::ZERO, totalReserve: U256::ZERO, flowPressure: U256::ZERO, timestamp: 1 };
+    let zero = alloy::primitives::B256::ZERO;
+    send_call("commit", sc.commit(1, zero, zero, alloy::primitives::B256::repeat_byte(0xdd), figures)).await.unwrap();
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = write_config(&h, dir.path(), port);
+    let log = dir.path().join("run.log");
+    let mut child = spawn_run(&config, &key_of(&h, RELAYER_ACCOUNT), &log);
+    let ready = loop {
+        let (status, body) = get(&format!("{base}/ready")).await;
+        if status == 503 && body.contains("halted") {
+            break body;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(ready.contains("batch digest"), "the reason names what differs: {ready}");
+    let status =
+        Command::new(env!("CARGO_BIN_EXE_myco-bridge")).args(["status", "--config"]).arg(&config).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(2), "{text}");
+    assert!(text.contains("HALTED: epoch 1: the chain's commitment differs from ours in batch digest"), "{text}");
+    let page = get(&format!("{base}/")).await.1;
+    assert!(page.contains(r#"id="halted""#) && page.contains("batch digest"), "{page}");
+    stop(&mut child);
+    assert_eq!(wait_for_exit(&mut child).await.code(), Some(2), "a halted relayer exits 2");
+}
