@@ -148,3 +148,39 @@ pub async fn wait_committed(base: &str, epochs: usize, child: &mut Child, log: &
 pub fn key_of(h: &Harness, index: usize) -> String {
     format!("0x{}", alloy::hex::encode(h.devnet.signer(index).to_bytes()))
 }
+
+/// `myco-bridge run` for a harness, as a process with its own folder, configuration, log and API port.
+pub struct Service {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:<port>`: the status API.
+    pub base: String,
+    /// Its configuration file.
+    pub config: std::path::PathBuf,
+    /// Its log (stderr).
+    pub log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    /// Starts `run` on `h`'s devnet, store and batch folder, signing as the relayer account.
+    pub fn start(h: &Harness) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = write_config(h, dir.path(), port);
+        let log = dir.path().join("run.log");
+        let child = spawn_run(&config, &key_of(h, myco_bridge::devnet::RELAYER_ACCOUNT), &log);
+        Self { child, base: format!("http://127.0.0.1:{port}"), config, log, _dir: dir }
+    }
+
+    /// Waits until the API lists `epochs` epochs, all committed.
+    pub async fn wait_committed(&mut self, epochs: usize) {
+        wait_committed(&self.base, epochs, &mut self.child, &self.log).await;
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        wait_for_exit(&mut self.child).await
+    }
+}

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::common::{Harness, Running, wait_until};
 use crate::process::{
-    check, free_port, get, json, key_of, spawn_run, spawn_run_with, wait_committed, wait_for_exit, write_config,
+    Service, check, free_port, get, json, key_of, spawn_run_with, wait_committed, wait_for_exit, write_config,
     write_config_with,
 };
 use crate::tls::TlsProxy;
@@ -150,10 +150,6 @@ async fn an_unfunded_relayer_waits_with_an_alarm_and_commits_once_funded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_withdraws_with_nothing_but_the_api_and_the_withdraw_command() {
     let mut h = Harness::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let config = write_config(&h, dir.path(), port);
     let user = h.devnet.signer(FIRST_USER_ACCOUNT).address();
     let account = h.network.accounts()[0];
     h.network.keep_passive(account);
@@ -172,9 +168,9 @@ async fn a_user_withdraws_with_nothing_but_the_api_and_the_withdraw_command() {
     let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, withdrawals: vec![ask], ..Default::default() });
     source.publish(1, &b1.bytes).await.unwrap();
     source.publish(2, &b2.bytes).await.unwrap();
-    let log = dir.path().join("run.log");
-    let mut child = spawn_run(&config, &key_of(&h, RELAYER_ACCOUNT), &log);
-    wait_committed(&base, 2, &mut child, &log).await;
+    let mut service = Service::start(&h);
+    let base = service.base.clone();
+    service.wait_committed(2).await;
 
     // The entry: the claim as `withdraw` takes it, amounts as decimal strings, its proof, a quote and a command.
     let claim_id = b2.state.withdrawals[0].claim_id;
@@ -214,7 +210,7 @@ async fn a_user_withdraws_with_nothing_but_the_api_and_the_withdraw_command() {
     .await;
     let status = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
         .args(["status", "--json", "--config"])
-        .arg(&config)
+        .arg(&service.config)
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
@@ -234,8 +230,7 @@ async fn a_user_withdraws_with_nothing_but_the_api_and_the_withdraw_command() {
     .await;
     let again = withdraw();
     assert!(again.status.success() && String::from_utf8_lossy(&again.stdout).contains("already paid"));
-    stop(&mut child);
-    assert!(wait_for_exit(&mut child).await.success());
+    assert!(service.stop().await.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,21 +371,16 @@ async fn a_postgres_outage_mid_run_is_ridden_out_by_the_relayer_and_the_leader()
     relayer.stop().await.expect("an outage is not a halt");
 
     // The service: the leader loses its lock's connection too, steps down, and leads again.
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let config = write_config(&h, dir.path(), port);
-    let log = dir.path().join("run.log");
-    let mut child = spawn_run(&config, &key_of(&h, RELAYER_ACCOUNT), &log);
-    wait_committed(&base, 2, &mut child, &log).await;
+    let mut service = Service::start(&h);
+    service.wait_committed(2).await;
     outage(&cluster);
     let b3 = h.network.next_batch(&EpochInputs { timestamp: 3, ..Default::default() });
     source.publish(3, &b3.bytes).await.unwrap();
-    wait_committed(&base, 3, &mut child, &log).await;
-    let ready = json(&format!("{base}/ready")).await;
+    service.wait_committed(3).await;
+    let ready = json(&format!("{}/ready", service.base)).await;
     assert_eq!((ready["ready"].as_bool(), ready["role"].as_str()), (Some(true), Some("leader")), "{ready}");
-    stop(&mut child);
-    assert!(wait_for_exit(&mut child).await.success(), "{}", std::fs::read_to_string(&log).unwrap());
+    let log = service.log.clone();
+    assert!(service.stop().await.success(), "{}", std::fs::read_to_string(&log).unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,28 +397,26 @@ async fn a_halt_is_explained_by_ready_status_and_the_page() {
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let config = write_config(&h, dir.path(), port);
-    let log = dir.path().join("run.log");
-    let mut child = spawn_run(&config, &key_of(&h, RELAYER_ACCOUNT), &log);
+    let mut service = Service::start(&h);
+    let base = service.base.clone();
     let ready = loop {
         let (status, body) = get(&format!("{base}/ready")).await;
         if status == 503 && body.contains("halted") {
             break body;
         }
-        assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap());
+        assert!(service.child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&service.log).unwrap());
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     assert!(ready.contains("batch digest"), "the reason names what differs: {ready}");
-    let status =
-        Command::new(env!("CARGO_BIN_EXE_myco-bridge")).args(["status", "--config"]).arg(&config).output().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["status", "--config"])
+        .arg(&service.config)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
     assert_eq!(status.status.code(), Some(2), "{text}");
     assert!(text.contains("HALTED: epoch 1: the chain's commitment differs from ours in batch digest"), "{text}");
     let page = get(&format!("{base}/")).await.1;
     assert!(page.contains(r#"id="halted""#) && page.contains("batch digest"), "{page}");
-    stop(&mut child);
-    assert_eq!(wait_for_exit(&mut child).await.code(), Some(2), "a halted relayer exits 2");
+    assert_eq!(service.stop().await.code(), Some(2), "a halted relayer exits 2");
 }
