@@ -172,6 +172,19 @@ pub struct SourceSection {
     /// Per-request timeout for those endpoints, milliseconds.
     #[serde(default = "default_http_timeout_ms")]
     pub http_timeout_ms: u64,
+    /// Operations a batch's document may claim (checked before it is loaded; memory grows with it).
+    #[serde(default = "default_max_document_ops")]
+    pub max_document_ops: u64,
+    /// Bytes a batch document's columns may hold, deflated ones counted inflated.
+    #[serde(default = "default_max_document_column_bytes")]
+    pub max_document_column_bytes: u64,
+}
+
+fn default_max_document_ops() -> u64 {
+    crate::ingest::document::footprint::Limits::default().max_ops
+}
+fn default_max_document_column_bytes() -> u64 {
+    crate::ingest::document::footprint::Limits::default().max_column_bytes
 }
 
 /// `[database]`
@@ -410,6 +423,10 @@ impl Settings {
             poll_interval: Duration::from_millis(f.relayer.poll_interval_ms),
             credit_within_epochs: f.relayer.credit_within_epochs,
             max_log_range: f.chain.max_log_range,
+            document_limits: crate::ingest::document::footprint::Limits {
+                max_ops: f.source.max_document_ops,
+                max_column_bytes: f.source.max_document_column_bytes,
+            },
         }
     }
 }

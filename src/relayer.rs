@@ -54,6 +54,8 @@ pub struct Config {
     pub credit_within_epochs: u64,
     /// Blocks per `eth_getLogs` request, at most.
     pub max_log_range: u64,
+    /// What a batch's document may claim before it is loaded.
+    pub document_limits: crate::ingest::document::footprint::Limits,
 }
 
 /// The relayer: a store, a signing provider, its configuration, and the health it reports.
@@ -107,7 +109,8 @@ impl Relayer {
         }
         let mut source = Source::open(&self.config.source)?;
         let last = batches::last(&self.pool).await?;
-        let mut verifier = Verifier::new(self.config.chain_id, self.config.validators.clone(), last);
+        let mut verifier = Verifier::new(self.config.chain_id, self.config.validators.clone(), last)
+            .with_limits(self.config.document_limits);
         let txmgr =
             TxManager::new(self.provider.clone(), self.config.settlement_account, self.pool.clone(), self.config.tx);
         let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, txmgr.clone());
@@ -383,7 +386,7 @@ impl Relayer {
         })?;
         // The batch was verified when accepted; only its document is needed again.
         let envelope = ingest::Envelope::decode(&raw)?;
-        let state = ingest::BatchState::from_automerge(&envelope.document)?;
+        let state = ingest::BatchState::from_automerge_within(&envelope.document, &self.config.document_limits)?;
         let (spot, view) = (view.spot, *view);
         let planned = tokio::task::spawn_blocking(move || -> crate::settle::fixed::Result<_> {
             let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;

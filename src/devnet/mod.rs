@@ -144,6 +144,7 @@ impl Devnet {
             poll_interval: Duration::from_millis(100),
             credit_within_epochs: crate::reconcile::DEFAULT_CREDIT_WITHIN_EPOCHS,
             max_log_range: crate::chain::logs::DEFAULT_MAX_LOG_RANGE,
+            document_limits: Default::default(),
         }
     }
 

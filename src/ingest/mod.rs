@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod folder;
 pub mod http;
 pub mod intent;
+pub mod quote;
 pub mod source;
 pub mod summary;
 mod verifier;
@@ -227,6 +228,7 @@ impl Error {
         match self {
             Error::Document { reason, .. } => Error::Document { epoch: Some(at), reason },
             Error::Schema { field, reason, .. } => Error::Schema { epoch: Some(at), field, reason },
+            Error::Inconsistent { epoch: 0, what } => Error::Inconsistent { epoch: at, what },
             other => other,
         }
     }

@@ -2,6 +2,7 @@
 
 use alloy::primitives::B256;
 
+use super::document::footprint::Limits;
 use super::{BatchState, Envelope, Error, ValidatorSet};
 
 /// A batch that passed every check.
@@ -27,12 +28,18 @@ pub struct Verifier {
     chain_id: u64,
     validators: ValidatorSet,
     last: Option<(u64, B256)>,
+    limits: Limits,
 }
 
 impl Verifier {
     /// A verifier that continues after `last` (the last accepted epoch and its digest), or starts at epoch 1.
     pub fn new(chain_id: u64, validators: ValidatorSet, last: Option<(u64, B256)>) -> Self {
-        Self { chain_id, validators, last }
+        Self { chain_id, validators, last, limits: Limits::default() }
+    }
+
+    /// The same verifier, measuring documents against `limits` instead of the defaults.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The epoch this verifier accepts next.
@@ -88,7 +95,7 @@ impl Verifier {
         let epoch = env.epoch;
         let digest = env.digest();
         let signers = self.validators.verify(epoch, &digest, &env.signatures)?;
-        let state = BatchState::from_automerge(&env.document).map_err(|e| e.in_epoch(epoch))?;
+        let state = BatchState::from_automerge_within(&env.document, &self.limits).map_err(|e| e.in_epoch(epoch))?;
         if state.epoch != epoch {
             return Err(Error::HeaderMismatch {
                 epoch,

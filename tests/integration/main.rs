@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod demo_flow;
 mod differential;
+mod hostile;
 mod ingest;
 mod interop;
 mod merkle;

@@ -4,6 +4,8 @@
 //! canonical decimal strings (Automerge integers are 64-bit, amounts are not); epochs, timestamps and deposit ids
 //! are non-negative Automerge integers; keys, ids and signatures are `0x` hex strings; unknown fields are ignored.
 
+pub mod footprint;
+mod guard;
 mod read;
 mod write;
 

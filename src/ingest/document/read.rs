@@ -11,16 +11,32 @@ use alloy::primitives::{Address, B256, U256};
 use automerge::iter::MapRangeItem;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValueRef, ValueRef};
 
-use super::{BatchState, CreditedDeposit, FlowTracker, ReserveState, SCHEMA_VERSION, Vault, WithdrawalRequest};
+use super::footprint::{self, Limits};
+use super::{BatchState, CreditedDeposit, FlowTracker, ReserveState, SCHEMA_VERSION, Vault, WithdrawalRequest, guard};
 use crate::ingest::Error;
 use crate::ingest::intent::{Intent, Token};
+use crate::ingest::quote::quoted;
 
 /// Largest integer every smaller non-negative integer of which a double represents exactly (2^53).
 const MAX_EXACT_F64: f64 = 9_007_199_254_740_992.0;
 
 impl BatchState {
-    /// Loads and schema-checks a saved Automerge document.
+    /// Loads and schema-checks a saved Automerge document within the default [`Limits`].
     pub fn from_automerge(bytes: &[u8]) -> Result<Self, Error> {
+        Self::from_automerge_within(bytes, &Limits::default())
+    }
+
+    /// Loads and schema-checks a saved Automerge document: first its claimed size is measured against `limits`
+    /// (nothing is materialised for a document over them), then it is loaded and read with any panic inside
+    /// Automerge caught and turned into a `bad_document` error.
+    pub fn from_automerge_within(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+        footprint::measure(bytes, limits).map_err(|reason| Error::Document { epoch: None, reason })?;
+        guard::catch(|| Self::read(bytes)).unwrap_or_else(|panic| {
+            Err(Error::Document { epoch: None, reason: format!("malformed document (Automerge panicked: {panic})") })
+        })
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self, Error> {
         let doc = AutoCommit::load(bytes).map_err(document_error)?;
         let r = Reader { doc: &doc };
         let root = r.record(&ROOT, String::new());
@@ -41,6 +57,9 @@ impl BatchState {
             let field = balances.field(&item.key);
             let token = Token::from_symbol(&item.key)
                 .ok_or_else(|| schema(&field, "unknown token (expected MYCO or USDC)".into()))?;
+            if state.balances.contains_key(&token) {
+                return Err(schema(&field, "the token appears twice".into()));
+            }
             let accounts = r.record(&r.object_id(item, &field, ObjType::Map)?, field);
             state.balances.insert(token, r.amounts_by_account(&accounts)?);
         }
@@ -63,14 +82,16 @@ impl BatchState {
         for item in &flows.items {
             let field = flows.field(&item.key);
             let account = parse_b256(&item.key).map_err(|reason| schema(&field, format!("account key: {reason}")))?;
-            let m = r.record(&r.object_id(item, &field, ObjType::Map)?, field);
+            let m = r.record(&r.object_id(item, &field, ObjType::Map)?, field.clone());
             let tracker = FlowTracker {
                 flow: r.amount(&m, "flow")?,
                 t_last: r.uint(&m, "t_last")?,
                 memory: r.amount(&m, "memory")?,
                 threshold: r.amount(&m, "threshold")?,
             };
-            state.flows.insert(account, tracker);
+            if state.flows.insert(account, tracker).is_some() {
+                return Err(two_spellings(&field, &account));
+            }
         }
 
         for m in r.maps_in_list(&root, "deposits")? {
@@ -121,6 +142,12 @@ impl Record<'_> {
     fn field(&self, key: &str) -> String {
         if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }
+}
+
+/// One account written twice with different letter case: keys are bytes, so both name the same account.
+fn two_spellings(field: &str, account: &B256) -> Error {
+    // The reader does not know the epoch; `Error::in_epoch` fills it in.
+    Error::Inconsistent { epoch: 0, what: format!("{field}: account {account} appears twice (in two spellings)") }
 }
 
 fn schema(field: &str, reason: String) -> Error {
@@ -223,7 +250,9 @@ impl<'d> Reader<'d> {
             let account = parse_b256(&item.key).map_err(|reason| schema(&field(), format!("account key: {reason}")))?;
             let text =
                 self.text_of(item).map_err(|found| schema(&field(), format!("expected a string, found {found}")))?;
-            out.insert(account, parse_amount(&text).map_err(|reason| schema(&field(), reason))?);
+            if out.insert(account, parse_amount(&text).map_err(|reason| schema(&field(), reason))?).is_some() {
+                return Err(two_spellings(&field(), &account));
+            }
         }
         Ok(out)
     }
@@ -242,7 +271,7 @@ impl<'d> Reader<'d> {
 
     fn token(&self, rec: &Record<'d>, key: &str) -> Result<Token, Error> {
         let text = self.string(rec, key)?;
-        Token::from_symbol(&text).ok_or_else(|| schema(&rec.field(key), format!("unknown token {text:?}")))
+        Token::from_symbol(&text).ok_or_else(|| schema(&rec.field(key), format!("unknown token {}", quoted(&text))))
     }
 }
 
@@ -253,18 +282,18 @@ pub fn parse_amount(text: &str) -> Result<U256, String> {
         && text.bytes().all(|b| b.is_ascii_digit())
         && (text == "0" || !text.starts_with('0'));
     if !canonical {
-        return Err(format!("not a canonical non-negative decimal integer: {text:?}"));
+        return Err(format!("not a canonical non-negative decimal integer: {}", quoted(text)));
     }
-    U256::from_str_radix(text, 10).map_err(|e| format!("{e}: {text:?}"))
+    U256::from_str_radix(text, 10).map_err(|e| format!("{e}: {}", quoted(text)))
 }
 
 fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], String> {
-    let digits = text.strip_prefix("0x").ok_or_else(|| format!("expected 0x-prefixed hex, found {text:?}"))?;
+    let digits = text.strip_prefix("0x").ok_or_else(|| format!("expected 0x-prefixed hex, found {}", quoted(text)))?;
     if digits.len() != 2 * N {
         return Err(format!("expected {N} bytes of hex, found {} characters", digits.len()));
     }
     let mut out = [0u8; N];
-    alloy::hex::decode_to_slice(digits, &mut out).map_err(|e| format!("{e}: {text:?}"))?;
+    alloy::hex::decode_to_slice(digits, &mut out).map_err(|e| format!("{e}: {}", quoted(text)))?;
     Ok(out)
 }
 
@@ -275,6 +304,7 @@ fn parse_b256(text: &str) -> Result<B256, String> {
 fn describe(v: &ValueRef<'_>) -> String {
     match v {
         ValueRef::Object(t) => format!("a {t:?}"),
-        ValueRef::Scalar(s) => format!("{s:?}"),
+        ValueRef::Scalar(ScalarValueRef::Str(text)) => format!("the string {}", quoted(text)),
+        ValueRef::Scalar(s) => crate::ingest::quote::prefix(&format!("{s:?}"), 2 * crate::ingest::quote::MAX_QUOTED),
     }
 }

@@ -115,3 +115,125 @@ fn ignores_unknown_fields() {
     doc.put(ROOT, "comment", "added by a newer validator").unwrap();
     assert_eq!(BatchState::from_automerge(&doc.save()).unwrap(), sample());
 }
+
+/// Regenerates `tests/fixtures/bomb-4m-nulls.automerge`: a saved document whose "intents" list claims four million
+/// nulls in about a hundred bytes (Automerge's run-length encoding). `cargo test --lib regenerate_bomb -- --ignored`.
+#[test]
+#[ignore = "writes a fixture; run by hand"]
+fn regenerate_bomb_fixture() {
+    use automerge::transaction::Transactable;
+    let mut doc = automerge::AutoCommit::new();
+    let list = doc.put_object(automerge::ROOT, "intents", automerge::ObjType::List).unwrap();
+    doc.splice(&list, 0, 0, std::iter::repeat_n(automerge::ScalarValue::Null, 4_000_000)).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bomb-4m-nulls.automerge");
+    std::fs::write(path, doc.save()).unwrap();
+}
+
+const BOMB: &[u8] = include_bytes!("../../../tests/fixtures/bomb-4m-nulls.automerge");
+
+#[test]
+fn a_document_claiming_millions_of_elements_in_a_few_bytes_is_refused_before_it_is_loaded() {
+    assert!(BOMB.len() < 256, "the fixture is tiny: {} bytes", BOMB.len());
+    let err = footprint::measure(BOMB, &footprint::Limits::default()).unwrap_err();
+    assert!(err.contains("claims over 400000 operations"), "{err}");
+    let err = BatchState::from_automerge(BOMB).unwrap_err();
+    assert!(matches!(&err, Error::Document { .. }) && err.reason() == "bad_document", "{err}");
+    // Measured, not loaded: the claim is read from the run lengths.
+    let generous = footprint::Limits { max_ops: 10_000_000, ..Default::default() };
+    assert!(footprint::measure(BOMB, &generous).unwrap().ops >= 4_000_000);
+}
+
+#[test]
+fn the_footprint_of_a_real_batch_counts_its_operations_within_the_limit() {
+    let state = sample();
+    let bytes = state.to_automerge();
+    let f = footprint::measure(&bytes, &footprint::Limits::default()).unwrap();
+    // At least one operation per field written; a handful of objects more.
+    assert!(f.ops >= 40 && f.ops < 200, "{f:?}");
+    let tight = footprint::Limits { max_ops: f.ops - 1, ..Default::default() };
+    assert!(footprint::measure(&bytes, &tight).is_err(), "one operation over the limit is refused");
+    assert!(
+        BatchState::from_automerge_within(&bytes, &footprint::Limits { max_ops: f.ops, ..Default::default() }).is_ok()
+    );
+}
+
+#[test]
+fn deflated_columns_are_inflated_under_a_budget() {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "padding", "0".repeat(2_000_000)).unwrap();
+    let bytes = doc.save();
+    assert!(bytes.len() < 100_000, "Automerge deflated the long string: {} bytes", bytes.len());
+    let small = footprint::Limits { max_column_bytes: 1 << 20, ..Default::default() };
+    let err = footprint::measure(&bytes, &small).unwrap_err();
+    assert!(err.contains("once inflated (the limit)"), "{err}");
+    assert!(footprint::measure(&bytes, &footprint::Limits::default()).unwrap().column_bytes >= 2_000_000);
+}
+
+#[test]
+fn only_a_single_document_chunk_is_accepted() {
+    let bytes = sample().to_automerge();
+    let mut twice = bytes.clone();
+    twice.extend_from_slice(&bytes);
+    assert!(footprint::measure(&twice, &footprint::Limits::default()).unwrap_err().contains("after the document"));
+    let mut change = bytes.clone();
+    change[8] = 1; // the chunk type byte: a change chunk
+    assert!(footprint::measure(&change, &footprint::Limits::default()).unwrap_err().contains("chunk type 1"));
+}
+
+#[test]
+fn one_account_in_two_spellings_is_inconsistent() {
+    let mut doc = AutoCommit::load(&sample().to_automerge()).unwrap();
+    let balances = match doc.get(ROOT, "balances").unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let myco = match doc.get(&balances, "MYCO").unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let alice = B256::repeat_byte(0xa1).to_string();
+    doc.put(&myco, alice.to_uppercase().replace("0X", "0x"), "1").unwrap();
+    let err = BatchState::from_automerge(&doc.save()).unwrap_err();
+    assert_eq!(err.reason(), "inconsistent", "{err}");
+    assert!(err.to_string().contains("two spellings"), "{err}");
+}
+
+#[test]
+fn a_huge_bad_value_is_quoted_by_a_short_prefix() {
+    let mut doc = AutoCommit::load(&sample().to_automerge()).unwrap();
+    let reserve = match doc.get(ROOT, "reserve").unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    doc.put(&reserve, "total_supply", "9x".repeat(1_000_000)).unwrap();
+    let err = BatchState::from_automerge(&doc.save()).unwrap_err().to_string();
+    assert!(err.len() < 300, "{} bytes: {}", err.len(), &err[..300.min(err.len())]);
+    assert!(err.contains("(2000000 bytes)"), "{err}");
+}
+
+/// Documents on which Automerge 0.12 panics (found by mutating a saved batch document and resealing its
+/// checksum), one per panic site: `change_graph.rs:993`, hexane's `lib.rs:354` and `raw.rs:622`.
+const PANICS: [(&str, &[u8]); 3] = [
+    ("change graph", include_bytes!("../../../tests/fixtures/panic-change-graph.automerge")),
+    ("hexane lib", include_bytes!("../../../tests/fixtures/panic-hexane-lib.automerge")),
+    ("hexane raw", include_bytes!("../../../tests/fixtures/panic-hexane-raw.automerge")),
+];
+
+#[test]
+fn documents_on_which_automerge_panics_are_rejected_as_bad_documents() {
+    let mut caught = 0;
+    for (site, bytes) in PANICS {
+        assert!(
+            std::panic::catch_unwind(|| AutoCommit::load(bytes)).is_err(),
+            "{site}: the fixture still makes Automerge panic"
+        );
+        let err = BatchState::from_automerge(bytes).unwrap_err();
+        assert_eq!(err.reason(), "bad_document", "{site}: {err}");
+        // Some are already refused by the footprint scan (their columns are malformed); the others reach
+        // Automerge, which panics, and the panic comes back as the reason.
+        let text = err.to_string();
+        assert!(!text.contains('\n') && text.len() < 300, "{site}: one short line: {text}");
+        caught += usize::from(text.contains("Automerge panicked"));
+    }
+    assert!(caught >= 2, "the guard, not only the scan, is exercised");
+}
