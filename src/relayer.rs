@@ -170,7 +170,7 @@ impl Relayer {
             let epoch = verifier.next_epoch();
             let fetched = source.fetch(epoch).await;
             for r in &fetched.refused {
-                self.quarantine(&r.origin, epoch, &r.error, &r.prefix).await?;
+                self.quarantine(&r.origin, epoch, &r.error, &r.prefix, false).await?;
             }
             let mut chosen: Option<(Batch, String)> = None;
             for Candidate { origin, bytes } in fetched.candidates {
@@ -189,8 +189,11 @@ impl Relayer {
                         if let Some(evidence) = self.conflicts_with_accepted(verifier, &origin, &bytes).await? {
                             return self.equivocation(evidence).await;
                         }
-                        // Everything accepted stays as it is; we wait for a valid batch of this epoch.
-                        self.quarantine(&origin, epoch, &e, &bytes).await?;
+                        // Everything accepted stays as it is; we wait for a valid batch of this epoch. The origin
+                        // that served it backs off as if it had failed: answering is not being healthy.
+                        source.rejected(&origin);
+                        let certified = verifier.certified(&bytes).is_some();
+                        self.quarantine(&origin, epoch, &e, &bytes, certified).await?;
                     }
                 }
             }
@@ -243,11 +246,27 @@ impl Relayer {
         Err(ingest::Error::Equivocation { epoch, first, second }.into())
     }
 
-    /// Keeps rejected input with its reason, once per origin and content.
-    async fn quarantine(&self, origin: &str, epoch: u64, error: &impl QuarantineReason, raw: &[u8]) -> Result<()> {
-        if !quarantine::contains(&self.pool, origin, raw).await? {
-            tracing::warn!(epoch, %origin, reason = error.reason(), error = %error, "batch rejected and quarantined");
-            quarantine::insert(&self.pool, origin, Some(epoch), error.reason(), &error.to_string(), raw).await?;
+    /// Keeps rejected input with its reason: the first few of each kind per origin and epoch (whole if
+    /// `certified`, else its first bytes); later ones of that kind are counted. Logged when kept, and as the count doubles.
+    async fn quarantine(
+        &self,
+        origin: &str,
+        epoch: u64,
+        error: &impl QuarantineReason,
+        raw: &[u8],
+        certified: bool,
+    ) -> Result<()> {
+        let (reason, detail) = (error.reason(), error.to_string());
+        let rejected =
+            quarantine::Rejected { source: origin, epoch: Some(epoch), reason, detail: &detail, raw, certified };
+        match quarantine::record(&self.pool, &rejected).await? {
+            quarantine::Recorded::Kept => {
+                tracing::warn!(epoch, %origin, reason, error = %detail, "batch rejected and quarantined");
+            }
+            quarantine::Recorded::Counted(n) if n.is_power_of_two() => {
+                tracing::warn!(epoch, %origin, reason, repeats = n, "more rejected input of this kind; counted, not kept");
+            }
+            quarantine::Recorded::Counted(_) | quarantine::Recorded::Known => {}
         }
         Ok(())
     }

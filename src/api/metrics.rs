@@ -126,10 +126,21 @@ pub fn render(t: &Totals, live: &Live) -> String {
         .collect();
     metric("net_orders_skipped_total", "counter", "Net order legs left out, by reason.", &skipped);
     metric("batches_ingested_total", "counter", "Certified batches accepted.", &one(t.batches_ingested));
-    let rejected: u64 = t.rejected_by_reason.iter().map(|r| r.1).sum();
+    let rejected: u64 = t.rejected_by_reason.iter().map(|r| r.1).sum::<u64>() + t.rejected_repeats;
     let mut by_reason = vec![(r#"{reason="all"}"#.to_string(), rejected as f64)];
     by_reason.extend(t.rejected_by_reason.iter().map(|(r, n)| (format!(r#"{{reason="{r}"}}"#), *n as f64)));
-    metric("batches_rejected_total", "counter", "Inputs rejected and quarantined, by reason (and all).", &by_reason);
+    metric(
+        "batches_rejected_total",
+        "counter",
+        "Inputs rejected: kept in quarantine, by reason; `all` also counts repeats not kept.",
+        &by_reason,
+    );
+    metric(
+        "batches_rejected_repeats_total",
+        "counter",
+        "Rejected inputs counted but not kept (more of a kind already kept for that source and epoch).",
+        &one(t.rejected_repeats),
+    );
     metric("last_ingested_epoch", "gauge", "The highest accepted epoch.", &one(t.last_ingested_epoch));
     metric("epochs_committed_total", "counter", "Epochs whose root is committed on chain.", &one(t.epochs_committed));
     metric("last_committed_epoch", "gauge", "The highest committed epoch.", &one(t.last_committed_epoch));

@@ -107,6 +107,16 @@ impl HttpSource {
     }
 }
 
+impl HttpSource {
+    /// `origin` (a batch URL one of our endpoints served) served an invalid batch: that endpoint backs off.
+    pub fn rejected(&mut self, origin: &str) {
+        let base = |e: &Endpoint| batch_url(&e.base, 0).as_str().trim_end_matches('0').to_string();
+        if let Some(endpoint) = self.endpoints.iter_mut().find(|e| origin.starts_with(&base(e))) {
+            endpoint.failed();
+        }
+    }
+}
+
 impl Endpoint {
     fn succeeded(&mut self) {
         self.backoff.succeeded();

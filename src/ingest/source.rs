@@ -82,6 +82,14 @@ impl Source {
         }
     }
 
+    /// Tells the source that `origin` served input that failed verification: an HTTP endpoint backs off as if it
+    /// had failed (it answered, but it is not healthy); a folder has nothing to back off from.
+    pub fn rejected(&mut self, origin: &str) {
+        if let Source::Http(http) = self {
+            http.rejected(origin);
+        }
+    }
+
     /// A short description for logs.
     pub fn describe(&self) -> String {
         match self {

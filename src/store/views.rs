@@ -370,6 +370,8 @@ pub struct Totals {
     pub equivocations: u64,
     /// Net order legs left out, by reason code.
     pub skipped_net_orders: Vec<(String, u64)>,
+    /// Rejected inputs counted rather than kept (more of a kind already kept for that source and epoch).
+    pub rejected_repeats: u64,
 }
 
 /// Reads [`Totals`]; a root is final once the chain's time (`chain_now`) reaches its `final_at`.
@@ -439,5 +441,6 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         watcher_next_block: super::escrow::cursor(pool).await?,
         equivocations: count("SELECT COUNT(*) FROM equivocations").await?,
         skipped_net_orders: super::curve::skips_by_reason(pool).await?,
+        rejected_repeats: super::quarantine::repeats(pool).await?,
     })
 }

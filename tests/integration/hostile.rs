@@ -82,3 +82,66 @@ fn documents_that_make_automerge_panic_are_rejected_without_a_panic_or_a_backtra
         assert!(!stderr.contains("panicked"), "{name}: nothing on stderr: {stderr}");
     }
 }
+
+/// An endpoint that answers 200 with fresh random bytes on every request, counting them.
+async fn garbage_endpoint(
+    stop: tokio_util::sync::CancellationToken,
+) -> (alloy::transports::http::reqwest::Url, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let served = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = served.clone();
+    let app = axum::Router::new().route(
+        "/v1/batches/{epoch}",
+        axum::routing::get(move || {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            let mut rng = myco_bridge::devnet::simulate::SplitMix64(n + 1);
+            let body: Vec<u8> = (0..8 * 1024).map(|_| rng.next_u64() as u8).collect();
+            async move { body }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap()).parse().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await.unwrap();
+    });
+    (url, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_serving_fresh_garbage_backs_off_and_fills_no_disk() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use myco_bridge::devnet::serve::BatchServer;
+    use myco_bridge::devnet::simulate::EpochInputs;
+    use myco_bridge::ingest::SourceConfig;
+    use myco_bridge::store::{commitments, quarantine};
+
+    let mut h = crate::common::Harness::start().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (garbage, served) = garbage_endpoint(stop.clone()).await;
+    let honest = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
+    let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    honest.publish(1, b1.bytes);
+    h.source = SourceConfig::Http { endpoints: vec![garbage.clone(), honest.url()], timeout: Duration::from_secs(2) };
+    let relayer = h.spawn_relayer(myco_bridge::devnet::RELAYER_ACCOUNT);
+    crate::common::wait_until("epoch 1 is committed", || async {
+        commitments::latest(&h.pool).await.unwrap() == Some(1)
+    })
+    .await;
+    // Epoch 2 does not exist yet: for three seconds the relayer asks for it every 100 ms, and gets garbage.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    relayer.stop().await.unwrap();
+    stop.cancel();
+
+    let asked = served.load(Ordering::Relaxed);
+    assert!(asked <= 10, "the garbage endpoint backs off like a failing one: asked {asked} times in over 3 s");
+    let kept = quarantine::all(&h.pool).await.unwrap();
+    let from_garbage: Vec<_> = kept.iter().filter(|q| q.source.starts_with(garbage.as_str())).collect();
+    for epoch in [1, 2] {
+        let n = from_garbage.iter().filter(|q| q.epoch == Some(epoch)).count() as i64;
+        assert!(n <= quarantine::KEPT_PER_KIND, "epoch {epoch}: {n} inputs kept");
+    }
+    let repeats = quarantine::repeats(&h.pool).await.unwrap();
+    assert_eq!(from_garbage.len() as u64 + repeats, asked, "every answer is kept or counted");
+}

@@ -41,17 +41,34 @@ async fn one_honest_endpoint_is_enough_among_liars_and_dead_ones() {
     let liar = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
     let faults = [Fault::BadSignature, Fault::WrongSchema, Fault::TooFewSigners];
     let mut previous = None;
+    let mut good_batches = Vec::new();
     for (i, fault) in faults.into_iter().enumerate() {
         let epoch = i as u64 + 1;
         let good = h.network.next_batch(&EpochInputs { timestamp: epoch, intents: 4, ..Default::default() });
         liar.publish(epoch, h.network.faulty(&good, previous.as_ref(), fault));
-        honest.publish(epoch, good.bytes.clone());
+        good_batches.push(good.bytes.clone());
         previous = Some(good);
     }
     let endpoints = vec![liar.url(), black_hole().await, refused().await, honest.url()];
     h.source = SourceConfig::Http { endpoints, timeout: Duration::from_millis(500) };
 
+    // The honest endpoint serves each epoch once the liar's version of it has been seen (a liar backs off after
+    // each lie, so with every epoch already served it would not be asked again).
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    for (i, bytes) in good_batches.into_iter().enumerate() {
+        let liar_origin = liar.url();
+        wait_until(&format!("the liar's epoch {} is quarantined", i + 1), || async {
+            quarantine::all(&h.pool)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|q| q.source.starts_with(liar_origin.as_str()))
+                .count()
+                > i
+        })
+        .await;
+        honest.publish(i as u64 + 1, bytes);
+    }
     wait_until("all three epochs are committed", || async {
         commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= 3)
     })
