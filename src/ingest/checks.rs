@@ -10,16 +10,53 @@ use super::intent::{Intent, Token};
 use super::{BatchState, Error};
 use crate::settle::WAD;
 
+/// The largest amount or figure a batch may carry, and the largest sum of them: 10^30 base units (a trillion
+/// MYCO; 10^24 USDC). Far above any real reserve, and far below where settlement could overflow: a product of two
+/// such figures (and a WAD factor) fits in 256 bits, and the P-AMM's domain (supply plus redemption level below
+/// 10^36) holds with a millionfold margin. A batch carrying more is refused as `inconsistent`, so nothing past
+/// ingest can fail on it.
+pub const MAX_AMOUNT: U256 = U256::from_limbs([5_076_944_270_305_263_616, 54_210_108_624, 0, 0]);
+
+/// `values` summed with every term and the running sum at most [`MAX_AMOUNT`]; `what` names them in the error.
+fn bounded_sum<'a>(what: &str, values: impl IntoIterator<Item = &'a U256>) -> Result<U256, String> {
+    let mut sum = U256::ZERO;
+    for v in values {
+        sum = sum.checked_add(*v).filter(|s| *s <= MAX_AMOUNT).ok_or_else(|| {
+            format!("{what} exceed the largest amount a batch may carry (10^30 base units)")
+        })?;
+    }
+    Ok(sum)
+}
+
+/// Every amount and figure within [`MAX_AMOUNT`], each group's sum too.
+fn amounts_in_range(state: &BatchState) -> Result<(), String> {
+    for (token, balances) in &state.balances {
+        bounded_sum(&format!("{} balances", token.symbol()), balances.values())?;
+    }
+    for i in &state.intents {
+        bounded_sum(&format!("intent {} amounts", i.id), [&i.sell_amount, &i.min_buy])?;
+    }
+    for (account, f) in &state.flows {
+        bounded_sum(&format!("flow tracker {account}"), [&f.flow, &f.threshold])?;
+    }
+    bounded_sum("deposits", state.deposits.iter().map(|d| &d.amount))?;
+    let withdrawn = bounded_sum("withdrawals", state.withdrawals.iter().map(|w| &w.amount))?;
+    let r = &state.reserve;
+    // The figures committed on chain: supply before the epoch's withdrawals, reserve, redemption level.
+    bounded_sum("reserve.total_supply plus the epoch's withdrawals", [&r.total_supply, &withdrawn])?;
+    bounded_sum("reserve figures", [&r.total_reserve, &r.flow_pressure, &r.redemption_level])?;
+    bounded_sum("vault values", r.vaults.iter().map(|v| &v.value))?;
+    bounded_sum("vault target weights", r.vaults.iter().map(|v| &v.target_weight))?;
+    Ok(())
+}
+
 /// Checks `state` (of a batch certified for `chain_id`); the first violation is returned.
 pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
     let epoch = state.epoch;
     let bad = |what: String| Error::Inconsistent { epoch, what };
+    amounts_in_range(state).map_err(bad)?;
 
-    let supply: U256 = state
-        .balances
-        .get(&Token::Myco)
-        .map(|b| b.values().fold(U256::ZERO, |a, v| a.saturating_add(*v)))
-        .unwrap_or_default();
+    let supply: U256 = state.balances.get(&Token::Myco).map(|b| b.values().sum()).unwrap_or_default();
     if supply != state.reserve.total_supply {
         return Err(bad(format!(
             "reserve.total_supply is {} but MYCO balances sum to {supply}",
@@ -29,14 +66,15 @@ pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
 
     let vaults = &state.reserve.vaults;
     if !vaults.is_empty() {
-        let value: U256 = vaults.iter().fold(U256::ZERO, |a, v| a.saturating_add(v.value));
+        // Within MAX_AMOUNT (checked above), so these sums cannot overflow.
+        let value: U256 = vaults.iter().map(|v| v.value).sum();
         if value != state.reserve.total_reserve {
             return Err(bad(format!(
                 "reserve.total_reserve is {} but vault values sum to {value}",
                 state.reserve.total_reserve
             )));
         }
-        let weights: U256 = vaults.iter().fold(U256::ZERO, |a, v| a.saturating_add(v.target_weight));
+        let weights: U256 = vaults.iter().map(|v| v.target_weight).sum();
         if weights != U256::from(WAD) {
             return Err(bad(format!("vault target weights sum to {weights}, not 1e18")));
         }
@@ -213,5 +251,31 @@ mod tests {
         };
         s.withdrawals = vec![w.clone(), w];
         assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("claim id")));
+    }
+
+    #[test]
+    fn sums_are_checked_never_saturated() {
+        // Balances of 2^256 − 1 and 1 against a supply of 2^256 − 1 "added up" with a saturating sum.
+        let mut s = valid();
+        let maker = s.intents[0].maker;
+        let other = B256::repeat_byte(2);
+        s.balances.insert(Token::Myco, [(maker, U256::MAX), (other, U256::from(1))].into());
+        s.reserve.total_supply = U256::MAX;
+        assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("MYCO balances")));
+        let mut s = valid();
+        s.reserve.vaults[0].value = U256::MAX;
+        s.reserve.total_reserve = U256::MAX;
+        assert_eq!(check(5, &s).unwrap_err().reason(), "inconsistent");
+    }
+
+    #[test]
+    fn amounts_past_the_largest_a_batch_may_carry_are_refused() {
+        let mut s = valid();
+        s.intents[0].sell_amount = MAX_AMOUNT + U256::from(1);
+        assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("10^30")));
+        let mut s = valid();
+        s.reserve.flow_pressure = MAX_AMOUNT;
+        s.reserve.total_reserve = U256::from(1);
+        assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("reserve figures")));
     }
 }

@@ -5,7 +5,7 @@
 //! the schema. Anything else is an [`Error`] that names the epoch and the reason; the caller quarantines it.
 
 pub mod certificate;
-mod checks;
+pub(crate) mod checks;
 pub mod document;
 pub mod envelope;
 pub mod folder;
@@ -19,6 +19,7 @@ mod verifier;
 use alloy::primitives::B256;
 
 pub use certificate::ValidatorSet;
+pub use checks::MAX_AMOUNT;
 pub use document::BatchState;
 pub use envelope::Envelope;
 pub use source::{Source, SourceConfig};

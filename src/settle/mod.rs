@@ -22,6 +22,9 @@ pub mod outputs;
 pub mod pamm;
 pub mod tranche;
 
+#[cfg(test)]
+mod accepted_input_tests;
+
 pub use claims::{Claim, CommittedFigures, EpochSettlement};
 pub use merkle::MerkleTree;
 
