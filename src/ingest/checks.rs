@@ -21,9 +21,10 @@ pub const MAX_AMOUNT: U256 = U256::from_limbs([5_076_944_270_305_263_616, 54_210
 fn bounded_sum<'a>(what: &str, values: impl IntoIterator<Item = &'a U256>) -> Result<U256, String> {
     let mut sum = U256::ZERO;
     for v in values {
-        sum = sum.checked_add(*v).filter(|s| *s <= MAX_AMOUNT).ok_or_else(|| {
-            format!("{what} exceed the largest amount a batch may carry (10^30 base units)")
-        })?;
+        sum = sum
+            .checked_add(*v)
+            .filter(|s| *s <= MAX_AMOUNT)
+            .ok_or_else(|| format!("{what} exceed the largest amount a batch may carry (10^30 base units)"))?;
     }
     Ok(sum)
 }

@@ -127,7 +127,11 @@ fn state() -> impl Strategy<Value = BatchState> {
                 balances,
                 intents,
                 flows,
-                deposits: vec![CreditedDeposit { deposit_id: 1, account: accounts[0], amount: a[21].max(U256::from(1)) }],
+                deposits: vec![CreditedDeposit {
+                    deposit_id: 1,
+                    account: accounts[0],
+                    amount: a[21].max(U256::from(1)),
+                }],
                 withdrawals,
                 reserve: ReserveState {
                     total_supply: supply,
@@ -146,13 +150,11 @@ fn state() -> impl Strategy<Value = BatchState> {
 /// float each within what a batch may carry.
 fn market() -> impl Strategy<Value = (Curve, U256, Float, U256)> {
     let price = prop_oneof![Just(U256::ZERO), (1u64..=10_000_000_000_000_000_000u64).prop_map(U256::from)];
-    let curve = (price.clone(), price).prop_filter_map("p0 or m", |(p0, m)| {
-        (!(p0.is_zero() && m.is_zero())).then_some(Curve { p0, m })
-    });
+    let curve = (price.clone(), price)
+        .prop_filter_map("p0 or m", |(p0, m)| (!(p0.is_zero() && m.is_zero())).then_some(Curve { p0, m }));
     let bounded = || hostile_amount().prop_map(|a| a.min(MAX_AMOUNT));
-    (curve, bounded(), bounded(), bounded(), bounded()).prop_map(|(curve, supply, myco, usdc, spot)| {
-        (curve, supply, Float { myco, usdc }, spot.max(U256::from(1)))
-    })
+    (curve, bounded(), bounded(), bounded(), bounded())
+        .prop_map(|(curve, supply, myco, usdc, spot)| (curve, supply, Float { myco, usdc }, spot.max(U256::from(1))))
 }
 
 /// Everything the relayer does with an accepted batch; the first failure, named.

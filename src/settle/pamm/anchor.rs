@@ -1,203 +1,303 @@
-//! The anchored curve: for an anchor `(b_a, y_a)` the reserve `b(x)` along redemptions, and the reconstruction
-//! of the anchor from an observed state (the region table of MATH.md section 1).
+//! The anchored curve at the state's own scale (see [`super::units`]): the anchor `b_a` reconstructed from an
+//! observed state by the region table of the settlement math, the curve's slope `α` and breakpoints `x_U`,
+//! `x_L` for that anchor, and the reserve `b(z)` along it. Every quantity is in base units (`1.0 = y_a`);
+//! rounding: the anchor's own terms round down where they are added and up where they are subtracted (the anchor
+//! never comes out low, so the curve never lies below the true one), and the reserve at the new level rounds up,
+//! so the payout `b − b(x + Δ)` never exceeds the exact one by more than the last unit.
 
 use alloy::primitives::U256;
 
+use super::derived::Derived;
+use super::units::{Units, scale, scale_up, unscale};
 use super::{Params, State};
-use crate::settle::fixed::{self, MathError, ONE, Result, add, div_down, mul_down, mul_up, sub};
+use crate::settle::fixed::{self, MathError, ONE, Result, add, sub};
 
-const TWO: U256 = U256::from_limbs([2_000_000_000_000_000_000, 0, 0, 0]);
-
-/// `2·a` (of a WAD, so still a WAD), checked.
-fn twice(a: U256) -> Result<U256> {
-    fixed::mul(U256::from(2), a)
+/// One of the parameter-only boundary curves of the reconstruction table (WAD, normalised).
+#[derive(Debug, Clone, Copy)]
+struct Boundary {
+    ba: U256,
+    alpha: U256,
+    xu: U256,
+    xl: U256,
 }
 
-/// Thresholds that depend on the parameters only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Derived {
-    /// b_I = computeBa(x̄_U): the anchor at the region I / II boundary.
-    pub ba_i: U256,
-    /// b_II = computeBa(0): the anchor at the region II / III boundary.
-    pub ba_ii: U256,
-    /// x_L at b_I.
-    pub xl_i: U256,
-    /// x_L at b_II.
-    pub xl_ii: U256,
-    /// b_hl = max(0, 1 − θ²/(2ᾱ)).
-    pub ba_hl: U256,
-    /// x_U at b_hl (0 unless b_I > b_hl > b_II).
-    pub xu_hl: U256,
-    /// x_L at b_hl.
-    pub xl_hl: U256,
-    /// b_HL = (1 + θ̄)/2.
-    pub ba_big_hl: U256,
-    /// α at b_HL (0 unless b_II > b_HL).
-    pub alpha_big_hl: U256,
-    /// x_L at b_HL.
-    pub xl_big_hl: U256,
-}
-
-impl Derived {
-    /// The thresholds for `params`.
-    pub fn of(p: &Params) -> Result<Self> {
-        let theta = p.theta()?;
-        let mut d = Derived { ba_i: compute_ba(p.xu_bar, p)?, ba_ii: compute_ba(U256::ZERO, p)?, ..Default::default() };
-        d.xl_i = compute_xl(d.ba_i, ONE, p.alpha_bar, p.xu_bar)?;
-        d.xl_ii = compute_xl(d.ba_ii, ONE, p.alpha_bar, U256::ZERO)?;
-        d.ba_hl = ONE.saturating_sub(div_down(mul_down(theta, theta)?, twice(p.alpha_bar)?)?);
-        if d.ba_i > d.ba_hl && d.ba_hl > d.ba_ii {
-            d.xu_hl = compute_xu(d.ba_hl, ONE, p.alpha_bar, p.xu_bar, theta)?;
-            d.xl_hl = compute_xl(d.ba_hl, ONE, p.alpha_bar, d.xu_hl)?;
+impl Boundary {
+    /// Whether the state lies on or above this curve: `b ≥ B(x)`, the curve taken at the state's scale.
+    fn at_or_below(&self, s: &State, u: &Units) -> Result<bool> {
+        let (ba, xu, xl) = (u.constant(self.ba)?, u.constant(self.xu)?, u.constant(self.xl)?);
+        if s.x <= xu {
+            return Ok(add(s.b, s.x)? >= ba);
         }
-        d.ba_big_hl = add(ONE, p.theta_bar)? / U256::from(2);
-        if d.ba_ii > d.ba_big_hl {
-            d.alpha_big_hl = compute_alpha(d.ba_big_hl, ONE, p)?;
-            d.xl_big_hl = compute_xl(d.ba_big_hl, ONE, d.alpha_big_hl, U256::ZERO)?;
+        if s.x <= xl {
+            let d = s.x - xu;
+            let curvature = scale(self.alpha, u.mul(d, d)?)? / U256::from(2);
+            return Ok(add(s.b, s.x)? >= add(ba, curvature)?);
         }
-        Ok(d)
+        let rl = ONE.saturating_sub(fixed::mul_down(self.alpha, fixed::sub(self.xl, self.xu)?)?);
+        Ok(s.b >= scale(rl, u.one().saturating_sub(s.x))?)
     }
 }
 
-/// α for anchor `(ba, ya)`: `max(α̂, ᾱ/y_a)` with `α̂ = 2(1 − r_a)/y_a` if `r_a ≥ (1 + θ̄)/2`, else
-/// `θ²/(2(b_a − θ̄·y_a))`.
-pub fn compute_alpha(ba: U256, ya: U256, p: &Params) -> Result<U256> {
-    let ra = div_down(ba, ya)?;
-    let alpha_min = div_down(p.alpha_bar, ya)?;
-    let alpha_hat = if ra >= add(ONE, p.theta_bar)? / U256::from(2) {
-        div_down(mul_down(TWO, sub(ONE, ra)?)?, ya)?
-    } else {
-        let theta = p.theta()?;
-        let denominator = twice(sub(ba, mul_down(p.theta_bar, ya)?)?)?;
-        div_down(mul_down(theta, theta)?, denominator)?
-    };
-    Ok(alpha_hat.max(alpha_min))
+/// The row of the reconstruction table a state falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Region {
+    /// On the par part of a region-I curve.
+    IParity,
+    /// On the curved part of a region-I curve, price above its floor.
+    ICurve,
+    /// Region I, past where the price would fall below the reserve ratio.
+    IFloor,
+    /// Region II, on the par part (high or low case).
+    IIParity,
+    /// Region II, high case, curved.
+    IIHigh,
+    /// Region II, low case, curved.
+    IILow,
+    /// Region III, high case.
+    IIIHigh,
+    /// Region III, low case.
+    IIILow,
 }
 
-/// The reserve at redemption level `x` on the curve `(ba, ya, α, x_U, x_L)`, every term rounded down.
-pub fn reserve_fixed(x: U256, ba: U256, ya: U256, alpha: U256, xu: U256, xl: U256) -> Result<U256> {
-    if x <= xu {
-        return sub(ba, x);
+impl Region {
+    /// The table's name for the row (`I-i`, `II-H`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Region::IParity => "I-i",
+            Region::ICurve => "I-ii",
+            Region::IFloor => "I-iii",
+            Region::IIParity => "II-i",
+            Region::IIHigh => "II-H",
+            Region::IILow => "II-L",
+            Region::IIIHigh => "III-H",
+            Region::IIILow => "III-L",
+        }
     }
-    if x <= xl {
-        let d = sub(x, xu)?;
-        return sub(add(ba, mul_down(alpha, mul_down(d, d)?)? / U256::from(2))?, x);
-    }
-    let rl = sub(ONE, mul_down(alpha, sub(xl, xu)?)?)?;
-    mul_down(rl, sub(ya, x)?)
 }
 
-/// The reserve left at `x` on the curve anchored at `(ba, ya)`, rounded up (so a payout from it rounds down).
-pub fn reserve_up(x: U256, ba: U256, ya: U256, p: &Params) -> Result<U256> {
-    let alpha = compute_alpha(ba, ya, p)?;
-    let xu = compute_xu(ba, ya, alpha, p.xu_bar, p.theta()?)?;
-    let xl = compute_xl(ba, ya, alpha, xu)?;
-    if x <= xu {
-        return Ok(ba.saturating_sub(x));
-    }
-    if x <= xl {
-        let d = sub(x, xu)?;
-        let curvature = mul_up(alpha, mul_up(d, d)?)?.div_ceil(U256::from(2));
-        return Ok(add(ba, curvature)?.saturating_sub(x));
-    }
-    let rl = ONE.saturating_sub(mul_down(alpha, sub(xl, xu)?)?);
-    mul_up(rl, ya.saturating_sub(x))
+/// The anchor `b_a` (base units) of state `s` (with `s.b < s.y`, above the floor), by the region table.
+pub fn anchored_reserve(s: &State, p: &Params, d: &Derived, u: &Units) -> Result<U256> {
+    Ok(anchor_and_region(s, p, d, u)?.0)
 }
 
-/// x_L: `y_a − sqrt((y_a − x_U)² − 2(y_a − b_a)/α)` when the radicand is ≥ 0, else `y_a`.
-pub fn compute_xl(ba: U256, ya: U256, alpha: U256, xu: U256) -> Result<U256> {
-    if ba >= ya {
-        return Err(MathError::Underflow);
-    }
-    let span = sub(ya, xu)?;
-    let left = mul_up(span, span)?;
-    let right = div_down(twice(sub(ya, ba)?)?, alpha)?;
-    if left >= right { sub(ya, fixed::sqrt(left - right)?) } else { Ok(ya) }
-}
-
-/// x_U: `y_a − sqrt(2Δ_a/α)` if `α·Δ_a ≤ θ²/2`, else `y_a − Δ_a/θ − θ/(2α)`; clamped to `[0, x̄_U·y_a]`.
-pub fn compute_xu(ba: U256, ya: U256, alpha: U256, xu_bar: U256, theta: U256) -> Result<U256> {
-    let delta = sub(ya, ba)?;
-    let xu_max = mul_down(xu_bar, ya)?;
-    let xu = if mul_down(alpha, delta)? <= mul_down(theta, theta)? / U256::from(2) {
-        let root = fixed::sqrt(div_down(twice(delta)?, alpha)?)?;
-        ya.saturating_sub(root)
-    } else {
-        let subtracted = add(div_down(delta, theta)?, div_down(theta, twice(alpha)?)?)?;
-        ya.saturating_sub(subtracted)
-    };
-    Ok(xu.min(xu_max))
-}
-
-/// The normalised anchor (y_a = 1) whose x_U is `xu`, with slope ᾱ.
-fn compute_ba(xu: U256, p: &Params) -> Result<U256> {
-    let yz = sub(ONE, xu)?;
-    if ONE >= add(p.theta_bar, mul_down(p.alpha_bar, yz)?)? {
-        return sub(ONE, mul_down(p.alpha_bar, mul_down(yz, yz)?)? / U256::from(2));
-    }
+/// [`anchored_reserve`] and the row of the table it came from.
+pub fn anchor_and_region(s: &State, p: &Params, d: &Derived, u: &Units) -> Result<(U256, Region)> {
+    let one = u.one();
     let theta = p.theta()?;
-    add(sub(ONE, mul_down(theta, yz)?)?, div_down(mul_down(theta, theta)?, twice(p.alpha_bar)?)?)
-}
-
-/// The anchor `b̂_a` (normalised, y_a = 1) of a normalised state, by the region table of MATH.md.
-pub fn anchored_reserve(s: &State, p: &Params, d: &Derived) -> Result<U256> {
-    let r = div_down(s.b, s.y)?;
-    let u = ONE.saturating_sub(r);
-    let theta = p.theta()?;
-    let on_or_above = |ba: U256, alpha: U256, xu: U256, xl: U256| -> Result<bool> {
-        Ok(s.b >= reserve_fixed(s.x, ba, ONE, alpha, xu, xl)?)
-    };
-
-    // Region I.
-    if on_or_above(d.ba_i, p.alpha_bar, p.xu_bar, d.xl_i)? {
-        if s.x <= p.xu_bar {
-            return add(s.b, s.x); // I-i
+    let r = u.div(s.b, s.y)?; // b/y, a ratio, in units
+    let gap_u = one.saturating_sub(r); // u = 1 − r
+    let region_i = Boundary { ba: d.ba_i, alpha: p.alpha_bar, xu: p.xu_bar, xl: d.xl_i };
+    if region_i.at_or_below(s, u)? {
+        let xu = u.constant(p.xu_bar)?;
+        if s.x <= xu {
+            return Ok((add(s.b, s.x)?, Region::IParity));
         }
-        let past = sub(s.x, p.xu_bar)?;
-        if r <= ONE.saturating_sub(mul_down(p.alpha_bar, past)?) {
-            return sub(add(s.b, s.x)?, mul_down(p.alpha_bar, mul_down(past, past)?)? / U256::from(2)); // I-ii
+        let past = s.x - xu;
+        if add(r, scale(p.alpha_bar, past)?)? <= one {
+            // I-ii: b + x − (ᾱ/2)(x − x̄_U)²
+            let curvature = scale(p.alpha_bar, u.mul(past, past)?)? / U256::from(2);
+            return Ok((sub(add(s.b, s.x)?, curvature)?, Region::ICurve));
         }
-        // I-iii
-        return add(sub(ONE, mul_down(sub(ONE, p.xu_bar)?, u)?)?, div_down(mul_down(u, u)?, twice(p.alpha_bar)?)?);
+        // I-iii: 1 − (1 − x̄_U)·u + u²/(2ᾱ)
+        let linear = scale(sub(ONE, p.xu_bar)?, gap_u)?;
+        let square = fixed::mul_div_up(u.mul_up(gap_u, gap_u)?, ONE, fixed::mul(U256::from(2), p.alpha_bar)?)?;
+        return Ok((sub(add(one, square)?, linear)?, Region::IFloor));
     }
 
-    // Region II.
-    if on_or_above(d.ba_ii, p.alpha_bar, U256::ZERO, d.xl_ii)? {
+    let region_ii = Boundary { ba: d.ba_ii, alpha: p.alpha_bar, xu: U256::ZERO, xl: d.xl_ii };
+    if region_ii.at_or_below(s, u)? {
         let high = if d.ba_hl >= d.ba_i {
             false
         } else if d.ba_hl <= d.ba_ii {
             true
         } else {
-            on_or_above(d.ba_hl, p.alpha_bar, d.xu_hl, d.xl_hl)?
+            Boundary { ba: d.ba_hl, alpha: p.alpha_bar, xu: d.xu_hl, xl: d.xl_hl }.at_or_below(s, u)?
         };
         if high {
-            if sub(s.y, s.b)? <= mul_down(p.alpha_bar, mul_down(s.y, s.y)?)? / U256::from(2) {
-                return add(s.b, s.x); // i
+            if sub(s.y, s.b)? <= scale(p.alpha_bar, u.mul(s.y, s.y)?)? / U256::from(2) {
+                return Ok((add(s.b, s.x)?, Region::IIParity));
             }
             // II-H: 1 − (ᾱ/2)(u/ᾱ + ŷ/2)²
-            let inner = add(div_down(u, p.alpha_bar)?, s.y / U256::from(2))?;
-            return sub(ONE, mul_down(p.alpha_bar, mul_down(inner, inner)?)? / U256::from(2));
+            let inner = add(unscale(gap_u, p.alpha_bar)?, s.y / U256::from(2))?;
+            let square = scale(p.alpha_bar, u.mul(inner, inner)?)? / U256::from(2);
+            return Ok((one.saturating_sub(square), Region::IIHigh));
         }
-        let above_floor = sub(s.b, mul_down(p.theta_bar, s.y)?)?;
-        let theta_sq_over_2a = div_down(mul_down(theta, theta)?, twice(p.alpha_bar)?)?;
-        if above_floor >= theta_sq_over_2a {
-            return add(s.b, s.x); // i
+        // b − θ̄·y exactly, in units of 1e-18 (the root below is steep near the floor: no early rounding).
+        let above = sub(fixed::mul(s.b, ONE)?, fixed::mul(p.theta_bar, s.y)?)?;
+        let theta_sq = fixed::mul(theta, theta)?; // θ², scaled by 1e36
+        let two_alpha = fixed::mul(U256::from(2), p.alpha_bar)?;
+        // b̂ − θ̄ŷ ≥ θ²/(2ᾱ) ⟺ above·2ᾱ ≥ θ²·y_a (both scaled by 1e36).
+        if fixed::mul(above, two_alpha)? >= fixed::mul(theta_sq, one)? {
+            return Ok((add(s.b, s.x)?, Region::IIParity));
         }
-        // II-L: 1 + sqrt(2θ²(b̂ − θ̄ŷ)/ᾱ) − θ(θ/(2ᾱ) + ŷ)
-        let radicand = mul_down(twice(div_down(mul_down(theta, theta)?, p.alpha_bar)?)?, above_floor)?;
-        let p_term = mul_down(theta, add(div_down(theta, twice(p.alpha_bar)?)?, s.y)?)?;
-        return sub(add(ONE, fixed::sqrt(radicand)?)?, p_term);
+        // II-L: 1 + sqrt(2θ²(b̂ − θ̄ŷ)/ᾱ) − θ(θ/(2ᾱ) + ŷ); the radicand in units² is (b − θ̄y)·y_a·2θ²/ᾱ, with
+        // `above` = (b − θ̄y)·1e18, θ² scaled by 1e36 and ᾱ by 1e18.
+        let radicand = fixed::mul_div(
+            fixed::mul_div(above, one, ONE)?,
+            fixed::mul(U256::from(2), theta_sq)?,
+            fixed::mul(p.alpha_bar, ONE)?,
+        )?;
+        let root = fixed::isqrt(radicand);
+        // θ(θ/(2ᾱ) + ŷ) = θ²/(2ᾱ) + θŷ, each rounded down (the anchor never comes out low).
+        let p_term = add(fixed::mul_div(theta_sq, one, fixed::mul(two_alpha, ONE)?)?, scale(theta, s.y)?)?;
+        return Ok((sub(add(one, root)?, p_term)?, Region::IILow));
     }
 
-    // Region III.
-    if d.ba_big_hl < d.ba_ii && on_or_above(d.ba_big_hl, d.alpha_big_hl, U256::ZERO, d.xl_big_hl)? {
+    let region_iii_h = Boundary { ba: d.ba_big_hl, alpha: d.alpha_big_hl, xu: U256::ZERO, xl: d.xl_big_hl };
+    if d.ba_big_hl < d.ba_ii && region_iii_h.at_or_below(s, u)? {
         // III-H: 1 − (ŷ − b̂)/(1 − x̂²)
-        return sub(ONE, div_down(sub(s.y, s.b)?, sub(ONE, mul_down(s.x, s.x)?)?)?);
+        // (ŷ − b̂)/(1 − x̂²) in units: (y − b)·y_a² / (y_a² − x²), rounded down.
+        let ya_sq = fixed::mul(one, one)?;
+        let drop = fixed::mul_div(sub(s.y, s.b)?, ya_sq, sub(ya_sq, fixed::mul(s.x, s.x)?)?)?;
+        return Ok((one.saturating_sub(drop), Region::IIIHigh));
     }
     // III-L: P = (ŷ − b̂ + θ)/2, Q = (ŷ − b̂)θ + θ²x̂²/4, b̂_a = 1 − (P − sqrt(P² − Q))
+    // P² − Q = ((ŷ − b̂ − θ)² − θ²x̂²)/4 = (ĝ − θ(1 + x̂))(ĝ − θ(1 − x̂))/4 with ĝ = ŷ − b̂: a product of two
+    // exact factors, so the radicand does not cancel. In units² with the factors scaled by 1e18:
+    // f₁·f₂/(4·1e36), f₁ = (y − b)·1e18 − θ·(y_a + x), f₂ = (y − b)·1e18 − θ·(y_a − x).
     let gap = sub(s.y, s.b)?;
-    let big_p = add(gap, theta)? / U256::from(2);
-    let q = add(mul_down(gap, theta)?, mul_down(mul_down(theta, theta)?, mul_down(s.x, s.x)?)? / U256::from(4))?;
-    let disc = fixed::sqrt(sub(mul_down(big_p, big_p)?, q)?)?;
-    sub(ONE, sub(big_p, disc)?)
+    let g_scaled = fixed::mul(gap, ONE)?;
+    let (t1, t2) = (fixed::mul(theta, add(one, s.x)?)?, fixed::mul(theta, sub(one, s.x)?)?);
+    let radicand = match (g_scaled >= t1, g_scaled >= t2) {
+        (true, true) => fixed::mul_div(g_scaled - t1, g_scaled - t2, U256::from(4) * ONE * ONE)?,
+        (false, false) => fixed::mul_div(t1 - g_scaled, t2 - g_scaled, U256::from(4) * ONE * ONE)?,
+        _ => U256::ZERO,
+    };
+    let disc = fixed::isqrt(radicand);
+    // b̂_a = 1 − P + sqrt(P² − Q) with P = (ĝ + θ)/2 = (g_scaled + θ·y_a)/(2·1e18), rounded down.
+    let big_p = add(g_scaled, fixed::mul(theta, one)?)? / (U256::from(2) * ONE);
+    Ok((add(one, disc)?.saturating_sub(big_p), Region::IIILow))
+}
+
+/// The curve anchored at `b_a` (base units), at scale `u`: slope and breakpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Curve {
+    /// The anchor.
+    pub ba: U256,
+    /// `α·y_a` in units (the normalised slope, so `α = a / y_a²` per base unit); at most `y_a²`.
+    pub a: U256,
+    /// Where the par region ends.
+    pub xu: U256,
+    /// Where the floor region begins.
+    pub xl: U256,
+    /// Whether the anchor is below `(1 + θ̄)/2` with `α = α̂`: the curve then ends exactly at the floor price θ̄
+    /// (`r_L = θ̄` in exact arithmetic), and holds it exactly past `x_L`.
+    pub to_floor: bool,
+    /// θ̄ (WAD), the floor price past `x_L` of a curve that ends at the floor.
+    pub theta_bar: U256,
+}
+
+impl Curve {
+    /// `α = max(α̂, ᾱ/y_a)`, `x_U`, `x_L` for anchor `ba`.
+    pub fn anchored(ba: U256, p: &Params, u: &Units) -> Result<Self> {
+        let one = u.one();
+        if ba >= one {
+            // Fully backed at the anchor: par all the way (and nothing below to define a slope by).
+            return Ok(Self {
+                ba,
+                a: u.constant_up(p.alpha_bar)?,
+                xu: one,
+                xl: one,
+                to_floor: false,
+                theta_bar: p.theta_bar,
+            });
+        }
+        let theta = p.theta()?;
+        let theta_sq = fixed::mul(theta, theta)?; // θ², scaled by 1e36
+        // r_a ≥ (1 + θ̄)/2 ⟺ 2·b_a ≥ (1 + θ̄)·y_a, compared exactly.
+        let high = fixed::mul(ba, U256::from(2) * ONE)? >= fixed::mul(add(ONE, p.theta_bar)?, one)?;
+        let ya_sq = fixed::mul(one, one)?;
+        let a_hat = if high {
+            fixed::mul(U256::from(2), one - ba)? // 2(1 − r_a)
+        } else {
+            // θ²/(2(r_a − θ̄)): in units θ²·y_a² / (2(b_a − θ̄·y_a)), with b_a − θ̄·y_a exact (scaled by 1e18).
+            let above = fixed::mul(ba, ONE)?.saturating_sub(fixed::mul(p.theta_bar, one)?).max(U256::from(1));
+            // At most y_a² (a normalised slope of y_a per unit: the curve reaches the floor within one base unit),
+            // which keeps every later product inside 512 bits.
+            let denominator = fixed::mul(fixed::mul(above, U256::from(2))?, ONE)?;
+            fixed::mul_div_up(fixed::mul(theta, theta)?, ya_sq, denominator).unwrap_or(ya_sq).min(ya_sq)
+        };
+        let alpha_min = u.constant_up(p.alpha_bar)?;
+        let to_floor = !high && a_hat > alpha_min;
+        let a = a_hat.max(alpha_min).max(U256::from(1));
+        let delta = one - ba;
+        // 2Δ_a/α in units², exact to one: 2Δ_a·y_a² / a.
+        let two_delta_over_alpha_sq = fixed::mul_div(fixed::mul(U256::from(2), delta)?, ya_sq, a)?;
+        // x_U: 1 − sqrt(2Δ_a/α) if α·Δ_a ≤ θ²/2, else 1 − Δ_a/θ − θ/(2α); clamped to [0, x̄_U].
+        // α·Δ_a ≤ θ²/2 ⟺ a·Δ·2e36 / y_a² ≤ θ² (θ² scaled by 1e36).
+        let alpha_delta = fixed::mul_div(a, fixed::mul(fixed::mul(delta, U256::from(2))?, ONE * ONE)?, ya_sq)?;
+        // The breakpoints round down (the par region never comes out longer, the floor never later): the curve
+        // never lies below the exact one.
+        let xu = if alpha_delta <= theta_sq {
+            one.saturating_sub(isqrt_up(fixed::mul_div_up(fixed::mul(U256::from(2), delta)?, ya_sq, a)?))
+        } else {
+            let over_theta = fixed::mul_div_up(delta, ONE, theta)?;
+            // θ/(2α) in units: θ·y_a²/(2a), θ scaled by 1e18.
+            let theta_over_two_alpha =
+                fixed::mul_div_up(fixed::mul(theta, one)?, one, a)?.div_ceil(U256::from(2) * ONE);
+            one.saturating_sub(add(over_theta, theta_over_two_alpha)?)
+        };
+        let xu = xu.min(u.constant(p.xu_bar)?);
+        // x_L: 1 − sqrt((1 − x_U)² − 2Δ_a/α) when the radicand is ≥ 0, else 1 (radicand in units², exact).
+        let span = one - xu;
+        let square = fixed::mul(span, span)?;
+        let xl = if square >= two_delta_over_alpha_sq {
+            one.saturating_sub(isqrt_up(square - two_delta_over_alpha_sq))
+        } else {
+            one
+        };
+        Ok(Self { ba, a, xu, xl: xl.max(xu), to_floor, theta_bar: p.theta_bar })
+    }
+
+    /// The reserve at level `z` (base units), rounded up.
+    pub fn reserve_up(&self, z: U256, u: &Units) -> Result<U256> {
+        self.reserve(z, u, true)
+    }
+
+    /// The reserve at level `z` (base units), rounded down.
+    pub fn reserve_down(&self, z: U256, u: &Units) -> Result<U256> {
+        self.reserve(z, u, false)
+    }
+
+    fn reserve(&self, z: U256, u: &Units, up: bool) -> Result<U256> {
+        let mul = |p, q| if up { u.mul_up(p, q) } else { u.mul(p, q) };
+        if z <= self.xu {
+            return Ok(self.ba.saturating_sub(z));
+        }
+        if z <= self.xl {
+            let d = z - self.xu;
+            let curvature = mul(self.a, mul(d, d)?)?;
+            let half = if up { curvature.div_ceil(U256::from(2)) } else { curvature / U256::from(2) };
+            return Ok(add(self.ba, half)?.saturating_sub(z));
+        }
+        // r_L = 1 − α(x_L − x_U), θ̄ for a curve that ends at the floor; the reserve is r_L·(1 − z).
+        let rest = u.one().saturating_sub(z);
+        if self.to_floor {
+            return if up { scale_up(self.theta_bar, rest) } else { scale(self.theta_bar, rest) };
+        }
+        let drop = if up { u.mul(self.a, self.xl - self.xu)? } else { u.mul_up(self.a, self.xl - self.xu)? };
+        mul(u.one().saturating_sub(drop), rest)
+    }
+}
+
+/// The payout of redeeming `amount` from `s` on its anchored curve (with `θ̄·y < b < y`), before the clamps:
+/// the reserve the curve holds at `x` less what it holds at `x + Δ` (the integral of the price along the
+/// curve), the first rounded down and the second up. Taking both ends from the curve, not the state's own `b`,
+/// makes redemptions path-independent in integers too: a redemption split in parts re-derives nearly the same
+/// anchor from each intermediate state, and a curve shifted by a unit pays the same difference.
+pub fn curve_payout(s: &State, amount: U256, p: &Params, d: &Derived) -> Result<U256> {
+    let u = Units { ya: add(s.x, s.y)? };
+    if u.ya.is_zero() {
+        return Err(MathError::DivisionByZero);
+    }
+    let ba = anchored_reserve(s, p, d, &u)?;
+    let curve = Curve::anchored(ba, p, &u)?;
+    let next = curve.reserve_up(add(s.x, amount)?, &u)?;
+    Ok(s.b.saturating_sub(next))
+}
+
+/// The ceiling of the square root of an integer.
+fn isqrt_up(v: U256) -> U256 {
+    let root = fixed::isqrt(v);
+    if root * root == v { root } else { root + U256::from(1) }
 }

@@ -5,17 +5,22 @@
 //! prices and the reserve cannot be drained at par. `anchor` reconstructs the curve the current state lies on;
 //! `redeem` integrates the price over the redeemed amount along it.
 //!
-//! Rounding: the anchor is reconstructed with the roundings written below; the reserve left after a redemption
-//! rounds up, so the payout `b − b(x + Δ)` rounds down (in the reserve's favour), and the payout is clamped to
-//! `Δ` (never above par) and to `b`.
+//! Precision: the curve is evaluated at the state's own scale (`units`: a normalised quantity is held in base
+//! units, every product and quotient with a 512-bit intermediate), so it is exact to a few base units at any
+//! supply. Rounding: the anchor never comes out low and the reserve left after a redemption rounds up, so the
+//! payout `b − b(x + Δ)` rounds down (in the reserve's favour); it is clamped to `Δ` (never above par) and `b`.
 
 mod anchor;
+mod derived;
+mod units;
 
 use alloy::primitives::U256;
 
 use super::fixed::{self, MathError, ONE, Result};
 
-pub use anchor::{Derived, anchored_reserve};
+pub use anchor::{Curve, Region, anchor_and_region, anchored_reserve, curve_payout};
+pub use derived::{Derived, compute_alpha, compute_xl, compute_xu, reserve_fixed};
+pub use units::Units;
 
 /// P-AMM parameters (WAD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,22 +78,20 @@ pub fn redeem(state: &State, amount: U256, params: &Params) -> Result<U256> {
     if state.y.is_zero() {
         return Err(MathError::DivisionByZero);
     }
-    let State { x, b, y } = *state;
+    let State { b, y, .. } = *state;
     let out = if b >= y {
         amount // fully backed: par
-    } else if fixed::mul_down(params.theta_bar, y)? >= b {
-        // At or below the floor price: the reserve's own ratio.
-        fixed::mul_down(fixed::div_down(b, y)?, amount)?
+    } else if b <= fixed::mul_div_up(params.theta_bar, y, ONE)? {
+        // At or below the floor price (b ≤ ⌈θ̄·y⌉: a state a fraction of a unit above the floor, as redeeming
+        // along a curve that ends at the floor leaves it, is at the floor): the reserve's own ratio, b·Δ/y.
+        fixed::mul_div(b, amount, y)?
     } else {
-        let ya = fixed::add(x, y)?;
-        let normalized = State { x: fixed::div_down(x, ya)?, b: fixed::div_down(b, ya)?, y: fixed::div_down(y, ya)? };
-        let derived = Derived::of(params)?;
-        let ba = fixed::mul_down(anchored_reserve(&normalized, params, &derived)?, ya)?;
-        let next = anchor::reserve_up(fixed::add(x, amount)?, ba, ya, params)?;
-        b.saturating_sub(next)
+        curve_payout(state, amount, params, &Derived::of(params)?)?
     };
     Ok(out.min(amount).min(b))
 }
 
+#[cfg(test)]
+mod oracle;
 #[cfg(test)]
 mod tests;
