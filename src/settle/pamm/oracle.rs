@@ -4,7 +4,7 @@
 use alloy::primitives::U256;
 use num_bigint::{BigInt, BigUint};
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, Signed, Zero};
 
 use super::Params;
 
@@ -147,11 +147,6 @@ impl Oracle {
     }
 }
 
-/// [`Oracle::redeem`] for parameters `p` (building the oracle each time).
-pub fn redeem(x: U256, b: U256, y: U256, amount: U256, p: &Params) -> Option<(Q, &'static str)> {
-    Oracle::new(p).redeem(x, b, y, amount)
-}
-
 fn redeem_with(o: &Oracle, x: U256, b: U256, y: U256, amount: U256) -> Option<(Q, &'static str)> {
     if amount.is_zero() {
         return Some((Q::zero(), "nothing"));
@@ -235,25 +230,4 @@ fn breakpoints_fixed(ba: &Q, alpha: &Q, xu: &Q) -> Q {
     let one = Q::one();
     let radicand = (&one - xu) * (&one - xu) - int(2) * (&one - ba) / alpha;
     if radicand >= Q::zero() { &one - sqrt(&radicand) } else { one }
-}
-
-/// `v` as an f64 (for messages).
-pub fn approx(v: &Q) -> f64 {
-    v.to_f64().unwrap_or(f64::NAN)
-}
-
-/// Prints the oracle's anchor and curve (debugging).
-pub fn debug(x: U256, b: U256, y: U256, p: &Params) {
-    let o = Oracle::new(p);
-    let ya = q(x) + q(y);
-    let (ba, region) = anchor(&o, &(q(x) / &ya), &(q(b) / &ya), &(q(y) / &ya));
-    let alpha = alpha_of(&ba, &o.alpha_bar, &o.theta_bar, &o.theta);
-    let (xu, xl) = breakpoints(&ba, &alpha, &o.xu_bar, &o.theta);
-    eprintln!(
-        "oracle {region} ba {} a {} xu {} xl {}",
-        approx(&(&ba * &ya)),
-        approx(&(&alpha * &ya)),
-        approx(&(&xu * &ya)),
-        approx(&(&xl * &ya))
-    );
 }
