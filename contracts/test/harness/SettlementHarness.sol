@@ -56,6 +56,29 @@ contract SettlementHarness {
         }
     }
 
+    /// @notice The P-AMM payout of one input `(x, b, y, amount, alphaBar, xuBar, thetaBar)`.
+    function pamm(uint256[7] calldata a) public pure returns (uint256) {
+        PammMath.Params memory p = PammMath.Params({alphaBar: a[4], xuBar: a[5], thetaBar: a[6], decay: 0});
+        return PammMath.redeem(PammMath.State({x: a[0], b: a[1], y: a[2]}), a[3], p);
+    }
+
+    /// @notice `pamm` on every input; `reverts[i]` holds the revert data where input i reverted.
+    function pammMany(uint256[7][] calldata inputs)
+        external
+        view
+        returns (uint256[] memory out, bytes[] memory reverts)
+    {
+        out = new uint256[](inputs.length);
+        reverts = new bytes[](inputs.length);
+        for (uint256 i = 0; i < inputs.length; ++i) {
+            try this.pamm(inputs[i]) returns (uint256 v) {
+                out[i] = v;
+            } catch (bytes memory reason) {
+                reverts[i] = reason.length == 0 ? bytes(hex"00") : reason;
+            }
+        }
+    }
+
     /// @notice Whether each leaf's proof verifies against `root` with OpenZeppelin MerkleProof.
     function verifyMany(bytes32 root, bytes32[] calldata leaves, bytes32[][] calldata proofs)
         external

@@ -213,9 +213,9 @@ impl Curve {
             // θ²/(2(r_a − θ̄)): in units θ²·y_a² / (2(b_a − θ̄·y_a)), with b_a − θ̄·y_a exact (scaled by 1e18).
             let above = fixed::mul(ba, ONE)?.saturating_sub(fixed::mul(p.theta_bar, one)?).max(U256::from(1));
             // At most y_a² (a normalised slope of y_a per unit: the curve reaches the floor within one base unit),
-            // which keeps every later product inside 512 bits.
+            // which keeps every later product inside 512 bits: θ²·y_a²/den ≤ y_a² ⟺ θ² ≤ den.
             let denominator = fixed::mul(fixed::mul(above, U256::from(2))?, ONE)?;
-            fixed::mul_div_up(fixed::mul(theta, theta)?, ya_sq, denominator).unwrap_or(ya_sq).min(ya_sq)
+            if denominator >= theta_sq { fixed::mul_div_up(theta_sq, ya_sq, denominator)? } else { ya_sq }
         };
         let alpha_min = u.constant_up(p.alpha_bar)?;
         let to_floor = !high && a_hat > alpha_min;
@@ -251,40 +251,27 @@ impl Curve {
 
     /// The reserve at level `z` (base units), rounded up.
     pub fn reserve_up(&self, z: U256, u: &Units) -> Result<U256> {
-        self.reserve(z, u, true)
-    }
-
-    /// The reserve at level `z` (base units), rounded down.
-    pub fn reserve_down(&self, z: U256, u: &Units) -> Result<U256> {
-        self.reserve(z, u, false)
-    }
-
-    fn reserve(&self, z: U256, u: &Units, up: bool) -> Result<U256> {
-        let mul = |p, q| if up { u.mul_up(p, q) } else { u.mul(p, q) };
         if z <= self.xu {
             return Ok(self.ba.saturating_sub(z));
         }
         if z <= self.xl {
             let d = z - self.xu;
-            let curvature = mul(self.a, mul(d, d)?)?;
-            let half = if up { curvature.div_ceil(U256::from(2)) } else { curvature / U256::from(2) };
-            return Ok(add(self.ba, half)?.saturating_sub(z));
+            let curvature = u.mul_up(self.a, u.mul_up(d, d)?)?.div_ceil(U256::from(2));
+            return Ok(add(self.ba, curvature)?.saturating_sub(z));
         }
-        // r_L = 1 − α(x_L − x_U), θ̄ for a curve that ends at the floor; the reserve is r_L·(1 − z).
+        // r_L = 1 − α(x_L − x_U) (rounded up), θ̄ for a curve that ends at the floor; the reserve is r_L·(1 − z).
         let rest = u.one().saturating_sub(z);
         if self.to_floor {
-            return if up { scale_up(self.theta_bar, rest) } else { scale(self.theta_bar, rest) };
+            return scale_up(self.theta_bar, rest);
         }
-        let drop = if up { u.mul(self.a, self.xl - self.xu)? } else { u.mul_up(self.a, self.xl - self.xu)? };
-        mul(u.one().saturating_sub(drop), rest)
+        let drop = u.mul(self.a, self.xl - self.xu)?;
+        u.mul_up(u.one().saturating_sub(drop), rest)
     }
 }
 
 /// The payout of redeeming `amount` from `s` on its anchored curve (with `θ̄·y < b < y`), before the clamps:
-/// the reserve the curve holds at `x` less what it holds at `x + Δ` (the integral of the price along the
-/// curve), the first rounded down and the second up. Taking both ends from the curve, not the state's own `b`,
-/// makes redemptions path-independent in integers too: a redemption split in parts re-derives nearly the same
-/// anchor from each intermediate state, and a curve shifted by a unit pays the same difference.
+/// `b − b(x + Δ)`, the reserve at the new level rounded up. The state after it is exactly on the curve, so a
+/// redemption split in parts re-derives the same anchor from each intermediate state, to a unit.
 pub fn curve_payout(s: &State, amount: U256, p: &Params, d: &Derived) -> Result<U256> {
     let u = Units { ya: add(s.x, s.y)? };
     if u.ya.is_zero() {

@@ -31,11 +31,6 @@ impl Units {
         fixed::mul_div(p, self.ya, q)
     }
 
-    /// `sqrt(v̂)` in units: `floor(sqrt(v·y_a))`.
-    pub fn sqrt(&self, v: U256) -> Result<U256> {
-        Ok(fixed::isqrt(fixed::mul(v, self.ya)?))
-    }
-
     /// The WAD constant `w` in units: `w·y_a / 1e18`, rounded down.
     pub fn constant(&self, w: U256) -> Result<U256> {
         fixed::mul_div(w, self.ya, ONE)
