@@ -199,6 +199,7 @@ impl Relayer {
             }
             let Some((batch, origin)) = chosen else { return Ok(()) };
             self.accept(&batch, &origin).await?;
+            source.accepted(&origin);
             verifier.accept(&batch);
         }
     }

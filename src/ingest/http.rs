@@ -85,7 +85,7 @@ impl HttpSource {
             let origin = batch_url(&self.endpoints[i].base, epoch).to_string();
             match answer {
                 Answer::Batch(bytes) => {
-                    self.endpoints[i].succeeded();
+                    // Serving something is not being healthy: the verdict (`accepted`/`rejected`) decides.
                     fetched.candidates.push(Candidate { origin, bytes });
                     deadline.get_or_insert_with(|| Instant::now() + GRACE);
                 }
@@ -108,12 +108,24 @@ impl HttpSource {
 }
 
 impl HttpSource {
-    /// `origin` (a batch URL one of our endpoints served) served an invalid batch: that endpoint backs off.
+    /// `origin` (a batch URL one of our endpoints served) served an invalid batch: that endpoint backs off, and
+    /// keeps backing off longer while it serves nothing better.
     pub fn rejected(&mut self, origin: &str) {
-        let base = |e: &Endpoint| batch_url(&e.base, 0).as_str().trim_end_matches('0').to_string();
-        if let Some(endpoint) = self.endpoints.iter_mut().find(|e| origin.starts_with(&base(e))) {
+        if let Some(endpoint) = self.endpoint_of(origin) {
             endpoint.failed();
         }
+    }
+
+    /// `origin` served a batch that was accepted: its endpoint is healthy.
+    pub fn accepted(&mut self, origin: &str) {
+        if let Some(endpoint) = self.endpoint_of(origin) {
+            endpoint.succeeded();
+        }
+    }
+
+    fn endpoint_of(&mut self, origin: &str) -> Option<&mut Endpoint> {
+        let base = |e: &Endpoint| batch_url(&e.base, 0).as_str().trim_end_matches('0').to_string();
+        self.endpoints.iter_mut().find(|e| origin.starts_with(&base(e)))
     }
 }
 

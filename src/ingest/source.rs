@@ -90,6 +90,13 @@ impl Source {
         }
     }
 
+    /// Tells the source that `origin` served a batch that was accepted (an HTTP endpoint's backoff resets).
+    pub fn accepted(&mut self, origin: &str) {
+        if let Source::Http(http) = self {
+            http.accepted(origin);
+        }
+    }
+
     /// A short description for logs.
     pub fn describe(&self) -> String {
         match self {

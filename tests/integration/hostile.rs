@@ -147,3 +147,123 @@ async fn an_endpoint_serving_fresh_garbage_backs_off_and_fills_no_disk() {
     let repeats = quarantine::repeats(&h.pool).await.unwrap();
     assert_eq!(from_garbage.len() as u64 + repeats, asked, "every answer is kept or counted");
 }
+
+/// A hand-made state at the largest values a batch may carry: two accounts holding a third of the limit in
+/// each token, intents selling all of it for a single base unit, withdrawals of a tenth, the reserve at the
+/// limit, the redemption level at a tenth of it.
+fn extreme_state(epoch: u64, parent: alloy::primitives::B256, chain_id: u64) -> myco_bridge::ingest::BatchState {
+    use alloy::primitives::{Address, B256, U256};
+    use myco_bridge::ingest::MAX_AMOUNT;
+    use myco_bridge::ingest::document::{ReserveState, Vault, WithdrawalRequest};
+    use myco_bridge::ingest::intent::{Intent, Token};
+    let keys: Vec<ed25519_dalek::SigningKey> =
+        (1..=2u8).map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32])).collect();
+    let accounts: Vec<B256> = keys.iter().map(|k| B256::from(k.verifying_key().to_bytes())).collect();
+    let third = MAX_AMOUNT / U256::from(3);
+    let balances =
+        [Token::Myco, Token::Usdc].into_iter().map(|t| (t, accounts.iter().map(|a| (*a, third)).collect())).collect();
+    let intents = keys
+        .iter()
+        .zip(&accounts)
+        .enumerate()
+        .map(|(i, (key, maker))| {
+            let (sell_token, buy_token) = if i == 0 { (Token::Myco, Token::Usdc) } else { (Token::Usdc, Token::Myco) };
+            let mut intent = Intent {
+                id: B256::from(U256::from(epoch * 10 + i as u64)),
+                maker: *maker,
+                sell_token,
+                buy_token,
+                sell_amount: third,
+                min_buy: U256::from(1),
+                valid_until: u64::MAX,
+                partial: true,
+                signature: [0; 64],
+            };
+            intent.sign(chain_id, key);
+            intent
+        })
+        .collect();
+    let withdrawals = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| WithdrawalRequest {
+            claim_id: U256::from(epoch * 10 + i as u64),
+            account: *a,
+            amount: third / U256::from(10),
+            recipient: Address::repeat_byte(i as u8 + 1),
+        })
+        .collect();
+    let supply = third * U256::from(2);
+    myco_bridge::ingest::BatchState {
+        epoch,
+        parent,
+        timestamp: 1_800_000_000,
+        balances,
+        intents,
+        flows: Default::default(),
+        deposits: Vec::new(),
+        withdrawals,
+        reserve: ReserveState {
+            total_supply: supply,
+            total_reserve: MAX_AMOUNT / U256::from(2),
+            flow_pressure: MAX_AMOUNT / U256::from(10),
+            redemption_level: MAX_AMOUNT / U256::from(10),
+            redemption_updated: 1_700_000_000,
+            vaults: vec![Vault {
+                id: "all".into(),
+                value: MAX_AMOUNT / U256::from(2),
+                target_weight: U256::from(10u64).pow(U256::from(18)),
+            }],
+        },
+    }
+}
+
+/// A certified envelope around `state` for `network`'s validators.
+fn certify(network: &Network, state: &myco_bridge::ingest::BatchState) -> (Vec<u8>, alloy::primitives::B256) {
+    let mut envelope = Envelope {
+        chain_id: network.chain_id(),
+        epoch: state.epoch,
+        parent: state.parent,
+        document: state.to_automerge(),
+        signatures: Vec::new(),
+    };
+    let digest = envelope.digest();
+    envelope.signatures = network.validator_signing_keys().iter().map(|k| sign(k, &digest)).collect();
+    (envelope.encode(), digest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_at_the_largest_values_is_committed_and_one_past_them_is_refused_without_a_halt() {
+    use alloy::primitives::{B256, U256};
+    use myco_bridge::ingest::folder::FolderSource;
+    use myco_bridge::store::{commitments, quarantine};
+
+    let h = crate::common::Harness::start().await;
+    let chain_id = h.devnet.chain_id();
+    let source = FolderSource::new(&h.batch_dir);
+    let relayer = h.spawn_relayer(myco_bridge::devnet::RELAYER_ACCOUNT);
+    let (b1, d1) = certify(&h.network, &extreme_state(1, B256::ZERO, chain_id));
+    source.publish(1, &b1).await.unwrap();
+    crate::common::wait_until("the extreme epoch 1 is committed", || async {
+        commitments::latest(&h.pool).await.unwrap() == Some(1)
+    })
+    .await;
+
+    // One maker-signed intent selling 2^256 − 1: refused at ingest with its reason; the relayer keeps going.
+    let mut over = extreme_state(2, d1, chain_id);
+    over.intents[1].sell_amount = U256::MAX;
+    over.intents[1].sign(chain_id, &ed25519_dalek::SigningKey::from_bytes(&[2; 32]));
+    source.publish(2, &certify(&h.network, &over).0).await.unwrap();
+    crate::common::wait_until("the oversized batch is quarantined", || async {
+        quarantine::all(&h.pool).await.unwrap().iter().any(|q| q.reason == "inconsistent")
+    })
+    .await;
+    assert!(!relayer.task.is_finished(), "an amount past the limit is refused, not a halt");
+    let (b2, _) = certify(&h.network, &extreme_state(2, d1, chain_id));
+    source.publish(2, &b2).await.unwrap();
+    crate::common::wait_until("epoch 2 is committed", || async {
+        commitments::latest(&h.pool).await.unwrap() == Some(2)
+    })
+    .await;
+    relayer.stop().await.expect("no halt on any accepted input");
+}
