@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title CurveMath
-/// @notice The affine bonding curve p(s) = p0 + m*s in WAD, with reserve R(s) = p0*s + m*s^2/2 (MATH.md section 3).
+/// @notice The affine bonding curve p(s) = p0 + m*s in WAD, with reserve R(s) = p0*s + m*s^2/2 (docs/settlement-math.md, "Bonding curve").
 ///         Every rounding is down: the trader receives at most the exact integral. The Rust twin is
 ///         `settle::curve`; both must agree to the wei.
 library CurveMath {

@@ -208,7 +208,7 @@ contract USDCEscrowTest is TestBase {
     /// Below full backing the P-AMM pays less than par, and an epoch's claims, each paid its own slice of the
     /// curve, together pay what redeeming their sum at once would: whatever order they are claimed in.
     function test_withdraw_belowParSlicesTelescope() public {
-        // MATH.md's test vector: x = 30, b = 50, y = 70 (MYCO / USD, WAD): redeeming 10 pays 9.5.
+        // The settlement math's test vector: x = 30, b = 50, y = 70 (MYCO / USD, WAD): redeeming 10 pays 9.5.
         IUSDCEscrow.WithdrawalClaim memory a =
             IUSDCEscrow.WithdrawalClaim(1, ALICE_KEY, bob, 4e18, 1e18, 1, 0);
         IUSDCEscrow.WithdrawalClaim memory b =

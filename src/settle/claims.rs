@@ -81,7 +81,7 @@ impl Claim {
     }
 }
 
-/// The flow penalty attested for every claim of `account` in an epoch (MATH.md section 2), from the certified
+/// The flow penalty attested for every claim of `account` in an epoch (docs/settlement-math.md, "Flow dampening"), from the certified
 /// tracker and balance. The certified state is the epoch's end state, so the tracker already holds the epoch's
 /// outflow; the flow used is the larger of the tracker's flow decayed to the batch time and what the account
 /// withdraws in this epoch, so a tracker that lags its own withdrawals cannot lower the penalty. The balance is

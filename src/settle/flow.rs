@@ -1,4 +1,4 @@
-//! Flow dampening (MATH.md section 2): a per-account memory of outflow, decaying per second, and the penalty a
+//! Flow dampening (docs/settlement-math.md, "Flow dampening"): a per-account memory of outflow, decaying per second, and the penalty a
 //! large outflow relative to the account's balance pays. Trackers are CRDT state: merging two replicas of one
 //! account's tracker at a common time keeps the larger decayed flow, which is exactly commutative,
 //! associative and idempotent.

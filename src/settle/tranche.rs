@@ -1,4 +1,4 @@
-//! Reserve tranche splits (MATH.md section 5): deposits go to the most underweight vaults, withdrawals come from
+//! Reserve tranche splits (docs/settlement-math.md, "Tranche splits"): deposits go to the most underweight vaults, withdrawals come from
 //! the most overweight ones (water-filling), and an operation is allowed only if it leaves every vault within
 //! its band around the target weight, or strictly improves every vault that is outside it.
 

@@ -50,7 +50,7 @@ impl BatchState {
     }
 }
 
-/// An account's outflow memory (MATH.md section 2).
+/// An account's outflow memory (docs/settlement-math.md, "Flow dampening").
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FlowTracker {
     /// Decayed outflow (WAD).

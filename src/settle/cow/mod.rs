@@ -1,4 +1,4 @@
-//! Coincidence of wants (MATH.md section 4): one batch auction for the MYCO/USDC pair. Intents that cross are
+//! Coincidence of wants (docs/settlement-math.md, "CoW matching"): one batch auction for the MYCO/USDC pair. Intents that cross are
 //! filled peer to peer at one uniform price, never worse than any filled intent's limit; what is left and the
 //! curve's spot price satisfies becomes one net order per direction for the bonding curve.
 //!

@@ -1,4 +1,4 @@
-//! The P-AMM redemption curve (MATH.md section 1; Gyroscope's primary AMM, adapted to MYCO → USDC).
+//! The P-AMM redemption curve (docs/settlement-math.md, "P-AMM redemption"; Gyroscope's primary AMM, adapted to MYCO → USDC).
 //!
 //! While the reserve backs the supply fully, MYCO redeems at par; below that, the price falls with the
 //! redemption level `x` (outflow memory, decaying per second), so a run on the reserve gets progressively worse

@@ -8,7 +8,7 @@ fn w(x: u64) -> U256 {
     U256::from(x) * ONE
 }
 
-/// MATH.md's test vector: curve y_a = 100, α = 0.01, x_U = 30, x_L = 70 (r_L = 0.6); from x = 30, b = 50,
+/// The settlement math's test vector: curve y_a = 100, α = 0.01, x_U = 30, x_L = 70 (r_L = 0.6); from x = 30, b = 50,
 /// y = 70, redeeming 10 pays 9.5.
 #[test]
 fn math_md_test_vector() {
