@@ -40,6 +40,7 @@ pub mod ingest;
 pub mod leader;
 pub mod net;
 pub mod preflight;
+pub mod reader;
 pub mod reconcile;
 pub mod relayer;
 pub mod service;

@@ -106,7 +106,7 @@ impl TxManager {
     /// Sends `request` (to, input) for `purpose`/`epoch` and waits until it is mined with the policy's
     /// confirmations. The caller has checked that the chain does not already hold this work; an attempt stored
     /// by an earlier run that got mined meanwhile is recognised and returned instead of sending again.
-    #[tracing::instrument(skip_all, fields(purpose, epoch))]
+    #[tracing::instrument(skip_all, fields(purpose = purpose, epoch = epoch))]
     pub async fn send(&self, purpose: &'static str, epoch: u64, request: TransactionRequest) -> Result<Mined, Error> {
         let deadline = tokio::time::Instant::now() + self.policy.timeout;
         let mut open = attempts::open(&self.pool, purpose, epoch).await.map_err(store_error)?;

@@ -1,0 +1,76 @@
+//! Accepting a verified batch: its claims, state root and committed figures computed, and the batch, claims,
+//! credits and outputs stored in one transaction.
+
+use alloy::primitives::B256;
+
+use crate::Result;
+use crate::ingest::Batch;
+use crate::settle::outputs::{self, Redemptions};
+use crate::settle::{EpochSettlement, pamm};
+use crate::store::{self, Pool, batches, claims, credits};
+
+/// An epoch the reader accepted and stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// The epoch.
+    pub epoch: u64,
+    /// Its batch digest.
+    pub digest: B256,
+    /// Its state root.
+    pub state_root: B256,
+    /// Claims in its root.
+    pub claims: usize,
+}
+
+/// Computes the batch's settlement and stores batch and claims in one transaction.
+#[tracing::instrument(skip_all, fields(epoch = batch.epoch))]
+pub(super) async fn accept(pool: &Pool, batch: &Batch, origin: &str, params: &pamm::Params) -> Result<Accepted> {
+    let settlement = EpochSettlement::compute(&batch.state);
+    let outputs = epoch_outputs(batch, &settlement, params);
+    let mut tx = store::begin(pool).await?;
+    batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
+    claims::insert_all(&mut tx, &settlement).await?;
+    credits::insert_all(&mut tx, batch.epoch, &batch.state.deposits).await?;
+    if let Some(outputs) = &outputs {
+        store::outputs::insert(&mut tx, outputs).await?;
+    }
+    tx.commit().await.map_err(store::Error::from)?;
+    tracing::info!(
+        digest = %batch.digest,
+        root = %settlement.root(),
+        claims = settlement.claims.len(),
+        signers = batch.signers,
+        %origin,
+        "batch accepted"
+    );
+    Ok(Accepted {
+        epoch: batch.epoch,
+        digest: batch.digest,
+        state_root: settlement.root(),
+        claims: settlement.claims.len(),
+    })
+}
+
+/// The epoch's redemption rate, USDC payouts and deposit split, for the status page and the demo. A claim the
+/// math cannot price (a figure near 2^256) is one the escrow cannot pay either; it is logged, not stored.
+pub fn epoch_outputs(
+    batch: &Batch,
+    settlement: &EpochSettlement,
+    params: &pamm::Params,
+) -> Option<store::outputs::EpochOutputs> {
+    let redemptions = match Redemptions::compute(settlement, params) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(epoch = batch.epoch, error = %e, "the epoch's claims cannot be priced");
+            return None;
+        }
+    };
+    let split = outputs::deposit_split(&batch.state);
+    Some(store::outputs::EpochOutputs {
+        epoch: batch.epoch,
+        pamm_rate: redemptions.pamm_rate,
+        redeemed_myco: settlement.claims.iter().map(|c| c.myco_amount).sum(),
+        payout_usdc: redemptions.payouts.iter().sum(),
+        deposit_split: split.as_ref().map(|_| outputs::deposit_split_json(&batch.state, &split)),
+    })
+}

@@ -1,0 +1,124 @@
+//! The reader: one component that turns a batch source into verified, settled and stored epochs, shared by
+//! every mode that reads batches (the relayer, which commits; an attester, which signs; an auditor, which
+//! checks). It fetches each next epoch from the source, verifies it against the validator set and the chain of
+//! batches accepted so far, computes its claims, root and figures, and stores everything in one transaction.
+//! Bad input is quarantined (`quarantine`); two conflicting certified batches for one epoch are kept as
+//! evidence and stop the reader (`verify`). It never writes to the chain: a mode's writer consumes what it
+//! stored.
+//!
+//! ```text
+//!   source ──▶ verify (certificate, chain of batches, schema, values, history) ──▶ accept (settle, store)
+//!                 │ bad: quarantine            │ conflicting certified: equivocation evidence, stop
+//! ```
+
+mod accept;
+mod quarantine;
+mod verify;
+
+use crate::Result;
+use crate::ingest::source::Candidate;
+use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
+use crate::settle::pamm;
+use crate::store::equivocations::{self, Evidence, Side};
+use crate::store::{Pool, batches};
+
+pub use accept::{Accepted, epoch_outputs};
+
+/// What the reader needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The EVM chain id batches must be certified for.
+    pub chain_id: u64,
+    /// The validator set whose quorum certifies batches.
+    pub validators: ValidatorSet,
+    /// Where certified batches come from.
+    pub source: SourceConfig,
+    /// What a batch's document may claim before it is loaded.
+    pub document_limits: crate::ingest::document::footprint::Limits,
+    /// The P-AMM parameters the escrow pays by (for the epoch's computed payouts).
+    pub params: pamm::Params,
+}
+
+/// Reads batches from a source into the store.
+#[derive(Debug)]
+pub struct Reader {
+    pool: Pool,
+    source: Source,
+    verifier: Verifier,
+    params: pamm::Params,
+}
+
+impl Reader {
+    /// A reader continuing after the last batch stored in `pool`. It refuses to start while an equivocation is
+    /// on record: someone must look at the evidence first.
+    pub async fn open(pool: Pool, config: &Config) -> Result<Self> {
+        if let Some(e) = equivocations::all(&pool).await?.into_iter().next() {
+            tracing::error!(epoch = e.epoch, first = %e.first.digest, second = %e.second.digest,
+                "refusing to run: an equivocation is on record; inspect the evidence before clearing it");
+            return Err(
+                ingest::Error::Equivocation { epoch: e.epoch, first: e.first.digest, second: e.second.digest }.into()
+            );
+        }
+        let source = Source::open(&config.source)?;
+        let last = batches::last(&pool).await?;
+        let verifier =
+            Verifier::new(config.chain_id, config.validators.clone(), last).with_limits(config.document_limits);
+        Ok(Self { pool, source, verifier, params: config.params })
+    }
+
+    /// The epoch it reads next.
+    pub fn next_epoch(&self) -> u64 {
+        self.verifier.next_epoch()
+    }
+
+    /// Its source, for logs.
+    pub fn describe(&self) -> String {
+        self.source.describe()
+    }
+
+    /// Verifies, settles and stores every batch that is ready, in epoch order; returns what it accepted. Bad
+    /// input is quarantined; two conflicting certified batches for one epoch are kept as evidence and are an
+    /// error (`ingest::Error::Equivocation`) that halts whoever reads.
+    pub async fn read_available(&mut self) -> Result<Vec<Accepted>> {
+        let mut accepted = Vec::new();
+        loop {
+            let (source, verifier) = (&mut self.source, &mut self.verifier);
+            let epoch = verifier.next_epoch();
+            let fetched = source.fetch(epoch).await;
+            for r in &fetched.refused {
+                quarantine::keep(&self.pool, &r.origin, epoch, &r.error, &r.prefix, false).await?;
+            }
+            let mut chosen: Option<(Batch, String)> = None;
+            for Candidate { origin, bytes } in fetched.candidates {
+                match verify::verify(&self.pool, verifier, &bytes).await {
+                    Ok(batch) => match &chosen {
+                        None => chosen = Some((batch, origin)),
+                        Some((first, _)) if first.digest == batch.digest => {}
+                        Some((first, first_origin)) => {
+                            let first =
+                                Side { digest: first.digest, raw: first.raw.clone(), origin: first_origin.clone() };
+                            let second = Side { digest: batch.digest, raw: bytes, origin };
+                            return Err(verify::equivocation(&self.pool, Evidence { epoch, first, second }).await);
+                        }
+                    },
+                    Err(e) => {
+                        if let Some(evidence) =
+                            verify::conflicts_with_accepted(&self.pool, verifier, &origin, &bytes).await?
+                        {
+                            return Err(verify::equivocation(&self.pool, evidence).await);
+                        }
+                        // Everything accepted stays as it is; we wait for a valid batch of this epoch. The origin
+                        // that served it backs off as if it had failed: answering is not being healthy.
+                        source.rejected(&origin);
+                        let certified = verifier.certified(&bytes).is_some();
+                        quarantine::keep(&self.pool, &origin, epoch, &e, &bytes, certified).await?;
+                    }
+                }
+            }
+            let Some((batch, origin)) = chosen else { return Ok(accepted) };
+            accepted.push(accept::accept(&self.pool, &batch, &origin, &self.params).await?);
+            self.source.accepted(&origin);
+            self.verifier.accept(&batch);
+        }
+    }
+}

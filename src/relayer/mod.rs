@@ -1,0 +1,168 @@
+//! The relayer service: the reader (`crate::reader`: ingest → settle → store) and the chain writer
+//! (`submit`: net orders, then roots) in one task, the escrow watcher (`watch`) in another, both stopping cleanly
+//! when the shutdown token is cancelled (each finishes its current unit of work first). Transient failures,
+//! an unfunded key and a paused contract are waited out with alarms; only what a person must decide halts.
+
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use alloy::providers::DynProvider;
+use tokio_util::sync::CancellationToken;
+
+use std::sync::Arc;
+
+use crate::backoff::Backoff;
+use crate::chain::{CurveSettler, Submitter, TxManager, TxPolicy};
+use crate::health::{Alarm, Health};
+use crate::ingest::{SourceConfig, ValidatorSet};
+use crate::reader::Reader;
+use crate::store::Pool;
+use crate::{Error, Handling, Result};
+
+mod submit;
+mod watch;
+
+/// Consecutive transient chain failures before they raise an alarm (a few are routine with hosted nodes).
+const PERSISTENT_FAILURES: u32 = 5;
+
+/// Everything the relayer needs to know about its world.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The EVM chain id batches must be certified for.
+    pub chain_id: u64,
+    /// The validator set whose quorum certifies batches.
+    pub validators: ValidatorSet,
+    /// Where certified batches come from.
+    pub source: SourceConfig,
+    /// `StateCommitment` address.
+    pub state_commitment: Address,
+    /// `USDCEscrow` address.
+    pub escrow: Address,
+    /// `MycoBondingCurve` address, where each epoch's net orders execute.
+    pub curve: Address,
+    /// The address the relayer key signs as: its one nonce sequence sends every transaction, and it holds the
+    /// settlement float net orders trade from and to.
+    pub settlement_account: Address,
+    /// First block the watcher reads.
+    pub start_block: u64,
+    /// Blocks on top before an escrow event counts.
+    pub confirmations: u64,
+    /// How transactions are sent, replaced and confirmed.
+    pub tx: TxPolicy,
+    /// How often sources and the chain are polled.
+    pub poll_interval: Duration,
+    /// Epochs an escrow deposit may wait for its credit before it is a mismatch.
+    pub credit_within_epochs: u64,
+    /// Blocks per `eth_getLogs` request, at most.
+    pub max_log_range: u64,
+    /// What a batch's document may claim before it is loaded.
+    pub document_limits: crate::ingest::document::footprint::Limits,
+}
+
+/// The relayer: a store, a signing provider, its configuration, and the health it reports.
+#[derive(Debug, Clone)]
+pub struct Relayer {
+    pool: Pool,
+    provider: DynProvider,
+    config: Config,
+    health: Arc<Health>,
+}
+
+impl Relayer {
+    /// A relayer over `pool`, sending through `provider` (which signs as the relayer key).
+    pub fn new(pool: Pool, provider: DynProvider, config: Config) -> Self {
+        Self { pool, provider, config, health: Arc::default() }
+    }
+
+    /// The same relayer, raising its alarms in `health` (shared with the status API).
+    pub fn with_health(self, health: Arc<Health>) -> Self {
+        Self { health, ..self }
+    }
+
+    /// Where it raises its alarms.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// Runs until `shutdown` is cancelled or a stage fails in a way that must halt the relayer.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
+        let pipeline = self.clone().pipeline(shutdown.clone());
+        let watcher = self.clone().watch(shutdown.clone());
+        // Whichever stage fails first stops the other.
+        let guard = shutdown.clone();
+        let stop_on_error = |r: Result<()>| {
+            if r.is_err() {
+                guard.cancel();
+            }
+            r
+        };
+        let (a, b) = tokio::join!(async { stop_on_error(pipeline.await) }, async { stop_on_error(watcher.await) });
+        a.and(b)
+    }
+
+    async fn pipeline(self, shutdown: CancellationToken) -> Result<()> {
+        let mut reader = Reader::open(self.pool.clone(), &self.reader_config()).await?;
+        let txmgr =
+            TxManager::new(self.provider.clone(), self.config.settlement_account, self.pool.clone(), self.config.tx);
+        let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, txmgr.clone());
+        let settler =
+            CurveSettler::new(self.provider.clone(), self.config.curve, self.config.settlement_account, txmgr);
+        tracing::info!(next_epoch = reader.next_epoch(), source = %reader.describe(), "pipeline started");
+        let mut backoff = Backoff::default();
+        loop {
+            let pass = async {
+                reader.read_available().await?;
+                self.submit_uncommitted(&settler, &submitter).await
+            };
+            let wait = match pass.await {
+                Ok(()) => {
+                    backoff.succeeded();
+                    for alarm in [Alarm::Underfunded, Alarm::Paused, Alarm::ChainUnreachable, Alarm::StoreUnreachable] {
+                        self.health.clear(alarm);
+                    }
+                    self.config.poll_interval
+                }
+                Err(e) => self.wait_out(e, "pipeline", &mut backoff)?,
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// What its reader needs.
+    fn reader_config(&self) -> crate::reader::Config {
+        let c = &self.config;
+        crate::reader::Config {
+            chain_id: c.chain_id,
+            validators: c.validators.clone(),
+            source: c.source.clone(),
+            document_limits: c.document_limits,
+            params: crate::settle::pamm::Params::default(),
+        }
+    }
+
+    /// Decides what a failed step means: a transient failure, an unfunded account or a paused contract raises its
+    /// alarm and returns how long to wait before trying again; anything only a person can decide is returned.
+    fn wait_out(&self, e: Error, stage: &'static str, backoff: &mut Backoff) -> Result<Duration> {
+        let alarm = match e.handling() {
+            Handling::Halt => {
+                tracing::error!(stage, error = %e, "halting: this needs an operator");
+                return Err(e);
+            }
+            Handling::AwaitFunds => Alarm::Underfunded,
+            Handling::AwaitUnpause => Alarm::Paused,
+            Handling::Retry if matches!(e, Error::Store(_)) => Alarm::StoreUnreachable,
+            Handling::Retry => Alarm::ChainUnreachable,
+        };
+        let wait = backoff.failed();
+        // The first failures of a flaky node are routine; an alarm is raised only when they persist.
+        if alarm != Alarm::ChainUnreachable || backoff.failures() >= PERSISTENT_FAILURES {
+            self.health.raise(alarm, &crate::error::with_causes(&e));
+        }
+        let error = crate::error::with_causes(&e);
+        tracing::warn!(stage, %error, retry_in_ms = wait.as_millis() as u64, "step failed; will retry");
+        Ok(wait)
+    }
+}

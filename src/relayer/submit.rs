@@ -1,0 +1,145 @@
+//! The relayer's chain writer: each stored epoch the chain does not have yet, in order, its net curve orders and
+//! then its root; exactly once each, recovering what an earlier run sent from the chain.
+
+use alloy::primitives::{B256, U256};
+
+use super::Relayer;
+use crate::chain::{CurveSettler, Outcome, Submitter};
+use crate::settle::{cow, execution};
+use crate::store::curve::{self as curve_store, Planned, Status};
+use crate::store::{self, batches, commitments};
+use crate::{Error, Result, ingest};
+
+impl Relayer {
+    /// Settles every stored epoch the chain does not have yet, in order: its net curve orders first, then its
+    /// root. Stops at the first transient failure (the next poll resumes there).
+    ///
+    /// Orders before root: both steps are exactly-once on chain (`settleEpoch` refuses an epoch twice, `commit`
+    /// takes epochs in sequence), so a crash between them leaves the orders executed and the root pending, which
+    /// the restart completes. The other order could leave a final root whose trades never happened.
+    pub(super) async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<()> {
+        // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
+        // guardian revoked) is forgotten, and its epoch is submitted again.
+        let chain_latest = submitter.latest_epoch().await?;
+        let forgotten = commitments::forget_above(&self.pool, chain_latest).await?;
+        if !forgotten.is_empty() {
+            tracing::warn!(?forgotten, chain_latest, "recorded commitments are no longer on chain; resubmitting");
+        }
+        for epoch in commitments::without_final_at(&self.pool).await? {
+            commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?).await?;
+        }
+        for batch in batches::uncommitted(&self.pool).await? {
+            self.settle_net_orders(settler, batch.epoch).await?;
+            let parent_root = match batch.epoch {
+                1 => B256::ZERO,
+                e => batches::get(&self.pool, e - 1).await?.map(|b| b.state_root).unwrap_or_default(),
+            };
+            let (tx_hash, block_number, gas_used) = match submitter.submit(&batch, parent_root).await? {
+                Outcome::Committed { tx_hash, block_number, gas_used } => {
+                    (Some(tx_hash), Some(block_number), Some(gas_used))
+                }
+                Outcome::AlreadyOnChain => (None, None, None),
+            };
+            let record = commitments::Commitment {
+                epoch: batch.epoch,
+                state_root: batch.state_root,
+                tx_hash,
+                block_number,
+                gas_used,
+                final_at: Some(submitter.final_at(batch.epoch).await?),
+            };
+            commitments::insert(&self.pool, &record).await?;
+        }
+        Ok(())
+    }
+
+    /// Executes `epoch`'s net curve orders unless done: the plan is computed once, at the curve's price after the
+    /// previous epoch, stored before anything is sent, and resent as stored until the chain has it.
+    #[tracing::instrument(skip_all, fields(epoch = epoch))]
+    async fn settle_net_orders(&self, settler: &CurveSettler, epoch: u64) -> Result<()> {
+        let stored = curve_store::get(&self.pool, epoch).await?;
+        if let Some(row) = &stored
+            && row.status != Status::Planned
+        {
+            return Ok(());
+        }
+        let view = settler.view().await?;
+        let planned = match stored {
+            Some(row) => row.plan,
+            None => {
+                // With the row lost (the store was restored from an old copy) but the epoch settled on chain, this
+                // plan is recomputed at the later spot; the execution below is still recovered from the chain's
+                // log, never traded twice.
+                let planned = self.plan_net_orders(epoch, &view).await?;
+                let nothing = planned.sell.0.is_zero() && planned.buy.0.is_zero();
+                for skip in &planned.skipped {
+                    tracing::warn!(reason = skip.reason.as_str(), detail = %skip.detail, "net order not executed");
+                }
+                curve_store::insert(&self.pool, &planned, if nothing { Status::Nothing } else { Status::Planned })
+                    .await?;
+                if nothing {
+                    return Ok(());
+                }
+                planned
+            }
+        };
+        let executed = if view.last_settled >= epoch {
+            // Sent before a restart and mined since: recover the outcome from the chain's log, searching back from
+            // the head no further than the transaction can be.
+            let floor = self.settlement_floor(epoch).await?;
+            let found = settler.find_executed(epoch, floor, self.config.max_log_range).await?;
+            found.ok_or(crate::chain::Error::Decode {
+                what: "EpochSettled",
+                reason: format!("curve settled epoch {} but no EpochSettled log for epoch {epoch}", view.last_settled),
+            })?
+        } else {
+            settler.execute(epoch, planned.sell, planned.buy).await?
+        };
+        tracing::info!(tx = %executed.tx_hash, usdc_out = %executed.usdc_out, myco_out = %executed.myco_out,
+            "net orders executed");
+        curve_store::executed(&self.pool, epoch, &executed).await?;
+        Ok(())
+    }
+
+    /// The earliest block `epoch`'s settlement can be in: when its first attempt was sent, else when the previous
+    /// epoch was committed (net orders of an epoch go out after its predecessor's root), else the start block.
+    async fn settlement_floor(&self, epoch: u64) -> Result<u64> {
+        let sent = store::attempts::first_sent_block(&self.pool, "settle", epoch).await?;
+        let previous = match epoch {
+            1 => None,
+            e => commitments::block_of(&self.pool, e - 1).await?,
+        };
+        Ok(sent.or(previous).unwrap_or(self.config.start_block).max(self.config.start_block))
+    }
+
+    /// Runs `epoch`'s batch auction at the curve's spot and plans the net orders the curve and float can take.
+    async fn plan_net_orders(&self, epoch: u64, view: &crate::chain::CurveView) -> Result<Planned> {
+        let (_, raw) = batches::raw(&self.pool, epoch).await?.ok_or(store::Error::Corrupt {
+            table: "batches",
+            column: "raw",
+            reason: format!("epoch {epoch} is listed uncommitted but not stored"),
+        })?;
+        // The batch was verified when accepted; only its document is needed again.
+        let envelope = ingest::Envelope::decode(&raw)?;
+        let state = ingest::BatchState::from_automerge_within(&envelope.document, &self.config.document_limits)?;
+        let (spot, view) = (view.spot, *view);
+        let planned = tokio::task::spawn_blocking(move || -> crate::settle::fixed::Result<_> {
+            let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;
+            let plan = execution::plan(&auction, &view.curve, view.supply, view.float)?;
+            Ok((auction, plan))
+        });
+        let (auction, plan) =
+            planned.await.map_err(|e| Error::Task { what: "batch auction", reason: e.to_string() })??;
+        let leg = |l: Option<execution::Leg>| l.map_or((U256::ZERO, U256::ZERO), |l| (l.amount, l.min_out));
+        Ok(Planned {
+            epoch,
+            spot,
+            clearing_price: auction.price,
+            matched_myco: auction.matched_myco,
+            fills: auction.fills.len() as u64,
+            sell: leg(plan.sell),
+            buy: leg(plan.buy),
+            skipped: plan.skipped,
+        })
+    }
+}
