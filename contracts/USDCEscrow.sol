@@ -28,15 +28,27 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
 
     IERC20 private immutable _usdc;
     IStateCommitment private immutable _commitment;
+    uint256 private immutable _alphaBar;
+    uint256 private immutable _xuBar;
+    uint256 private immutable _thetaBar;
+    uint256 private immutable _decay;
     uint64 private _nextDepositId = 1;
     mapping(uint256 claimId => bool) private _paid;
 
     /// @param usdc The USDC token.
     /// @param commitment Where final state roots are read from.
     /// @param admin Holds the admin role.
-    constructor(IERC20 usdc, IStateCommitment commitment, address admin) {
+    /// @param params The P-AMM parameters payouts follow.
+    constructor(IERC20 usdc, IStateCommitment commitment, address admin, PammParams memory params) {
+        if (params.alphaBar == 0 || params.xuBar > WAD || params.thetaBar >= WAD || params.decay > WAD) {
+            revert EscrowInvalidParams();
+        }
         _usdc = usdc;
         _commitment = commitment;
+        _alphaBar = params.alphaBar;
+        _xuBar = params.xuBar;
+        _thetaBar = params.thetaBar;
+        _decay = params.decay;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -97,6 +109,11 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     }
 
     /// @inheritdoc IUSDCEscrow
+    function pammParams() external view returns (PammParams memory) {
+        return PammParams({alphaBar: _alphaBar, xuBar: _xuBar, thetaBar: _thetaBar, decay: _decay});
+    }
+
+    /// @inheritdoc IUSDCEscrow
     function usdc() external view returns (address) {
         return address(_usdc);
     }
@@ -121,13 +138,14 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     ///      claims together pay exactly what redeeming their sum at once pays, in whatever order they are paid.
     function _payout(WithdrawalClaim calldata claim, IStateCommitment.ReserveFigures memory figures)
         private
-        pure
+        view
         returns (uint256)
     {
         if (claim.flowPenalty < WAD) revert EscrowInvalidPenalty(claim.claimId, claim.flowPenalty);
         PammMath.State memory s0 =
             PammMath.State({x: figures.flowPressure, b: figures.totalReserve, y: figures.totalSupply});
-        PammMath.Params memory params = PammMath.defaultParams();
+        PammMath.Params memory params =
+            PammMath.Params({alphaBar: _alphaBar, xuBar: _xuBar, thetaBar: _thetaBar, decay: _decay});
         uint256 before = PammMath.redeem(s0, claim.priorRedeemed, params);
         uint256 through = PammMath.redeem(s0, claim.priorRedeemed + claim.mycoAmount, params);
         uint256 usd = through > before ? through - before : 0;

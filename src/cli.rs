@@ -131,6 +131,18 @@ pub struct DeployArgs {
     /// Bonding-curve slope (WAD).
     #[arg(long, default_value = "100000000000")]
     pub curve_m: String,
+    /// P-AMM ᾱ, the relative minimum slope of the redemption curve (WAD, positive).
+    #[arg(long, default_value = "1000000000000000000")]
+    pub pamm_alpha_bar: String,
+    /// P-AMM x̄_U, the relative cap on the par region (WAD, at most 1.0).
+    #[arg(long, default_value = "300000000000000000")]
+    pub pamm_xu_bar: String,
+    /// P-AMM θ̄, the floor price (WAD, below 1.0).
+    #[arg(long, default_value = "600000000000000000")]
+    pub pamm_theta_bar: String,
+    /// P-AMM δ, the per-second decay of the redemption level (WAD; the default halves it every two days).
+    #[arg(long, default_value = "999995988739639108")]
+    pub pamm_decay: String,
 }
 
 /// `withdraw` options.
@@ -171,6 +183,12 @@ pub struct InspectArgs {
     /// The bonding curve's spot price (WAD USD per MYCO) for the auction.
     #[arg(long, default_value = "1000000000000000000")]
     pub spot: String,
+    /// Price claims with the P-AMM parameters of this escrow (read through --rpc-url) instead of the defaults.
+    #[arg(long, requires = "rpc_url")]
+    pub escrow: Option<alloy::primitives::Address>,
+    /// The chain's JSON-RPC endpoint, to read --escrow's parameters.
+    #[arg(long, requires = "escrow")]
+    pub rpc_url: Option<String>,
     /// One line of JSON instead of indented JSON.
     #[arg(long)]
     pub json: bool,

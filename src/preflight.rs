@@ -189,11 +189,16 @@ async fn contracts(settings: &Settings, account: Address, provider: &DynProvider
             ));
         }
         match escrow.usdc().call().await {
-            Ok(usdc) => {
-                report.world.usdc = usdc;
-                Outcome::Ok(format!("next deposit id {next}, holds {usdc}"))
-            }
-            Err(e) => call_failed("usdc()", e),
+            Ok(usdc) => report.world.usdc = usdc,
+            Err(e) => return call_failed("usdc()", e),
+        }
+        match crate::chain::escrow_pamm_params(provider, c.escrow).await {
+            Ok(p) => Outcome::Ok(format!(
+                "next deposit id {next}, holds {}, pays by P-AMM ᾱ {} x̄_U {} θ̄ {} δ {}",
+                report.world.usdc, p.alpha_bar, p.xu_bar, p.theta_bar, p.decay
+            )),
+            Err(e) if e.is_retryable() => Outcome::Unreachable(format!("pammParams(): {e}")),
+            Err(e) => Outcome::Wrong(format!("pammParams(): {e}")),
         }
     }
     .await;

@@ -173,7 +173,7 @@ pub struct Outcome {
 }
 
 /// Loads both sides, records every mismatch found (logging new ones at warn) and resolves those gone.
-pub async fn run(pool: &Pool, credit_within: u64) -> store::Result<Outcome> {
+pub async fn run(pool: &Pool, credit_within: u64, params: &pamm::Params) -> store::Result<Outcome> {
     let claims = claims::all(pool).await?;
     let stored_batches = batches::all(pool).await?;
     let batch_times: BTreeMap<u64, u64> = stored_batches.iter().map(|b| (b.epoch, b.timestamp)).collect();
@@ -203,7 +203,7 @@ pub async fn run(pool: &Pool, credit_within: u64) -> store::Result<Outcome> {
         batch_times: &batch_times,
         watcher_read_time: escrow::read_time(pool).await?,
     };
-    let found = find(&ledger, credit_within, &pamm::Params::default());
+    let found = find(&ledger, credit_within, params);
 
     let mut tx = store::begin(pool).await?;
     let mut opened = 0;

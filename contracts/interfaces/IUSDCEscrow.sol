@@ -49,6 +49,22 @@ interface IUSDCEscrow {
         uint256 usdcAmount
     );
 
+    /// @notice The P-AMM parameters this escrow pays by (WAD), set at deployment: relative minimum slope ᾱ, relative
+    ///         cap on the par region x̄_U, floor price θ̄, and per-second decay δ of the redemption level.
+    /// @param alphaBar ᾱ.
+    /// @param xuBar x̄_U.
+    /// @param thetaBar θ̄.
+    /// @param decay δ.
+    struct PammParams {
+        uint256 alphaBar;
+        uint256 xuBar;
+        uint256 thetaBar;
+        uint256 decay;
+    }
+
+    /// @notice P-AMM parameters outside their domain: ᾱ must be positive, x̄_U, θ̄ and δ at most 1.0, θ̄ below 1.0.
+    error EscrowInvalidParams();
+
     /// @notice A deposit of zero.
     error EscrowZeroAmount();
 
@@ -96,6 +112,9 @@ interface IUSDCEscrow {
     /// @notice Whether `claimId` was paid.
     /// @param claimId The claim.
     function isPaid(uint256 claimId) external view returns (bool);
+
+    /// @notice The P-AMM parameters payouts follow (the relayer, attesters and auditors read them here).
+    function pammParams() external view returns (PammParams memory);
 
     /// @notice The token this escrow holds (a preflight checks it is the configured USDC).
     function usdc() external view returns (address);

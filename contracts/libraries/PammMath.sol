@@ -53,11 +53,6 @@ library PammMath {
         bool toFloor;
     }
 
-    /// @notice ᾱ = 1.0, x̄_U = 0.3, θ̄ = 0.6, δ = 0.5^(1/172800) rounded to the nearest WAD.
-    function defaultParams() internal pure returns (Params memory) {
-        return Params({alphaBar: ONE, xuBar: 0.3e18, thetaBar: 0.6e18, decay: 999995988739639108});
-    }
-
     /// @notice δ^seconds · x.
     function decay(uint256 x, uint256 delta, uint256 secondsElapsed) internal pure returns (uint256) {
         return F.mulDown(F.intPowDown(delta, secondsElapsed), x);

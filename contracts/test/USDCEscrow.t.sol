@@ -45,6 +45,43 @@ contract USDCEscrowTest is TestBase {
     StateCommitment internal sc;
     USDCEscrow internal escrow;
 
+    /// @notice The deployment defaults: ᾱ = 1.0, x̄_U = 0.3, θ̄ = 0.6, a two-day half-life.
+    function defaults() internal pure returns (IUSDCEscrow.PammParams memory) {
+        return
+            IUSDCEscrow.PammParams({
+                alphaBar: 1e18, xuBar: 0.3e18, thetaBar: 0.6e18, decay: 999995988739639108
+            });
+    }
+
+    function _refuses(IUSDCEscrow.PammParams memory p) internal {
+        vm.expectRevert(IUSDCEscrow.EscrowInvalidParams.selector);
+        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, p);
+    }
+
+    /// The same domain as the relayer's `Params::check`, at its edges.
+    function test_constructor_refusesParametersOutsideTheirDomain() public {
+        IUSDCEscrow.PammParams memory p = defaults();
+        p.alphaBar = 0;
+        _refuses(p);
+        p = defaults();
+        p.xuBar = 1e18 + 1;
+        _refuses(p);
+        p = defaults();
+        p.thetaBar = 1e18;
+        _refuses(p);
+        p = defaults();
+        p.decay = 1e18 + 1;
+        _refuses(p);
+        p = IUSDCEscrow.PammParams({alphaBar: 1, xuBar: 1e18, thetaBar: 1e18 - 1, decay: 1e18});
+        USDCEscrow edges = new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, p);
+        vm.assertEq(edges.pammParams().thetaBar, 1e18 - 1);
+        IUSDCEscrow.PammParams memory read = escrow.pammParams();
+        vm.assertEq(read.alphaBar, 1e18);
+        vm.assertEq(read.xuBar, 0.3e18);
+        vm.assertEq(read.thetaBar, 0.6e18);
+        vm.assertEq(read.decay, 999995988739639108);
+    }
+
     function setUp() public {
         vm.warp(1_000_000);
         usdc = new TestUSDC();
@@ -53,7 +90,7 @@ contract USDCEscrowTest is TestBase {
 
     function _deploy(TestUSDC token) internal {
         sc = new StateCommitment(admin, WINDOW);
-        escrow = new USDCEscrow(IERC20(address(token)), IStateCommitment(address(sc)), admin);
+        escrow = new USDCEscrow(IERC20(address(token)), IStateCommitment(address(sc)), admin, defaults());
         vm.startPrank(admin);
         sc.grantRole(sc.RELAYER_ROLE(), relayer);
         escrow.grantRole(escrow.GUARDIAN_ROLE(), admin);

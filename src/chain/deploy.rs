@@ -56,6 +56,8 @@ pub struct DeployConfig {
     pub curve_m: U256,
     /// The USDC to use.
     pub usdc: Usdc,
+    /// The P-AMM parameters the escrow pays by (fixed at deployment; everyone else reads them from it).
+    pub pamm: crate::settle::pamm::Params,
 }
 
 /// Addresses of a deployment.
@@ -124,7 +126,9 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
     let sc = StateCommitment::deploy(provider, config.admin, config.challenge_window)
         .await
         .map_err(failed("StateCommitment"))?;
-    let escrow = USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin).await.map_err(failed("USDCEscrow"))?;
+    let escrow = USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, super::pamm_params_abi(&config.pamm))
+        .await
+        .map_err(failed("USDCEscrow"))?;
 
     let minter = myco.MINTER_ROLE().call().await.map_err(failed("MINTER_ROLE"))?;
     confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;

@@ -219,6 +219,32 @@ pub fn withdrawal_claim(c: &crate::settle::Claim) -> bindings::escrow::IUSDCEscr
     }
 }
 
+/// The P-AMM parameters as `USDCEscrow`'s constructor takes them.
+pub fn pamm_params_abi(p: &crate::settle::pamm::Params) -> bindings::escrow::IUSDCEscrow::PammParams {
+    bindings::escrow::IUSDCEscrow::PammParams {
+        alphaBar: p.alpha_bar,
+        xuBar: p.xu_bar,
+        thetaBar: p.theta_bar,
+        decay: p.decay,
+    }
+}
+
+/// The P-AMM parameters `escrow` pays by. Claims are priced and committed flow pressure is decayed with these,
+/// never with a copy of our own: a relayer configured differently from the contract would otherwise report
+/// payouts the escrow does not make.
+pub async fn escrow_pamm_params(
+    provider: &alloy::providers::DynProvider,
+    escrow: alloy::primitives::Address,
+) -> Result<crate::settle::pamm::Params, Error> {
+    let escrow = bindings::USDCEscrow::new(escrow, provider);
+    let p = escrow.pammParams().call().await.map_err(|e| Error::from_call("pammParams", e))?;
+    let params =
+        crate::settle::pamm::Params { alpha_bar: p.alphaBar, xu_bar: p.xuBar, theta_bar: p.thetaBar, decay: p.decay };
+    // The escrow's constructor refuses these; a contract that reports them is not our escrow.
+    params.check().map_err(|reason| Error::Decode { what: "pammParams", reason: reason.into() })?;
+    Ok(params)
+}
+
 /// How long any one RPC request may take: a node that stalls but keeps the connection open must not stall the
 /// relayer (op txmgr uses 10 s).
 pub const RPC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -56,9 +56,27 @@ pub async fn inspect_batch(args: InspectArgs) -> anyhow::Result<ExitCode> {
             (myco_bridge::ingest::BatchState::from_automerge(&envelope.document)?, false)
         }
     };
-    let outputs = EpochOutputs::compute(&state, spot, &Params::default())?;
+    let (params, priced_by) = match (&args.rpc_url, args.escrow) {
+        (Some(url), Some(escrow)) => {
+            let provider = myco_bridge::chain::signing_provider(
+                url.parse().context("--rpc-url")?,
+                alloy::signers::local::PrivateKeySigner::random(),
+            );
+            let params = myco_bridge::chain::escrow_pamm_params(&provider, escrow).await.context("pammParams()")?;
+            (params, format!("escrow {escrow}"))
+        }
+        _ => (Params::default(), "defaults".to_string()),
+    };
+    let outputs = EpochOutputs::compute(&state, spot, &params)?;
     let mut value = outputs.to_json(&state);
     value["verified"] = serde_json::Value::Bool(verified);
+    value["pamm_params"] = serde_json::json!({
+        "from": priced_by,
+        "alpha_bar": params.alpha_bar.to_string(),
+        "xu_bar": params.xu_bar.to_string(),
+        "theta_bar": params.theta_bar.to_string(),
+        "decay": params.decay.to_string(),
+    });
     if args.json {
         println!("{value}");
     } else {

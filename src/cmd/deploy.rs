@@ -38,7 +38,14 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         curve_p0: parse("--curve-p0", &args.curve_p0)?,
         curve_m: parse("--curve-m", &args.curve_m)?,
         usdc,
+        pamm: myco_bridge::settle::pamm::Params {
+            alpha_bar: parse("--pamm-alpha-bar", &args.pamm_alpha_bar)?,
+            xu_bar: parse("--pamm-xu-bar", &args.pamm_xu_bar)?,
+            theta_bar: parse("--pamm-theta-bar", &args.pamm_theta_bar)?,
+            decay: parse("--pamm-decay", &args.pamm_decay)?,
+        },
     };
+    config.pamm.check().map_err(|e| anyhow::anyhow!("P-AMM parameters: {e}"))?;
     let d = myco_bridge::chain::deploy::deploy(&provider, &config).await?;
     println!(
         "# deployed on chain {chain_id}; admin {}, guardian {}, relayer {}",

@@ -53,6 +53,13 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 alloy::signers::local::PrivateKeySigner::random(),
             );
             println!("crediting the deposits of escrow {escrow} (after deposit id {credited})");
+            let params = myco_bridge::chain::escrow_pamm_params(&provider, escrow).await.context("pammParams()")?;
+            if params != myco_bridge::settle::pamm::Params::default() {
+                println!(
+                    "WARNING: escrow {escrow} pays by P-AMM parameters other than the defaults the simulated \
+                     validators model ({params:?}); their reserve will drift from what it pays"
+                );
+            }
             Deposits::Escrow(EscrowFeed::new(
                 provider,
                 escrow,

@@ -98,6 +98,7 @@ impl Devnet {
             curve_p0: CURVE_P0,
             curve_m: CURVE_M,
             usdc: deploy::Usdc::Test,
+            pamm: crate::settle::pamm::Params::default(),
         };
         let deployment = deploy::deploy(&provider, &config).await?;
         let float_provider = signing_provider(anvil.endpoint_url(), relayer.clone());

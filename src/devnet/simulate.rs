@@ -420,8 +420,9 @@ struct Redeemed {
 
 /// What the escrow pays for `state`'s claims: it leaves the reserve once they are paid.
 fn redeemed(state: &BatchState) -> Option<Redeemed> {
-    let settlement = crate::settle::EpochSettlement::compute(state);
+    // The simulated validators price with the default parameters, which the devnet deploys.
     let params = crate::settle::pamm::Params::default();
+    let settlement = crate::settle::EpochSettlement::compute(state, &params);
     let paid_usd = settlement
         .claims
         .iter()

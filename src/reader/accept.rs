@@ -25,7 +25,7 @@ pub struct Accepted {
 /// Computes the batch's settlement and stores batch and claims in one transaction.
 #[tracing::instrument(skip_all, fields(epoch = batch.epoch))]
 pub(super) async fn accept(pool: &Pool, batch: &Batch, origin: &str, params: &pamm::Params) -> Result<Accepted> {
-    let settlement = EpochSettlement::compute(&batch.state);
+    let settlement = EpochSettlement::compute(&batch.state, params);
     let outputs = epoch_outputs(batch, &settlement, params);
     let mut tx = store::begin(pool).await?;
     batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;

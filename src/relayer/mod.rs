@@ -16,6 +16,7 @@ use crate::chain::{CurveSettler, Submitter, TxManager, TxPolicy};
 use crate::health::{Alarm, Health};
 use crate::ingest::{SourceConfig, ValidatorSet};
 use crate::reader::Reader;
+use crate::settle::pamm;
 use crate::store::Pool;
 use crate::{Error, Handling, Result};
 
@@ -86,8 +87,9 @@ impl Relayer {
 
     /// Runs until `shutdown` is cancelled or a stage fails in a way that must halt the relayer.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
-        let pipeline = self.clone().pipeline(shutdown.clone());
-        let watcher = self.clone().watch(shutdown.clone());
+        let Some(params) = self.escrow_params(&shutdown).await? else { return Ok(()) };
+        let pipeline = self.clone().pipeline(params, shutdown.clone());
+        let watcher = self.clone().watch(params, shutdown.clone());
         // Whichever stage fails first stops the other.
         let guard = shutdown.clone();
         let stop_on_error = |r: Result<()>| {
@@ -100,8 +102,28 @@ impl Relayer {
         a.and(b)
     }
 
-    async fn pipeline(self, shutdown: CancellationToken) -> Result<()> {
-        let mut reader = Reader::open(self.pool.clone(), &self.reader_config()).await?;
+    /// The P-AMM parameters the escrow pays by, read once at start (they are immutable); a node that does not
+    /// answer is waited out. `None` if shut down first.
+    async fn escrow_params(&self, shutdown: &CancellationToken) -> Result<Option<pamm::Params>> {
+        let mut backoff = Backoff::default();
+        loop {
+            let wait = match crate::chain::escrow_pamm_params(&self.provider, self.config.escrow).await {
+                Ok(params) => {
+                    tracing::info!(alpha_bar = %params.alpha_bar, xu_bar = %params.xu_bar,
+                        theta_bar = %params.theta_bar, decay = %params.decay, "escrow's P-AMM parameters");
+                    return Ok(Some(params));
+                }
+                Err(e) => self.wait_out(e.into(), "escrow parameters", &mut backoff)?,
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    async fn pipeline(self, params: pamm::Params, shutdown: CancellationToken) -> Result<()> {
+        let mut reader = Reader::open(self.pool.clone(), &self.reader_config(params)).await?;
         let txmgr =
             TxManager::new(self.provider.clone(), self.config.settlement_account, self.pool.clone(), self.config.tx);
         let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, txmgr.clone());
@@ -132,14 +154,14 @@ impl Relayer {
     }
 
     /// What its reader needs.
-    fn reader_config(&self) -> crate::reader::Config {
+    fn reader_config(&self, params: pamm::Params) -> crate::reader::Config {
         let c = &self.config;
         crate::reader::Config {
             chain_id: c.chain_id,
             validators: c.validators.clone(),
             source: c.source.clone(),
             document_limits: c.document_limits,
-            params: crate::settle::pamm::Params::default(),
+            params,
         }
     }
 

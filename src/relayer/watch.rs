@@ -6,18 +6,19 @@ use tokio_util::sync::CancellationToken;
 use super::Relayer;
 use crate::backoff::Backoff;
 use crate::chain::Watcher;
+use crate::settle::pamm;
 use crate::store::{self, batches};
 use crate::{Error, Result};
 
 impl Relayer {
     /// Reads escrow events and reconciles them with the ledger whenever either side moved; keeps the chain clock.
-    pub(super) async fn watch(self, shutdown: CancellationToken) -> Result<()> {
+    pub(super) async fn watch(self, params: pamm::Params, shutdown: CancellationToken) -> Result<()> {
         let c = &self.config;
         let watcher = Watcher::new(self.provider.clone(), c.escrow, c.start_block, c.confirmations, c.max_log_range);
         let mut reconciled_at = None;
         let mut backoff = Backoff::default();
         loop {
-            let wait = match self.watch_once(&watcher, &mut reconciled_at).await {
+            let wait = match self.watch_once(&watcher, &params, &mut reconciled_at).await {
                 Ok(caught_up) => {
                     backoff.succeeded();
                     if !caught_up {
@@ -36,7 +37,12 @@ impl Relayer {
 
     /// One watcher step: the chain's clock, one range of escrow events, and a reconciliation if anything moved.
     /// Returns whether the watcher has caught up with the confirmed head.
-    async fn watch_once(&self, watcher: &Watcher, reconciled_at: &mut Option<(u64, usize, u64)>) -> Result<bool> {
+    async fn watch_once(
+        &self,
+        watcher: &Watcher,
+        params: &pamm::Params,
+        reconciled_at: &mut Option<(u64, usize, u64)>,
+    ) -> Result<bool> {
         self.observe_clock().await?;
         let progress = watcher.poll(&self.pool).await?;
         // Either side moving: a new batch, a new escrow event, or the watcher reading past a batch's time.
@@ -46,7 +52,7 @@ impl Relayer {
             store::escrow::batches_behind_watcher(&self.pool).await?,
         );
         if *reconciled_at != Some(state) {
-            let outcome = crate::reconcile::run(&self.pool, self.config.credit_within_epochs).await?;
+            let outcome = crate::reconcile::run(&self.pool, self.config.credit_within_epochs, params).await?;
             if outcome.opened > 0 || outcome.resolved > 0 {
                 tracing::info!(open = outcome.open, opened = outcome.opened, resolved = outcome.resolved, "reconciled");
             }

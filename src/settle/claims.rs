@@ -125,8 +125,9 @@ pub struct EpochSettlement {
 }
 
 impl EpochSettlement {
-    /// Computes the claims and the state root of a verified batch's state.
-    pub fn compute(state: &BatchState) -> Self {
+    /// Computes the claims and the state root of a verified batch's state; the committed flow pressure is the
+    /// batch's redemption level decayed to its timestamp with `params.decay` (the escrow's).
+    pub fn compute(state: &BatchState, params: &pamm::Params) -> Self {
         // Each claim's slice starts where the epoch's claims with smaller ids end.
         let mut by_id: Vec<&crate::ingest::document::WithdrawalRequest> = state.withdrawals.iter().collect();
         by_id.sort_by_key(|w| w.claim_id);
@@ -166,7 +167,7 @@ impl EpochSettlement {
             total_supply: r.total_supply.saturating_add(running),
             total_reserve: r.total_reserve,
             // A decay that cannot be computed (a level near 2^256) is committed undecayed: never lower.
-            flow_pressure: pamm::decay(r.redemption_level, pamm::Params::default().decay, elapsed)
+            flow_pressure: pamm::decay(r.redemption_level, params.decay, elapsed)
                 .unwrap_or(r.redemption_level),
         };
         Self { epoch: state.epoch, figures, claims, tree }
@@ -257,8 +258,8 @@ mod tests {
         let requests = vec![request(7, 1, 4), request(8, 2, 1), request(9, 1, 6)];
         let mut reversed = requests.clone();
         reversed.reverse();
-        let a = EpochSettlement::compute(&state_with(requests));
-        let b = EpochSettlement::compute(&state_with(reversed));
+        let a = EpochSettlement::compute(&state_with(requests), &pamm::Params::default());
+        let b = EpochSettlement::compute(&state_with(reversed), &pamm::Params::default());
         assert_eq!(a.root(), b.root());
         let penalty_of = |id: u64| a.claims.iter().find(|c| c.claim_id == U256::from(id)).unwrap().flow_penalty;
         assert_eq!(penalty_of(7), flow::MAX_PENALTY);
@@ -301,7 +302,8 @@ mod tests {
             for i in (1..shuffled.withdrawals.len()).rev() {
                 shuffled.withdrawals.swap(i, rng.below(i + 1));
             }
-            let (a, b) = (EpochSettlement::compute(&state), EpochSettlement::compute(&shuffled));
+            let p = pamm::Params::default();
+            let (a, b) = (EpochSettlement::compute(&state, &p), EpochSettlement::compute(&shuffled, &p));
             proptest::prop_assert_eq!(a.root(), b.root());
             proptest::prop_assert_eq!(a.figures, b.figures);
             let sorted = |s: &EpochSettlement| {

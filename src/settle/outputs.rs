@@ -34,7 +34,7 @@ impl EpochOutputs {
     /// Computes the outputs of `state` with the curve at `spot` (WAD USD per MYCO) and P-AMM `params`.
     pub fn compute(state: &BatchState, spot: U256, params: &pamm::Params) -> fixed::Result<Self> {
         let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;
-        let settlement = EpochSettlement::compute(state);
+        let settlement = EpochSettlement::compute(state, params);
 
         let Redemptions { slices, payouts, pamm_rate } = Redemptions::compute(&settlement, params)?;
         let deposit_split = deposit_split(state);

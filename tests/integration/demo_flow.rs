@@ -71,7 +71,7 @@ async fn check(options: &Options, finished: &Finished) -> BTreeMap<U256, U256> {
     let claims = store::claims::all(&pool).await.unwrap();
     assert!(claims.iter().all(|c| c.paid_tx.is_some()));
     // Reconciled: every withdrawal matches its claim's committed payout, every deposit was credited.
-    myco_bridge::reconcile::run(&pool, 3).await.unwrap();
+    myco_bridge::reconcile::run(&pool, 3, &myco_bridge::settle::pamm::Params::default()).await.unwrap();
     assert_eq!(store::mismatches::all(&pool).await.unwrap(), []);
     let rows = store::curve::all(&pool).await.unwrap();
     assert_eq!(rows.len() as u64, options.epochs, "every epoch's net orders recorded");

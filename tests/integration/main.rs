@@ -6,6 +6,7 @@ mod chain_faults;
 mod cli;
 mod common;
 mod demo_flow;
+mod escrow_params;
 mod differential;
 mod hostile;
 mod ingest;

@@ -36,7 +36,10 @@ contract SettlementHarness {
         if (f == Fn.CurveSellOut) return CurveMath.sellOut(a[0], a[1], a[2], a[3]);
         if (f == Fn.CurveBuyOut) return CurveMath.buyOut(a[0], a[1], a[2], a[3]);
         if (f == Fn.CurveSpot) return CurveMath.spot(a[0], a[1], a[2]);
-        return PammMath.redeem(PammMath.State({x: a[0], b: a[1], y: a[2]}), a[3], PammMath.defaultParams());
+        // The deployment defaults: ᾱ = 1.0, x̄_U = 0.3, θ̄ = 0.6 (the decay does not enter a redemption).
+        PammMath.Params memory p =
+            PammMath.Params({alphaBar: 1e18, xuBar: 0.3e18, thetaBar: 0.6e18, decay: 0});
+        return PammMath.redeem(PammMath.State({x: a[0], b: a[1], y: a[2]}), a[3], p);
     }
 
     /// @notice Evaluates `f` on every input; `reverts[i]` holds the revert data where input i reverted.

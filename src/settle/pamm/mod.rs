@@ -48,6 +48,18 @@ impl Default for Params {
 }
 
 impl Params {
+    /// Whether the parameters lie in the domain the curve is defined on, as `USDCEscrow`'s constructor checks:
+    /// ᾱ positive, x̄_U and δ at most 1.0, θ̄ below 1.0.
+    pub fn check(&self) -> std::result::Result<(), &'static str> {
+        match () {
+            () if self.alpha_bar.is_zero() => Err("alphaBar must be positive"),
+            () if self.xu_bar > ONE => Err("xuBar must be at most 1.0"),
+            () if self.theta_bar >= ONE => Err("thetaBar must be below 1.0"),
+            () if self.decay > ONE => Err("decay must be at most 1.0"),
+            () => Ok(()),
+        }
+    }
+
     /// θ = 1 − θ̄.
     pub fn theta(&self) -> Result<U256> {
         fixed::sub(ONE, self.theta_bar)

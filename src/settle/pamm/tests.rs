@@ -53,6 +53,24 @@ fn parameter_thresholds() {
     assert_eq!((d.ba_hl, d.ba_big_hl), (wad(92), wad(80)));
 }
 
+/// The domain `USDCEscrow`'s constructor enforces, at its edges.
+#[test]
+fn parameter_domain() {
+    let d = Params::default();
+    assert_eq!(d.check(), Ok(()));
+    let refused = [
+        Params { alpha_bar: U256::ZERO, ..d },
+        Params { xu_bar: ONE + U256::from(1), ..d },
+        Params { theta_bar: ONE, ..d },
+        Params { decay: ONE + U256::from(1), ..d },
+    ];
+    for p in refused {
+        assert!(p.check().is_err(), "{p:?}");
+    }
+    let edges = Params { alpha_bar: U256::from(1), xu_bar: ONE, theta_bar: ONE - U256::from(1), decay: ONE };
+    assert_eq!(edges.check(), Ok(()));
+}
+
 #[test]
 fn decay_halves_in_two_days() {
     let half = decay(w(1000), Params::default().decay, 172_800).unwrap();
