@@ -3,6 +3,9 @@
 
 FORGE := node_modules/.bin/forge
 CARGO ?= cargo
+# The devnet (anvil, the simulator, the demo) is a cargo feature: the tests and the demo need it, the service
+# build (`cargo build --release`) leaves it out.
+DEVNET := --features devnet
 
 .PHONY: deps build demo test test-contracts test-rust test-postgres lint fmt clean
 
@@ -16,11 +19,11 @@ node_modules/.installed: package.json package-lock.json
 ## build: compile contracts and the relayer
 build: deps
 	$(FORGE) build
-	$(CARGO) build
+	$(CARGO) build $(DEVNET)
 
 ## demo: run the whole bridge on a fresh local chain and print a summary (DEMO_ARGS="--epochs 10 --keep-chain")
 demo: deps
-	$(CARGO) run --quiet -- demo $(DEMO_ARGS)
+	$(CARGO) run --quiet $(DEVNET) -- demo $(DEMO_ARGS)
 
 ## test: every test: Solidity (forge), Rust (unit, property, and integration against anvil) on SQLite, then the
 ## integration tests again on PostgreSQL when a server is installed (Debian's `postgresql`; .ci/run installs it)
@@ -30,10 +33,10 @@ test-contracts: deps
 	$(FORGE) test
 
 test-rust: deps
-	$(CARGO) test
+	$(CARGO) test $(DEVNET)
 
 test-postgres: deps
-	@status=0; scripts/with-postgres $(CARGO) test --test integration || status=$$?; \
+	@status=0; scripts/with-postgres $(CARGO) test $(DEVNET) --test integration || status=$$?; \
 	if [ $$status = 3 ] && [ -n "$$MYCO_REQUIRE_POSTGRES" ]; then exit 3; \
 	elif [ $$status = 3 ]; then echo "make test: PostgreSQL pass NOT RUN: no server installed (apt-get install postgresql)"; \
 	elif [ $$status != 0 ]; then exit $$status; fi
@@ -42,7 +45,8 @@ test-postgres: deps
 lint: deps
 	$(FORGE) fmt --check
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets $(DEVNET) -- -D warnings
+	$(CARGO) clippy --lib --bins -- -D warnings
 
 fmt: deps
 	$(FORGE) fmt

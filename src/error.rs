@@ -24,6 +24,7 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] crate::store::Error),
     /// A local devnet could not be started or deployed.
+    #[cfg(feature = "devnet")]
     #[error(transparent)]
     Devnet(#[from] crate::devnet::Error),
 }

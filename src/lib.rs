@@ -2,37 +2,60 @@
 //!
 //! # Layout
 //!
-//! The modules follow the data flow; a value travels left to right and never back.
+//! The modules follow the data flow; a value travels left to right and never back. The reader (ingest, settle,
+//! store) is shared by every mode that reads batches; a mode differs only in its writer (docs/architecture.md).
 //!
 //! ```text
-//!  validators ──▶ ingest ──▶ settle ──▶ chain::settler ───▶ MycoBondingCurve.sol (net orders)
-//!  (batches)     verify      auction,    chain::submitter ─▶ StateCommitment.sol (root per epoch)
-//!                   │        claims,     (both via chain::txmgr: one nonce, fee bumps)
-//!                   │        root               │
-//!                   ▼           ▼               ▼
-//!                 store ◀──────────────── chain::watcher ◀── USDCEscrow.sol events (reorg-aware)
-//!                   ▲
-//!               reconcile: escrow events against certified claims and credits → mismatches
+//!             ┌──────────── reader ─────────────┐   writer (relayer)
+//!  validators ──▶ ingest ──▶ settle ──▶ store ──┼──▶ chain::settler ───▶ MycoBondingCurve.sol (net orders)
+//!  (batches)     verify      auction,           │   chain::submitter ─▶ StateCommitment.sol (root per epoch)
+//!                            claims, root       │   (both via chain::txmgr: one nonce, fee bumps)
+//!                                               │
+//!                          store ◀──────────────┴── chain::watcher ◀── USDCEscrow.sol events (reorg-aware)
+//!                            ▲
+//!                        reconcile: escrow events against certified claims and credits → mismatches
 //! ```
 //!
+//! Reading and computing:
 //! - [`ingest`]: batch envelopes, the Ed25519 certificate, the Automerge document schema and value checks,
 //!   batch sources (folder, HTTP), and the chain-of-batches verifier (bytes in, verified [`ingest::Batch`] out).
 //! - [`settle`]: pure settlement math (no I/O, no async): the batch auction, the bonding curve, P-AMM, flow
 //!   penalties, tranche splits, withdrawal claims and the state root.
-//! - [`chain`]: contract bindings generated from forge artifacts, the transaction manager, the net-order
-//!   settler, the root submitter, the escrow watcher.
+//! - [`reader`]: a source to verified, settled, stored epochs: verification, quarantine, the equivocation watch;
+//!   never writes to the chain.
+//!
+//! Writing and watching:
+//! - [`chain`]: contract bindings, the transaction manager, the net-order settler, the root submitter, the
+//!   escrow watcher, bounded log reads, the production deployment.
+//! - [`relayer`]: the writer: net orders then roots for each stored epoch, and the escrow watcher with
+//!   reconciliation, both cancellable, faults waited out with alarms.
 //! - [`reconcile`]: every escrow event against the certified ledger; disagreements become stored mismatches.
-//! - [`store`]: SQLite through sqlx; one module per table.
-//! - [`relayer`]: wiring of the stages into one cancellable service.
-//! - [`devnet`]: anvil, deployment, the validator simulator (and its bad batches), shared by the demo, the
-//!   `simulate` command and the tests.
-//! - [`demo`]: the whole bridge on a local chain, end to end.
+//! - [`store`]: SQLite or PostgreSQL through sqlx; one module per table.
+//!
+//! Running it:
+//! - [`config`]: the TOML file and its environment overrides, validated with errors that name the key.
+//! - [`preflight`]: before anything is sent, the configuration is checked against the chain and the store.
+//! - [`service`]: `myco-bridge run`: preflight, leader election, the status API and the relayer, with a
+//!   graceful shutdown.
+//! - [`leader`]: exactly one sending instance per store (a PostgreSQL advisory lock; SQLite has one process).
+//! - [`health`]: leadership, the halt reason and the alarms, shared by the relayer and the API.
+//! - [`api`]: `/health`, `/ready`, `/metrics`, the JSON API and the status page.
+//! - [`net`]: outbound HTTP(S) with rustls and the system's CA store, for the RPC and the batch endpoints.
+//! - [`backoff`]: exponential backoff for every retry loop.
+//! - [`error`]: the crate's error and how the service handles each kind (retry, wait, halt).
+//!
+//! Built only with the `devnet` feature (the tests, `make demo`, `simulate`; never the service build):
+//! - `devnet`: anvil, the test deployment, the validator simulator (and its bad batches), a batch server.
+//! - `demo`: the whole bridge on a local chain, end to end.
+//! - `rng`: the simulator's deterministic generator (also compiled for the unit tests).
 
 pub mod api;
 pub mod backoff;
 pub mod chain;
 pub mod config;
+#[cfg(feature = "devnet")]
 pub mod demo;
+#[cfg(feature = "devnet")]
 pub mod devnet;
 pub mod error;
 pub mod health;
@@ -43,6 +66,8 @@ pub mod preflight;
 pub mod reader;
 pub mod reconcile;
 pub mod relayer;
+#[cfg(any(test, feature = "devnet"))]
+pub mod rng;
 pub mod service;
 pub mod settle;
 pub mod store;

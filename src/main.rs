@@ -22,31 +22,14 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
 
     match cli.command {
-        Command::Demo { epochs, validators, seed, workdir, reserve_loss_bps, keep_chain } => {
-            let options = myco_bridge::demo::Options {
-                epochs,
-                validators: validators as usize,
-                seed,
-                workdir,
-                reserve_loss_bps,
-                ..Default::default()
-            };
-            let finished = myco_bridge::demo::run(&options).await?;
-            println!("{}", finished.report);
-            if keep_chain {
-                println!(
-                    "\nThe chain and the status page ({}) stay up until Ctrl-C. Try:\n  node_modules/.bin/cast call {} \"latestEpoch()(uint64)\" --rpc-url {}",
-                    finished.report.status_url, finished.report.deployment.state_commitment, finished.report.rpc_url
-                );
-                tokio::signal::ctrl_c().await?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        #[cfg(feature = "devnet")]
+        Command::Demo(args) => cmd::demo::demo(args).await,
         Command::Run(args) => cmd::run::run(args).await,
         Command::Status(args) => cmd::status::status(args).await,
         Command::Deploy(args) => cmd::deploy::deploy(args).await,
         Command::Withdraw(args) => cmd::withdraw::withdraw(args).await,
         Command::Migrate(args) => cmd::status::migrate(args).await,
+        #[cfg(feature = "devnet")]
         Command::Simulate(args) => cmd::simulate::simulate(args).await,
         Command::VerifyBatch(args) => cmd::batch::verify_batch(args).await,
         Command::InspectBatch(args) => cmd::batch::inspect_batch(args).await,

@@ -2,8 +2,11 @@
 //! print). `main.rs` parses the arguments and dispatches here.
 
 pub mod batch;
+#[cfg(feature = "devnet")]
+pub mod demo;
 pub mod deploy;
 pub mod run;
+#[cfg(feature = "devnet")]
 pub mod simulate;
 pub mod status;
 pub mod withdraw;

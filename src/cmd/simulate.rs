@@ -13,7 +13,7 @@ use myco_bridge::ingest::certificate::format_keys;
 use myco_bridge::ingest::folder::FolderSource;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::SimulateArgs;
+use crate::cli::devnet::SimulateArgs;
 
 pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();

@@ -14,6 +14,7 @@ use crate::ingest::certificate::sign;
 use crate::ingest::document::{CreditedDeposit, FlowTracker, ReserveState, Vault, WithdrawalRequest};
 use crate::ingest::intent::{Intent, Token};
 use crate::ingest::{BatchState, Envelope};
+use crate::rng::SplitMix64;
 use crate::settle::{WAD, flow};
 
 /// MYCO units per USDC unit at par (18 − 6 decimals).
@@ -434,26 +435,6 @@ fn redeemed(state: &BatchState) -> Option<Redeemed> {
 
 fn account_of(key: &SigningKey) -> B256 {
     B256::from(key.verifying_key().to_bytes())
-}
-
-/// A small deterministic generator (SplitMix64), so a seed reproduces a run exactly.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
 }
 
 #[cfg(test)]

@@ -167,8 +167,7 @@ impl EpochSettlement {
             total_supply: r.total_supply.saturating_add(running),
             total_reserve: r.total_reserve,
             // A decay that cannot be computed (a level near 2^256) is committed undecayed: never lower.
-            flow_pressure: pamm::decay(r.redemption_level, params.decay, elapsed)
-                .unwrap_or(r.redemption_level),
+            flow_pressure: pamm::decay(r.redemption_level, params.decay, elapsed).unwrap_or(r.redemption_level),
         };
         Self { epoch: state.epoch, figures, claims, tree }
     }
@@ -298,7 +297,7 @@ mod tests {
             let mut state = state_with(requests.clone());
             state.flows.insert(B256::repeat_byte(1), tracker(30, 900));
             let mut shuffled = state.clone();
-            let mut rng = crate::devnet::simulate::SplitMix64(seed);
+            let mut rng = crate::rng::SplitMix64(seed);
             for i in (1..shuffled.withdrawals.len()).rev() {
                 shuffled.withdrawals.swap(i, rng.below(i + 1));
             }

@@ -124,8 +124,8 @@ async fn the_relayer_rides_out_an_rpc_outage_and_commits_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_order() {
     use myco_bridge::chain::bindings::MycoBondingCurve;
-    use myco_bridge::devnet::simulate::SplitMix64;
     use myco_bridge::ingest::document::CreditedDeposit;
+    use myco_bridge::rng::SplitMix64;
     use myco_bridge::store::curve::{self, Status as CurveStatus};
 
     const EPOCHS: u64 = 8;

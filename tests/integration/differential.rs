@@ -5,8 +5,8 @@
 use alloy::primitives::{Bytes, U256};
 use alloy::providers::DynProvider;
 use myco_bridge::chain::bindings::harness::SettlementHarness::{self, SettlementHarnessInstance};
-use myco_bridge::devnet::simulate::SplitMix64;
 use myco_bridge::devnet::{self, ADMIN_ACCOUNT};
+use myco_bridge::rng::SplitMix64;
 use myco_bridge::settle::curve::Curve;
 use myco_bridge::settle::fixed::{self, MathError, ONE};
 use myco_bridge::settle::pamm::{self, Params, State};

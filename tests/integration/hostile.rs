@@ -96,7 +96,7 @@ async fn garbage_endpoint(
         "/v1/batches/{epoch}",
         axum::routing::get(move || {
             let n = counter.fetch_add(1, Ordering::Relaxed);
-            let mut rng = myco_bridge::devnet::simulate::SplitMix64(n + 1);
+            let mut rng = myco_bridge::rng::SplitMix64(n + 1);
             let body: Vec<u8> = (0..8 * 1024).map(|_| rng.next_u64() as u8).collect();
             async move { body }
         }),

@@ -143,7 +143,7 @@ fn curved(y: U256, b_frac: u64, x_frac: u64, theta_bar: U256) -> State {
 }
 
 /// Supplies spread over 1 wei to 10^12 MYCO (10^30 wei), log-uniformly.
-fn supply(rng: &mut crate::devnet::simulate::SplitMix64) -> U256 {
+fn supply(rng: &mut crate::rng::SplitMix64) -> U256 {
     let exponent = rng.below(31) as u32;
     let mantissa = 100 + rng.below(900) as u64;
     (U256::from(10).pow(U256::from(exponent)) * U256::from(mantissa) / U256::from(1000)).max(U256::from(1))
@@ -162,7 +162,7 @@ const CASES_PER_REGION: u64 = 10_600;
 fn exactness_at(alpha: u64, seed: u64) -> std::collections::BTreeMap<&'static str, (u64, u128, u128)> {
     let p = params_with(alpha);
     let (o, d) = (super::oracle::Oracle::new(&p), Derived::of(&p).unwrap());
-    let mut rng = crate::devnet::simulate::SplitMix64(seed);
+    let mut rng = crate::rng::SplitMix64(seed);
     let mut ours_per_region: std::collections::BTreeMap<Region, u64> = Default::default();
     let mut found: std::collections::BTreeMap<&'static str, (u64, u128, u128)> = Default::default();
     for attempt in 0..3_000_000u64 {
@@ -232,7 +232,7 @@ fn payouts_never_exceed_the_exact_curve_by_more_than_two_wei() {
 /// supply down), never pays more than k wei above redeeming it at once, at every scale.
 #[test]
 fn splitting_a_redemption_into_k_parts_gains_at_most_k_wei() {
-    let mut rng = crate::devnet::simulate::SplitMix64(77);
+    let mut rng = crate::rng::SplitMix64(77);
     let mut worst = 0i128;
     for alpha in [10u64, 3, 5] {
         let p = params_with(alpha);

@@ -1,10 +1,12 @@
-//! Command-line interface.
+//! Command-line interface. The devnet's commands (`demo`, `simulate`) exist only in a build with the `devnet`
+//! feature.
 
-use std::net::SocketAddr;
+#[cfg(feature = "devnet")]
+pub mod devnet;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use myco_bridge::devnet::faults::Fault;
 
 /// myco-bridge: settles a BFT-certified Automerge payment network on an EVM chain.
 #[derive(Debug, Parser)]
@@ -37,29 +39,11 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Run the whole bridge on a fresh local chain: anvil, contracts, simulated validators, the relayer, a
     /// deposit and a withdrawal; prints a summary and exits 0 when every step succeeded.
-    Demo {
-        /// Epochs to certify and commit.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-        epochs: u64,
-        /// Validators in the simulated network.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=100))]
-        validators: u64,
-        /// Seed for every key and random choice of the simulation.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Folder for batches and the relayer's database (recreated on each run).
-        #[arg(long, default_value = ".demo")]
-        workdir: PathBuf,
-        /// Write the reserve down by this many basis points in the withdrawal epoch (e.g. 1500): below par,
-        /// withdrawals pay the P-AMM rate instead of 1.0.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
-        reserve_loss_bps: u64,
-        /// Keep the local chain running after the summary (until Ctrl-C), to inspect it with `cast`.
-        #[arg(long)]
-        keep_chain: bool,
-    },
+    #[cfg(feature = "devnet")]
+    Demo(devnet::DemoArgs),
     /// Run a simulated validator network producing certified batches into a folder or over HTTP.
-    Simulate(SimulateArgs),
+    #[cfg(feature = "devnet")]
+    Simulate(devnet::SimulateArgs),
     /// Verify one batch file on its own: prints its summary and exits 0, or the reason and exits 1.
     VerifyBatch(VerifyArgs),
     /// Print a batch's computed outputs: clearing price, fills, net curve orders, penalties, P-AMM payouts,
@@ -194,64 +178,6 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
-/// `simulate` options.
-#[derive(Debug, Args)]
-pub struct SimulateArgs {
-    /// Write `<epoch>.batch` files (and `validators.txt`) into this folder.
-    #[arg(long, conflicts_with = "listen", required_unless_present = "listen")]
-    pub out: Option<PathBuf>,
-    /// Serve batches over HTTP at this address (`GET /v1/batches/<epoch>`).
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
-    /// Chain id the batches are certified for.
-    #[arg(long, default_value_t = 31337)]
-    pub chain_id: u64,
-    /// Number of validators.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=100))]
-    pub validators: u64,
-    /// Seed for every key and random choice.
-    #[arg(long, default_value_t = 7)]
-    pub seed: u64,
-    /// Off-chain accounts (the size of the balance maps).
-    #[arg(long, default_value_t = 100)]
-    pub accounts: usize,
-    /// Signed intents per epoch.
-    #[arg(long, default_value_t = 50)]
-    pub intents: usize,
-    /// MYCO transfers per epoch.
-    #[arg(long, default_value_t = 50)]
-    pub transfers: usize,
-    /// Synthetic escrow deposits credited per epoch (without --escrow).
-    #[arg(long, default_value_t = 2)]
-    pub deposits: usize,
-    /// Credit the real deposits of the escrow at this address (read through --rpc-url) instead of synthetic ones.
-    #[arg(long, requires = "rpc_url")]
-    pub escrow: Option<alloy::primitives::Address>,
-    /// The chain's JSON-RPC endpoint, for --escrow.
-    #[arg(long, requires = "escrow")]
-    pub rpc_url: Option<String>,
-    /// First block to read the escrow's deposits from (its deployment block).
-    #[arg(long, default_value_t = 0)]
-    pub from_block: u64,
-    /// Blocks on top before a deposit is credited.
-    #[arg(long, default_value_t = 0)]
-    pub confirmations: u64,
-    /// Withdrawal requests per epoch.
-    #[arg(long, default_value_t = 1)]
-    pub withdrawals: usize,
-    /// Epochs to produce in this run (0 = until Ctrl-C); a folder that already holds batches is continued.
-    #[arg(long, default_value_t = 0)]
-    pub epochs: u64,
-    /// Milliseconds between batches.
-    #[arg(long, default_value_t = 1000)]
-    pub interval_ms: u64,
-    /// Publish a bad batch first at an epoch, as EPOCH:KIND (repeatable). Kinds: corrupt-document, truncated,
-    /// wrong-schema, bad-signature, missing-signatures, too-few-signers, unknown-signer, duplicate-signer,
-    /// wrong-parent, replay, oversized, wrong-chain, bad-intent-signature, equivocation.
-    #[arg(long = "fault", value_parser = parse_fault)]
-    pub faults: Vec<(u64, Fault)>,
-}
-
 /// `verify-batch` options.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -266,9 +192,4 @@ pub struct VerifyArgs {
     /// A validator public key (hex); repeat for each validator.
     #[arg(long)]
     pub validator: Vec<String>,
-}
-
-fn parse_fault(s: &str) -> Result<(u64, Fault), String> {
-    let (epoch, kind) = s.split_once(':').ok_or("expected EPOCH:KIND, e.g. 3:bad-signature")?;
-    Ok((epoch.parse().map_err(|e| format!("epoch {epoch:?}: {e}"))?, kind.parse()?))
 }
