@@ -69,12 +69,12 @@ contract StateCommitment is IStateCommitment, AccessControl, Pausable {
         emit CommitmentsRevoked(epoch, latest, msg.sender);
     }
 
-    /// @notice Stops commits (a guardian's emergency brake).
+    /// @inheritdoc IStateCommitment
     function pause() external onlyRole(GUARDIAN_ROLE) {
         _pause();
     }
 
-    /// @notice Resumes commits.
+    /// @inheritdoc IStateCommitment
     function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
     }

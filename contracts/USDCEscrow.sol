@@ -88,12 +88,12 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
         );
     }
 
-    /// @notice Stops deposits and withdrawals.
+    /// @inheritdoc IUSDCEscrow
     function pause() external onlyRole(GUARDIAN_ROLE) {
         _pause();
     }
 
-    /// @notice Resumes deposits and withdrawals.
+    /// @inheritdoc IUSDCEscrow
     function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
     }

@@ -9,7 +9,7 @@ use std::fmt;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider};
 
-use crate::chain::bindings::{Erc20, MycoBondingCurve, StateCommitment, USDCEscrow};
+use crate::chain::bindings::{AccessControl, Erc20, MycoBondingCurve, StateCommitment, USDCEscrow};
 use crate::config::Settings;
 use crate::ingest::SourceConfig;
 
@@ -163,7 +163,7 @@ async fn contracts(settings: &Settings, account: Address, provider: &DynProvider
             Ok(r) => r,
             Err(e) => return call_failed("RELAYER_ROLE()", e),
         };
-        match sc.hasRole(role, account).call().await {
+        match AccessControl::new(c.state_commitment, provider).hasRole(role, account).call().await {
             Ok(true) => Outcome::Ok(format!("latest epoch {latest}, challenge window {window} s, {account} commits")),
             Ok(false) => Outcome::Wrong(format!("{account} does not hold RELAYER_ROLE")),
             Err(e) => call_failed("hasRole()", e),
@@ -225,7 +225,7 @@ async fn contracts(settings: &Settings, account: Address, provider: &DynProvider
             Ok(r) => r,
             Err(e) => return call_failed("SETTLEMENT_ROLE()", e),
         };
-        match curve.hasRole(role, account).call().await {
+        match AccessControl::new(c.curve, provider).hasRole(role, account).call().await {
             Ok(true) => Outcome::Ok(format!("last settled epoch {settled}, {account} settles")),
             Ok(false) => Outcome::Wrong(format!("{account} does not hold SETTLEMENT_ROLE")),
             Err(e) => call_failed("hasRole()", e),

@@ -87,6 +87,15 @@ interface IMycoBondingCurve {
         external
         returns (uint256 usdcOut, uint256 mycoOut);
 
+    /// @notice The curve's price at zero supply, p0 (WAD USD per MYCO).
+    function p0() external view returns (uint256);
+
+    /// @notice The curve's slope m (WAD USD per MYCO per MYCO).
+    function m() external view returns (uint256);
+
+    /// @notice The role that executes each epoch's net orders (the relayer).
+    function SETTLEMENT_ROLE() external view returns (bytes32);
+
     /// @notice The last epoch whose net orders were executed (0 before any).
     function lastSettledEpoch() external view returns (uint64);
 

@@ -93,6 +93,18 @@ interface IStateCommitment {
     /// @param epoch The first epoch to revoke.
     function revoke(uint64 epoch) external;
 
+    /// @notice Stops commits (the guardian's emergency brake).
+    function pause() external;
+
+    /// @notice Resumes commits (the admin).
+    function unpause() external;
+
+    /// @notice The role that commits roots.
+    function RELAYER_ROLE() external view returns (bytes32);
+
+    /// @notice The role that revokes commitments and pauses.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
     /// @notice The highest committed epoch (0 when none).
     function latestEpoch() external view returns (uint64);
 

@@ -113,6 +113,15 @@ interface IUSDCEscrow {
     /// @param claimId The claim.
     function isPaid(uint256 claimId) external view returns (bool);
 
+    /// @notice Stops deposits and withdrawals (the guardian's emergency brake).
+    function pause() external;
+
+    /// @notice Resumes deposits and withdrawals (the admin).
+    function unpause() external;
+
+    /// @notice The role that pauses.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
     /// @notice The P-AMM parameters payouts follow (the relayer, attesters and auditors read them here).
     function pammParams() external view returns (PammParams memory);
 

@@ -7,7 +7,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider};
 use serde::Serialize;
 
-use super::bindings::{Erc20, MycoBondingCurve, MycoToken, StateCommitment, TestUSDC, USDCEscrow};
+use super::bindings::Erc20;
 
 /// Why a deployment failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,12 @@ pub enum Error {
         /// Why (a decoded revert where there is one).
         reason: String,
     },
+    /// This build has no contract bytecode: forge could not run when it was compiled.
+    #[error(
+        "this build has no contract bytecode (forge could not run when it was compiled): install the toolchain with \
+         `npm ci` and rebuild to deploy"
+    )]
+    NoBytecode,
     /// The USDC address given is not a 6-decimal token.
     #[error("--usdc {address}: {reason}")]
     NotUsdc {
@@ -79,10 +85,12 @@ pub struct Deployment {
     pub start_block: u64,
 }
 
+#[cfg(contract_bytecode)]
 fn failed(what: &'static str) -> impl Fn(alloy::contract::Error) -> Error {
     move |e| Error::Contract { what, reason: super::decode_revert(&e).unwrap_or_else(|| e.to_string()) }
 }
 
+#[cfg(contract_bytecode)]
 async fn confirm<C: alloy::sol_types::SolCall>(
     what: &'static str,
     call: alloy::contract::SolCallBuilder<&&DynProvider, C>,
@@ -106,7 +114,17 @@ pub async fn check_usdc(provider: &DynProvider, address: Address) -> Result<(), 
 }
 
 /// Deploys everything from the provider's signer (which must be `config.admin`) and grants the roles.
+#[cfg(not(contract_bytecode))]
+pub async fn deploy(_provider: &DynProvider, _config: &DeployConfig) -> Result<Deployment, Error> {
+    Err(Error::NoBytecode)
+}
+
+/// Deploys everything from the provider's signer (which must be `config.admin`) and grants the roles.
+#[cfg(contract_bytecode)]
 pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Deployment, Error> {
+    use super::bindings::artifacts::escrow::{IUSDCEscrow::PammParams, USDCEscrow};
+    use super::bindings::artifacts::{MycoToken, TestUSDC, curve::MycoBondingCurve, state_commitment::StateCommitment};
+
     let start_block = provider
         .get_block_number()
         .await
@@ -126,9 +144,10 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
     let sc = StateCommitment::deploy(provider, config.admin, config.challenge_window)
         .await
         .map_err(failed("StateCommitment"))?;
-    let escrow = USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, super::pamm_params_abi(&config.pamm))
-        .await
-        .map_err(failed("USDCEscrow"))?;
+    let p = &config.pamm;
+    let params = PammParams { alphaBar: p.alpha_bar, xuBar: p.xu_bar, thetaBar: p.theta_bar, decay: p.decay };
+    let escrow =
+        USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, params).await.map_err(failed("USDCEscrow"))?;
 
     let minter = myco.MINTER_ROLE().call().await.map_err(failed("MINTER_ROLE"))?;
     confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;

@@ -147,7 +147,7 @@ impl Error {
     /// How the service handles this error: retry, wait for funds or an unpause, or halt.
     pub fn handling(&self) -> crate::Handling {
         use alloy::sol_types::SolError;
-        use bindings::state_commitment::StateCommitment::EnforcedPause;
+        use bindings::openzeppelin::IPausable::EnforcedPause;
         match self {
             e if e.is_retryable() => crate::Handling::Retry,
             Error::InsufficientFunds { .. } => crate::Handling::AwaitFunds,
@@ -193,14 +193,24 @@ pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
 /// Decodes revert data into the name and fields of any of our contracts' custom errors.
 pub fn decode_revert_data(data: &[u8]) -> String {
     use alloy::sol_types::SolInterface;
-    use bindings::{curve::MycoBondingCurve as C, escrow::USDCEscrow as U, state_commitment::StateCommitment as S};
-    if let Ok(err) = S::StateCommitmentErrors::abi_decode(data) {
+    use bindings::openzeppelin::{IAccessControl, IGuards, IPausable};
+    use bindings::{MycoBondingCurve as C, StateCommitment as S, USDCEscrow as U};
+    if let Ok(err) = S::IStateCommitmentErrors::abi_decode(data) {
         return format!("{err:?}");
     }
-    if let Ok(err) = U::USDCEscrowErrors::abi_decode(data) {
+    if let Ok(err) = U::IUSDCEscrowErrors::abi_decode(data) {
         return format!("{err:?}");
     }
-    if let Ok(err) = C::MycoBondingCurveErrors::abi_decode(data) {
+    if let Ok(err) = C::IMycoBondingCurveErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = IAccessControl::IAccessControlErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = IPausable::IPausableErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = IGuards::IGuardsErrors::abi_decode(data) {
         return format!("{err:?}");
     }
     format!("unrecognised revert data {}", alloy::hex::encode_prefixed(data))
@@ -216,16 +226,6 @@ pub fn withdrawal_claim(c: &crate::settle::Claim) -> bindings::escrow::IUSDCEscr
         flowPenalty: c.flow_penalty,
         epoch: c.epoch,
         priorRedeemed: c.prior_redeemed,
-    }
-}
-
-/// The P-AMM parameters as `USDCEscrow`'s constructor takes them.
-pub fn pamm_params_abi(p: &crate::settle::pamm::Params) -> bindings::escrow::IUSDCEscrow::PammParams {
-    bindings::escrow::IUSDCEscrow::PammParams {
-        alphaBar: p.alpha_bar,
-        xuBar: p.xu_bar,
-        thetaBar: p.theta_bar,
-        decay: p.decay,
     }
 }
 

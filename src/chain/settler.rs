@@ -10,7 +10,8 @@ use alloy::sol_types::SolEvent;
 
 use super::Error;
 use super::bindings::Erc20;
-use super::bindings::curve::{IMycoBondingCurve::NetOrders, MycoBondingCurve};
+use super::bindings::MycoBondingCurve;
+use super::bindings::curve::IMycoBondingCurve::NetOrders;
 use super::txmgr::TxManager;
 use crate::settle::curve::Curve;
 use crate::settle::execution::Float;
@@ -34,7 +35,7 @@ pub struct CurveView {
 /// Sends net orders from the settlement account.
 #[derive(Debug, Clone)]
 pub struct CurveSettler {
-    contract: MycoBondingCurve::MycoBondingCurveInstance<DynProvider>,
+    contract: MycoBondingCurve::IMycoBondingCurveInstance<DynProvider>,
     account: Address,
     txmgr: TxManager,
 }

@@ -8,10 +8,8 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::DynProvider;
 
 use super::Error;
-use super::bindings::state_commitment::{
-    IStateCommitment::{Commitment, ReserveFigures},
-    StateCommitment,
-};
+use super::bindings::StateCommitment;
+use super::bindings::state_commitment::IStateCommitment::{Commitment, ReserveFigures};
 use super::txmgr::TxManager;
 use crate::store::batches::StoredBatch;
 
@@ -34,7 +32,7 @@ pub enum Outcome {
 /// Sends state roots from the relayer's key.
 #[derive(Debug, Clone)]
 pub struct Submitter {
-    contract: StateCommitment::StateCommitmentInstance<DynProvider>,
+    contract: StateCommitment::IStateCommitmentInstance<DynProvider>,
     txmgr: TxManager,
 }
 

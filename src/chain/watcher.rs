@@ -12,7 +12,7 @@ use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 
 use super::Error;
-use super::bindings::escrow::USDCEscrow::{Deposited, Withdrawn};
+use super::bindings::escrow::IUSDCEscrow::{Deposited, Withdrawn};
 use crate::store::{
     self,
     escrow::{Deposit, EventOrigin, Range, Withdrawal},

@@ -10,7 +10,7 @@ use alloy::providers::Provider;
 use anyhow::Context;
 use myco_bridge::chain::bindings::USDCEscrow;
 use myco_bridge::chain::bindings::escrow::IUSDCEscrow::WithdrawalClaim;
-use myco_bridge::chain::bindings::escrow::USDCEscrow::Withdrawn;
+use myco_bridge::chain::bindings::escrow::IUSDCEscrow::Withdrawn;
 use serde_json::Value;
 
 use crate::cli::WithdrawArgs;

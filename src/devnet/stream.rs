@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::faults::Fault;
 use super::serve::BatchServer;
 use super::simulate::{EpochInputs, Network, Produced, WithdrawalAsk};
-use crate::chain::bindings::escrow::USDCEscrow::Deposited;
+use crate::chain::bindings::escrow::IUSDCEscrow::Deposited;
 use crate::ingest::document::CreditedDeposit;
 use crate::ingest::folder::FolderSource;
 use crate::ingest::intent::Token;

@@ -3,8 +3,8 @@
 //! the escrow quotes for it.
 
 use alloy::primitives::U256;
-use myco_bridge::chain::bindings::{StateCommitment, USDCEscrow};
-use myco_bridge::chain::pamm_params_abi;
+use myco_bridge::chain::bindings::StateCommitment;
+use myco_bridge::chain::bindings::artifacts::escrow::{IUSDCEscrow::PammParams, USDCEscrow};
 use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
 use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
 use myco_bridge::ingest::document::CreditedDeposit;
@@ -36,11 +36,17 @@ async fn claims_are_priced_with_the_escrows_own_parameters() {
         d.usdc,
         d.state_commitment,
         h.devnet.signer(ADMIN_ACCOUNT).address(),
-        pamm_params_abi(&params),
+        PammParams {
+            alphaBar: params.alpha_bar,
+            xuBar: params.xu_bar,
+            thetaBar: params.theta_bar,
+            decay: params.decay,
+        },
     )
     .await
     .unwrap();
     let config = myco_bridge::relayer::Config { escrow: *escrow.address(), ..h.config() };
+    let escrow = myco_bridge::chain::bindings::USDCEscrow::new(*escrow.address(), &admin);
 
     // Epoch 1 credits 10,000 USDC and turns it into MYCO; epoch 2 writes 40% of the reserve off and redeems
     // 3,000 MYCO (below par); epoch 3, an hour later, redeems again against the decayed redemption level.

@@ -11,6 +11,7 @@ mod escrow_params;
 mod hostile;
 mod ingest;
 mod interop;
+mod logs;
 mod merkle;
 mod operate;
 mod pg_cluster;

@@ -8,7 +8,7 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::U256;
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
-use myco_bridge::chain::bindings::{MycoBondingCurve, StateCommitment, TestUSDC};
+use myco_bridge::chain::bindings::{AccessControl, MycoBondingCurve, StateCommitment, TestUSDC};
 use myco_bridge::chain::{send_call, signing_provider};
 use myco_bridge::devnet::serve::BatchServer;
 use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
@@ -122,9 +122,10 @@ async fn an_unfunded_relayer_waits_with_an_alarm_and_commits_once_funded() {
     // A new relayer key with its roles but no ETH.
     let key = PrivateKeySigner::random();
     let sc = StateCommitment::new(d.state_commitment, &admin);
-    send_call("grant", sc.grantRole(sc.RELAYER_ROLE().call().await.unwrap(), key.address())).await.unwrap();
-    let curve = MycoBondingCurve::new(d.curve, &admin);
-    send_call("grant", curve.grantRole(curve.SETTLEMENT_ROLE().call().await.unwrap(), key.address())).await.unwrap();
+    let role = sc.RELAYER_ROLE().call().await.unwrap();
+    send_call("grant", AccessControl::new(d.state_commitment, &admin).grantRole(role, key.address())).await.unwrap();
+    let role = MycoBondingCurve::new(d.curve, &admin).SETTLEMENT_ROLE().call().await.unwrap();
+    send_call("grant", AccessControl::new(d.curve, &admin).grantRole(role, key.address())).await.unwrap();
     let config = myco_bridge::relayer::Config { settlement_account: key.address(), ..h.config() };
     let relayer = Relayer::new(h.pool.clone(), signing_provider(h.devnet.url(), key.clone()), config);
     let shutdown = CancellationToken::new();

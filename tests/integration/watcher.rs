@@ -7,7 +7,7 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
 use myco_bridge::chain::Watcher;
 use myco_bridge::chain::bindings::escrow::IUSDCEscrow::WithdrawalClaim;
-use myco_bridge::chain::bindings::escrow::USDCEscrow::{Deposited, Withdrawn, depositCall, withdrawCall};
+use myco_bridge::chain::bindings::escrow::IUSDCEscrow::{Deposited, Withdrawn, depositCall, withdrawCall};
 use myco_bridge::chain::bindings::state_commitment::IStateCommitment::ReserveFigures;
 use myco_bridge::chain::bindings::{StateCommitment, TestUSDC, USDCEscrow};
 use myco_bridge::chain::send_call;
