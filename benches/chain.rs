@@ -11,11 +11,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, U256, keccak256};
+use myco_bridge::chain::RootCommit;
 use myco_bridge::chain::bindings::harness::DepositBatcher;
 use myco_bridge::chain::bindings::{TestUSDC, USDCEscrow};
 use myco_bridge::chain::{Submitter, TxManager, TxPolicy, Watcher, send_call};
 use myco_bridge::devnet::{ADMIN_ACCOUNT, Devnet, RELAYER_ACCOUNT};
-use myco_bridge::store::{self, batches::ReserveFigures, batches::StoredBatch};
+use myco_bridge::ids::Epoch;
+use myco_bridge::store;
 
 const EPOCHS: u64 = 30;
 const DEPOSITS: u64 = 10_000;
@@ -59,17 +61,18 @@ async fn main() {
     let mut parent = B256::ZERO;
     let mut ours = Vec::new();
     for epoch in 1..=EPOCHS {
-        let batch = StoredBatch {
-            epoch,
+        let commit = RootCommit {
+            epoch: Epoch(epoch),
             digest: root("digest", epoch),
             state_root: root("root", epoch),
+            parent_root: parent,
             timestamp: epoch,
-            reserve: ReserveFigures::default(),
+            figures: Default::default(),
         };
         let start = Instant::now();
-        submitter.submit(&batch, parent).await.expect("commit");
+        submitter.submit(&commit).await.expect("commit");
         ours.push(start.elapsed());
-        parent = batch.state_root;
+        parent = commit.state_root;
     }
 
     // `cast send` of the same call, epochs EPOCHS+1..=2·EPOCHS, from the same key.

@@ -233,7 +233,7 @@ pub async fn run(options: &Options) -> Result<Finished> {
         tracing::info!(epoch, digest = %produced.digest, "validators certified a batch");
 
         wait_for("relayer commits the epoch", &mut relayer_task, || async {
-            Ok(commitments::latest(&pool).await?.is_some_and(|l| l >= epoch))
+            Ok(commitments::latest(&pool).await?.is_some_and(|l| l.0 >= epoch))
         })
         .await?;
     }
@@ -270,15 +270,16 @@ pub async fn run(options: &Options) -> Result<Finished> {
     let output_rows = store::outputs::all(&pool).await?;
     let mut epochs = Vec::new();
     for c in commitments::all(&pool).await? {
+        let epoch = c.epoch.0;
         epochs.push(EpochLine {
-            epoch: c.epoch,
+            epoch,
             state_root: c.state_root,
             tx_hash: c.tx_hash,
             gas_used: c.gas_used,
-            deposits_credited: credited_per_epoch.get(c.epoch as usize - 1).copied().unwrap_or_default(),
-            claims: claims.iter().filter(|s| s.claim.epoch == c.epoch).count(),
+            deposits_credited: credited_per_epoch.get(epoch as usize - 1).copied().unwrap_or_default(),
+            claims: claims.iter().filter(|s| s.claim.epoch == epoch).count(),
             curve: curve_rows.iter().find(|r| r.plan.epoch == c.epoch).cloned(),
-            outputs: output_rows.iter().find(|r| r.epoch == c.epoch).cloned(),
+            outputs: output_rows.iter().find(|r| r.epoch == epoch).cloned(),
         });
     }
     let report = Report {

@@ -43,6 +43,7 @@
 //! - [`net`]: outbound HTTP(S) with rustls and the system's CA store, for the RPC and the batch endpoints.
 //! - [`backoff`]: exponential backoff for every retry loop.
 //! - [`error`]: the crate's error and how the service handles each kind (retry, wait, halt).
+//! - [`ids`]: epochs, claim and deposit ids, and transaction purposes as types of their own.
 //!
 //! Built only with the `devnet` feature (the tests, `make demo`, `simulate`; never the service build):
 //! - `devnet`: anvil, the test deployment, the validator simulator (and its bad batches), a batch server.
@@ -59,6 +60,7 @@ pub mod demo;
 pub mod devnet;
 pub mod error;
 pub mod health;
+pub mod ids;
 pub mod ingest;
 pub mod leader;
 pub mod net;

@@ -176,22 +176,11 @@ pub struct Outcome {
 pub async fn run(pool: &Pool, credit_within: u64, params: &pamm::Params) -> store::Result<Outcome> {
     let claims = claims::all(pool).await?;
     let stored_batches = batches::all(pool).await?;
-    let batch_times: BTreeMap<u64, u64> = stored_batches.iter().map(|b| (b.epoch, b.timestamp)).collect();
-    let figures: BTreeMap<u64, CommittedFigures> = stored_batches
-        .into_iter()
-        .map(|b| {
-            let r = b.reserve;
-            let f = CommittedFigures {
-                total_supply: r.total_supply,
-                total_reserve: r.total_reserve,
-                flow_pressure: r.flow_pressure,
-            };
-            (b.epoch, f)
-        })
-        .collect();
+    let batch_times: BTreeMap<u64, u64> = stored_batches.iter().map(|b| (b.epoch.0, b.timestamp)).collect();
+    let figures: BTreeMap<u64, CommittedFigures> = stored_batches.into_iter().map(|b| (b.epoch.0, b.reserve)).collect();
     let (withdrawals, deposits) = (escrow::withdrawals(pool).await?, escrow::deposits(pool).await?);
     let (seen_epochs, credits) = (escrow::seen_epochs(pool).await?, credits::all(pool).await?);
-    let latest_epoch = batches::last(pool).await?.map_or(0, |l| l.0);
+    let latest_epoch = batches::last(pool).await?.map_or(0, |(epoch, _)| epoch.0);
     let ledger = Ledger {
         claims: &claims,
         figures: &figures,

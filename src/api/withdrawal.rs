@@ -38,7 +38,7 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
         Ok(status) => status,
         Err(e) => return internal(e),
     };
-    let final_at = match commitments::final_at(&s.pool, stored.claim.epoch).await {
+    let final_at = match commitments::final_at(&s.pool, stored.claim.epoch.into()).await {
         Ok(t) => t,
         Err(e) => return internal(e),
     };

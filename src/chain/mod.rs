@@ -1,5 +1,6 @@
 //! The chain side: contract bindings, the state-root submitter and the escrow watcher.
 
+pub mod attempts;
 pub mod bindings;
 pub mod deploy;
 pub mod logs;
@@ -11,8 +12,8 @@ pub mod watcher;
 use alloy::primitives::B256;
 use alloy::transports::TransportError;
 
-pub use settler::{CurveSettler, CurveView};
-pub use submitter::{Outcome, Submitter};
+pub use settler::{CurveSettler, CurveView, Executed};
+pub use submitter::{Outcome, RootCommit, Submitter};
 pub use txmgr::{Mined, TxManager, TxPolicy};
 pub use watcher::Watcher;
 
@@ -110,7 +111,7 @@ pub enum Error {
     },
     /// Recording an attempt failed.
     #[error("recording a transaction attempt: {0}")]
-    Store(Box<crate::store::Error>),
+    Log(#[from] attempts::LogError),
     /// The chain reorganised below every block hash the watcher keeps: its stored events cannot be checked.
     #[error(
         "reorg deeper than the watcher's history: block {tip} changed and so did every kept hash down to {oldest_known}; halting"
@@ -152,7 +153,7 @@ impl Error {
             e if e.is_retryable() => crate::Handling::Retry,
             Error::InsufficientFunds { .. } => crate::Handling::AwaitFunds,
             Error::Reverted { selector: Some(s), .. } if *s == EnforcedPause::SELECTOR => crate::Handling::AwaitUnpause,
-            Error::Store(e) if e.is_transient() => crate::Handling::Retry,
+            Error::Log(e) if e.transient => crate::Handling::Retry,
             _ => crate::Handling::Halt,
         }
     }

@@ -3,7 +3,7 @@
 //! The contract settles each epoch at most once and in increasing order, so a resend after a crash cannot
 //! trade twice; the `EpochSettled` event lets a restart recover what an earlier run executed.
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
@@ -13,9 +13,24 @@ use super::bindings::Erc20;
 use super::bindings::MycoBondingCurve;
 use super::bindings::curve::IMycoBondingCurve::NetOrders;
 use super::txmgr::TxManager;
+use crate::ids::{Epoch, Purpose};
 use crate::settle::curve::Curve;
 use crate::settle::execution::Float;
-use crate::store::curve::Executed;
+
+/// What the curve did with an epoch's net orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Executed {
+    /// USDC the sale paid.
+    pub usdc_out: U256,
+    /// MYCO the purchase minted.
+    pub myco_out: U256,
+    /// The transaction.
+    pub tx_hash: B256,
+    /// Its block.
+    pub block_number: u64,
+    /// Gas it used (0 when recovered from the chain's event log after a restart).
+    pub gas_used: u64,
+}
 
 /// The curve as the relayer sees it before planning an epoch's orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +42,7 @@ pub struct CurveView {
     /// Its spot price (WAD).
     pub spot: U256,
     /// The last epoch whose orders it executed.
-    pub last_settled: u64,
+    pub last_settled: Epoch,
     /// What the settlement account can trade.
     pub float: Float,
 }
@@ -53,7 +68,7 @@ impl CurveSettler {
         let (p0, m) = (c.p0().call().await.map_err(call("p0"))?, c.m().call().await.map_err(call("m"))?);
         let supply = c.supply().call().await.map_err(call("supply"))?;
         let spot = c.spotPrice().call().await.map_err(call("spotPrice"))?;
-        let last_settled = c.lastSettledEpoch().call().await.map_err(call("lastSettledEpoch"))?;
+        let last_settled = Epoch(c.lastSettledEpoch().call().await.map_err(call("lastSettledEpoch"))?);
         let provider = c.provider();
         let usdc = Erc20::new(c.usdc().call().await.map_err(call("usdc"))?, provider);
         let myco = Erc20::new(c.myco().call().await.map_err(call("myco"))?, provider);
@@ -70,14 +85,14 @@ impl CurveSettler {
     /// then sent, then awaited.
     pub async fn execute(
         &self,
-        epoch: u64,
+        epoch: Epoch,
         (sell, min_usdc): (U256, U256),
         (buy, min_myco): (U256, U256),
     ) -> Result<Executed, Error> {
         let orders = NetOrders { sellMyco: sell, minUsdcOut: min_usdc, buyUsdc: buy, minMycoOut: min_myco };
-        let call = self.contract.settleEpoch(epoch, orders, self.account);
+        let call = self.contract.settleEpoch(epoch.0, orders, self.account);
         call.call().await.map_err(|e| Error::from_call("settleEpoch", e))?;
-        let mined = self.txmgr.send("settle", epoch, call.into_transaction_request()).await?;
+        let mined = self.txmgr.send(Purpose::Settle, epoch, call.into_transaction_request()).await?;
         let (tx, receipt) = (mined.tx_hash, mined.receipt);
         let event = receipt
             .decoded_log::<MycoBondingCurve::EpochSettled>()
@@ -94,16 +109,21 @@ impl CurveSettler {
     /// What an earlier run executed for `epoch`, from the chain's `EpochSettled` log: searched backwards from the
     /// head to `from_block` (the earliest block the transaction can be in: when it was first sent, or the previous
     /// epoch's commitment), `max_range` blocks per request.
-    pub async fn find_executed(&self, epoch: u64, from_block: u64, max_range: u64) -> Result<Option<Executed>, Error> {
+    pub async fn find_executed(
+        &self,
+        epoch: Epoch,
+        from_block: u64,
+        max_range: u64,
+    ) -> Result<Option<Executed>, Error> {
         let filter = Filter::new()
             .address(*self.contract.address())
             .event_signature(MycoBondingCurve::EpochSettled::SIGNATURE_HASH)
-            .topic1(U256::from(epoch));
+            .topic1(U256::from(epoch.0));
         let head = self.contract.provider().get_block_number().await?;
         let found = super::logs::find_newest(self.contract.provider(), &filter, from_block, head, max_range).await?;
         let Some(log) = found else { return Ok(None) };
         // Close our stored attempts; the mined one (if it was ours) also gives the gas it used.
-        let ours = self.txmgr.resolve("settle", epoch).await?;
+        let ours = self.txmgr.resolve(Purpose::Settle, epoch).await?;
         let event = MycoBondingCurve::EpochSettled::decode_log_data(log.data())
             .map_err(|e| Error::Decode { what: "EpochSettled", reason: e.to_string() })?;
         Ok(Some(Executed {

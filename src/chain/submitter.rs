@@ -11,7 +11,26 @@ use super::Error;
 use super::bindings::StateCommitment;
 use super::bindings::state_commitment::IStateCommitment::{Commitment, ReserveFigures};
 use super::txmgr::TxManager;
-use crate::store::batches::StoredBatch;
+use crate::ids::{Epoch, Purpose};
+use crate::settle::CommittedFigures;
+
+/// What is committed for an epoch: its root, linked to its parent's, the certified batch it was computed from,
+/// and the figures the escrow pays from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootCommit {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// Its state root.
+    pub state_root: B256,
+    /// The previous epoch's root (zero for epoch 1).
+    pub parent_root: B256,
+    /// The certified batch's digest.
+    pub digest: B256,
+    /// The batch's timestamp.
+    pub timestamp: u64,
+    /// The reserve figures the root attests.
+    pub figures: CommittedFigures,
+}
 
 /// What happened to an epoch's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,25 +62,25 @@ impl Submitter {
     }
 
     /// The chain's highest committed epoch.
-    pub async fn latest_epoch(&self) -> Result<u64, Error> {
-        self.contract.latestEpoch().call().await.map_err(|e| Error::from_call("latestEpoch", e))
+    pub async fn latest_epoch(&self) -> Result<Epoch, Error> {
+        self.contract.latestEpoch().call().await.map(Epoch).map_err(|e| Error::from_call("latestEpoch", e))
     }
 
-    /// Commits `batch`'s root, linked to `parent_root`, unless the chain already has it.
-    #[tracing::instrument(skip_all, fields(epoch = batch.epoch, root = %batch.state_root))]
-    pub async fn submit(&self, batch: &StoredBatch, parent_root: B256) -> Result<Outcome, Error> {
+    /// Commits `root` unless the chain already has it.
+    #[tracing::instrument(skip_all, fields(epoch = root.epoch.0, root = %root.state_root))]
+    pub async fn submit(&self, root: &RootCommit) -> Result<Outcome, Error> {
         let latest = self.latest_epoch().await?;
-        if batch.epoch <= latest {
+        if root.epoch <= latest {
             let on_chain = self
                 .contract
-                .commitmentOf(batch.epoch)
+                .commitmentOf(root.epoch.0)
                 .call()
                 .await
                 .map_err(|e| Error::from_call("commitmentOf", e))?;
-            let differs = differences(&on_chain, batch, parent_root);
+            let differs = differences(&on_chain, root);
             return if differs.is_empty() {
                 // Ours from an earlier attempt (a restart between send and record), or found as it is.
-                match self.txmgr.resolve("commit", batch.epoch).await? {
+                match self.txmgr.resolve(Purpose::Commit, root.epoch).await? {
                     Some(m) => Ok(Outcome::Committed {
                         tx_hash: m.tx_hash,
                         block_number: m.block_number,
@@ -74,21 +93,21 @@ impl Submitter {
                 }
             } else {
                 Err(Error::RootConflict {
-                    epoch: batch.epoch,
+                    epoch: root.epoch.0,
                     on_chain: on_chain.stateRoot,
-                    ours: batch.state_root,
+                    ours: root.state_root,
                     differs: differs.join(", "),
                 })
             };
         }
-        if batch.epoch > latest + 1 {
-            return Err(Error::OutOfOrder { epoch: batch.epoch, latest });
+        if root.epoch > latest.next() {
+            return Err(Error::OutOfOrder { epoch: root.epoch.0, latest: latest.0 });
         }
 
-        let call = self.contract.commit(batch.epoch, parent_root, batch.state_root, batch.digest, figures(batch));
+        let call = self.contract.commit(root.epoch.0, root.parent_root, root.state_root, root.digest, figures(root));
         // Simulated right before sending (state moves), so a revert comes back as its decoded reason.
         call.call().await.map_err(|e| Error::from_call("commit", e))?;
-        let mined = self.txmgr.send("commit", batch.epoch, call.into_transaction_request()).await?;
+        let mined = self.txmgr.send(Purpose::Commit, root.epoch, call.into_transaction_request()).await?;
         let (tx_hash, receipt) = (mined.tx_hash, mined.receipt);
         let outcome = Outcome::Committed {
             tx_hash,
@@ -101,33 +120,33 @@ impl Submitter {
 
     /// When `epoch`'s commitment becomes final, in the chain's time: its block timestamp plus the challenge window,
     /// both as the contract reports them.
-    pub async fn final_at(&self, epoch: u64) -> Result<i64, Error> {
+    pub async fn final_at(&self, epoch: Epoch) -> Result<i64, Error> {
         let c = &self.contract;
-        let committed = c.commitmentOf(epoch).call().await.map_err(|e| Error::from_call("commitmentOf", e))?;
+        let committed = c.commitmentOf(epoch.0).call().await.map_err(|e| Error::from_call("commitmentOf", e))?;
         let window = c.challengeWindow().call().await.map_err(|e| Error::from_call("challengeWindow", e))?;
         Ok(committed.committedAt.saturating_add(window).min(i64::MAX as u64) as i64)
     }
 }
 
-/// The reserve figures `batch` attests, as `commit` takes them.
-fn figures(batch: &StoredBatch) -> ReserveFigures {
+/// The reserve figures `root` attests, as `commit` takes them.
+fn figures(root: &RootCommit) -> ReserveFigures {
     ReserveFigures {
-        totalSupply: batch.reserve.total_supply,
-        totalReserve: batch.reserve.total_reserve,
-        flowPressure: batch.reserve.flow_pressure,
-        timestamp: batch.timestamp,
+        totalSupply: root.figures.total_supply,
+        totalReserve: root.figures.total_reserve,
+        flowPressure: root.figures.flow_pressure,
+        timestamp: root.timestamp,
     }
 }
 
 /// The fields in which the chain's commitment differs from ours: "already on chain" means root, parent, batch
 /// digest and every figure, since the escrow pays from all of them.
-fn differences(on_chain: &Commitment, batch: &StoredBatch, parent_root: B256) -> Vec<&'static str> {
-    let ours = figures(batch);
+fn differences(on_chain: &Commitment, root: &RootCommit) -> Vec<&'static str> {
+    let ours = figures(root);
     let theirs = &on_chain.reserve;
     [
-        ("state root", on_chain.stateRoot == batch.state_root),
-        ("parent root", on_chain.parentRoot == parent_root),
-        ("batch digest", on_chain.batchDigest == batch.digest),
+        ("state root", on_chain.stateRoot == root.state_root),
+        ("parent root", on_chain.parentRoot == root.parent_root),
+        ("batch digest", on_chain.batchDigest == root.digest),
         ("total supply", theirs.totalSupply == ours.totalSupply),
         ("total reserve", theirs.totalReserve == ours.totalReserve),
         ("flow pressure", theirs.flowPressure == ours.flowPressure),
@@ -143,35 +162,34 @@ mod tests {
     use alloy::primitives::U256;
 
     use super::*;
-    use crate::store::batches::ReserveFigures as StoredFigures;
 
     #[test]
     fn already_on_chain_means_every_field_the_escrow_pays_from() {
-        let batch = StoredBatch {
-            epoch: 3,
+        let root = RootCommit {
+            epoch: Epoch(3),
             digest: B256::repeat_byte(1),
             state_root: B256::repeat_byte(2),
+            parent_root: B256::repeat_byte(3),
             timestamp: 77,
-            reserve: StoredFigures {
+            figures: CommittedFigures {
                 total_supply: U256::from(10),
                 total_reserve: U256::from(9),
                 flow_pressure: U256::from(1),
             },
         };
-        let parent = B256::repeat_byte(3);
         let same = Commitment {
-            stateRoot: batch.state_root,
-            parentRoot: parent,
-            batchDigest: batch.digest,
-            reserve: figures(&batch),
+            stateRoot: root.state_root,
+            parentRoot: root.parent_root,
+            batchDigest: root.digest,
+            reserve: figures(&root),
             committedAt: 5,
         };
-        assert!(differences(&same, &batch, parent).is_empty());
+        assert!(differences(&same, &root).is_empty());
         let other_stream = Commitment { batchDigest: B256::repeat_byte(9), ..same.clone() };
-        assert_eq!(differences(&other_stream, &batch, parent), ["batch digest"]);
+        assert_eq!(differences(&other_stream, &root), ["batch digest"]);
         let mut other_figures = same.clone();
         other_figures.reserve.totalReserve = U256::from(8);
-        assert_eq!(differences(&other_figures, &batch, parent), ["total reserve"]);
-        assert_eq!(differences(&same, &batch, B256::ZERO), ["parent root"]);
+        assert_eq!(differences(&other_figures, &root), ["total reserve"]);
+        assert_eq!(differences(&same, &RootCommit { parent_root: B256::ZERO, ..root }), ["parent root"]);
     }
 }

@@ -14,8 +14,11 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 
+use std::sync::Arc;
+
 use super::Error;
-use crate::store::{self, Pool, attempts};
+use super::attempts::{Attempt, AttemptLog, AttemptStatus, NewAttempt};
+use crate::ids::{Epoch, Purpose};
 
 /// How transactions are sent and awaited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +68,7 @@ pub struct Mined {
 pub struct TxManager {
     provider: DynProvider,
     from: Address,
-    pool: Pool,
+    log: Arc<dyn AttemptLog>,
     policy: TxPolicy,
 }
 
@@ -92,10 +95,40 @@ impl Fees {
     }
 }
 
+/// One send in progress: what is sent, at which nonce and fees, and the attempts so far.
+struct InFlight {
+    purpose: Purpose,
+    epoch: Epoch,
+    request: TransactionRequest,
+    nonce: u64,
+    gas_limit: u64,
+    fees: Fees,
+    /// The fee cap for this send (a multiple of the first estimate).
+    cap: u128,
+    /// Attempts the node took: (log id, hash).
+    sent: Vec<(i64, B256)>,
+    /// The head when the last attempt was sent (or refused at the cap).
+    last_send_block: u64,
+    /// Whether the next round sends (first round, or after a bump).
+    need_send: bool,
+    /// Refused even at the cap: wait for a new block, whose base fee may be lower.
+    refused_at_cap: bool,
+}
+
+/// What one broadcast did.
+enum Broadcast {
+    /// The node took it.
+    Sent,
+    /// Refused as too cheap and bumped: send again at once.
+    Bumped,
+    /// The nonce was used by our own earlier attempt, which is mined.
+    AlreadyMined(Box<Mined>),
+}
+
 impl TxManager {
-    /// A sender for `from` (the address `provider` signs as), recording attempts in `pool`.
-    pub fn new(provider: DynProvider, from: Address, pool: Pool, policy: TxPolicy) -> Self {
-        Self { provider, from, pool, policy }
+    /// A sender for `from` (the address `provider` signs as), recording attempts in `log`.
+    pub fn new(provider: DynProvider, from: Address, log: impl AttemptLog + 'static, policy: TxPolicy) -> Self {
+        Self { provider, from, log: Arc::new(log), policy }
     }
 
     /// The policy.
@@ -106,13 +139,58 @@ impl TxManager {
     /// Sends `request` (to, input) for `purpose`/`epoch` and waits until it is mined with the policy's
     /// confirmations. The caller has checked that the chain does not already hold this work; an attempt stored
     /// by an earlier run that got mined meanwhile is recognised and returned instead of sending again.
-    #[tracing::instrument(skip_all, fields(purpose = purpose, epoch = epoch))]
-    pub async fn send(&self, purpose: &'static str, epoch: u64, request: TransactionRequest) -> Result<Mined, Error> {
+    #[tracing::instrument(skip_all, fields(purpose = %purpose, epoch = epoch.0))]
+    pub async fn send(&self, purpose: Purpose, epoch: Epoch, request: TransactionRequest) -> Result<Mined, Error> {
         let deadline = tokio::time::Instant::now() + self.policy.timeout;
-        let mut open = attempts::open(&self.pool, purpose, epoch).await.map_err(store_error)?;
+        let open = self.log.open(purpose, epoch).await?;
         if let Some(mined) = self.find_mined(&open).await? {
             return Ok(mined);
         }
+        let mut tx = self.prepare(purpose, epoch, request, open).await?;
+        loop {
+            let head = self.provider.get_block_number().await.map_err(Error::from)?;
+            if tx.refused_at_cap && head > tx.last_send_block {
+                // Refused even at the fee cap; a new block may have brought the base fee down.
+                tx.refused_at_cap = false;
+                tx.need_send = true;
+            }
+            if tx.need_send {
+                match self.broadcast(&mut tx, head).await? {
+                    Broadcast::Sent => {}
+                    Broadcast::Bumped => continue,
+                    Broadcast::AlreadyMined(mined) => return Ok(*mined),
+                }
+            }
+            let not_mined = match self.confirmed(&tx.sent, head).await? {
+                Confirmation::Confirmed(mined) => return Ok(*mined),
+                Confirmation::Mined => false,
+                Confirmation::NotMined => true,
+            };
+            if not_mined
+                && head >= tx.last_send_block + self.policy.resubmit_after_blocks
+                && self.bump_stuck(&mut tx, head).await?
+            {
+                continue;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Receipt {
+                    tx: tx.sent.last().map_or(B256::ZERO, |s| s.1),
+                    reason: format!("not mined within {} s", self.policy.timeout.as_secs()),
+                });
+            }
+            tokio::time::sleep(self.policy.poll_interval).await;
+        }
+    }
+
+    /// Gas, fees and nonce for a send; an open attempt with the chain's next nonce (ours, still in some pool
+    /// from before a restart) is replaced with bumped fees rather than queued behind.
+    async fn prepare(
+        &self,
+        purpose: Purpose,
+        epoch: Epoch,
+        request: TransactionRequest,
+        mut open: Vec<Attempt>,
+    ) -> Result<InFlight, Error> {
         let request = request.with_from(self.from);
         // Gas: estimated plus 20% headroom. Estimation runs the call, so a revert fails here too; callers simulate
         // with `eth_call` first to get it decoded.
@@ -127,111 +205,114 @@ impl TxManager {
                 None => return Err(Error::from_rpc(e)),
             },
         };
-        let gas_limit = gas.saturating_mul(6) / 5;
         let estimate = self.provider.estimate_eip1559_fees().await.map_err(Error::from)?;
         let suggested = Fees { max_fee: estimate.max_fee_per_gas, tip: estimate.max_priority_fee_per_gas };
         let cap = suggested.max_fee.saturating_mul(self.policy.max_fee_multiple as u128);
         let nonce = self.provider.get_transaction_count(self.from).latest().await.map_err(Error::from)?;
-        // A stored attempt with this nonce is still in some pool (ours, before a restart): replace it.
         open.retain(|a| a.nonce == nonce);
-        let mut fees = match open
+        let previous = open
             .iter()
             .map(|a| Fees { max_fee: a.max_fee_per_gas, tip: a.max_priority_fee_per_gas })
-            .max_by_key(|f| f.max_fee)
-        {
+            .max_by_key(|f| f.max_fee);
+        let fees = match previous {
             Some(previous) => previous.bumped(self.policy.bump_percent).max(suggested),
             None => suggested,
         }
         .capped(cap.max(suggested.max_fee));
-        let mut sent: Vec<(i64, B256)> = open.iter().filter_map(|a| Some((a.id, a.tx_hash?))).collect();
-        let mut last_send_block = 0;
-        let mut need_send = true;
-        let mut refused_at_cap = false;
-        loop {
-            let head = self.provider.get_block_number().await.map_err(Error::from)?;
-            if refused_at_cap && head > last_send_block {
-                // Refused even at the fee cap; a new block may have brought the base fee down.
-                refused_at_cap = false;
-                need_send = true;
+        Ok(InFlight {
+            purpose,
+            epoch,
+            request,
+            nonce,
+            gas_limit: gas.saturating_mul(6) / 5,
+            fees,
+            cap,
+            sent: open.iter().filter_map(|a| Some((a.id, a.tx_hash?))).collect(),
+            last_send_block: 0,
+            need_send: true,
+            refused_at_cap: false,
+        })
+    }
+
+    /// Sends the current attempt and records it; a refusal is recorded too and classified: too cheap (bump,
+    /// or wait at the cap), our nonce already used (find our mined attempt), no funds, or a node failure.
+    async fn broadcast(&self, tx: &mut InFlight, head: u64) -> Result<Broadcast, Error> {
+        let request = tx
+            .request
+            .clone()
+            .with_nonce(tx.nonce)
+            .with_gas_limit(tx.gas_limit)
+            .with_max_fee_per_gas(tx.fees.max_fee)
+            .with_max_priority_fee_per_gas(tx.fees.tip);
+        let (nonce, fees) = (tx.nonce, tx.fees);
+        match self.provider.send_transaction(request).await {
+            Ok(pending) => {
+                let hash = *pending.tx_hash();
+                let id = self.record(tx, Some(hash), head, None).await?;
+                tracing::info!(tx = %hash, nonce, max_fee = fees.max_fee, tip = fees.tip, "transaction sent");
+                tx.sent.push((id, hash));
+                tx.last_send_block = head;
+                tx.need_send = false;
+                Ok(Broadcast::Sent)
             }
-            if need_send {
-                let tx = request
-                    .clone()
-                    .with_nonce(nonce)
-                    .with_gas_limit(gas_limit)
-                    .with_max_fee_per_gas(fees.max_fee)
-                    .with_max_priority_fee_per_gas(fees.tip);
-                match self.provider.send_transaction(tx).await {
-                    Ok(pending) => {
-                        let hash = *pending.tx_hash();
-                        let id = self.record(purpose, epoch, nonce, Some(hash), fees, gas_limit, head, None).await?;
-                        tracing::info!(tx = %hash, nonce, max_fee = fees.max_fee, tip = fees.tip, "transaction sent");
-                        sent.push((id, hash));
-                    }
-                    Err(e) => {
-                        let message = e.to_string();
-                        let lower = message.to_lowercase();
-                        self.record(purpose, epoch, nonce, None, fees, gas_limit, head, Some(&message)).await?;
-                        if lower.contains("nonce too low") {
-                            // Usually our own earlier attempt was mined: look before calling it a conflict.
-                            let open = attempts::open(&self.pool, purpose, epoch).await.map_err(store_error)?;
-                            return match self.find_mined(&open).await? {
-                                Some(mined) => Ok(mined),
-                                None => Err(Error::NonceTaken { nonce }),
-                            };
-                        } else if is_fee_refusal(&lower) {
-                            // Too cheap for the pool or for the current base fee: bump at once (and re-price).
-                            let next = self.next_fees(fees, cap).await?;
-                            if next == fees {
-                                tracing::warn!(nonce, max_fee = fees.max_fee, cap, reason = %message, "refused at the fee cap; trying again next block");
-                                refused_at_cap = true;
-                                last_send_block = head;
-                                need_send = false;
-                            } else {
-                                tracing::warn!(nonce, max_fee = next.max_fee, reason = %message, "refused as too cheap, bumping");
-                                fees = next;
-                            }
-                            continue;
-                        } else if lower.contains("insufficient funds") {
-                            return Err(Error::InsufficientFunds { reason: message });
-                        } else {
-                            return Err(Error::Rpc(e));
-                        }
-                    }
+            Err(e) => {
+                let message = e.to_string();
+                let lower = message.to_lowercase();
+                self.record(tx, None, head, Some(&message)).await?;
+                if lower.contains("nonce too low") {
+                    // Usually our own earlier attempt was mined: look before calling it a conflict.
+                    let open = self.log.open(tx.purpose, tx.epoch).await?;
+                    return match self.find_mined(&open).await? {
+                        Some(mined) => Ok(Broadcast::AlreadyMined(Box::new(mined))),
+                        None => Err(Error::NonceTaken { nonce }),
+                    };
                 }
-                last_send_block = head;
-                need_send = false;
-            }
-            let waiting_for_confirmations = match self.confirmed(&sent, head).await? {
-                Confirmation::Confirmed(mined) => return Ok(*mined),
-                Confirmation::Mined => true,
-                Confirmation::NotMined => false,
-            };
-            if !waiting_for_confirmations && head >= last_send_block + self.policy.resubmit_after_blocks {
-                let next = self.next_fees(fees, cap).await?;
+                if lower.contains("insufficient funds") {
+                    return Err(Error::InsufficientFunds { reason: message });
+                }
+                if !is_fee_refusal(&lower) {
+                    return Err(Error::Rpc(e));
+                }
+                // Too cheap for the pool or for the current base fee: bump at once (and re-price).
+                let next = self.next_fees(fees, tx.cap).await?;
                 if next == fees {
-                    tracing::warn!(nonce, max_fee = fees.max_fee, cap, "not mined and already at the fee cap; waiting");
-                    last_send_block = head;
+                    tracing::warn!(nonce, max_fee = fees.max_fee, cap = tx.cap, reason = %message, "refused at the fee cap; trying again next block");
+                    tx.refused_at_cap = true;
+                    tx.last_send_block = head;
+                    tx.need_send = false;
+                    Ok(Broadcast::Sent)
                 } else {
-                    tracing::warn!(
-                        nonce,
-                        blocks = head - last_send_block,
-                        max_fee = next.max_fee,
-                        "not mined in time, replacing with higher fees"
-                    );
-                    fees = next;
-                    need_send = true;
-                    continue;
+                    tracing::warn!(nonce, max_fee = next.max_fee, reason = %message, "refused as too cheap, bumping");
+                    tx.fees = next;
+                    Ok(Broadcast::Bumped)
                 }
             }
-            if tokio::time::Instant::now() > deadline {
-                return Err(Error::Receipt {
-                    tx: sent.last().map_or(B256::ZERO, |s| s.1),
-                    reason: format!("not mined within {} s", self.policy.timeout.as_secs()),
-                });
-            }
-            tokio::time::sleep(self.policy.poll_interval).await;
         }
+    }
+
+    /// A transaction not mined for `resubmit_after_blocks`: replaced with higher fees (true: send now), or, at
+    /// the cap, left to wait.
+    async fn bump_stuck(&self, tx: &mut InFlight, head: u64) -> Result<bool, Error> {
+        let next = self.next_fees(tx.fees, tx.cap).await?;
+        if next == tx.fees {
+            tracing::warn!(
+                nonce = tx.nonce,
+                max_fee = tx.fees.max_fee,
+                cap = tx.cap,
+                "not mined and already at the fee cap; waiting"
+            );
+            tx.last_send_block = head;
+            return Ok(false);
+        }
+        tracing::warn!(
+            nonce = tx.nonce,
+            blocks = head - tx.last_send_block,
+            max_fee = next.max_fee,
+            "not mined in time, replacing with higher fees"
+        );
+        tx.fees = next;
+        tx.need_send = true;
+        Ok(true)
     }
 
     /// The fees of the next replacement: at least the bump over `fees` and at least today's estimate (the base
@@ -259,8 +340,8 @@ impl TxManager {
                 tracing::warn!(tx = %hash, block, "receipt's block was reorged out; waiting for the transaction again");
                 continue;
             }
-            let status = if receipt.status() { attempts::Status::Mined } else { attempts::Status::Reverted };
-            attempts::settle(&self.pool, id, status, block, receipt.gas_used).await.map_err(store_error)?;
+            let status = if receipt.status() { AttemptStatus::Mined } else { AttemptStatus::Reverted };
+            self.log.settle(id, status, block, receipt.gas_used).await?;
             if !receipt.status() {
                 return Err(Error::TxReverted { call: "transaction", tx: hash });
             }
@@ -276,15 +357,15 @@ impl TxManager {
 
     /// Settles the stored attempts of work the chain already holds: the one that was mined, if any of ours was
     /// (returned), and every other marked replaced.
-    pub async fn resolve(&self, purpose: &'static str, epoch: u64) -> Result<Option<Mined>, Error> {
-        let open = attempts::open(&self.pool, purpose, epoch).await.map_err(store_error)?;
+    pub async fn resolve(&self, purpose: Purpose, epoch: Epoch) -> Result<Option<Mined>, Error> {
+        let open = self.log.open(purpose, epoch).await?;
         let mined = self.find_mined(&open).await?;
-        attempts::close(&self.pool, purpose, epoch).await.map_err(store_error)?;
+        self.log.close(purpose, epoch).await?;
         Ok(mined)
     }
 
     /// An earlier attempt that is already mined, if any (confirmations are not awaited here).
-    async fn find_mined(&self, open: &[attempts::Attempt]) -> Result<Option<Mined>, Error> {
+    async fn find_mined(&self, open: &[Attempt]) -> Result<Option<Mined>, Error> {
         let sent: Vec<(i64, B256)> = open.iter().filter_map(|a| Some((a.id, a.tx_hash?))).collect();
         if sent.is_empty() {
             return Ok(None);
@@ -298,31 +379,21 @@ impl TxManager {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn record(
-        &self,
-        purpose: &str,
-        epoch: u64,
-        nonce: u64,
-        tx_hash: Option<B256>,
-        fees: Fees,
-        gas_limit: u64,
-        head: u64,
-        error: Option<&str>,
-    ) -> Result<i64, Error> {
-        let attempt = attempts::NewAttempt {
-            purpose,
-            epoch,
-            nonce,
+    /// Logs the current attempt of `tx`: sent (with its hash) or refused (with the node's reason).
+    async fn record(&self, tx: &InFlight, tx_hash: Option<B256>, head: u64, error: Option<&str>) -> Result<i64, Error> {
+        let attempt = NewAttempt {
+            purpose: tx.purpose,
+            epoch: tx.epoch,
+            nonce: tx.nonce,
             tx_hash,
-            max_fee_per_gas: fees.max_fee,
-            max_priority_fee_per_gas: fees.tip,
-            gas_limit,
+            max_fee_per_gas: tx.fees.max_fee,
+            max_priority_fee_per_gas: tx.fees.tip,
+            gas_limit: tx.gas_limit,
             sent_block: head,
-            status: if tx_hash.is_some() { attempts::Status::Sent } else { attempts::Status::Refused },
+            status: if tx_hash.is_some() { AttemptStatus::Sent } else { AttemptStatus::Refused },
             error,
         };
-        attempts::insert(&self.pool, &attempt).await.map_err(store_error)
+        Ok(self.log.record(&attempt).await?)
     }
 }
 
@@ -342,10 +413,6 @@ fn is_fee_refusal(message: &str) -> bool {
     ["underpriced", "already known", "fee too low", "less than block base fee", "max fee per gas less than"]
         .iter()
         .any(|pattern| message.contains(pattern))
-}
-
-fn store_error(e: store::Error) -> Error {
-    Error::Store(Box::new(e))
 }
 
 #[cfg(test)]

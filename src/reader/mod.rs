@@ -60,7 +60,7 @@ impl Reader {
             );
         }
         let source = Source::open(&config.source)?;
-        let last = batches::last(&pool).await?;
+        let last = batches::last(&pool).await?.map(|(epoch, digest)| (epoch.0, digest));
         let verifier =
             Verifier::new(config.chain_id, config.validators.clone(), last).with_limits(config.document_limits);
         Ok(Self { pool, source, verifier, params: config.params })

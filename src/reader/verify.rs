@@ -35,7 +35,7 @@ pub(super) async fn conflicts_with_accepted(
     bytes: &[u8],
 ) -> Result<Option<Evidence>> {
     let Some((epoch, digest)) = verifier.certified(bytes) else { return Ok(None) };
-    let Some((accepted, raw)) = batches::raw(pool, epoch).await? else { return Ok(None) };
+    let Some((accepted, raw)) = batches::raw(pool, epoch.into()).await? else { return Ok(None) };
     if accepted == digest {
         return Ok(None);
     }

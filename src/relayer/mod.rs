@@ -175,7 +175,9 @@ impl Relayer {
             }
             Handling::AwaitFunds => Alarm::Underfunded,
             Handling::AwaitUnpause => Alarm::Paused,
-            Handling::Retry if matches!(e, Error::Store(_)) => Alarm::StoreUnreachable,
+            Handling::Retry if matches!(e, Error::Store(_) | Error::Chain(crate::chain::Error::Log(_))) => {
+                Alarm::StoreUnreachable
+            }
             Handling::Retry => Alarm::ChainUnreachable,
         };
         let wait = backoff.failed();

@@ -4,7 +4,8 @@
 use alloy::primitives::{B256, U256};
 
 use super::Relayer;
-use crate::chain::{CurveSettler, Outcome, Submitter};
+use crate::chain::{CurveSettler, Outcome, RootCommit, Submitter};
+use crate::ids::{Epoch, Purpose};
 use crate::settle::{cow, execution};
 use crate::store::curve::{self as curve_store, Planned, Status};
 use crate::store::{self, batches, commitments};
@@ -23,18 +24,26 @@ impl Relayer {
         let chain_latest = submitter.latest_epoch().await?;
         let forgotten = commitments::forget_above(&self.pool, chain_latest).await?;
         if !forgotten.is_empty() {
-            tracing::warn!(?forgotten, chain_latest, "recorded commitments are no longer on chain; resubmitting");
+            tracing::warn!(?forgotten, %chain_latest, "recorded commitments are no longer on chain; resubmitting");
         }
         for epoch in commitments::without_final_at(&self.pool).await? {
             commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?).await?;
         }
         for batch in batches::uncommitted(&self.pool).await? {
             self.settle_net_orders(settler, batch.epoch).await?;
-            let parent_root = match batch.epoch {
-                1 => B256::ZERO,
-                e => batches::get(&self.pool, e - 1).await?.map(|b| b.state_root).unwrap_or_default(),
+            let parent_root = match batch.epoch.previous() {
+                None | Some(Epoch(0)) => B256::ZERO,
+                Some(e) => batches::get(&self.pool, e).await?.map(|b| b.state_root).unwrap_or_default(),
             };
-            let (tx_hash, block_number, gas_used) = match submitter.submit(&batch, parent_root).await? {
+            let root = RootCommit {
+                epoch: batch.epoch,
+                state_root: batch.state_root,
+                parent_root,
+                digest: batch.digest,
+                timestamp: batch.timestamp,
+                figures: batch.reserve,
+            };
+            let (tx_hash, block_number, gas_used) = match submitter.submit(&root).await? {
                 Outcome::Committed { tx_hash, block_number, gas_used } => {
                     (Some(tx_hash), Some(block_number), Some(gas_used))
                 }
@@ -55,8 +64,8 @@ impl Relayer {
 
     /// Executes `epoch`'s net curve orders unless done: the plan is computed once, at the curve's price after the
     /// previous epoch, stored before anything is sent, and resent as stored until the chain has it.
-    #[tracing::instrument(skip_all, fields(epoch = epoch))]
-    async fn settle_net_orders(&self, settler: &CurveSettler, epoch: u64) -> Result<()> {
+    #[tracing::instrument(skip_all, fields(epoch = epoch.0))]
+    async fn settle_net_orders(&self, settler: &CurveSettler, epoch: Epoch) -> Result<()> {
         let stored = curve_store::get(&self.pool, epoch).await?;
         if let Some(row) = &stored
             && row.status != Status::Planned
@@ -103,20 +112,20 @@ impl Relayer {
 
     /// The earliest block `epoch`'s settlement can be in: when its first attempt was sent, else when the previous
     /// epoch was committed (net orders of an epoch go out after its predecessor's root), else the start block.
-    async fn settlement_floor(&self, epoch: u64) -> Result<u64> {
-        let sent = store::attempts::first_sent_block(&self.pool, "settle", epoch).await?;
-        let previous = match epoch {
-            1 => None,
-            e => commitments::block_of(&self.pool, e - 1).await?,
+    async fn settlement_floor(&self, epoch: Epoch) -> Result<u64> {
+        let sent = store::attempts::first_sent_block(&self.pool, Purpose::Settle, epoch).await?;
+        let previous = match epoch.previous() {
+            None | Some(Epoch(0)) => None,
+            Some(e) => commitments::block_of(&self.pool, e).await?,
         };
         Ok(sent.or(previous).unwrap_or(self.config.start_block).max(self.config.start_block))
     }
 
     /// Runs `epoch`'s batch auction at the curve's spot and plans the net orders the curve and float can take.
-    async fn plan_net_orders(&self, epoch: u64, view: &crate::chain::CurveView) -> Result<Planned> {
+    async fn plan_net_orders(&self, epoch: Epoch, view: &crate::chain::CurveView) -> Result<Planned> {
         let (_, raw) = batches::raw(&self.pool, epoch).await?.ok_or(store::Error::Corrupt {
             table: "batches",
-            column: "raw",
+            column: "raw".into(),
             reason: format!("epoch {epoch} is listed uncommitted but not stored"),
         })?;
         // The batch was verified when accepted; only its document is needed again.

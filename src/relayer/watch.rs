@@ -47,7 +47,7 @@ impl Relayer {
         let progress = watcher.poll(&self.pool).await?;
         // Either side moving: a new batch, a new escrow event, or the watcher reading past a batch's time.
         let state = (
-            batches::last(&self.pool).await?.map_or(0, |l| l.0),
+            batches::last(&self.pool).await?.map_or(0, |(epoch, _)| epoch.0),
             store::escrow::event_count(&self.pool).await?,
             store::escrow::batches_behind_watcher(&self.pool).await?,
         );

@@ -1,17 +1,21 @@
 //! `batches`: every verified batch, with the state root computed from it.
 
 use alloy::primitives::B256;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow};
 
-use super::{Pool, Result, fixed, now, parse_u256};
+use super::columns::{Decimal, Hash, Unsigned, decoding};
+use super::{Pool, Result, now};
+use crate::ids::Epoch;
 use crate::ingest::Batch;
 use crate::settle::CommittedFigures;
+
+const T: &str = "batches";
 
 /// A stored batch's header and the figures the submitter commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredBatch {
     /// Epoch.
-    pub epoch: u64,
+    pub epoch: Epoch,
     /// Batch digest.
     pub digest: B256,
     /// The state root computed from it.
@@ -19,18 +23,7 @@ pub struct StoredBatch {
     /// The batch's timestamp.
     pub timestamp: u64,
     /// The reserve figures it certifies, as committed on chain.
-    pub reserve: ReserveFigures,
-}
-
-/// The reserve figures a state root attests on chain.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReserveFigures {
-    /// MYCO outstanding (18 decimals).
-    pub total_supply: alloy::primitives::U256,
-    /// Reserve value in USD (WAD).
-    pub total_reserve: alloy::primitives::U256,
-    /// Outflow pressure (WAD).
-    pub flow_pressure: alloy::primitives::U256,
+    pub reserve: CommittedFigures,
 }
 
 /// Records a verified batch, its state root and the reserve figures committed with it.
@@ -56,65 +49,85 @@ pub async fn insert(conn: &mut AnyConnection, batch: &Batch, state_root: B256, r
     Ok(())
 }
 
+/// A row as stored.
+#[derive(FromRow)]
+struct Row {
+    epoch: Epoch,
+    digest: Hash,
+    state_root: Hash,
+    timestamp: Unsigned,
+    total_supply: Decimal,
+    total_reserve: Decimal,
+    flow_pressure: Decimal,
+}
+
+impl From<Row> for StoredBatch {
+    fn from(r: Row) -> Self {
+        Self {
+            epoch: r.epoch,
+            digest: r.digest.0,
+            state_root: r.state_root.0,
+            timestamp: r.timestamp.0,
+            reserve: CommittedFigures {
+                total_supply: r.total_supply.0,
+                total_reserve: r.total_reserve.0,
+                flow_pressure: r.flow_pressure.0,
+            },
+        }
+    }
+}
+
+/// The row columns of `batches b`, followed by a query's own tail.
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT b.epoch, b.digest, b.state_root, b.timestamp, b.total_supply, b.total_reserve, b.flow_pressure
+             FROM batches b ",
+            $tail
+        )
+    };
+}
+
+async fn stored(query: &'static str, pool: &Pool) -> Result<Vec<StoredBatch>> {
+    let rows = sqlx::query_as::<_, Row>(query).fetch_all(pool).await.map_err(decoding(T))?;
+    Ok(rows.into_iter().map(StoredBatch::from).collect())
+}
+
 /// The last accepted epoch and its digest, where the verifier resumes.
-pub async fn last(pool: &Pool) -> Result<Option<(u64, B256)>> {
-    let row = sqlx::query("SELECT epoch, digest FROM batches ORDER BY epoch DESC LIMIT 1").fetch_optional(pool).await?;
-    row.map(|r| Ok((r.get::<i64, _>(0) as u64, B256::from(fixed::<32>("batches", "digest", r.get(1))?)))).transpose()
+pub async fn last(pool: &Pool) -> Result<Option<(Epoch, B256)>> {
+    let row: Option<(Epoch, Hash)> = sqlx::query_as("SELECT epoch, digest FROM batches ORDER BY epoch DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding(T))?;
+    Ok(row.map(|(epoch, digest)| (epoch, digest.0)))
 }
 
 /// The digest and raw bytes of `epoch`'s accepted batch.
-pub async fn raw(pool: &Pool, epoch: u64) -> Result<Option<(B256, Vec<u8>)>> {
-    let row =
-        sqlx::query("SELECT digest, raw FROM batches WHERE epoch = $1").bind(epoch as i64).fetch_optional(pool).await?;
-    row.map(|r| Ok((B256::from(fixed::<32>("batches", "digest", r.get(0))?), r.get(1)))).transpose()
+pub async fn raw(pool: &Pool, epoch: Epoch) -> Result<Option<(B256, Vec<u8>)>> {
+    let row: Option<(Hash, Vec<u8>)> = sqlx::query_as("SELECT digest, raw FROM batches WHERE epoch = $1")
+        .bind(epoch)
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding(T))?;
+    Ok(row.map(|(digest, raw)| (digest.0, raw)))
 }
 
 /// The batch of `epoch`, if accepted.
-pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<StoredBatch>> {
-    let row = sqlx::query(
-        "SELECT epoch, digest, state_root, timestamp, total_supply, total_reserve, flow_pressure
-         FROM batches WHERE epoch = $1",
-    )
-    .bind(epoch as i64)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|r| decode(&r)).transpose()
+pub async fn get(pool: &Pool, epoch: Epoch) -> Result<Option<StoredBatch>> {
+    let row = sqlx::query_as::<_, Row>(select!("WHERE b.epoch = $1"))
+        .bind(epoch)
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding(T))?;
+    Ok(row.map(StoredBatch::from))
 }
 
 /// Every accepted batch, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<StoredBatch>> {
-    let rows = sqlx::query(
-        "SELECT epoch, digest, state_root, timestamp, total_supply, total_reserve, flow_pressure
-         FROM batches ORDER BY epoch",
-    )
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(decode).collect()
+    stored(select!("ORDER BY b.epoch"), pool).await
 }
 
 /// Accepted batches whose root has not been committed yet, in epoch order.
 pub async fn uncommitted(pool: &Pool) -> Result<Vec<StoredBatch>> {
-    let rows = sqlx::query(
-        "SELECT b.epoch, b.digest, b.state_root, b.timestamp, b.total_supply, b.total_reserve, b.flow_pressure
-         FROM batches b LEFT JOIN commitments c ON c.epoch = b.epoch
-         WHERE c.epoch IS NULL ORDER BY b.epoch",
-    )
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(decode).collect()
-}
-
-fn decode(r: &sqlx::any::AnyRow) -> Result<StoredBatch> {
-    const T: &str = "batches";
-    Ok(StoredBatch {
-        epoch: r.get::<i64, _>(0) as u64,
-        digest: B256::from(fixed::<32>(T, "digest", r.get(1))?),
-        state_root: B256::from(fixed::<32>(T, "state_root", r.get(2))?),
-        timestamp: r.get::<i64, _>(3) as u64,
-        reserve: ReserveFigures {
-            total_supply: parse_u256(T, "total_supply", r.get(4))?,
-            total_reserve: parse_u256(T, "total_reserve", r.get(5))?,
-            flow_pressure: parse_u256(T, "flow_pressure", r.get(6))?,
-        },
-    })
+    stored(select!("LEFT JOIN commitments c ON c.epoch = b.epoch WHERE c.epoch IS NULL ORDER BY b.epoch"), pool).await
 }

@@ -84,7 +84,11 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<StoredClaim> {
     const T: &str = "claims";
     let proof_bytes: &[u8] = r.get(6);
     if !proof_bytes.len().is_multiple_of(32) {
-        return Err(super::Error::Corrupt { table: T, column: "proof", reason: "not a multiple of 32 bytes".into() });
+        return Err(super::Error::Corrupt {
+            table: T,
+            column: "proof".into(),
+            reason: "not a multiple of 32 bytes".into(),
+        });
     }
     let paid: Option<&[u8]> = r.get(7);
     Ok(StoredClaim {

@@ -1,15 +1,17 @@
 //! `commitments`: state roots that landed on chain.
 
 use alloy::primitives::B256;
-use sqlx::Row;
+use sqlx::FromRow;
 
-use super::{Pool, Result, fixed, now};
+use super::columns::{Hash, Unsigned, decoding};
+use super::{Pool, Result, now};
+use crate::ids::Epoch;
 
 /// One committed epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commitment {
     /// Epoch.
-    pub epoch: u64,
+    pub epoch: Epoch,
     /// The root on chain.
     pub state_root: B256,
     /// Our commit transaction; `None` when the root was found already on chain (committed before a restart).
@@ -23,6 +25,30 @@ pub struct Commitment {
     pub final_at: Option<i64>,
 }
 
+/// A row as stored.
+#[derive(FromRow)]
+struct Row {
+    epoch: Epoch,
+    state_root: Hash,
+    tx_hash: Option<Hash>,
+    block_number: Option<Unsigned>,
+    gas_used: Option<Unsigned>,
+    final_at: Option<i64>,
+}
+
+impl From<Row> for Commitment {
+    fn from(r: Row) -> Self {
+        Self {
+            epoch: r.epoch,
+            state_root: r.state_root.0,
+            tx_hash: r.tx_hash.map(|h| h.0),
+            block_number: r.block_number.map(|n| n.0),
+            gas_used: r.gas_used.map(|n| n.0),
+            final_at: r.final_at,
+        }
+    }
+}
+
 /// Records a commitment; recording an epoch again (it was recommitted after a reorg) keeps the latest.
 pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     sqlx::query(
@@ -32,7 +58,7 @@ pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
              block_number = excluded.block_number, gas_used = excluded.gas_used, committed_at = excluded.committed_at,
              final_at = excluded.final_at",
     )
-    .bind(c.epoch as i64)
+    .bind(c.epoch)
     .bind(c.state_root.as_slice())
     .bind(c.tx_hash.as_ref().map(|h| h.as_slice()))
     .bind(c.block_number.map(|n| n as i64))
@@ -45,75 +71,65 @@ pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
 }
 
 /// Records when `epoch`'s commitment becomes final (chain time).
-pub async fn set_final_at(pool: &Pool, epoch: u64, final_at: i64) -> Result<()> {
+pub async fn set_final_at(pool: &Pool, epoch: Epoch, final_at: i64) -> Result<()> {
     sqlx::query("UPDATE commitments SET final_at = $1 WHERE epoch = $2")
         .bind(final_at)
-        .bind(epoch as i64)
+        .bind(epoch)
         .execute(pool)
         .await?;
     Ok(())
 }
 
 /// Committed epochs whose finality time has not been read from the chain yet.
-pub async fn without_final_at(pool: &Pool) -> Result<Vec<u64>> {
-    let epochs: Vec<i64> = sqlx::query_scalar("SELECT epoch FROM commitments WHERE final_at IS NULL ORDER BY epoch")
+pub async fn without_final_at(pool: &Pool) -> Result<Vec<Epoch>> {
+    sqlx::query_scalar("SELECT epoch FROM commitments WHERE final_at IS NULL ORDER BY epoch")
         .fetch_all(pool)
-        .await?;
-    Ok(epochs.into_iter().map(|e| e as u64).collect())
+        .await
+        .map_err(decoding("commitments"))
 }
 
 /// When `epoch`'s commitment becomes final (chain time), if it is committed and that was read.
-pub async fn final_at(pool: &Pool, epoch: u64) -> Result<Option<i64>> {
+pub async fn final_at(pool: &Pool, epoch: Epoch) -> Result<Option<i64>> {
     let at: Option<Option<i64>> = sqlx::query_scalar("SELECT final_at FROM commitments WHERE epoch = $1")
-        .bind(epoch as i64)
+        .bind(epoch)
         .fetch_optional(pool)
-        .await?;
+        .await
+        .map_err(decoding("commitments"))?;
     Ok(at.flatten())
 }
 
 /// The block of `epoch`'s commit transaction, when it is known.
-pub async fn block_of(pool: &Pool, epoch: u64) -> Result<Option<u64>> {
-    let block: Option<Option<i64>> = sqlx::query_scalar("SELECT block_number FROM commitments WHERE epoch = $1")
-        .bind(epoch as i64)
+pub async fn block_of(pool: &Pool, epoch: Epoch) -> Result<Option<u64>> {
+    let block: Option<Option<Unsigned>> = sqlx::query_scalar("SELECT block_number FROM commitments WHERE epoch = $1")
+        .bind(epoch)
         .fetch_optional(pool)
-        .await?;
-    Ok(block.flatten().map(|b| b as u64))
+        .await
+        .map_err(decoding("commitments"))?;
+    Ok(block.flatten().map(|b| b.0))
 }
 
 /// The highest committed epoch.
-pub async fn latest(pool: &Pool) -> Result<Option<u64>> {
-    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(epoch) FROM commitments").fetch_one(pool).await?;
-    Ok(max.map(|e| e as u64))
+pub async fn latest(pool: &Pool) -> Result<Option<Epoch>> {
+    sqlx::query_scalar("SELECT MAX(epoch) FROM commitments").fetch_one(pool).await.map_err(decoding("commitments"))
 }
 
 /// Every commitment, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query_as::<_, Row>(
         "SELECT epoch, state_root, tx_hash, block_number, gas_used, final_at FROM commitments ORDER BY epoch",
     )
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let tx: Option<&[u8]> = r.get(2);
-            Ok(Commitment {
-                epoch: r.get::<i64, _>(0) as u64,
-                state_root: B256::from(fixed::<32>("commitments", "state_root", r.get(1))?),
-                tx_hash: tx.map(|b| fixed::<32>("commitments", "tx_hash", b).map(B256::from)).transpose()?,
-                block_number: r.get::<Option<i64>, _>(3).map(|n| n as u64),
-                gas_used: r.get::<Option<i64>, _>(4).map(|n| n as u64),
-                final_at: r.get(5),
-            })
-        })
-        .collect()
+    .await
+    .map_err(decoding("commitments"))?;
+    Ok(rows.into_iter().map(Commitment::from).collect())
 }
 
 /// Forgets commitments above `latest`, the chain's latest epoch (a reorg took them out, or the guardian revoked
 /// them); returns the epochs forgotten. Their batches become uncommitted again.
-pub async fn forget_above(pool: &Pool, latest: u64) -> Result<Vec<u64>> {
-    let gone: Vec<i64> = sqlx::query_scalar("DELETE FROM commitments WHERE epoch > $1 RETURNING epoch")
-        .bind(latest as i64)
+pub async fn forget_above(pool: &Pool, latest: Epoch) -> Result<Vec<Epoch>> {
+    sqlx::query_scalar("DELETE FROM commitments WHERE epoch > $1 RETURNING epoch")
+        .bind(latest)
         .fetch_all(pool)
-        .await?;
-    Ok(gone.into_iter().map(|e| e as u64).collect())
+        .await
+        .map_err(decoding("commitments"))
 }

@@ -1,11 +1,16 @@
 //! `curve_settlements`: each epoch's net curve orders, recorded as planned before they are sent and completed
 //! once executed, so a restart knows what it sent.
 
-use alloy::primitives::{B256, U256};
-use sqlx::Row;
+use alloy::primitives::U256;
+use sqlx::FromRow;
 
-use super::{Pool, Result, fixed, now, parse_u256};
+use super::columns::{Decimal, Hash, Unsigned, decoding, text_enum};
+use super::{Pool, Result, now};
+use crate::chain::Executed;
+use crate::ids::Epoch;
 use crate::settle::execution::{Skip, SkipReason};
+
+const T: &str = "curve_settlements";
 
 /// Where an epoch's net orders stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,26 +31,26 @@ impl Status {
             Status::Nothing => "nothing",
         }
     }
+}
 
-    fn parse(s: &str) -> Result<Self> {
-        match s {
-            "planned" => Ok(Status::Planned),
-            "executed" => Ok(Status::Executed),
-            "nothing" => Ok(Status::Nothing),
-            other => Err(super::Error::Corrupt {
-                table: "curve_settlements",
-                column: "status",
-                reason: format!("unknown status {other:?}"),
-            }),
-        }
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Status::Planned, Status::Executed, Status::Nothing]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown status {s:?}"))
     }
 }
+
+text_enum!(Status);
 
 /// The plan of one epoch's net orders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
     /// Epoch.
-    pub epoch: u64,
+    pub epoch: Epoch,
     /// Curve spot (WAD) the auction ran at.
     pub spot: U256,
     /// The auction's uniform clearing price, if anything matched peer to peer.
@@ -60,21 +65,6 @@ pub struct Planned {
     pub buy: (U256, U256),
     /// Legs not executed and why.
     pub skipped: Vec<Skip>,
-}
-
-/// What the curve did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Executed {
-    /// USDC the sale paid.
-    pub usdc_out: U256,
-    /// MYCO the purchase minted.
-    pub myco_out: U256,
-    /// The transaction.
-    pub tx_hash: B256,
-    /// Its block.
-    pub block_number: u64,
-    /// Gas it used (0 when recovered from the chain's event log after a restart).
-    pub gas_used: u64,
 }
 
 /// One epoch's row.
@@ -98,7 +88,7 @@ pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
              buy_usdc, buy_min_myco, skipped, status, planned_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(p.epoch as i64)
+    .bind(p.epoch)
     .bind(p.spot.to_string())
     .bind(p.clearing_price.map(|x| x.to_string()))
     .bind(p.matched_myco.to_string())
@@ -108,13 +98,13 @@ pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
     .bind(p.buy.0.to_string())
     .bind(p.buy.1.to_string())
     .bind(skipped.join("\n"))
-    .bind(status.as_str())
+    .bind(status)
     .bind(now())
     .execute(&mut *tx)
     .await?;
     for skip in &p.skipped {
         sqlx::query("INSERT INTO net_order_skips (epoch, reason, detail) VALUES ($1, $2, $3)")
-            .bind(p.epoch as i64)
+            .bind(p.epoch)
             .bind(skip.reason.as_str())
             .bind(&skip.detail)
             .execute(&mut *tx)
@@ -126,14 +116,16 @@ pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
 
 /// Skipped net order legs so far, by reason code.
 pub async fn skips_by_reason(pool: &Pool) -> Result<Vec<(String, u64)>> {
-    let rows = sqlx::query("SELECT reason, COUNT(*) FROM net_order_skips GROUP BY reason ORDER BY reason")
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as u64)).collect())
+    let rows: Vec<(String, Unsigned)> =
+        sqlx::query_as("SELECT reason, COUNT(*) FROM net_order_skips GROUP BY reason ORDER BY reason")
+            .fetch_all(pool)
+            .await
+            .map_err(decoding("net_order_skips"))?;
+    Ok(rows.into_iter().map(|(reason, n)| (reason, n.0)).collect())
 }
 
 /// Marks an epoch's plan executed.
-pub async fn executed(pool: &Pool, epoch: u64, e: &Executed) -> Result<()> {
+pub async fn executed(pool: &Pool, epoch: Epoch, e: &Executed) -> Result<()> {
     sqlx::query(
         "UPDATE curve_settlements SET status = 'executed', usdc_out = $1, myco_out = $2, tx_hash = $3, block_number = $4,
              gas_used = $5, executed_at = $6 WHERE epoch = $7",
@@ -144,13 +136,57 @@ pub async fn executed(pool: &Pool, epoch: u64, e: &Executed) -> Result<()> {
     .bind(e.block_number as i64)
     .bind(e.gas_used as i64)
     .bind(now())
-    .bind(epoch as i64)
+    .bind(epoch)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// The columns [`decode`] reads, in its order.
+/// A row as stored.
+#[derive(FromRow)]
+struct Row {
+    epoch: Epoch,
+    spot: Decimal,
+    clearing_price: Option<Decimal>,
+    matched_myco: Decimal,
+    fills: Unsigned,
+    sell_myco: Decimal,
+    sell_min_usdc: Decimal,
+    buy_usdc: Decimal,
+    buy_min_myco: Decimal,
+    skipped: String,
+    status: Status,
+    usdc_out: Option<Decimal>,
+    myco_out: Option<Decimal>,
+    tx_hash: Option<Hash>,
+    block_number: Option<Unsigned>,
+    gas_used: Option<Unsigned>,
+}
+
+impl Row {
+    fn settlement(self) -> Result<CurveSettlement> {
+        let plan = Planned {
+            epoch: self.epoch,
+            spot: self.spot.0,
+            clearing_price: self.clearing_price.map(|p| p.0),
+            matched_myco: self.matched_myco.0,
+            fills: self.fills.0,
+            sell: (self.sell_myco.0, self.sell_min_usdc.0),
+            buy: (self.buy_usdc.0, self.buy_min_myco.0),
+            skipped: self.skipped.lines().map(parse_skip).collect::<Result<_>>()?,
+        };
+        let executed = self.tx_hash.map(|tx| Executed {
+            usdc_out: self.usdc_out.unwrap_or_default().0,
+            myco_out: self.myco_out.unwrap_or_default().0,
+            tx_hash: tx.0,
+            block_number: self.block_number.unwrap_or_default().0,
+            gas_used: self.gas_used.unwrap_or_default().0,
+        });
+        Ok(CurveSettlement { plan, status: self.status, executed })
+    }
+}
+
+/// The row columns, followed by a query's own tail.
 macro_rules! select {
     ($rest:literal) => {
         concat!(
@@ -162,48 +198,24 @@ macro_rules! select {
 }
 
 /// The row of `epoch`, if planned.
-pub async fn get(pool: &Pool, epoch: u64) -> Result<Option<CurveSettlement>> {
-    let row = sqlx::query(select!("WHERE epoch = $1")).bind(epoch as i64).fetch_optional(pool).await?;
-    row.as_ref().map(decode).transpose()
+pub async fn get(pool: &Pool, epoch: Epoch) -> Result<Option<CurveSettlement>> {
+    let row = sqlx::query_as::<_, Row>(select!("WHERE epoch = $1"))
+        .bind(epoch)
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding(T))?;
+    row.map(Row::settlement).transpose()
 }
 
 /// Every row, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<CurveSettlement>> {
-    let rows = sqlx::query(select!("ORDER BY epoch")).fetch_all(pool).await?;
-    rows.iter().map(decode).collect()
+    let rows = sqlx::query_as::<_, Row>(select!("ORDER BY epoch")).fetch_all(pool).await.map_err(decoding(T))?;
+    rows.into_iter().map(Row::settlement).collect()
 }
 
 /// A skipped leg as stored: `code: detail`.
 fn parse_skip(line: &str) -> Result<Skip> {
-    let corrupt = || super::Error::Corrupt { table: "curve_settlements", column: "skipped", reason: line.to_string() };
+    let corrupt = || super::Error::Corrupt { table: T, column: "skipped".into(), reason: line.to_string() };
     let (code, detail) = line.split_once(": ").ok_or_else(corrupt)?;
     Ok(Skip { reason: SkipReason::parse(code).ok_or_else(corrupt)?, detail: detail.to_string() })
-}
-
-fn decode(r: &sqlx::any::AnyRow) -> Result<CurveSettlement> {
-    const T: &str = "curve_settlements";
-    let u = |column: &'static str, i: usize| parse_u256(T, column, r.get(i));
-    let skipped: String = r.get(9);
-    let plan = Planned {
-        epoch: r.get::<i64, _>(0) as u64,
-        spot: u("spot", 1)?,
-        clearing_price: r.get::<Option<&str>, _>(2).map(|s| parse_u256(T, "clearing_price", s)).transpose()?,
-        matched_myco: u("matched_myco", 3)?,
-        fills: r.get::<i64, _>(4) as u64,
-        sell: (u("sell_myco", 5)?, u("sell_min_usdc", 6)?),
-        buy: (u("buy_usdc", 7)?, u("buy_min_myco", 8)?),
-        skipped: skipped.lines().map(parse_skip).collect::<Result<_>>()?,
-    };
-    let status = Status::parse(r.get(10))?;
-    let executed = match r.get::<Option<&[u8]>, _>(13) {
-        Some(tx) => Some(Executed {
-            usdc_out: u("usdc_out", 11)?,
-            myco_out: u("myco_out", 12)?,
-            tx_hash: B256::from(fixed::<32>(T, "tx_hash", tx)?),
-            block_number: r.get::<i64, _>(14) as u64,
-            gas_used: r.get::<i64, _>(15) as u64,
-        }),
-        None => None,
-    };
-    Ok(CurveSettlement { plan, status, executed })
 }

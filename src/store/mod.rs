@@ -6,6 +6,7 @@ pub mod attempts;
 pub mod batches;
 pub mod claims;
 pub mod clock;
+pub mod columns;
 pub mod commitments;
 pub mod credits;
 pub mod curve;
@@ -36,7 +37,7 @@ pub enum Error {
         /// Table.
         table: &'static str,
         /// Column.
-        column: &'static str,
+        column: String,
         /// What is wrong.
         reason: String,
     },
@@ -162,14 +163,18 @@ pub fn now() -> i64 {
 
 /// Decodes a decimal U256 column.
 pub(crate) fn parse_u256(table: &'static str, column: &'static str, text: &str) -> Result<U256> {
-    U256::from_str_radix(text, 10).map_err(|e| Error::Corrupt { table, column, reason: format!("{e}: {text:?}") })
+    U256::from_str_radix(text, 10).map_err(|e| Error::Corrupt {
+        table,
+        column: column.into(),
+        reason: format!("{e}: {text:?}"),
+    })
 }
 
 /// Decodes a fixed-size byte column.
 pub(crate) fn fixed<const N: usize>(table: &'static str, column: &'static str, bytes: &[u8]) -> Result<[u8; N]> {
     bytes.try_into().map_err(|_| Error::Corrupt {
         table,
-        column,
+        column: column.into(),
         reason: format!("{} bytes, expected {N}", bytes.len()),
     })
 }

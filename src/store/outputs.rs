@@ -51,10 +51,9 @@ pub async fn all(pool: &Pool) -> Result<Vec<EpochOutputs>> {
                 pamm_rate: parse_u256(T, "pamm_rate", r.get(1))?,
                 redeemed_myco: parse_u256(T, "redeemed_myco", r.get(2))?,
                 payout_usdc: parse_u256(T, "payout_usdc", r.get(3))?,
-                deposit_split: split
-                    .map(|s| serde_json::from_str(&s))
-                    .transpose()
-                    .map_err(|e| super::Error::Corrupt { table: T, column: "deposit_split", reason: e.to_string() })?,
+                deposit_split: split.map(|s| serde_json::from_str(&s)).transpose().map_err(|e| {
+                    super::Error::Corrupt { table: T, column: "deposit_split".into(), reason: e.to_string() }
+                })?,
             })
         })
         .collect()

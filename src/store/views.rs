@@ -261,7 +261,7 @@ pub async fn withdrawals(
                 paid_tx: hash(T, r.get(9))?,
                 status: WithdrawalStatus::parse(status).ok_or(super::Error::Corrupt {
                     table: T,
-                    column: "status",
+                    column: "status".into(),
                     reason: status.to_string(),
                 })?,
             })
@@ -287,7 +287,11 @@ pub async fn withdrawal_status(pool: &Pool, claim_id: U256, chain_now: i64) -> R
     .await?;
     status
         .map(|s| {
-            WithdrawalStatus::parse(&s).ok_or(super::Error::Corrupt { table: "claims", column: "status", reason: s })
+            WithdrawalStatus::parse(&s).ok_or(super::Error::Corrupt {
+                table: "claims",
+                column: "status".into(),
+                reason: s,
+            })
         })
         .transpose()
 }

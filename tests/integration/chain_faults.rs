@@ -2,11 +2,13 @@
 //! lands.
 
 use alloy::providers::Provider;
+use myco_bridge::chain::attempts::AttemptStatus;
 use myco_bridge::chain::bindings::StateCommitment;
 use myco_bridge::devnet::simulate::EpochInputs;
 use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
+use myco_bridge::ids::Purpose;
 use myco_bridge::ingest::folder::FolderSource;
-use myco_bridge::store::attempts::{self, Status};
+use myco_bridge::store::attempts;
 use myco_bridge::store::commitments;
 
 use crate::common::{Harness, wait_until};
@@ -31,7 +33,7 @@ async fn a_stuck_commit_is_replaced_with_higher_fees_until_it_lands() {
     let miner = {
         let admin = admin.clone();
         tokio::spawn(async move {
-            while commitments::latest(&pool).await.unwrap().is_none_or(|l| l < 1) {
+            while commitments::latest(&pool).await.unwrap().map(|e| e.0).is_none_or(|l| l < 1) {
                 let _: serde_json::Value =
                     admin.raw_request("anvil_setNextBlockBaseFeePerGas".into(), (pinned.to_string(),)).await.unwrap();
                 let _: serde_json::Value = admin.raw_request("evm_mine".into(), ()).await.unwrap();
@@ -39,14 +41,17 @@ async fn a_stuck_commit_is_replaced_with_higher_fees_until_it_lands() {
             }
         })
     };
-    wait_until("the commit lands", || async { commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= 1) })
-        .await;
+    wait_until("the commit lands", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 1)
+    })
+    .await;
     miner.await.unwrap();
     relayer.stop().await.unwrap();
 
     let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
     assert_eq!(sc.latestEpoch().call().await.unwrap(), 1);
-    let all: Vec<_> = attempts::all(&h.pool).await.unwrap().into_iter().filter(|a| a.purpose == "commit").collect();
+    let all: Vec<_> =
+        attempts::all(&h.pool).await.unwrap().into_iter().filter(|a| a.purpose == Purpose::Commit).collect();
     assert!(all.len() >= 2, "replaced: {all:#?}");
     assert!(all.iter().all(|a| a.nonce == first.nonce), "one nonce throughout");
     for pair in all.windows(2) {
@@ -54,17 +59,17 @@ async fn a_stuck_commit_is_replaced_with_higher_fees_until_it_lands() {
         assert!(pair[1].max_fee_per_gas * 10 >= pair[0].max_fee_per_gas * 11, "{pair:#?}");
         assert!(pair[1].max_priority_fee_per_gas * 10 >= pair[0].max_priority_fee_per_gas * 11, "{pair:#?}");
     }
-    let mined: Vec<_> = all.iter().filter(|a| a.status == Status::Mined).collect();
+    let mined: Vec<_> = all.iter().filter(|a| a.status == AttemptStatus::Mined).collect();
     assert_eq!(mined.len(), 1);
     assert!(mined[0].max_fee_per_gas >= pinned, "only a fee cap above the base fee lands");
     // The others were replaced in the pool, or refused by the node as priced under the base fee.
     assert!(
         all.iter()
-            .filter(|a| a.status != Status::Mined)
-            .all(|a| matches!(a.status, Status::Replaced | Status::Refused)),
+            .filter(|a| a.status != AttemptStatus::Mined)
+            .all(|a| matches!(a.status, AttemptStatus::Replaced | AttemptStatus::Refused)),
         "{all:#?}"
     );
-    assert!(all.iter().any(|a| a.status == Status::Replaced), "the first, stuck attempt was replaced: {all:#?}");
+    assert!(all.iter().any(|a| a.status == AttemptStatus::Replaced), "the first, stuck attempt was replaced: {all:#?}");
     let committed = commitments::all(&h.pool).await.unwrap();
     assert_eq!(committed[0].tx_hash, mined[0].tx_hash);
 }
@@ -84,7 +89,7 @@ async fn the_relayer_rides_out_an_rpc_outage_and_commits_everything() {
     let source = FolderSource::new(&h.batch_dir);
     let committed = |epoch: u64| {
         let pool = h.pool.clone();
-        async move { commitments::latest(&pool).await.unwrap().is_some_and(|l| l >= epoch) }
+        async move { commitments::latest(&pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= epoch) }
     };
 
     let mut publish = async |epoch: u64| {
@@ -115,9 +120,9 @@ async fn the_relayer_rides_out_an_rpc_outage_and_commits_everything() {
     let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
     assert_eq!(sc.latestEpoch().call().await.unwrap(), 4);
     let all = commitments::all(&h.pool).await.unwrap();
-    assert_eq!(all.iter().map(|c| c.epoch).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(all.iter().map(|c| c.epoch.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
     for c in &all {
-        assert_eq!(sc.commitmentOf(c.epoch).call().await.unwrap().stateRoot, c.state_root);
+        assert_eq!(sc.commitmentOf(c.epoch.0).call().await.unwrap().stateRoot, c.state_root);
     }
 }
 
@@ -163,7 +168,7 @@ async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_or
     // Start, kill at a random instant (no graceful shutdown: the task is aborted), repeat.
     let mut rng = SplitMix64(42);
     let mut kills = 0;
-    while commitments::latest(&h.pool).await.unwrap().is_none_or(|l| l < EPOCHS) && kills < 40 {
+    while commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_none_or(|l| l < EPOCHS) && kills < 40 {
         let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
         tokio::time::sleep(std::time::Duration::from_millis(rng.below(1_500) as u64)).await;
         relayer.task.abort();
@@ -172,7 +177,7 @@ async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_or
     }
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     wait_until("every epoch is committed", || async {
-        commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= EPOCHS)
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= EPOCHS)
     })
     .await;
     relayer.stop().await.unwrap();
@@ -182,9 +187,9 @@ async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_or
     let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
     assert_eq!(sc.latestEpoch().call().await.unwrap(), EPOCHS);
     let stored = commitments::all(&h.pool).await.unwrap();
-    assert_eq!(stored.iter().map(|c| c.epoch).collect::<Vec<_>>(), (1..=EPOCHS).collect::<Vec<_>>());
+    assert_eq!(stored.iter().map(|c| c.epoch.0).collect::<Vec<_>>(), (1..=EPOCHS).collect::<Vec<_>>());
     for c in &stored {
-        let on_chain = sc.commitmentOf(c.epoch).call().await.unwrap();
+        let on_chain = sc.commitmentOf(c.epoch.0).call().await.unwrap();
         assert_eq!(on_chain.stateRoot, c.state_root, "epoch {}", c.epoch);
     }
     // Net orders: each epoch's executed once; the curve moved by exactly what the store recorded.
@@ -201,8 +206,9 @@ async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_or
     let attempts = attempts::all(&h.pool).await.unwrap();
     for epoch in 1..=EPOCHS {
         for purpose in ["commit", "settle"] {
-            let mined =
-                attempts.iter().filter(|a| a.epoch == epoch && a.purpose == purpose && a.status == Status::Mined);
+            let mined = attempts
+                .iter()
+                .filter(|a| a.epoch.0 == epoch && a.purpose.as_str() == purpose && a.status == AttemptStatus::Mined);
             assert!(mined.count() <= 1, "{purpose} of epoch {epoch} mined twice");
         }
     }
@@ -231,7 +237,7 @@ async fn a_revoked_root_stops_the_relayer_with_the_reason_and_keeps_everything()
     source.publish(2, &b2.bytes).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     wait_until("both epochs are committed", || async {
-        commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= 2)
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 2)
     })
     .await;
 
@@ -248,10 +254,10 @@ async fn a_revoked_root_stops_the_relayer_with_the_reason_and_keeps_everything()
     assert_eq!(batches::all(&h.pool).await.unwrap().len(), 2);
     let kept = claims::all(&h.pool).await.unwrap();
     assert_eq!((kept.len(), kept[0].claim.epoch), (1, 2), "the revoked epoch's claim is kept");
-    let committed: Vec<u64> = commitments::all(&h.pool).await.unwrap().iter().map(|c| c.epoch).collect();
+    let committed: Vec<u64> = commitments::all(&h.pool).await.unwrap().iter().map(|c| c.epoch.0).collect();
     assert_eq!(committed, [1]);
     let mined = attempts::all(&h.pool).await.unwrap();
-    assert!(mined.iter().any(|a| a.purpose == "commit" && a.epoch == 2 && a.status == Status::Mined));
+    assert!(mined.iter().any(|a| a.purpose == Purpose::Commit && a.epoch.0 == 2 && a.status == AttemptStatus::Mined));
     assert_eq!(sc.latestEpoch().call().await.unwrap(), 1);
 }
 
@@ -266,12 +272,15 @@ async fn a_paused_state_commitment_is_waited_out_with_an_alarm_and_commits_resum
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     let error = relayer.alarm(myco_bridge::health::Alarm::Paused).await;
     assert!(error.contains("EnforcedPause"), "the alarm says why: {error}");
-    assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e), Some(1), "batch kept");
-    assert_eq!(commitments::latest(&h.pool).await.unwrap(), None, "nothing committed while paused");
+    assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e.0), Some(1), "batch kept");
+    assert_eq!(commitments::latest(&h.pool).await.unwrap().map(|e| e.0), None, "nothing committed while paused");
 
     // Unpaused, the same relayer (no restart) commits, and the alarm clears.
     myco_bridge::chain::send_call("unpause", sc.unpause()).await.unwrap();
-    wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    wait_until("epoch 1 is committed", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(1)
+    })
+    .await;
     wait_until("the alarm clears", || async { relayer.health.alarms().is_empty() }).await;
     relayer.stop().await.unwrap();
 }
@@ -300,13 +309,16 @@ async fn a_commit_whose_block_is_reorged_out_is_sent_again() {
     let miner = {
         let admin = admin.clone();
         tokio::spawn(async move {
-            while commitments::latest(&pool).await.unwrap().is_none_or(|l| l < 1) {
+            while commitments::latest(&pool).await.unwrap().map(|e| e.0).is_none_or(|l| l < 1) {
                 let _: serde_json::Value = admin.raw_request("evm_mine".into(), ()).await.unwrap();
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         })
     };
-    wait_until("the commit lands again", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    wait_until("the commit lands again", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(1)
+    })
+    .await;
     miner.await.unwrap();
     relayer.stop().await.unwrap();
 

@@ -82,7 +82,7 @@ async fn check(options: &Options, finished: &Finished) -> BTreeMap<U256, U256> {
             Status::Executed => {
                 let e = row.executed.expect("execution recorded");
                 supply = supply - row.plan.sell.0 + e.myco_out;
-                last_settled = row.plan.epoch;
+                last_settled = row.plan.epoch.0;
             }
             Status::Nothing => assert!(row.executed.is_none()),
             Status::Planned => panic!("epoch {} left planned", row.plan.epoch),

@@ -69,7 +69,7 @@ async fn claims_are_priced_with_the_escrows_own_parameters() {
     }
     let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
     wait_until("three epochs committed", || async {
-        commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= 3)
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 3)
     })
     .await;
     relayer.stop().await.unwrap();

@@ -47,9 +47,9 @@ async fn a_sent_transactions_json_log_line_names_its_epoch_and_purpose() {
     // Every transaction the relayer recorded was logged when sent, with its own epoch and purpose.
     let attempts = myco_bridge::store::attempts::all(&h.pool).await.unwrap();
     let sent_txs: Vec<_> = attempts.iter().filter(|a| a.tx_hash.is_some()).collect();
-    assert!(sent_txs.iter().any(|a| a.purpose == "commit"), "no commit recorded");
+    assert!(sent_txs.iter().any(|a| a.purpose == myco_bridge::ids::Purpose::Commit), "no commit recorded");
     for a in sent_txs {
-        let expected = (a.tx_hash.unwrap().to_string(), a.epoch.to_string(), a.purpose.clone());
+        let expected = (a.tx_hash.unwrap().to_string(), a.epoch.to_string(), a.purpose.to_string());
         assert!(logged.contains(&expected), "{expected:?} not logged; logged {logged:?}");
     }
 }

@@ -7,8 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
+use myco_bridge::chain::attempts::AttemptStatus;
 use myco_bridge::devnet::RELAYER_ACCOUNT;
 use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
+use myco_bridge::ids::Purpose;
 use myco_bridge::ingest::document::CreditedDeposit;
 use myco_bridge::ingest::folder::FolderSource;
 use serde_json::Value;
@@ -331,7 +333,7 @@ async fn on_postgres_one_instance_leads_and_a_follower_takes_over_when_it_dies()
     }
     let takeover = killed_at.elapsed();
     let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while commitments::latest(&h.pool).await.unwrap().is_none_or(|l| l < EPOCHS) {
+    while commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_none_or(|l| l < EPOCHS) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "{}",
@@ -347,14 +349,15 @@ async fn on_postgres_one_instance_leads_and_a_follower_takes_over_when_it_dies()
     let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
     assert_eq!(sc.latestEpoch().call().await.unwrap(), EPOCHS);
     let stored = commitments::all(&h.pool).await.unwrap();
-    assert_eq!(stored.iter().map(|c| c.epoch).collect::<Vec<_>>(), (1..=EPOCHS).collect::<Vec<_>>());
+    assert_eq!(stored.iter().map(|c| c.epoch.0).collect::<Vec<_>>(), (1..=EPOCHS).collect::<Vec<_>>());
     for c in &stored {
-        assert_eq!(sc.commitmentOf(c.epoch).call().await.unwrap().stateRoot, c.state_root);
+        assert_eq!(sc.commitmentOf(c.epoch.0).call().await.unwrap().stateRoot, c.state_root);
     }
     let all = attempts::all(&h.pool).await.unwrap();
     for epoch in 1..=EPOCHS {
-        let mined =
-            all.iter().filter(|x| x.epoch == epoch && x.purpose == "commit" && x.status == attempts::Status::Mined);
+        let mined = all
+            .iter()
+            .filter(|x| x.epoch.0 == epoch && x.purpose == Purpose::Commit && x.status == AttemptStatus::Mined);
         assert!(mined.count() <= 1, "epoch {epoch} committed twice");
     }
 }

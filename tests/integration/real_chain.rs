@@ -14,6 +14,7 @@ use myco_bridge::devnet::serve::BatchServer;
 use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
 use myco_bridge::devnet::{ADMIN_ACCOUNT, FIRST_USER_ACCOUNT, RELAYER_ACCOUNT};
 use myco_bridge::health::Alarm;
+use myco_bridge::ids::Epoch;
 use myco_bridge::ingest::document::CreditedDeposit;
 use myco_bridge::ingest::folder::FolderSource;
 use myco_bridge::relayer::Relayer;
@@ -136,14 +137,17 @@ async fn an_unfunded_relayer_waits_with_an_alarm_and_commits_once_funded() {
     FolderSource::new(&h.batch_dir).publish(1, &batch.bytes).await.unwrap();
     let message = running.alarm(Alarm::Underfunded).await;
     assert!(message.to_lowercase().contains("insufficient funds"), "{message}");
-    assert_eq!(commitments::latest(&h.pool).await.unwrap(), None);
+    assert_eq!(commitments::latest(&h.pool).await.unwrap().map(|e| e.0), None);
 
     // Funded, the same relayer carries on: no restart, no person beyond the one who sent the ETH.
     let fund = alloy::rpc::types::TransactionRequest::default()
         .with_to(key.address())
         .with_value(U256::from(10u64).pow(U256::from(18)));
     admin.send_transaction(fund).await.unwrap().get_receipt().await.unwrap();
-    wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    wait_until("epoch 1 is committed", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(1)
+    })
+    .await;
     wait_until("the alarm clears", || async { running.health.alarms().is_empty() }).await;
     running.stop().await.expect("waiting for funds is not a halt");
 }
@@ -268,7 +272,8 @@ async fn a_simulator_following_the_escrow_credits_real_deposits_and_resumes_its_
             credited == n && seen == n
         }
     };
-    wait_until("3 epochs committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(3) }).await;
+    wait_until("3 epochs committed", || async { commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(3) })
+        .await;
     wait_until("3 real deposits credited and seen", || all_credited(3)).await;
 
     // A second run continues the folder: epochs 1-3 stay byte for byte, 4-5 follow, the new deposit is credited.
@@ -277,7 +282,8 @@ async fn a_simulator_following_the_escrow_credits_real_deposits_and_resumes_its_
     simulate("2");
     let after: Vec<Vec<u8>> = (1..=3).map(|e| std::fs::read(out.join(format!("{e}.batch"))).unwrap()).collect();
     assert_eq!(before, after, "a resumed simulator never rewrites a batch");
-    wait_until("5 epochs committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(5) }).await;
+    wait_until("5 epochs committed", || async { commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(5) })
+        .await;
     wait_until("4 real deposits credited and seen", || all_credited(4)).await;
     // Give reconciliation a few polls after the last event, then: nothing disagrees, ever.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -326,20 +332,23 @@ async fn every_log_read_fits_a_provider_that_caps_ranges_including_settlement_re
     let first = spawn(config.clone());
     first.alarm(Alarm::Paused).await;
     first.stop().await.unwrap();
-    let executed = curve::get(&h.pool, 1).await.unwrap().unwrap().executed.expect("the orders executed");
+    let executed = curve::get(&h.pool, Epoch(1)).await.unwrap().unwrap().executed.expect("the orders executed");
     sqlx::query("UPDATE curve_settlements SET status = 'planned', tx_hash = NULL").execute(&h.pool).await.unwrap();
     mine(60).await;
     send_call("unpause", sc.unpause()).await.unwrap();
 
     // Recovery finds the execution in the log, reading 5 blocks at a time, and sends only the root.
     let second = spawn(config);
-    wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    wait_until("epoch 1 is committed", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(1)
+    })
+    .await;
     wait_until("the watcher saw every deposit", || async {
         myco_bridge::store::escrow::deposits(&h.pool).await.unwrap().len() == accounts.len()
     })
     .await;
     second.stop().await.unwrap();
-    let row = curve::get(&h.pool, 1).await.unwrap().unwrap();
+    let row = curve::get(&h.pool, Epoch(1)).await.unwrap().unwrap();
     assert_eq!((row.status, row.executed.map(|e| e.tx_hash)), (Status::Executed, Some(executed.tx_hash)));
     assert_eq!(capped.refused(), 0, "no request was wider than the provider allows");
     assert!(capped.largest() <= 5 && capped.largest() > 0, "largest range {}", capped.largest());
@@ -363,12 +372,18 @@ async fn a_postgres_outage_mid_run_is_ridden_out_by_the_relayer_and_the_leader()
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     source.publish(1, &b1.bytes).await.unwrap();
-    wait_until("epoch 1 is committed", || async { commitments::latest(&h.pool).await.unwrap() == Some(1) }).await;
+    wait_until("epoch 1 is committed", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(1)
+    })
+    .await;
     outage(&cluster);
     assert!(!relayer.task.is_finished(), "a database outage must not stop the relayer");
     let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, ..Default::default() });
     source.publish(2, &b2.bytes).await.unwrap();
-    wait_until("epoch 2 is committed", || async { commitments::latest(&h.pool).await.ok().flatten() == Some(2) }).await;
+    wait_until("epoch 2 is committed", || async {
+        commitments::latest(&h.pool).await.ok().flatten().map(|e| e.0) == Some(2)
+    })
+    .await;
     relayer.stop().await.expect("an outage is not a halt");
 
     // The service: the leader loses its lock's connection too, steps down, and leads again.

@@ -8,6 +8,7 @@ use myco_bridge::chain::bindings::state_commitment::IStateCommitment::ReserveFig
 use myco_bridge::devnet::faults::Fault;
 use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
 use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
+use myco_bridge::ids::Epoch;
 use myco_bridge::ingest::document::CreditedDeposit;
 use myco_bridge::ingest::folder::FolderSource;
 use myco_bridge::store::{batches, commitments, quarantine};
@@ -20,7 +21,7 @@ async fn latest_on_chain(h: &Harness) -> u64 {
 }
 
 async fn committed(h: &Harness, epoch: u64) -> bool {
-    commitments::latest(&h.pool).await.unwrap().is_some_and(|l| l >= epoch)
+    commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= epoch)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +117,7 @@ async fn unauthorised_key_stops_with_the_decoded_revert() {
     let err = ended.expect_err("an unauthorised key must stop the relayer").to_string();
     assert!(err.contains("AccessControlUnauthorizedAccount"), "{err}");
     // The batch itself stays accepted, ready for a correctly configured relayer.
-    assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e), Some(1));
+    assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e.0), Some(1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,7 +156,7 @@ async fn quarantines_every_kind_of_bad_batch_and_loses_nothing() {
     assert!(kept.iter().all(|q| q.epoch == Some(2) && !q.raw.is_empty()));
 
     // Nothing accepted was lost or changed, and the valid batch still goes through.
-    assert_eq!(batches::last(&h.pool).await.unwrap(), Some((1, first.digest)));
+    assert_eq!(batches::last(&h.pool).await.unwrap(), Some((Epoch(1), first.digest)));
     source.publish(2, &second.bytes).await.unwrap();
     wait_until("epoch 2 is committed", || committed(&h, 2)).await;
     relayer.stop().await.unwrap();
@@ -192,7 +193,7 @@ async fn net_orders_execute_once_before_the_root_even_across_a_crash_between_the
     let error = relayer.alarm(myco_bridge::health::Alarm::Paused).await;
     assert!(error.contains("EnforcedPause"), "{error}");
     relayer.stop().await.expect("waiting out a pause is not a halt");
-    let row = curve::get(&h.pool, 1).await.unwrap().expect("net orders recorded");
+    let row = curve::get(&h.pool, Epoch(1)).await.unwrap().expect("net orders recorded");
     assert_eq!(row.status, Status::Executed, "{row:?}");
     let first = row.executed.unwrap();
     let supply_after = curve_contract.supply().call().await.unwrap();
@@ -210,7 +211,7 @@ async fn net_orders_execute_once_before_the_root_even_across_a_crash_between_the
     relayer.stop().await.unwrap();
 
     // The orders were found on chain, not traded again; only the root was sent.
-    let row = curve::get(&h.pool, 1).await.unwrap().unwrap();
+    let row = curve::get(&h.pool, Epoch(1)).await.unwrap().unwrap();
     assert_eq!(row.status, Status::Executed);
     assert_eq!(row.executed.unwrap().tx_hash, first.tx_hash);
     assert_eq!(row.executed.unwrap().myco_out, first.myco_out);
