@@ -14,10 +14,11 @@ use alloy::primitives::{B256, U256, keccak256};
 use myco_bridge::chain::RootCommit;
 use myco_bridge::chain::bindings::harness::DepositBatcher;
 use myco_bridge::chain::bindings::{TestUSDC, USDCEscrow};
-use myco_bridge::chain::{Submitter, TxManager, TxPolicy, Watcher, send_call};
+use myco_bridge::chain::{Submitter, TxManager, TxPolicy, send_call};
 use myco_bridge::devnet::{ADMIN_ACCOUNT, Devnet, RELAYER_ACCOUNT};
 use myco_bridge::ids::Epoch;
 use myco_bridge::store;
+use myco_bridge::watcher::Watcher;
 
 const EPOCHS: u64 = 30;
 const DEPOSITS: u64 = 10_000;

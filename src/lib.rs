@@ -11,7 +11,7 @@
 //!  (batches)     verify      auction,           │   chain::submitter ─▶ StateCommitment.sol (root per epoch)
 //!                            claims, root       │   (both via chain::txmgr: one nonce, fee bumps)
 //!                                               │
-//!                          store ◀──────────────┴── chain::watcher ◀── USDCEscrow.sol events (reorg-aware)
+//!                          store ◀──────────────┴── watcher ◀── chain::escrow_events ◀── USDCEscrow.sol (reorg-aware)
 //!                            ▲
 //!                        reconcile: escrow events against certified claims and credits → mismatches
 //! ```
@@ -26,9 +26,10 @@
 //!
 //! Writing and watching:
 //! - [`chain`]: contract bindings, the transaction manager, the net-order settler, the root submitter, the
-//!   escrow watcher, bounded log reads, the production deployment.
+//!   escrow's events, bounded log reads, the production deployment.
 //! - [`relayer`]: the writer: net orders then roots for each stored epoch, and the escrow watcher with
 //!   reconciliation, both cancellable, faults waited out with alarms.
+//! - [`watcher`]: the escrow's events (`chain::escrow_events`) into the store, following reorgs.
 //! - [`reconcile`]: every escrow event against the certified ledger; disagreements become stored mismatches.
 //! - [`store`]: SQLite or PostgreSQL through sqlx; one module per table.
 //!
@@ -73,5 +74,6 @@ pub mod rng;
 pub mod service;
 pub mod settle;
 pub mod store;
+pub mod watcher;
 
 pub use error::{Error, Handling, Result};

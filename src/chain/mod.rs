@@ -1,13 +1,15 @@
-//! The chain side: contract bindings, the state-root submitter and the escrow watcher.
+//! The chain side: contract bindings, the transaction manager, the state-root submitter, the net-order settler,
+//! the escrow's events and the deployment. It reads and writes the chain only; what it records goes through
+//! types and traits it owns (`attempts::AttemptLog`), never through the store.
 
 pub mod attempts;
 pub mod bindings;
 pub mod deploy;
+pub mod escrow_events;
 pub mod logs;
 pub mod settler;
 pub mod submitter;
 pub mod txmgr;
-pub mod watcher;
 
 use alloy::primitives::B256;
 use alloy::transports::TransportError;
@@ -15,7 +17,6 @@ use alloy::transports::TransportError;
 pub use settler::{CurveSettler, CurveView, Executed};
 pub use submitter::{Outcome, RootCommit, Submitter};
 pub use txmgr::{Mined, TxManager, TxPolicy};
-pub use watcher::Watcher;
 
 /// A chain-side error.
 #[derive(Debug, thiserror::Error)]

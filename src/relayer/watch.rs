@@ -5,9 +5,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::Relayer;
 use crate::backoff::Backoff;
-use crate::chain::Watcher;
 use crate::settle::pamm;
 use crate::store::{self, batches};
+use crate::watcher::Watcher;
 use crate::{Error, Result};
 
 impl Relayer {

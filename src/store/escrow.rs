@@ -2,11 +2,14 @@
 //! as of the canonical chain, where the watcher resumes, and the block hashes it checks the chain against. A
 //! block range's events, its hashes and the cursor move in one transaction; so does a rewind after a reorg.
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256};
 use sqlx::Row;
 
+use super::columns::{Decimal, decoding};
+use super::escrow_totals;
 use super::mismatches::{self, Found, Kind};
 use super::{Pool, Result, fixed, now, parse_u256};
+pub use crate::chain::escrow_events::{Deposit, EventOrigin, Range, Withdrawal};
 
 /// Deposit rows per `INSERT`. One statement per row spends a large range's time in the driver's per-statement
 /// round trip; very long statements get slower per row again (sqlx's argument handling). A few dozen rows was
@@ -17,74 +20,13 @@ const DEPOSITS_PER_INSERT: usize = 32;
 /// hashes of this many recent range ends and event blocks).
 pub const KEPT_BLOCK_HASHES: i64 = 256;
 
-/// Where an event was emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventOrigin {
-    /// Block number.
-    pub block_number: u64,
-    /// Block hash.
-    pub block_hash: B256,
-    /// Transaction hash.
-    pub tx_hash: B256,
-    /// Index of the log in the block.
-    pub log_index: u64,
-}
-
-/// A `Deposited` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deposit {
-    /// The escrow's deposit id.
-    pub deposit_id: u64,
-    /// Who paid.
-    pub depositor: Address,
-    /// The off-chain account to credit.
-    pub recipient: B256,
-    /// USDC amount (6 decimals).
-    pub amount: U256,
-    /// Where it was emitted.
-    pub origin: EventOrigin,
-}
-
-/// A `Withdrawn` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Withdrawal {
-    /// The claim paid.
-    pub claim_id: U256,
-    /// Who received the USDC.
-    pub recipient: Address,
-    /// The off-chain account debited.
-    pub account: B256,
-    /// The claim's epoch.
-    pub epoch: u64,
-    /// MYCO redeemed.
-    pub myco_amount: U256,
-    /// USDC paid.
-    pub usdc_amount: U256,
-    /// Where it was emitted.
-    pub origin: EventOrigin,
-}
-
-/// One block range read from the chain.
-#[derive(Debug, Clone, Default)]
-pub struct Range {
-    /// Its `Deposited` events.
-    pub deposits: Vec<Deposit>,
-    /// Its `Withdrawn` events.
-    pub withdrawals: Vec<Withdrawal>,
-    /// Hashes of its last block and of every block with an event.
-    pub blocks: Vec<(u64, B256)>,
-    /// The first block after it.
-    pub next_block: u64,
-    /// The timestamp of its last block.
-    pub read_time: u64,
-}
-
 /// Stores a block range's events and block hashes and moves the cursor past it, atomically. Re-applying the
 /// same range is harmless. A second `Withdrawn` event for a claim id already paid by another transaction is
 /// kept as a `claim_paid_twice` mismatch, not dropped; returns how many such were new.
 pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     let mut tx = super::begin(pool).await?;
     let mut paid_twice = 0;
+    let (mut deposited, mut withdrawn) = (Vec::new(), Vec::new());
     let seen_epoch: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(epoch), 0) FROM batches").fetch_one(&mut *tx).await?;
     for chunk in range.deposits.chunks(DEPOSITS_PER_INSERT) {
         let rows: Vec<String> = (0..chunk.len())
@@ -96,11 +38,11 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
         let sql = format!(
             "INSERT INTO escrow_deposits (deposit_id, depositor, recipient, amount, block_number, block_hash, tx_hash,
                                           log_index, seen_epoch)
-             VALUES {} ON CONFLICT (deposit_id) DO NOTHING",
+             VALUES {} ON CONFLICT (deposit_id) DO NOTHING RETURNING amount",
             rows.join(", ")
         );
         // Only placeholders are formatted into the statement; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_scalar::<_, Decimal>(sqlx::AssertSqlSafe(sql));
         for d in chunk {
             query = query
                 .bind(d.deposit_id as i64)
@@ -113,7 +55,9 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
                 .bind(d.origin.log_index as i64)
                 .bind(seen_epoch);
         }
-        query.execute(&mut *tx).await?;
+        // Only rows not stored before come back: re-applying a range adds nothing to the totals.
+        let stored = query.fetch_all(&mut *tx).await.map_err(decoding("escrow_deposits"))?;
+        deposited.extend(stored.into_iter().map(|a| a.0));
     }
     for w in &range.withdrawals {
         let inserted = sqlx::query(
@@ -134,7 +78,9 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if inserted == 0 {
+        if inserted == 1 {
+            withdrawn.push(w.usdc_amount);
+        } else {
             let first: Vec<u8> = sqlx::query_scalar("SELECT tx_hash FROM escrow_withdrawals WHERE claim_id = $1")
                 .bind(w.claim_id.to_string())
                 .fetch_one(&mut *tx)
@@ -171,6 +117,8 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     .execute(&mut *tx)
     .await?;
     set_cursor(&mut tx, range.next_block, Some(range.read_time)).await?;
+    escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &deposited, &[]).await?;
+    escrow_totals::apply(&mut tx, escrow_totals::Kind::Withdrawals, &withdrawn, &[]).await?;
     tx.commit().await?;
     Ok(paid_twice)
 }
@@ -217,13 +165,19 @@ pub async fn recent_blocks(pool: &Pool) -> Result<Vec<(u64, B256)>> {
 /// are deleted and the cursor moves to the block after it, with the reorg recorded, all in one transaction.
 pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<()> {
     let mut tx = super::begin(pool).await?;
-    for table in [
-        "DELETE FROM escrow_deposits WHERE block_number > $1",
-        "DELETE FROM escrow_withdrawals WHERE block_number > $1",
-        "DELETE FROM watcher_blocks WHERE number > $1",
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(table)).bind(ancestor as i64).execute(&mut *tx).await?;
-    }
+    let removed = |sql: &'static str| sqlx::query_scalar::<_, Decimal>(sql).bind(ancestor as i64);
+    let deposits = removed("DELETE FROM escrow_deposits WHERE block_number > $1 RETURNING amount")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(decoding("escrow_deposits"))?;
+    let withdrawals = removed("DELETE FROM escrow_withdrawals WHERE block_number > $1 RETURNING usdc_amount")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(decoding("escrow_withdrawals"))?;
+    let amounts = |rows: Vec<Decimal>| rows.into_iter().map(|a| a.0).collect::<Vec<_>>();
+    escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &[], &amounts(deposits)).await?;
+    escrow_totals::apply(&mut tx, escrow_totals::Kind::Withdrawals, &[], &amounts(withdrawals)).await?;
+    sqlx::query("DELETE FROM watcher_blocks WHERE number > $1").bind(ancestor as i64).execute(&mut *tx).await?;
     sqlx::query("INSERT INTO reorgs (ancestor, old_tip, old_hash, detected_at) VALUES ($1, $2, $3, $4)")
         .bind(ancestor as i64)
         .bind(old_tip.0 as i64)

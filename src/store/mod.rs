@@ -12,6 +12,7 @@ pub mod credits;
 pub mod curve;
 pub mod equivocations;
 pub mod escrow;
+pub mod escrow_totals;
 pub mod halts;
 pub mod mismatches;
 pub mod outputs;

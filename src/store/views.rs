@@ -390,13 +390,9 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
             rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as u64)).collect(),
         )
     };
-    let sum = |sql: &'static str, table: &'static str| async move {
-        let rows = sqlx::query(sql).fetch_all(pool).await?;
-        let mut total = U256::ZERO;
-        for r in &rows {
-            total = total.saturating_add(parse_u256(table, "amount", r.get(0))?);
-        }
-        Result::<(u64, U256)>::Ok((rows.len() as u64, total))
+    let escrow = |kind| async move {
+        let t = super::escrow_totals::get(pool, kind).await?;
+        Result::<(u64, U256)>::Ok((t.events, t.amount))
     };
     let latencies =
         sqlx::query("SELECT c.committed_at - b.received_at FROM commitments c JOIN batches b ON b.epoch = c.epoch")
@@ -431,8 +427,8 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         attempts,
         gas_used: gas.unwrap_or_default() as u64,
         reorgs: count("SELECT COUNT(*) FROM reorgs").await?,
-        deposits: sum("SELECT amount FROM escrow_deposits", "escrow_deposits").await?,
-        withdrawals: sum("SELECT usdc_amount FROM escrow_withdrawals", "escrow_withdrawals").await?,
+        deposits: escrow(super::escrow_totals::Kind::Deposits).await?,
+        withdrawals: escrow(super::escrow_totals::Kind::Withdrawals).await?,
         pending_withdrawals: count(
             "SELECT COUNT(*) FROM claims k LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
              WHERE w.claim_id IS NULL",

@@ -5,7 +5,6 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
-use myco_bridge::chain::Watcher;
 use myco_bridge::chain::bindings::escrow::IUSDCEscrow::WithdrawalClaim;
 use myco_bridge::chain::bindings::escrow::IUSDCEscrow::{Deposited, Withdrawn, depositCall, withdrawCall};
 use myco_bridge::chain::bindings::state_commitment::IStateCommitment::ReserveFigures;
@@ -14,6 +13,7 @@ use myco_bridge::chain::send_call;
 use myco_bridge::devnet::{ADMIN_ACCOUNT, Devnet, FIRST_USER_ACCOUNT, RELAYER_ACCOUNT};
 use myco_bridge::settle::Claim;
 use myco_bridge::store::{self, escrow};
+use myco_bridge::watcher::Watcher;
 use serde_json::json;
 
 /// (deposit id, tx hash, block hash) of every `Deposited` log on the canonical chain.
