@@ -179,7 +179,8 @@ pub async fn run(pool: &Pool, credit_within: u64, params: &pamm::Params) -> stor
     let batch_times: BTreeMap<u64, u64> = stored_batches.iter().map(|b| (b.epoch.0, b.timestamp)).collect();
     let figures: BTreeMap<u64, CommittedFigures> = stored_batches.into_iter().map(|b| (b.epoch.0, b.reserve)).collect();
     let (withdrawals, deposits) = (escrow::withdrawals(pool).await?, escrow::deposits(pool).await?);
-    let (seen_epochs, credits) = (escrow::seen_epochs(pool).await?, credits::all(pool).await?);
+    let seen_epochs = escrow::seen_epochs(pool).await?;
+    let credits: Vec<_> = credits::all(pool).await?.into_iter().map(|(epoch, d)| (epoch.0, d)).collect();
     let latest_epoch = batches::last(pool).await?.map_or(0, |(epoch, _)| epoch.0);
     let ledger = Ledger {
         claims: &claims,

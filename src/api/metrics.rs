@@ -17,9 +17,6 @@ use crate::store::clock::Clock;
 use crate::store::mismatches::Kind;
 use crate::store::views::Totals;
 
-/// Bucket bounds (seconds) of the ingest → commit latency histogram.
-const LATENCY_BUCKETS: [i64; 10] = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800];
-
 /// What the relayer's account holds: gas money and the settlement float.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Balances {
@@ -151,14 +148,12 @@ pub fn render(t: &Totals, live: &Live) -> String {
         &one(t.epochs_finalized),
     );
 
-    let mut buckets = Vec::new();
-    for bound in LATENCY_BUCKETS {
-        let n = t.commit_latencies.iter().filter(|&&l| l <= bound).count();
-        buckets.push((format!(r#"_bucket{{le="{bound}"}}"#), n as f64));
-    }
-    buckets.push((r#"_bucket{le="+Inf"}"#.to_string(), t.commit_latencies.len() as f64));
-    buckets.push(("_sum".to_string(), t.commit_latencies.iter().sum::<i64>() as f64));
-    buckets.push(("_count".to_string(), t.commit_latencies.len() as f64));
+    let latency = &t.commit_latency;
+    let mut buckets: Vec<(String, f64)> =
+        latency.buckets.iter().map(|(bound, n)| (format!(r#"_bucket{{le="{bound}"}}"#), *n as f64)).collect();
+    buckets.push((r#"_bucket{le="+Inf"}"#.to_string(), latency.count as f64));
+    buckets.push(("_sum".to_string(), latency.sum as f64));
+    buckets.push(("_count".to_string(), latency.count as f64));
     metric("ingest_to_commit_seconds", "histogram", "Seconds from accepting a batch to committing its root.", &buckets);
 
     let mut attempts: Vec<(String, f64)> = Vec::new();

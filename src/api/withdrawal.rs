@@ -22,7 +22,7 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
     let Ok(claim_id) = U256::from_str_radix(&id, 10) else {
         return bad_request(format!("claim_id: {id:?} is not a decimal integer"));
     };
-    let stored = match claims::get(&s.pool, claim_id).await {
+    let stored = match claims::get(&s.pool, claim_id.into()).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             let body = json!({ "error": format!("claim {claim_id} is in no accepted batch") });
@@ -31,7 +31,7 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
         Err(e) => return internal(e),
     };
     let status = match s.chain_time().await {
-        Ok(now) => views::withdrawal_status(&s.pool, claim_id, now).await,
+        Ok(now) => views::withdrawal_status(&s.pool, claim_id.into(), now).await,
         Err(e) => Err(e),
     };
     let status = match status {

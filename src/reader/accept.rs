@@ -30,7 +30,7 @@ pub(super) async fn accept(pool: &Pool, batch: &Batch, origin: &str, params: &pa
     let mut tx = store::begin(pool).await?;
     batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
     claims::insert_all(&mut tx, &settlement).await?;
-    credits::insert_all(&mut tx, batch.epoch, &batch.state.deposits).await?;
+    credits::insert_all(&mut tx, batch.epoch.into(), &batch.state.deposits).await?;
     if let Some(outputs) = &outputs {
         store::outputs::insert(&mut tx, outputs).await?;
     }

@@ -3,6 +3,7 @@
 //! certified batch for an epoch already accepted, with another digest, means the validators signed two
 //! histories.
 
+use crate::ids::{ClaimId, DepositId};
 use crate::ingest::{self, Batch, Verifier};
 use crate::store::equivocations::{self, Evidence, Side};
 use crate::store::{Pool, batches, claims, credits};
@@ -16,12 +17,14 @@ pub(super) async fn verify(pool: &Pool, verifier: &Verifier, bytes: &[u8]) -> Re
         .await
         .map_err(|e| Error::Task { what: "verification", reason: e.to_string() })??;
     let epoch = batch.epoch;
-    let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| w.claim_id).collect();
+    let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| ClaimId(w.claim_id)).collect();
     if let Some((claim_id, first_epoch)) = claims::first_certified(pool, &claim_ids).await? {
+        let (claim_id, first_epoch) = (claim_id.0, first_epoch.0);
         return Err(ingest::Error::ClaimReused { epoch, claim_id, first_epoch }.into());
     }
-    let deposit_ids: Vec<_> = batch.state.deposits.iter().map(|d| d.deposit_id).collect();
+    let deposit_ids: Vec<_> = batch.state.deposits.iter().map(|d| DepositId(d.deposit_id)).collect();
     if let Some((deposit_id, first_epoch)) = credits::first_credited(pool, &deposit_ids).await? {
+        let (deposit_id, first_epoch) = (deposit_id.0, first_epoch.0);
         return Err(ingest::Error::DepositRecredited { epoch, deposit_id, first_epoch }.into());
     }
     Ok(batch)

@@ -1,10 +1,14 @@
 //! `claims`: the withdrawal claims of each epoch's state root, with their proofs.
 
-use alloy::primitives::{Address, B256, U256};
-use sqlx::{AnyConnection, Row};
+use alloy::primitives::B256;
+use sqlx::{AnyConnection, FromRow};
 
-use super::{Pool, Result, fixed, parse_u256};
+use super::columns::{Addr, Decimal, Hash, decoding};
+use super::{Pool, Result};
+use crate::ids::{ClaimId, Epoch};
 use crate::settle::{Claim, EpochSettlement};
+
+const T: &str = "claims";
 
 /// A claim with its proof and, once the escrow paid it, the payment's transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +30,8 @@ pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) 
                                  leaf, proof)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(claim.claim_id.to_string())
-        .bind(claim.epoch as i64)
+        .bind(ClaimId(claim.claim_id))
+        .bind(Epoch(claim.epoch))
         .bind(claim.account.as_slice())
         .bind(claim.recipient.as_slice())
         .bind(claim.myco_amount.to_string())
@@ -42,17 +46,59 @@ pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) 
 }
 
 /// The first of `claim_ids` already certified by an earlier epoch, with that epoch.
-pub async fn first_certified(pool: &Pool, claim_ids: &[U256]) -> Result<Option<(U256, u64)>> {
-    for id in claim_ids {
-        let row = sqlx::query("SELECT epoch FROM claims WHERE claim_id = $1")
-            .bind(id.to_string())
+pub async fn first_certified(pool: &Pool, claim_ids: &[ClaimId]) -> Result<Option<(ClaimId, Epoch)>> {
+    for &id in claim_ids {
+        let epoch: Option<Epoch> = sqlx::query_scalar("SELECT epoch FROM claims WHERE claim_id = $1")
+            .bind(id)
             .fetch_optional(pool)
-            .await?;
-        if let Some(r) = row {
-            return Ok(Some((*id, r.get::<i64, _>(0) as u64)));
+            .await
+            .map_err(decoding(T))?;
+        if let Some(epoch) = epoch {
+            return Ok(Some((id, epoch)));
         }
     }
     Ok(None)
+}
+
+/// A claim row with its payment, as stored.
+#[derive(FromRow)]
+struct Row {
+    claim_id: ClaimId,
+    epoch: Epoch,
+    account: Hash,
+    recipient: Addr,
+    myco_amount: Decimal,
+    flow_penalty: Decimal,
+    proof: Vec<u8>,
+    tx_hash: Option<Hash>,
+    prior_redeemed: Decimal,
+}
+
+impl TryFrom<Row> for StoredClaim {
+    type Error = super::Error;
+
+    fn try_from(r: Row) -> Result<Self> {
+        if !r.proof.len().is_multiple_of(32) {
+            return Err(super::Error::Corrupt {
+                table: T,
+                column: "proof".into(),
+                reason: "not a multiple of 32 bytes".into(),
+            });
+        }
+        Ok(StoredClaim {
+            claim: Claim {
+                claim_id: r.claim_id.0,
+                epoch: r.epoch.0,
+                account: r.account.0,
+                recipient: r.recipient.0,
+                myco_amount: r.myco_amount.0,
+                flow_penalty: r.flow_penalty.0,
+                prior_redeemed: r.prior_redeemed.0,
+            },
+            proof: r.proof.chunks_exact(32).map(B256::from_slice).collect(),
+            paid_tx: r.tx_hash.map(|h| h.0),
+        })
+    }
 }
 
 /// The claim columns and their payment, followed by a query's own tail.
@@ -68,40 +114,18 @@ macro_rules! select_claims {
 }
 
 /// The claim `claim_id`, if any epoch certified it.
-pub async fn get(pool: &Pool, claim_id: U256) -> Result<Option<StoredClaim>> {
-    let row =
-        sqlx::query(select_claims!("WHERE c.claim_id = $1")).bind(claim_id.to_string()).fetch_optional(pool).await?;
-    row.map(|r| decode(&r)).transpose()
+pub async fn get(pool: &Pool, claim_id: ClaimId) -> Result<Option<StoredClaim>> {
+    let row: Option<Row> = sqlx::query_as(select_claims!("WHERE c.claim_id = $1"))
+        .bind(claim_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding(T))?;
+    row.map(StoredClaim::try_from).transpose()
 }
 
 /// Every claim, by epoch then claim id.
 pub async fn all(pool: &Pool) -> Result<Vec<StoredClaim>> {
-    let rows = sqlx::query(select_claims!("ORDER BY c.epoch, c.claim_id")).fetch_all(pool).await?;
-    rows.iter().map(decode).collect()
-}
-
-fn decode(r: &sqlx::any::AnyRow) -> Result<StoredClaim> {
-    const T: &str = "claims";
-    let proof_bytes: &[u8] = r.get(6);
-    if !proof_bytes.len().is_multiple_of(32) {
-        return Err(super::Error::Corrupt {
-            table: T,
-            column: "proof".into(),
-            reason: "not a multiple of 32 bytes".into(),
-        });
-    }
-    let paid: Option<&[u8]> = r.get(7);
-    Ok(StoredClaim {
-        claim: Claim {
-            claim_id: parse_u256(T, "claim_id", r.get(0))?,
-            epoch: r.get::<i64, _>(1) as u64,
-            account: B256::from(fixed::<32>(T, "account", r.get(2))?),
-            recipient: Address::from(fixed::<20>(T, "recipient", r.get(3))?),
-            myco_amount: parse_u256(T, "myco_amount", r.get(4))?,
-            flow_penalty: parse_u256(T, "flow_penalty", r.get(5))?,
-            prior_redeemed: parse_u256(T, "prior_redeemed", r.get(8))?,
-        },
-        proof: proof_bytes.chunks_exact(32).map(B256::from_slice).collect(),
-        paid_tx: paid.map(|b| fixed::<32>("escrow_withdrawals", "tx_hash", b).map(B256::from)).transpose()?,
-    })
+    let rows: Vec<Row> =
+        sqlx::query_as(select_claims!("ORDER BY c.epoch, c.claim_id")).fetch_all(pool).await.map_err(decoding(T))?;
+    rows.into_iter().map(StoredClaim::try_from).collect()
 }

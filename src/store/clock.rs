@@ -2,8 +2,9 @@
 //! the chain head's timestamp, never the relayer's own clock, and every reader (`status`, the page, `/metrics`)
 //! reads this one row, so they agree.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
+use super::columns::{Unsigned, decoding};
 use super::{Pool, Result, now};
 
 /// The chain at one observation.
@@ -37,14 +38,23 @@ pub async fn observe(pool: &Pool, head_block: u64, head_time: u64, finalized_blo
 
 /// The last observation, if any.
 pub async fn get(pool: &Pool) -> Result<Option<Clock>> {
-    let row = sqlx::query("SELECT head_block, head_time, finalized_block, observed_at FROM chain_clock WHERE id = 1")
-        .fetch_optional(pool)
-        .await?;
+    #[derive(FromRow)]
+    struct Row {
+        head_block: Unsigned,
+        head_time: i64,
+        finalized_block: Option<Unsigned>,
+        observed_at: i64,
+    }
+    let row: Option<Row> =
+        sqlx::query_as("SELECT head_block, head_time, finalized_block, observed_at FROM chain_clock WHERE id = 1")
+            .fetch_optional(pool)
+            .await
+            .map_err(decoding("chain_clock"))?;
     Ok(row.map(|r| Clock {
-        head_block: r.get::<i64, _>(0) as u64,
-        head_time: r.get(1),
-        finalized_block: r.get::<Option<i64>, _>(2).map(|b| b as u64),
-        observed_at: r.get(3),
+        head_block: r.head_block.0,
+        head_time: r.head_time,
+        finalized_block: r.finalized_block.map(|b| b.0),
+        observed_at: r.observed_at,
     }))
 }
 

@@ -1,18 +1,18 @@
 //! `credits`: which escrow deposits accepted batches credited, so no deposit is credited twice.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow};
 
-use alloy::primitives::B256;
-
-use super::{Pool, Result, fixed, parse_u256};
+use super::columns::{Decimal, Hash, decoding};
+use super::{Pool, Result};
+use crate::ids::{DepositId, Epoch};
 use crate::ingest::document::CreditedDeposit;
 
 /// Records the deposits a batch of `epoch` credits.
-pub async fn insert_all(conn: &mut AnyConnection, epoch: u64, deposits: &[CreditedDeposit]) -> Result<()> {
+pub async fn insert_all(conn: &mut AnyConnection, epoch: Epoch, deposits: &[CreditedDeposit]) -> Result<()> {
     for d in deposits {
         sqlx::query("INSERT INTO credits (deposit_id, epoch, account, amount) VALUES ($1, $2, $3, $4)")
-            .bind(d.deposit_id as i64)
-            .bind(epoch as i64)
+            .bind(DepositId(d.deposit_id))
+            .bind(epoch)
             .bind(d.account.as_slice())
             .bind(d.amount.to_string())
             .execute(&mut *conn)
@@ -22,33 +22,35 @@ pub async fn insert_all(conn: &mut AnyConnection, epoch: u64, deposits: &[Credit
 }
 
 /// The first of `deposit_ids` already credited, with the epoch that credited it.
-pub async fn first_credited(pool: &Pool, deposit_ids: &[u64]) -> Result<Option<(u64, u64)>> {
-    for id in deposit_ids {
-        let row = sqlx::query("SELECT epoch FROM credits WHERE deposit_id = $1")
-            .bind(*id as i64)
+pub async fn first_credited(pool: &Pool, deposit_ids: &[DepositId]) -> Result<Option<(DepositId, Epoch)>> {
+    for &id in deposit_ids {
+        let epoch: Option<Epoch> = sqlx::query_scalar("SELECT epoch FROM credits WHERE deposit_id = $1")
+            .bind(id)
             .fetch_optional(pool)
-            .await?;
-        if let Some(r) = row {
-            return Ok(Some((*id, r.get::<i64, _>(0) as u64)));
+            .await
+            .map_err(decoding("credits"))?;
+        if let Some(epoch) = epoch {
+            return Ok(Some((id, epoch)));
         }
     }
     Ok(None)
 }
 
 /// Every credit, as `(epoch, deposit)`, by deposit id.
-pub async fn all(pool: &Pool) -> Result<Vec<(u64, CreditedDeposit)>> {
-    const T: &str = "credits";
-    let rows = sqlx::query("SELECT deposit_id, epoch, account, amount FROM credits ORDER BY deposit_id")
+pub async fn all(pool: &Pool) -> Result<Vec<(Epoch, CreditedDeposit)>> {
+    #[derive(FromRow)]
+    struct Row {
+        deposit_id: DepositId,
+        epoch: Epoch,
+        account: Hash,
+        amount: Decimal,
+    }
+    let rows: Vec<Row> = sqlx::query_as("SELECT deposit_id, epoch, account, amount FROM credits ORDER BY deposit_id")
         .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let deposit = CreditedDeposit {
-                deposit_id: r.get::<i64, _>(0) as u64,
-                account: B256::from(fixed::<32>(T, "account", r.get(2))?),
-                amount: parse_u256(T, "amount", r.get(3))?,
-            };
-            Ok((r.get::<i64, _>(1) as u64, deposit))
-        })
-        .collect()
+        .await
+        .map_err(decoding("credits"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.epoch, CreditedDeposit { deposit_id: r.deposit_id.0, account: r.account.0, amount: r.amount.0 }))
+        .collect())
 }

@@ -2,9 +2,10 @@
 //! refuses to run: a validator set that signs two histories must be looked at by a person.
 
 use alloy::primitives::B256;
-use sqlx::Row;
+use sqlx::FromRow;
 
-use super::{Pool, Result, fixed, now};
+use super::columns::{Hash, Unsigned, decoding};
+use super::{Pool, Result, now};
 
 /// One side of an equivocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,36 +49,40 @@ pub async fn insert(pool: &Pool, e: &Evidence) -> Result<()> {
     Ok(())
 }
 
-/// Every stored equivocation.
+/// Every stored equivocation, oldest first.
 pub async fn all(pool: &Pool) -> Result<Vec<Evidence>> {
-    const T: &str = "equivocations";
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Row {
+        epoch: Unsigned,
+        first_digest: Hash,
+        first_raw: Vec<u8>,
+        first_origin: String,
+        second_digest: Hash,
+        second_raw: Vec<u8>,
+        second_origin: String,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT epoch, first_digest, first_raw, first_origin, second_digest, second_raw, second_origin
          FROM equivocations ORDER BY id",
     )
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Evidence {
-                epoch: r.get::<i64, _>(0) as u64,
-                first: Side {
-                    digest: B256::from(fixed::<32>(T, "first_digest", r.get(1))?),
-                    raw: r.get(2),
-                    origin: r.get(3),
-                },
-                second: Side {
-                    digest: B256::from(fixed::<32>(T, "second_digest", r.get(4))?),
-                    raw: r.get(5),
-                    origin: r.get(6),
-                },
-            })
+    .await
+    .map_err(decoding("equivocations"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Evidence {
+            epoch: r.epoch.0,
+            first: Side { digest: r.first_digest.0, raw: r.first_raw, origin: r.first_origin },
+            second: Side { digest: r.second_digest.0, raw: r.second_raw, origin: r.second_origin },
         })
-        .collect()
+        .collect())
 }
 
 /// How many equivocations are on record (without loading their evidence).
 pub async fn count(pool: &Pool) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM equivocations").fetch_one(pool).await?;
-    Ok(n as u64)
+    let n: Unsigned = sqlx::query_scalar("SELECT COUNT(*) FROM equivocations")
+        .fetch_one(pool)
+        .await
+        .map_err(decoding("equivocations"))?;
+    Ok(n.0)
 }

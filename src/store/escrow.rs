@@ -2,13 +2,13 @@
 //! as of the canonical chain, where the watcher resumes, and the block hashes it checks the chain against. A
 //! block range's events, its hashes and the cursor move in one transaction; so does a rewind after a reorg.
 
-use alloy::primitives::{Address, B256};
-use sqlx::Row;
+use alloy::primitives::B256;
+use sqlx::FromRow;
 
-use super::columns::{Decimal, decoding};
+use super::columns::{Addr, Decimal, Hash, Unsigned, decoding};
 use super::escrow_totals;
 use super::mismatches::{self, Found, Kind};
-use super::{Pool, Result, fixed, now, parse_u256};
+use super::{Pool, Result, now};
 pub use crate::chain::escrow_events::{Deposit, EventOrigin, Range, Withdrawal};
 
 /// Deposit rows per `INSERT`. One statement per row spends a large range's time in the driver's per-statement
@@ -137,28 +137,32 @@ async fn set_cursor(conn: &mut sqlx::AnyConnection, next_block: u64, read_time: 
 
 /// The timestamp of the last block the watcher has read (`None` before the first range, or right after a rewind).
 pub async fn read_time(pool: &Pool) -> Result<Option<i64>> {
-    let t: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT read_time FROM watcher_cursor WHERE id = 1").fetch_optional(pool).await?;
+    let t: Option<Option<i64>> = sqlx::query_scalar("SELECT read_time FROM watcher_cursor WHERE id = 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding("watcher_cursor"))?;
     Ok(t.flatten())
 }
 
 /// How many accepted batches are no later than the watcher's read time: a credit of one of them for a deposit the
 /// watcher has not seen is a mismatch, so reconciliation runs again when this grows.
 pub async fn batches_behind_watcher(pool: &Pool) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar(
+    let n: Unsigned = sqlx::query_scalar(
         "SELECT COUNT(*) FROM batches WHERE timestamp <= (SELECT read_time FROM watcher_cursor WHERE id = 1)",
     )
     .fetch_one(pool)
-    .await?;
-    Ok(n as u64)
+    .await
+    .map_err(decoding("batches"))?;
+    Ok(n.0)
 }
 
 /// The watcher's recorded block hashes, newest first.
 pub async fn recent_blocks(pool: &Pool) -> Result<Vec<(u64, B256)>> {
-    let rows = sqlx::query("SELECT number, hash FROM watcher_blocks ORDER BY number DESC").fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| Ok((r.get::<i64, _>(0) as u64, B256::from(fixed::<32>("watcher_blocks", "hash", r.get(1))?))))
-        .collect()
+    let rows: Vec<(Unsigned, Hash)> = sqlx::query_as("SELECT number, hash FROM watcher_blocks ORDER BY number DESC")
+        .fetch_all(pool)
+        .await
+        .map_err(decoding("watcher_blocks"))?;
+    Ok(rows.into_iter().map(|(number, hash)| (number.0, hash.0)).collect())
 }
 
 /// Rewinds to `ancestor`, the last block the stored and the canonical chain share: events and hashes above it
@@ -192,86 +196,122 @@ pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<
 
 /// For each stored deposit, the latest accepted epoch when the watcher stored it.
 pub async fn seen_epochs(pool: &Pool) -> Result<std::collections::BTreeMap<u64, u64>> {
-    let rows = sqlx::query("SELECT deposit_id, seen_epoch FROM escrow_deposits").fetch_all(pool).await?;
-    Ok(rows.iter().map(|r| (r.get::<i64, _>(0) as u64, r.get::<i64, _>(1) as u64)).collect())
+    let rows: Vec<(Unsigned, Unsigned)> = sqlx::query_as("SELECT deposit_id, seen_epoch FROM escrow_deposits")
+        .fetch_all(pool)
+        .await
+        .map_err(decoding("escrow_deposits"))?;
+    Ok(rows.into_iter().map(|(id, epoch)| (id.0, epoch.0)).collect())
 }
 
 /// Stored deposits plus withdrawals, plus reorgs rewound over: changes whenever the escrow side moves.
 pub async fn event_count(pool: &Pool) -> Result<usize> {
-    let n: i64 = sqlx::query_scalar(
+    let n: Unsigned = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM escrow_deposits) + (SELECT COUNT(*) FROM escrow_withdrawals)
               + (SELECT COUNT(*) FROM reorgs)",
     )
     .fetch_one(pool)
-    .await?;
-    Ok(n as usize)
+    .await
+    .map_err(decoding("escrow_deposits"))?;
+    Ok(n.0 as usize)
 }
 
 /// How many reorgs the watcher has rewound over.
 pub async fn reorg_count(pool: &Pool) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reorgs").fetch_one(pool).await?;
-    Ok(n as u64)
+    let n: Unsigned =
+        sqlx::query_scalar("SELECT COUNT(*) FROM reorgs").fetch_one(pool).await.map_err(decoding("reorgs"))?;
+    Ok(n.0)
 }
 
 /// The next block the watcher reads, if it has run before.
 pub async fn cursor(pool: &Pool) -> Result<Option<u64>> {
-    let next: Option<i64> =
-        sqlx::query_scalar("SELECT next_block FROM watcher_cursor WHERE id = 1").fetch_optional(pool).await?;
-    Ok(next.map(|n| n as u64))
+    let next: Option<Unsigned> = sqlx::query_scalar("SELECT next_block FROM watcher_cursor WHERE id = 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding("watcher_cursor"))?;
+    Ok(next.map(|n| n.0))
+}
+
+/// Where an event was emitted, as stored.
+#[derive(FromRow)]
+struct Origin {
+    block_number: Unsigned,
+    block_hash: Hash,
+    tx_hash: Hash,
+    log_index: Unsigned,
+}
+
+impl From<Origin> for EventOrigin {
+    fn from(o: Origin) -> Self {
+        Self {
+            block_number: o.block_number.0,
+            block_hash: o.block_hash.0,
+            tx_hash: o.tx_hash.0,
+            log_index: o.log_index.0,
+        }
+    }
 }
 
 /// Every stored deposit, by id.
 pub async fn deposits(pool: &Pool) -> Result<Vec<Deposit>> {
-    const T: &str = "escrow_deposits";
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Row {
+        deposit_id: Unsigned,
+        depositor: Addr,
+        recipient: Hash,
+        amount: Decimal,
+        #[sqlx(flatten)]
+        origin: Origin,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT deposit_id, depositor, recipient, amount, block_number, block_hash, tx_hash, log_index
          FROM escrow_deposits ORDER BY deposit_id",
     )
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Deposit {
-                deposit_id: r.get::<i64, _>(0) as u64,
-                depositor: Address::from(fixed::<20>(T, "depositor", r.get(1))?),
-                recipient: B256::from(fixed::<32>(T, "recipient", r.get(2))?),
-                amount: parse_u256(T, "amount", r.get(3))?,
-                origin: origin(T, r, 4)?,
-            })
+    .await
+    .map_err(decoding("escrow_deposits"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Deposit {
+            deposit_id: r.deposit_id.0,
+            depositor: r.depositor.0,
+            recipient: r.recipient.0,
+            amount: r.amount.0,
+            origin: r.origin.into(),
         })
-        .collect()
+        .collect())
 }
 
 /// Every stored withdrawal, by block.
 pub async fn withdrawals(pool: &Pool) -> Result<Vec<Withdrawal>> {
-    const T: &str = "escrow_withdrawals";
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Row {
+        claim_id: Decimal,
+        recipient: Addr,
+        account: Hash,
+        epoch: Unsigned,
+        myco_amount: Decimal,
+        usdc_amount: Decimal,
+        #[sqlx(flatten)]
+        origin: Origin,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT claim_id, recipient, account, epoch, myco_amount, usdc_amount, block_number, block_hash, tx_hash,
                 log_index
          FROM escrow_withdrawals ORDER BY block_number, log_index",
     )
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Withdrawal {
-                claim_id: parse_u256(T, "claim_id", r.get(0))?,
-                recipient: Address::from(fixed::<20>(T, "recipient", r.get(1))?),
-                account: B256::from(fixed::<32>(T, "account", r.get(2))?),
-                epoch: r.get::<i64, _>(3) as u64,
-                myco_amount: parse_u256(T, "myco_amount", r.get(4))?,
-                usdc_amount: parse_u256(T, "usdc_amount", r.get(5))?,
-                origin: origin(T, r, 6)?,
-            })
+    .await
+    .map_err(decoding("escrow_withdrawals"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Withdrawal {
+            claim_id: r.claim_id.0,
+            recipient: r.recipient.0,
+            account: r.account.0,
+            epoch: r.epoch.0,
+            myco_amount: r.myco_amount.0,
+            usdc_amount: r.usdc_amount.0,
+            origin: r.origin.into(),
         })
-        .collect()
-}
-
-fn origin(table: &'static str, r: &sqlx::any::AnyRow, at: usize) -> Result<EventOrigin> {
-    Ok(EventOrigin {
-        block_number: r.get::<i64, _>(at) as u64,
-        block_hash: B256::from(fixed::<32>(table, "block_hash", r.get(at + 1))?),
-        tx_hash: B256::from(fixed::<32>(table, "tx_hash", r.get(at + 2))?),
-        log_index: r.get::<i64, _>(at + 3) as u64,
-    })
+        .collect())
 }

@@ -2,12 +2,14 @@
 //! another process). A relayer that starts again clears the record; if the cause persists it halts, and records
 //! it, again.
 
-use sqlx::Row;
+use sqlx::FromRow;
+
+use super::columns::decoding;
 
 use super::{Pool, Result, now};
 
 /// A recorded halt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Halt {
     /// Why.
     pub reason: String,
@@ -29,8 +31,8 @@ pub async fn clear(pool: &Pool) -> Result<()> {
 
 /// The current halt, if the relayer is halted.
 pub async fn current(pool: &Pool) -> Result<Option<Halt>> {
-    let row = sqlx::query("SELECT reason, halted_at FROM halts WHERE cleared_at IS NULL ORDER BY id DESC LIMIT 1")
+    sqlx::query_as("SELECT reason, halted_at FROM halts WHERE cleared_at IS NULL ORDER BY id DESC LIMIT 1")
         .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|r| Halt { reason: r.get(0), halted_at: r.get(1) }))
+        .await
+        .map_err(decoding("halts"))
 }

@@ -2,8 +2,9 @@
 //! A mismatch is recorded once per kind and subject, never deleted; when its cause goes away it is marked
 //! resolved, and it reopens if the cause comes back.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow};
 
+use super::columns::{Unsigned, decoding};
 use super::{Pool, Result, now};
 
 /// What disagrees.
@@ -135,23 +136,35 @@ pub async fn resolve_absent(conn: &mut AnyConnection, kinds: &[Kind], still: &[F
 
 /// Every mismatch, open ones first, then by id.
 pub async fn all(pool: &Pool) -> Result<Vec<Mismatch>> {
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        kind: String,
+        subject: String,
+        epoch: Option<Unsigned>,
+        detail: String,
+        evidence: String,
+        detected_at: i64,
+        resolved_at: Option<i64>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, kind, subject, epoch, detail, evidence, detected_at, resolved_at FROM mismatches
          ORDER BY resolved_at IS NOT NULL, id",
     )
     .fetch_all(pool)
-    .await?;
+    .await
+    .map_err(decoding("mismatches"))?;
     Ok(rows
-        .iter()
+        .into_iter()
         .map(|r| Mismatch {
-            id: r.get(0),
-            kind: r.get(1),
-            subject: r.get(2),
-            epoch: r.get::<Option<i64>, _>(3).map(|e| e as u64),
-            detail: r.get(4),
-            evidence: r.get(5),
-            detected_at: r.get(6),
-            resolved_at: r.get(7),
+            id: r.id,
+            kind: r.kind,
+            subject: r.subject,
+            epoch: r.epoch.map(|e| e.0),
+            detail: r.detail,
+            evidence: r.evidence,
+            detected_at: r.detected_at,
+            resolved_at: r.resolved_at,
         })
         .collect())
 }

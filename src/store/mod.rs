@@ -19,7 +19,6 @@ pub mod outputs;
 pub mod quarantine;
 pub mod views;
 
-use alloy::primitives::U256;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
@@ -160,24 +159,6 @@ pub async fn begin(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Any>>
 /// Seconds since the Unix epoch, for `*_at` columns.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Decodes a decimal U256 column.
-pub(crate) fn parse_u256(table: &'static str, column: &'static str, text: &str) -> Result<U256> {
-    U256::from_str_radix(text, 10).map_err(|e| Error::Corrupt {
-        table,
-        column: column.into(),
-        reason: format!("{e}: {text:?}"),
-    })
-}
-
-/// Decodes a fixed-size byte column.
-pub(crate) fn fixed<const N: usize>(table: &'static str, column: &'static str, bytes: &[u8]) -> Result<[u8; N]> {
-    bytes.try_into().map_err(|_| Error::Corrupt {
-        table,
-        column: column.into(),
-        reason: format!("{} bytes, expected {N}", bytes.len()),
-    })
 }
 
 #[cfg(test)]

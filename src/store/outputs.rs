@@ -1,9 +1,10 @@
 //! `epoch_outputs`: the redemption rate and deposit split the settlement math computed for each accepted epoch.
 
 use alloy::primitives::U256;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow};
 
-use super::{Pool, Result, parse_u256};
+use super::columns::{Decimal, Unsigned, decoding};
+use super::{Pool, Result};
 
 /// One epoch's computed outputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,21 +39,32 @@ pub async fn insert(conn: &mut AnyConnection, o: &EpochOutputs) -> Result<()> {
 /// Every epoch's outputs, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<EpochOutputs>> {
     const T: &str = "epoch_outputs";
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Row {
+        epoch: Unsigned,
+        pamm_rate: Decimal,
+        redeemed_myco: Decimal,
+        payout_usdc: Decimal,
+        deposit_split: Option<String>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT epoch, pamm_rate, redeemed_myco, payout_usdc, deposit_split FROM epoch_outputs ORDER BY epoch",
     )
     .fetch_all(pool)
-    .await?;
-    rows.iter()
+    .await
+    .map_err(decoding(T))?;
+    rows.into_iter()
         .map(|r| {
-            let split: Option<String> = r.get(4);
+            let split = r.deposit_split.map(|s| serde_json::from_str(&s)).transpose();
             Ok(EpochOutputs {
-                epoch: r.get::<i64, _>(0) as u64,
-                pamm_rate: parse_u256(T, "pamm_rate", r.get(1))?,
-                redeemed_myco: parse_u256(T, "redeemed_myco", r.get(2))?,
-                payout_usdc: parse_u256(T, "payout_usdc", r.get(3))?,
-                deposit_split: split.map(|s| serde_json::from_str(&s)).transpose().map_err(|e| {
-                    super::Error::Corrupt { table: T, column: "deposit_split".into(), reason: e.to_string() }
+                epoch: r.epoch.0,
+                pamm_rate: r.pamm_rate.0,
+                redeemed_myco: r.redeemed_myco.0,
+                payout_usdc: r.payout_usdc.0,
+                deposit_split: split.map_err(|e| super::Error::Corrupt {
+                    table: T,
+                    column: "deposit_split".into(),
+                    reason: e.to_string(),
                 })?,
             })
         })

@@ -6,8 +6,9 @@
 //! and however often it is asked.
 
 use alloy::primitives::{B256, keccak256};
-use sqlx::Row;
+use sqlx::FromRow;
 
+use super::columns::{Unsigned, decoding};
 use super::{Pool, Result, now};
 
 /// Distinct inputs kept per (source, epoch, reason).
@@ -132,18 +133,28 @@ pub async fn repeats(pool: &Pool) -> Result<u64> {
 
 /// Every quarantined input, oldest first.
 pub async fn all(pool: &Pool) -> Result<Vec<Entry>> {
-    let rows = sqlx::query("SELECT id, source, epoch, reason, detail, raw FROM quarantine ORDER BY id")
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        source: String,
+        epoch: Option<Unsigned>,
+        reason: String,
+        detail: String,
+        raw: Vec<u8>,
+    }
+    let rows: Vec<Row> = sqlx::query_as("SELECT id, source, epoch, reason, detail, raw FROM quarantine ORDER BY id")
         .fetch_all(pool)
-        .await?;
+        .await
+        .map_err(decoding("quarantine"))?;
     Ok(rows
-        .iter()
+        .into_iter()
         .map(|r| Entry {
-            id: r.get(0),
-            source: r.get(1),
-            epoch: r.get::<Option<i64>, _>(2).map(|e| e as u64),
-            reason: r.get(3),
-            detail: r.get(4),
-            raw: r.get(5),
+            id: r.id,
+            source: r.source,
+            epoch: r.epoch.map(|e| e.0),
+            reason: r.reason,
+            detail: r.detail,
+            raw: r.raw,
         })
         .collect())
 }

@@ -1,0 +1,99 @@
+//! Read-only views for operators: the epoch pipeline, withdrawals by settlement status, deposits, and the
+//! figures `/metrics` publishes. Every figure comes from the store, so it survives restarts and two instances
+//! report the same thing.
+
+mod deposits;
+mod epochs;
+mod totals;
+mod withdrawals;
+
+use serde::Serialize;
+
+use super::columns::text_enum;
+
+pub use deposits::{DepositView, deposits};
+pub use epochs::{EpochView, epochs};
+pub use totals::{Totals, totals};
+pub use withdrawals::{WithdrawalView, withdrawal_status, withdrawals};
+
+/// Token amounts and figures are decimal strings in JSON: exact at any size, and what a person types into
+/// `cast`. (serde's default for U256 is hex.)
+pub mod decimal {
+    use alloy::primitives::U256;
+
+    /// Serializes a U256 as a decimal string.
+    pub fn serialize<S: serde::Serializer>(value: &U256, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    /// Serializes an optional U256 as a decimal string or null.
+    pub fn option<S: serde::Serializer>(value: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Where a withdrawal is on its way to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalStatus {
+    /// Certified in a batch whose root is not on chain yet.
+    Requested,
+    /// In a committed root, inside its challenge window.
+    InRoot,
+    /// In a final root, claimable, not yet paid.
+    Final,
+    /// Paid by the escrow.
+    Paid,
+}
+
+impl WithdrawalStatus {
+    /// The name the API and the SQL use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::InRoot => "in_root",
+            Self::Final => "final",
+            Self::Paid => "paid",
+        }
+    }
+
+    /// Parses `requested`, `in_root`, `final` or `paid`.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Requested, Self::InRoot, Self::Final, Self::Paid].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl std::str::FromStr for WithdrawalStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| format!("unknown withdrawal status {s:?}"))
+    }
+}
+
+text_enum!(WithdrawalStatus);
+
+/// The status of a claim `k` (with its commitment `c` and payment `w` joined), computed in SQL so that filtering,
+/// paging and single lookups agree; `$1` is the chain's time.
+const STATUS_SQL: &str = "CASE WHEN w.claim_id IS NOT NULL THEN 'paid'
+                               WHEN c.epoch IS NULL THEN 'requested'
+                               WHEN c.final_at <= $1 THEN 'final'
+                               ELSE 'in_root' END";
+
+/// A page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return (at most 500).
+    pub limit: u64,
+}
+
+impl Page {
+    pub(super) fn bounds(self) -> (i64, i64) {
+        (self.limit.clamp(1, 500) as i64, self.offset.min(i64::MAX as u64) as i64)
+    }
+}
