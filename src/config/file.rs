@@ -1,0 +1,281 @@
+//! The configuration file's schema: one struct per section, every default named, unknown keys refused.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use alloy::primitives::Address;
+use serde::Deserialize;
+
+/// The file's schema.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    /// `[chain]`
+    pub chain: ChainSection,
+    /// `[validators]`
+    pub validators: ValidatorsSection,
+    /// `[source]`
+    pub source: SourceSection,
+    /// `[database]`
+    #[serde(default)]
+    pub database: DatabaseSection,
+    /// `[signer]`
+    #[serde(default)]
+    pub signer: SignerSection,
+    /// `[transactions]`
+    #[serde(default)]
+    pub transactions: TransactionsSection,
+    /// `[relayer]`
+    #[serde(default)]
+    pub relayer: RelayerSection,
+    /// `[api]`
+    #[serde(default)]
+    pub api: ApiSection,
+    /// `[leader]`
+    #[serde(default)]
+    pub leader: LeaderSection,
+    /// `[alerts]`
+    #[serde(default)]
+    pub alerts: AlertsSection,
+}
+
+/// `[alerts]`: thresholds `/metrics` publishes beside the live figures, so the shipped alerting rules compare
+/// the two without being edited per deployment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSection {
+    /// Alert when the relayer's account holds less ETH than this (decimal ETH, e.g. "0.05").
+    #[serde(default = "default_min_relayer_eth")]
+    pub min_relayer_eth: String,
+    /// Alert when the settlement float holds less USDC than this (decimal USDC, e.g. "1000").
+    #[serde(default = "default_min_float_usdc")]
+    pub min_float_usdc: String,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        Self { min_relayer_eth: default_min_relayer_eth(), min_float_usdc: default_min_float_usdc() }
+    }
+}
+
+fn default_min_relayer_eth() -> String {
+    "0.05".into()
+}
+fn default_min_float_usdc() -> String {
+    "0".into()
+}
+fn default_max_log_range() -> u64 {
+    crate::chain::logs::DEFAULT_MAX_LOG_RANGE
+}
+
+/// Alert thresholds, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Thresholds {
+    /// ETH (wei) below which the relayer's account is low.
+    pub min_relayer_wei: alloy::primitives::U256,
+    /// USDC (6 decimals) below which the float is low.
+    pub min_float_usdc: alloy::primitives::U256,
+}
+
+/// `[chain]`: where the contracts are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSection {
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Chain id; batches must be certified for it and the node must report it.
+    pub chain_id: u64,
+    /// `StateCommitment` address.
+    pub state_commitment: Address,
+    /// `USDCEscrow` address.
+    pub escrow: Address,
+    /// `MycoBondingCurve` address.
+    pub curve: Address,
+    /// First block the escrow watcher reads (the escrow's deployment block).
+    pub start_block: u64,
+    /// Blocks on top before an escrow event counts.
+    #[serde(default = "default_watch_confirmations")]
+    pub confirmations: u64,
+    /// Blocks per `eth_getLogs` request, at most (hosted providers cap ranges at 500 to 10,000 blocks).
+    #[serde(default = "default_max_log_range")]
+    pub max_log_range: u64,
+}
+
+/// `[validators]`: who certifies batches.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorsSection {
+    /// Ed25519 public keys, hex.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Or a file of them, one per line (as `simulate` writes `validators.txt`).
+    pub keys_file: Option<PathBuf>,
+}
+
+/// `[source]`: where batches come from; exactly one of the two.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// A folder of `<epoch>.batch` files.
+    pub folder: Option<PathBuf>,
+    /// Validator endpoints serving `GET /v1/batches/<epoch>`.
+    #[serde(default)]
+    pub http: Vec<String>,
+    /// Per-request timeout for those endpoints, milliseconds.
+    #[serde(default = "default_http_timeout_ms")]
+    pub http_timeout_ms: u64,
+    /// Operations a batch's document may claim (checked before it is loaded; memory grows with it).
+    #[serde(default = "default_max_document_ops")]
+    pub max_document_ops: u64,
+    /// Bytes a batch document's columns may hold, deflated ones counted inflated.
+    #[serde(default = "default_max_document_column_bytes")]
+    pub max_document_column_bytes: u64,
+}
+
+fn default_max_document_ops() -> u64 {
+    crate::ingest::document::footprint::Limits::default().max_ops
+}
+fn default_max_document_column_bytes() -> u64 {
+    crate::ingest::document::footprint::Limits::default().max_column_bytes
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// `sqlite://PATH` (default `sqlite://myco-bridge.db`) or `postgres://user:password@host/db`.
+    #[serde(default = "default_database_url")]
+    pub url: String,
+}
+
+/// `[signer]`: where the relayer key comes from (never the key itself).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerSection {
+    /// An Ethereum keystore (JSON) file; without it, the key comes from `MYCO_BRIDGE_PRIVATE_KEY`.
+    pub keystore: Option<PathBuf>,
+    /// A file holding the keystore's password; without it, `MYCO_BRIDGE_KEYSTORE_PASSWORD`.
+    pub keystore_password_file: Option<PathBuf>,
+}
+
+/// `[transactions]`: how transactions are sent (defaults from op txmgr and CoW).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionsSection {
+    /// Blocks on top of a receipt before it counts.
+    #[serde(default = "default_tx_confirmations")]
+    pub confirmations: u64,
+    /// Blocks a transaction may stay unmined before it is replaced with higher fees.
+    #[serde(default = "default_resubmit")]
+    pub resubmit_after_blocks: u64,
+    /// Fee increase per replacement, percent (at least 10).
+    #[serde(default = "default_bump")]
+    pub bump_percent: u64,
+    /// Fee cap, as a multiple of the first estimate.
+    #[serde(default = "default_fee_multiple")]
+    pub max_fee_multiple: u64,
+    /// How long one send may take in all, seconds.
+    #[serde(default = "default_send_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// `[relayer]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayerSection {
+    /// How often sources and the chain are polled, milliseconds.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// Epochs a deposit may wait for its credit before it is a mismatch.
+    #[serde(default = "default_credit_within")]
+    pub credit_within_epochs: u64,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Where the status page, JSON API, `/metrics`, `/health` and `/ready` listen.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+}
+
+/// `[leader]`: running two or more instances against one PostgreSQL store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderSection {
+    /// How often a follower tries for the leader lock (and the leader checks it still holds it), ms.
+    #[serde(default = "default_leader_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+impl Default for LeaderSection {
+    fn default() -> Self {
+        Self { poll_interval_ms: default_leader_poll_ms() }
+    }
+}
+
+fn default_leader_poll_ms() -> u64 {
+    200
+}
+
+fn default_watch_confirmations() -> u64 {
+    2
+}
+fn default_http_timeout_ms() -> u64 {
+    10_000
+}
+fn default_database_url() -> String {
+    "sqlite://myco-bridge.db".into()
+}
+fn default_tx_confirmations() -> u64 {
+    3
+}
+fn default_resubmit() -> u64 {
+    5
+}
+fn default_bump() -> u64 {
+    13
+}
+fn default_fee_multiple() -> u64 {
+    5
+}
+fn default_send_timeout() -> u64 {
+    300
+}
+fn default_poll_ms() -> u64 {
+    1_000
+}
+fn default_credit_within() -> u64 {
+    crate::reconcile::DEFAULT_CREDIT_WITHIN_EPOCHS
+}
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self { url: default_database_url() }
+    }
+}
+impl Default for TransactionsSection {
+    fn default() -> Self {
+        Self {
+            confirmations: default_tx_confirmations(),
+            resubmit_after_blocks: default_resubmit(),
+            bump_percent: default_bump(),
+            max_fee_multiple: default_fee_multiple(),
+            timeout_secs: default_send_timeout(),
+        }
+    }
+}
+impl Default for RelayerSection {
+    fn default() -> Self {
+        Self { poll_interval_ms: default_poll_ms(), credit_within_epochs: default_credit_within() }
+    }
+}
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self { listen: default_listen() }
+    }
+}
