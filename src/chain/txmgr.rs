@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use super::Error;
 use super::attempts::{Attempt, AttemptLog, AttemptStatus, NewAttempt};
+use super::fees::Fees;
 use crate::ids::{Epoch, Purpose};
 
 /// How transactions are sent and awaited.
@@ -70,29 +71,6 @@ pub struct TxManager {
     from: Address,
     log: Arc<dyn AttemptLog>,
     policy: TxPolicy,
-}
-
-/// Fees of one attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fees {
-    max_fee: u128,
-    tip: u128,
-}
-
-impl Fees {
-    fn bumped(self, percent: u64) -> Self {
-        let up = |x: u128| x.saturating_mul(100 + percent as u128).div_ceil(100).max(x + 1);
-        Self { max_fee: up(self.max_fee), tip: up(self.tip) }
-    }
-
-    fn max(self, other: Self) -> Self {
-        Self { max_fee: self.max_fee.max(other.max_fee), tip: self.tip.max(other.tip) }
-    }
-
-    fn capped(self, cap: u128) -> Self {
-        let max_fee = self.max_fee.min(cap);
-        Self { max_fee, tip: self.tip.min(max_fee) }
-    }
 }
 
 /// One send in progress: what is sent, at which nonce and fees, and the attempts so far.
@@ -413,19 +391,4 @@ fn is_fee_refusal(message: &str) -> bool {
     ["underpriced", "already known", "fee too low", "less than block base fee", "max fee per gas less than"]
         .iter()
         .any(|pattern| message.contains(pattern))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bumps_are_at_least_the_percentage_and_respect_the_cap() {
-        let f = Fees { max_fee: 100, tip: 10 };
-        assert_eq!(f.bumped(13), Fees { max_fee: 113, tip: 12 });
-        // Tiny fees still move by at least one wei, or the node would refuse the replacement as equal.
-        assert_eq!(Fees { max_fee: 1, tip: 0 }.bumped(13), Fees { max_fee: 2, tip: 1 });
-        assert_eq!(f.bumped(13).capped(105), Fees { max_fee: 105, tip: 12 });
-        assert_eq!(Fees { max_fee: 100, tip: 100 }.capped(50), Fees { max_fee: 50, tip: 50 });
-    }
 }
