@@ -10,7 +10,7 @@ use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider};
 
 use crate::chain::bindings::{AccessControl, Erc20, MycoBondingCurve, StateCommitment, USDCEscrow};
-use crate::config::Settings;
+use crate::config::{ChainSection, Settings};
 use crate::ingest::SourceConfig;
 
 /// How one check came out.
@@ -148,110 +148,127 @@ async fn chain_id(provider: &DynProvider, expected: u64) -> Outcome {
 /// The three contracts, the links between them, the token, and the relayer's roles.
 async fn contracts(settings: &Settings, account: Address, provider: &DynProvider, report: &mut Report) -> bool {
     let c = &settings.file.chain;
+    let world = &mut report.world;
+    let sc = state_commitment(c, account, provider, world).await;
+    let escrow = escrow(c, provider, world).await;
+    let escrow_ok = matches!(escrow, Outcome::Ok(_));
+    let curve = curve(c, account, provider, world, escrow_ok).await;
+    let usdc = if escrow_ok { usdc(provider, world.usdc).await } else { Outcome::Skipped };
+    let start = start_block(c, provider).await;
+    [("state_commitment", sc), ("escrow", escrow), ("curve", curve), ("usdc", usdc), ("start_block", start)]
+        .into_iter()
+        .fold(true, |ok, (name, outcome)| report.push(name, outcome) && ok)
+}
+
+/// `StateCommitment` answers its views and `account` holds its relayer role; records the challenge window.
+async fn state_commitment(c: &ChainSection, account: Address, provider: &DynProvider, world: &mut World) -> Outcome {
     let sc = StateCommitment::new(c.state_commitment, provider);
-    let sc_outcome = async {
-        let latest = match sc.latestEpoch().call().await {
-            Ok(l) => l,
-            Err(e) => return call_failed(&format!("{} latestEpoch()", c.state_commitment), e),
-        };
-        let window = match sc.challengeWindow().call().await {
-            Ok(w) => w,
-            Err(e) => return call_failed("challengeWindow()", e),
-        };
-        report.world.challenge_window = window;
-        let role = match sc.RELAYER_ROLE().call().await {
-            Ok(r) => r,
-            Err(e) => return call_failed("RELAYER_ROLE()", e),
-        };
-        match AccessControl::new(c.state_commitment, provider).hasRole(role, account).call().await {
-            Ok(true) => Outcome::Ok(format!("latest epoch {latest}, challenge window {window} s, {account} commits")),
-            Ok(false) => Outcome::Wrong(format!("{account} does not hold RELAYER_ROLE")),
-            Err(e) => call_failed("hasRole()", e),
-        }
-    }
-    .await;
-    let sc_ok = report.push("state_commitment", sc_outcome);
 
-    let escrow = USDCEscrow::new(c.escrow, provider);
-    let escrow_outcome = async {
-        let next = match escrow.nextDepositId().call().await {
-            Ok(n) => n,
-            Err(e) => return call_failed(&format!("{} nextDepositId() (is it the escrow?)", c.escrow), e),
-        };
-        let points_at = match escrow.stateCommitment().call().await {
-            Ok(a) => a,
-            Err(e) => return call_failed("stateCommitment()", e),
-        };
-        if points_at != c.state_commitment {
-            return Outcome::Wrong(format!(
-                "reads roots from {points_at}, not the configured state_commitment {}",
-                c.state_commitment
-            ));
-        }
-        match escrow.usdc().call().await {
-            Ok(usdc) => report.world.usdc = usdc,
-            Err(e) => return call_failed("usdc()", e),
-        }
-        match crate::chain::escrow_pamm_params(provider, c.escrow).await {
-            Ok(p) => Outcome::Ok(format!(
-                "next deposit id {next}, holds {}, pays by P-AMM ᾱ {} x̄_U {} θ̄ {} δ {}",
-                report.world.usdc, p.alpha_bar, p.xu_bar, p.theta_bar, p.decay
-            )),
-            Err(e) if e.is_retryable() => Outcome::Unreachable(format!("pammParams(): {e}")),
-            Err(e) => Outcome::Wrong(format!("pammParams(): {e}")),
-        }
-    }
-    .await;
-    let escrow_ok = report.push("escrow", escrow_outcome);
-
-    let curve = MycoBondingCurve::new(c.curve, provider);
-    let curve_outcome = async {
-        let settled = match curve.lastSettledEpoch().call().await {
-            Ok(s) => s,
-            Err(e) => return call_failed(&format!("{} lastSettledEpoch() (is it the curve?)", c.curve), e),
-        };
-        match curve.usdc().call().await {
-            Ok(usdc) if escrow_ok && usdc != report.world.usdc => {
-                return Outcome::Wrong(format!("trades {usdc}, the escrow holds {}", report.world.usdc));
-            }
-            Ok(_) => {}
-            Err(e) => return call_failed("usdc()", e),
-        }
-        match curve.myco().call().await {
-            Ok(myco) => report.world.myco = myco,
-            Err(e) => return call_failed("myco()", e),
-        }
-        let role = match curve.SETTLEMENT_ROLE().call().await {
-            Ok(r) => r,
-            Err(e) => return call_failed("SETTLEMENT_ROLE()", e),
-        };
-        match AccessControl::new(c.curve, provider).hasRole(role, account).call().await {
-            Ok(true) => Outcome::Ok(format!("last settled epoch {settled}, {account} settles")),
-            Ok(false) => Outcome::Wrong(format!("{account} does not hold SETTLEMENT_ROLE")),
-            Err(e) => call_failed("hasRole()", e),
-        }
-    }
-    .await;
-    let curve_ok = report.push("curve", curve_outcome);
-
-    let usdc_ok = if escrow_ok {
-        let token = Erc20::new(report.world.usdc, provider);
-        let outcome = match token.decimals().call().await {
-            Ok(6) => Outcome::Ok(format!("{} has 6 decimals", report.world.usdc)),
-            Ok(d) => Outcome::Wrong(format!("{} has {d} decimals, USDC has 6", report.world.usdc)),
-            Err(e) => call_failed("decimals()", e),
-        };
-        report.push("usdc", outcome)
-    } else {
-        report.push("usdc", Outcome::Skipped)
+    let latest = match sc.latestEpoch().call().await {
+        Ok(l) => l,
+        Err(e) => return call_failed(&format!("{} latestEpoch()", c.state_commitment), e),
     };
-    let start = match provider.get_block_number().await {
+    let window = match sc.challengeWindow().call().await {
+        Ok(w) => w,
+        Err(e) => return call_failed("challengeWindow()", e),
+    };
+    world.challenge_window = window;
+    let role = match sc.RELAYER_ROLE().call().await {
+        Ok(r) => r,
+        Err(e) => return call_failed("RELAYER_ROLE()", e),
+    };
+    match AccessControl::new(c.state_commitment, provider).hasRole(role, account).call().await {
+        Ok(true) => Outcome::Ok(format!("latest epoch {latest}, challenge window {window} s, {account} commits")),
+        Ok(false) => Outcome::Wrong(format!("{account} does not hold RELAYER_ROLE")),
+        Err(e) => call_failed("hasRole()", e),
+    }
+}
+
+/// The escrow answers its views, reads roots from the configured `StateCommitment` and has valid P-AMM
+/// parameters; records its USDC.
+async fn escrow(c: &ChainSection, provider: &DynProvider, world: &mut World) -> Outcome {
+    let escrow = USDCEscrow::new(c.escrow, provider);
+
+    let next = match escrow.nextDepositId().call().await {
+        Ok(n) => n,
+        Err(e) => return call_failed(&format!("{} nextDepositId() (is it the escrow?)", c.escrow), e),
+    };
+    let points_at = match escrow.stateCommitment().call().await {
+        Ok(a) => a,
+        Err(e) => return call_failed("stateCommitment()", e),
+    };
+    if points_at != c.state_commitment {
+        return Outcome::Wrong(format!(
+            "reads roots from {points_at}, not the configured state_commitment {}",
+            c.state_commitment
+        ));
+    }
+    match escrow.usdc().call().await {
+        Ok(usdc) => world.usdc = usdc,
+        Err(e) => return call_failed("usdc()", e),
+    }
+    match crate::chain::escrow_pamm_params(provider, c.escrow).await {
+        Ok(p) => Outcome::Ok(format!(
+            "next deposit id {next}, holds {}, pays by P-AMM ᾱ {} x̄_U {} θ̄ {} δ {}",
+            world.usdc, p.alpha_bar, p.xu_bar, p.theta_bar, p.decay
+        )),
+        Err(e) if e.is_retryable() => Outcome::Unreachable(format!("pammParams(): {e}")),
+        Err(e) => Outcome::Wrong(format!("pammParams(): {e}")),
+    }
+}
+
+/// The curve answers its views, trades the escrow's USDC and lets `account` settle; records MYCO.
+async fn curve(
+    c: &ChainSection,
+    account: Address,
+    provider: &DynProvider,
+    world: &mut World,
+    escrow_ok: bool,
+) -> Outcome {
+    let curve = MycoBondingCurve::new(c.curve, provider);
+
+    let settled = match curve.lastSettledEpoch().call().await {
+        Ok(s) => s,
+        Err(e) => return call_failed(&format!("{} lastSettledEpoch() (is it the curve?)", c.curve), e),
+    };
+    match curve.usdc().call().await {
+        Ok(usdc) if escrow_ok && usdc != world.usdc => {
+            return Outcome::Wrong(format!("trades {usdc}, the escrow holds {}", world.usdc));
+        }
+        Ok(_) => {}
+        Err(e) => return call_failed("usdc()", e),
+    }
+    match curve.myco().call().await {
+        Ok(myco) => world.myco = myco,
+        Err(e) => return call_failed("myco()", e),
+    }
+    let role = match curve.SETTLEMENT_ROLE().call().await {
+        Ok(r) => r,
+        Err(e) => return call_failed("SETTLEMENT_ROLE()", e),
+    };
+    match AccessControl::new(c.curve, provider).hasRole(role, account).call().await {
+        Ok(true) => Outcome::Ok(format!("last settled epoch {settled}, {account} settles")),
+        Ok(false) => Outcome::Wrong(format!("{account} does not hold SETTLEMENT_ROLE")),
+        Err(e) => call_failed("hasRole()", e),
+    }
+}
+
+/// The token has USDC's 6 decimals.
+async fn usdc(provider: &DynProvider, usdc: Address) -> Outcome {
+    match Erc20::new(usdc, provider).decimals().call().await {
+        Ok(6) => Outcome::Ok(format!("{usdc} has 6 decimals")),
+        Ok(d) => Outcome::Wrong(format!("{usdc} has {d} decimals, USDC has 6")),
+        Err(e) => call_failed("decimals()", e),
+    }
+}
+
+/// The watcher's first block exists.
+async fn start_block(c: &ChainSection, provider: &DynProvider) -> Outcome {
+    match provider.get_block_number().await {
         Ok(head) if c.start_block <= head => Outcome::Ok(format!("{} (head {head})", c.start_block)),
         Ok(head) => Outcome::Wrong(format!("{} is above the chain's head {head}", c.start_block)),
         Err(e) => Outcome::Unreachable(format!("eth_blockNumber: {}", crate::error::with_causes(&e))),
-    };
-    let start_ok = report.push("start_block", start);
-    sc_ok && escrow_ok && curve_ok && usdc_ok && start_ok
+    }
 }
 
 /// The relayer can pay for gas (it must hold some ETH; below the alert threshold is reported, not refused).

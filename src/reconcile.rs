@@ -44,6 +44,15 @@ pub struct Ledger<'a> {
 
 /// Every mismatch in `ledger`, deposits allowed `credit_within` epochs.
 pub fn find(ledger: &Ledger<'_>, credit_within: u64, params: &pamm::Params) -> Vec<Found> {
+    let mut found = withdrawals_found(ledger, params);
+    found.extend(deposits_not_credited(ledger, credit_within));
+    found.extend(credits_found(ledger));
+    found
+}
+
+/// Each on-chain withdrawal against its committed claim: unknown, or different in any field or in the payout
+/// the committed figures give.
+fn withdrawals_found(ledger: &Ledger<'_>, params: &pamm::Params) -> Vec<Found> {
     let mut found = Vec::new();
     let claims: BTreeMap<U256, &StoredClaim> = ledger.claims.iter().map(|c| (c.claim.claim_id, c)).collect();
     for w in ledger.withdrawals {
@@ -67,22 +76,16 @@ pub fn find(ledger: &Ledger<'_>, credit_within: u64, params: &pamm::Params) -> V
         };
         let c = &stored.claim;
         let expected = ledger.figures.get(&c.epoch).and_then(|f| c.usdc_payout(f, params).ok());
-        let mut differs = Vec::new();
-        if w.account != c.account {
-            differs.push("account");
-        }
-        if w.recipient != c.recipient {
-            differs.push("recipient");
-        }
-        if w.epoch != c.epoch {
-            differs.push("epoch");
-        }
-        if w.myco_amount != c.myco_amount {
-            differs.push("myco_amount");
-        }
-        if expected != Some(w.usdc_amount) {
-            differs.push("usdc_amount");
-        }
+        let differs = [
+            ("account", w.account == c.account),
+            ("recipient", w.recipient == c.recipient),
+            ("epoch", w.epoch == c.epoch),
+            ("myco_amount", w.myco_amount == c.myco_amount),
+            ("usdc_amount", expected == Some(w.usdc_amount)),
+        ]
+        .into_iter()
+        .filter_map(|(field, same)| (!same).then_some(field))
+        .collect::<Vec<_>>();
         if !differs.is_empty() {
             found.push(Found {
                 kind: Kind::WithdrawalDiffers,
@@ -104,9 +107,13 @@ pub fn find(ledger: &Ledger<'_>, credit_within: u64, params: &pamm::Params) -> V
             });
         }
     }
+    found
+}
 
+/// Deposits no batch credited within `credit_within` epochs of the watcher seeing them.
+fn deposits_not_credited(ledger: &Ledger<'_>, credit_within: u64) -> Vec<Found> {
     let credited: BTreeMap<u64, &(u64, CreditedDeposit)> = ledger.credits.iter().map(|c| (c.1.deposit_id, c)).collect();
-    let deposits: BTreeMap<u64, &Deposit> = ledger.deposits.iter().map(|d| (d.deposit_id, d)).collect();
+    let mut found = Vec::new();
     for d in ledger.deposits {
         let seen = ledger.seen_epochs.get(&d.deposit_id).copied().unwrap_or_default();
         let waited = ledger.latest_epoch.saturating_sub(seen);
@@ -127,6 +134,12 @@ pub fn find(ledger: &Ledger<'_>, credit_within: u64, params: &pamm::Params) -> V
             });
         }
     }
+    found
+}
+
+/// Each certified credit against the chain's deposit: different, or one the chain does not have.
+fn credits_found(ledger: &Ledger<'_>) -> Vec<Found> {
+    let deposits: BTreeMap<u64, &Deposit> = ledger.deposits.iter().map(|d| (d.deposit_id, d)).collect();
     // Deposit ids are sequential from 1: once the watcher has seen id N, the chain has every id up to N. And a
     // batch certified at time T credits only deposits on chain by T: once the watcher has read blocks up to T, a
     // credit it has not seen names a deposit the chain does not have.
@@ -135,6 +148,7 @@ pub fn find(ledger: &Ledger<'_>, credit_within: u64, params: &pamm::Params) -> V
         (Some(&certified_at), Some(read)) => i64::try_from(certified_at).is_ok_and(|t| t <= read),
         _ => false,
     };
+    let mut found = Vec::new();
     for (epoch, c) in ledger.credits {
         let credit = json!({ "epoch": epoch, "deposit_id": c.deposit_id, "account": c.account.to_string(), "amount": c.amount.to_string() });
         match deposits.get(&c.deposit_id) {

@@ -2,7 +2,8 @@
 //! as of the canonical chain, where the watcher resumes, and the block hashes it checks the chain against. A
 //! block range's events, its hashes and the cursor move in one transaction; so does a rewind after a reorg.
 
-use alloy::primitives::B256;
+use alloy::primitives::{B256, U256};
+use sqlx::AnyConnection;
 use sqlx::FromRow;
 
 use super::columns::{Addr, Decimal, Hash, Unsigned, decoding};
@@ -25,10 +26,21 @@ pub const KEPT_BLOCK_HASHES: i64 = 256;
 /// kept as a `claim_paid_twice` mismatch, not dropped; returns how many such were new.
 pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     let mut tx = super::begin(pool).await?;
-    let mut paid_twice = 0;
-    let (mut deposited, mut withdrawn) = (Vec::new(), Vec::new());
     let seen_epoch: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(epoch), 0) FROM batches").fetch_one(&mut *tx).await?;
-    for chunk in range.deposits.chunks(DEPOSITS_PER_INSERT) {
+    let deposited = insert_deposits(&mut tx, &range.deposits, seen_epoch).await?;
+    let (withdrawn, paid_twice) = insert_withdrawals(&mut tx, &range.withdrawals).await?;
+    keep_block_hashes(&mut tx, &range.blocks).await?;
+    set_cursor(&mut tx, range.next_block, Some(range.read_time)).await?;
+    escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &deposited, &[]).await?;
+    escrow_totals::apply(&mut tx, escrow_totals::Kind::Withdrawals, &withdrawn, &[]).await?;
+    tx.commit().await?;
+    Ok(paid_twice)
+}
+
+/// Stores deposits not stored before, several rows per statement; returns the amounts of those newly stored.
+async fn insert_deposits(tx: &mut AnyConnection, deposits: &[Deposit], seen_epoch: i64) -> Result<Vec<U256>> {
+    let mut deposited = Vec::new();
+    for chunk in deposits.chunks(DEPOSITS_PER_INSERT) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let p = |k: usize| format!("${}", i * 9 + k);
@@ -59,7 +71,14 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
         let stored = query.fetch_all(&mut *tx).await.map_err(decoding("escrow_deposits"))?;
         deposited.extend(stored.into_iter().map(|a| a.0));
     }
-    for w in &range.withdrawals {
+    Ok(deposited)
+}
+
+/// Stores withdrawals not stored before; returns the USDC of those newly stored and how many newly recorded
+/// `claim_paid_twice` mismatches (a second payment of a claim, kept as evidence, not dropped).
+async fn insert_withdrawals(tx: &mut AnyConnection, withdrawals: &[Withdrawal]) -> Result<(Vec<U256>, usize)> {
+    let (mut withdrawn, mut paid_twice) = (Vec::new(), 0);
+    for w in withdrawals {
         let inserted = sqlx::query(
             "INSERT INTO escrow_withdrawals (claim_id, recipient, account, epoch, myco_amount, usdc_amount,
                                              block_number, block_hash, tx_hash, log_index)
@@ -98,11 +117,16 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
                         "usdc_amount": w.usdc_amount.to_string(),
                     }),
                 };
-                paid_twice += usize::from(mismatches::record(&mut tx, &found).await?);
+                paid_twice += usize::from(mismatches::record(tx, &found).await?);
             }
         }
     }
-    for (number, hash) in &range.blocks {
+    Ok((withdrawn, paid_twice))
+}
+
+/// Keeps the hashes of the range's blocks, and only the newest [`KEPT_BLOCK_HASHES`].
+async fn keep_block_hashes(tx: &mut AnyConnection, blocks: &[(u64, B256)]) -> Result<()> {
+    for (number, hash) in blocks {
         sqlx::query("INSERT INTO watcher_blocks (number, hash) VALUES ($1, $2) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash")
             .bind(*number as i64)
             .bind(hash.as_slice())
@@ -116,11 +140,7 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     .bind(KEPT_BLOCK_HASHES)
     .execute(&mut *tx)
     .await?;
-    set_cursor(&mut tx, range.next_block, Some(range.read_time)).await?;
-    escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &deposited, &[]).await?;
-    escrow_totals::apply(&mut tx, escrow_totals::Kind::Withdrawals, &withdrawn, &[]).await?;
-    tx.commit().await?;
-    Ok(paid_twice)
+    Ok(())
 }
 
 async fn set_cursor(conn: &mut sqlx::AnyConnection, next_block: u64, read_time: Option<u64>) -> Result<()> {
