@@ -9,9 +9,11 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider};
 
 use super::{ChainInfo, probe};
+use crate::chain::attempts::AttemptStatus;
 use crate::chain::bindings::Erc20;
 use crate::config::Thresholds;
 use crate::health::Alarm;
+use crate::ids::Purpose;
 use crate::settle::execution::SkipReason;
 use crate::store::clock::Clock;
 use crate::store::mismatches::Kind;
@@ -60,60 +62,104 @@ pub struct Live {
     pub thresholds: Thresholds,
 }
 
+/// The Prometheus text exposition being written.
+#[derive(Default)]
+struct Exposition(String);
+
+impl Exposition {
+    fn metric(&mut self, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+        let _ = writeln!(self.0, "# HELP myco_bridge_{name} {help}");
+        let _ = writeln!(self.0, "# TYPE myco_bridge_{name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(self.0, "myco_bridge_{name}{labels} {value}");
+        }
+    }
+}
+
+/// One unlabelled sample.
+fn one_sample(v: u64) -> Vec<(String, f64)> {
+    vec![(String::new(), v as f64)]
+}
+
 /// Renders the exposition.
 pub fn render(t: &Totals, live: &Live) -> String {
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-        let _ = writeln!(out, "# HELP myco_bridge_{name} {help}");
-        let _ = writeln!(out, "# TYPE myco_bridge_{name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "myco_bridge_{name}{labels} {value}");
-        }
-    };
-    let one = |v: u64| vec![(String::new(), v as f64)];
-    metric("up", "gauge", "1 while the process runs.", &one(1));
-    metric(
+    let mut e = Exposition::default();
+    process(&mut e, t, live);
+    funds(&mut e, live);
+    ingest(&mut e, t);
+    transactions(&mut e, t);
+    escrow(&mut e, t, live);
+    e.0
+}
+
+/// The process, its role and alarms, and the chain as it sees it.
+fn process(e: &mut Exposition, t: &Totals, live: &Live) {
+    e.metric("up", "gauge", "1 while the process runs.", &one_sample(1));
+    e.metric(
         "leader",
         "gauge",
         "1 if this instance leads (sends transactions), 0 if it follows.",
-        &one(live.leader.into()),
+        &one_sample(live.leader.into()),
     );
-    metric(
+    e.metric(
         "halted",
         "gauge",
         "1 if the relayer stopped on an error or an equivocation is on record.",
-        &one((live.halted || t.equivocations > 0).into()),
+        &one_sample((live.halted || t.equivocations > 0).into()),
     );
-    metric("rpc_up", "gauge", "1 if the chain's RPC answered this scrape.", &one(live.head.is_some().into()));
+    e.metric("rpc_up", "gauge", "1 if the chain's RPC answered this scrape.", &one_sample(live.head.is_some().into()));
     let alarms: Vec<(String, f64)> = Alarm::ALL
         .iter()
         .map(|a| (format!(r#"{{alarm="{}"}}"#, a.as_str()), f64::from(u8::from(live.alarms.contains(a)))))
         .collect();
-    metric("alarm", "gauge", "1 while the relayer waits out this condition (it needs a person to fix it).", &alarms);
+    e.metric("alarm", "gauge", "1 while the relayer waits out this condition (it needs a person to fix it).", &alarms);
     let head = live.head.or(live.clock.map(|c| c.head_block)).unwrap_or(0);
-    metric("chain_head_block", "gauge", "The chain's head block.", &one(head));
+    e.metric("chain_head_block", "gauge", "The chain's head block.", &one_sample(head));
     let finalized = live.clock.and_then(|c| c.finalized_block).unwrap_or(0);
-    metric("chain_finalized_block", "gauge", "The node's finalized block (0 if it reports none).", &one(finalized));
+    e.metric(
+        "chain_finalized_block",
+        "gauge",
+        "The node's finalized block (0 if it reports none).",
+        &one_sample(finalized),
+    );
     let chain_time = live.clock.map_or(0, |c| c.head_time.max(0) as u64);
-    metric("chain_time_seconds", "gauge", "The head block's timestamp: finality is judged by it.", &one(chain_time));
+    e.metric(
+        "chain_time_seconds",
+        "gauge",
+        "The head block's timestamp: finality is judged by it.",
+        &one_sample(chain_time),
+    );
+}
+
+/// The relayer's gas money and settlement float, with their alert thresholds.
+fn funds(e: &mut Exposition, live: &Live) {
     let b = live.balances;
-    metric("balances_up", "gauge", "1 if the relayer's balances were read this scrape.", &one(b.is_some().into()));
+    e.metric(
+        "balances_up",
+        "gauge",
+        "1 if the relayer's balances were read this scrape.",
+        &one_sample(b.is_some().into()),
+    );
     let b = b.unwrap_or_default();
-    metric("relayer_eth", "gauge", "ETH the relayer's account holds for gas.", &[(String::new(), units(b.eth, 18))]);
-    metric(
+    e.metric("relayer_eth", "gauge", "ETH the relayer's account holds for gas.", &[(String::new(), units(b.eth, 18))]);
+    e.metric(
         "relayer_eth_min",
         "gauge",
         "Alert threshold for relayer_eth ([alerts] min_relayer_eth).",
         &[(String::new(), units(live.thresholds.min_relayer_wei, 18))],
     );
-    metric("float_usdc", "gauge", "USDC in the settlement float.", &[(String::new(), units(b.usdc, 6))]);
-    metric(
+    e.metric("float_usdc", "gauge", "USDC in the settlement float.", &[(String::new(), units(b.usdc, 6))]);
+    e.metric(
         "float_usdc_min",
         "gauge",
         "Alert threshold for float_usdc ([alerts] min_float_usdc).",
         &[(String::new(), units(live.thresholds.min_float_usdc, 6))],
     );
-    metric("float_myco", "gauge", "MYCO in the settlement float.", &[(String::new(), units(b.myco, 18))]);
+    e.metric("float_myco", "gauge", "MYCO in the settlement float.", &[(String::new(), units(b.myco, 18))]);
+}
+
+/// Batches accepted and rejected, epochs committed and finalized, and how long committing took.
+fn ingest(e: &mut Exposition, t: &Totals) {
     let skipped: Vec<(String, f64)> = SkipReason::ALL
         .iter()
         .map(|r| {
@@ -121,31 +167,36 @@ pub fn render(t: &Totals, live: &Live) -> String {
             (format!(r#"{{reason="{}"}}"#, r.as_str()), n as f64)
         })
         .collect();
-    metric("net_orders_skipped_total", "counter", "Net order legs left out, by reason.", &skipped);
-    metric("batches_ingested_total", "counter", "Certified batches accepted.", &one(t.batches_ingested));
+    e.metric("net_orders_skipped_total", "counter", "Net order legs left out, by reason.", &skipped);
+    e.metric("batches_ingested_total", "counter", "Certified batches accepted.", &one_sample(t.batches_ingested));
     let rejected: u64 = t.rejected_by_reason.iter().map(|r| r.1).sum::<u64>() + t.rejected_repeats;
     let mut by_reason = vec![(r#"{reason="all"}"#.to_string(), rejected as f64)];
     by_reason.extend(t.rejected_by_reason.iter().map(|(r, n)| (format!(r#"{{reason="{r}"}}"#), *n as f64)));
-    metric(
+    e.metric(
         "batches_rejected_total",
         "counter",
         "Inputs rejected: kept in quarantine, by reason; `all` also counts repeats not kept.",
         &by_reason,
     );
-    metric(
+    e.metric(
         "batches_rejected_repeats_total",
         "counter",
         "Rejected inputs counted but not kept (more of a kind already kept for that source and epoch).",
-        &one(t.rejected_repeats),
+        &one_sample(t.rejected_repeats),
     );
-    metric("last_ingested_epoch", "gauge", "The highest accepted epoch.", &one(t.last_ingested_epoch));
-    metric("epochs_committed_total", "counter", "Epochs whose root is committed on chain.", &one(t.epochs_committed));
-    metric("last_committed_epoch", "gauge", "The highest committed epoch.", &one(t.last_committed_epoch));
-    metric(
+    e.metric("last_ingested_epoch", "gauge", "The highest accepted epoch.", &one_sample(t.last_ingested_epoch));
+    e.metric(
+        "epochs_committed_total",
+        "counter",
+        "Epochs whose root is committed on chain.",
+        &one_sample(t.epochs_committed),
+    );
+    e.metric("last_committed_epoch", "gauge", "The highest committed epoch.", &one_sample(t.last_committed_epoch));
+    e.metric(
         "epochs_finalized_total",
         "counter",
         "Committed epochs past their challenge window.",
-        &one(t.epochs_finalized),
+        &one_sample(t.epochs_finalized),
     );
 
     let latency = &t.commit_latency;
@@ -154,46 +205,68 @@ pub fn render(t: &Totals, live: &Live) -> String {
     buckets.push((r#"_bucket{le="+Inf"}"#.to_string(), latency.count as f64));
     buckets.push(("_sum".to_string(), latency.sum as f64));
     buckets.push(("_count".to_string(), latency.count as f64));
-    metric("ingest_to_commit_seconds", "histogram", "Seconds from accepting a batch to committing its root.", &buckets);
+    e.metric(
+        "ingest_to_commit_seconds",
+        "histogram",
+        "Seconds from accepting a batch to committing its root.",
+        &buckets,
+    );
+}
 
+/// The relayer's transactions.
+fn transactions(e: &mut Exposition, t: &Totals) {
     let mut attempts: Vec<(String, f64)> = Vec::new();
-    for purpose in ["commit", "settle"] {
-        for status in ["sent", "mined", "replaced", "refused", "reverted"] {
+    for purpose in Purpose::ALL.map(Purpose::as_str) {
+        for status in AttemptStatus::ALL.map(AttemptStatus::as_str) {
             let n = t.attempts.iter().find(|a| a.0 == purpose && a.1 == status).map_or(0, |a| a.2);
             attempts.push((format!(r#"{{purpose="{purpose}",status="{status}"}}"#), n as f64));
         }
     }
-    metric("tx_attempts_total", "counter", "Transaction attempts by purpose and outcome.", &attempts);
+    e.metric("tx_attempts_total", "counter", "Transaction attempts by purpose and outcome.", &attempts);
     let replaced: u64 = t.attempts.iter().filter(|a| a.1 == "replaced").map(|a| a.2).sum();
-    metric("tx_replacements_total", "counter", "Transactions replaced by a higher-fee resend.", &one(replaced));
-    metric("gas_used_total", "counter", "Gas used by the relayer's mined transactions.", &one(t.gas_used));
+    e.metric(
+        "tx_replacements_total",
+        "counter",
+        "Transactions replaced by a higher-fee resend.",
+        &one_sample(replaced),
+    );
+    e.metric("gas_used_total", "counter", "Gas used by the relayer's mined transactions.", &one_sample(t.gas_used));
+}
+
+/// The escrow as the watcher read it, and its reconciliation with the ledger.
+fn escrow(e: &mut Exposition, t: &Totals, live: &Live) {
     let lag = match (live.head, t.watcher_next_block) {
         (Some(head), Some(next)) => head.saturating_sub(next.saturating_sub(1)),
         (Some(head), None) => head,
         (None, _) => 0,
     };
-    metric(
+    e.metric(
         "watcher_lag_blocks",
         "gauge",
         "Blocks between the chain head and the watcher's last read block.",
-        &one(lag),
+        &one_sample(lag),
     );
-    metric("reorgs_total", "counter", "Chain reorganisations the watcher rewound over.", &one(t.reorgs));
-    metric("deposits_total", "counter", "Escrow deposits seen.", &one(t.deposits.0));
-    metric(
+    e.metric("reorgs_total", "counter", "Chain reorganisations the watcher rewound over.", &one_sample(t.reorgs));
+    e.metric("deposits_total", "counter", "Escrow deposits seen.", &one_sample(t.deposits.0));
+    e.metric(
         "deposited_usdc_total",
         "counter",
         "USDC deposited into the escrow.",
         &[(String::new(), units(t.deposits.1, 6))],
     );
-    metric("withdrawals_total", "counter", "Escrow withdrawals paid.", &one(t.withdrawals.0));
-    metric(
+    e.metric("withdrawals_total", "counter", "Escrow withdrawals paid.", &one_sample(t.withdrawals.0));
+    e.metric(
         "withdrawn_usdc_total",
         "counter",
         "USDC the escrow paid out.",
         &[(String::new(), units(t.withdrawals.1, 6))],
     );
-    metric("pending_withdrawals", "gauge", "Certified withdrawal claims not yet paid.", &one(t.pending_withdrawals));
+    e.metric(
+        "pending_withdrawals",
+        "gauge",
+        "Certified withdrawal claims not yet paid.",
+        &one_sample(t.pending_withdrawals),
+    );
     // Every kind, so each has a series before the first one happens.
     let mismatches: Vec<(String, f64)> = Kind::ALL
         .iter()
@@ -202,8 +275,7 @@ pub fn render(t: &Totals, live: &Live) -> String {
             (format!(r#"{{kind="{}"}}"#, k.as_str()), n as f64)
         })
         .collect();
-    metric("open_mismatches", "gauge", "Open disagreements between the chain and the ledger, by kind.", &mismatches);
-    out
+    e.metric("open_mismatches", "gauge", "Open disagreements between the chain and the ledger, by kind.", &mismatches);
 }
 
 /// A token amount with `decimals` decimals as a number of whole tokens, for display only (a metric, never a

@@ -77,9 +77,19 @@ async fn render(s: &ApiState) -> Result<String> {
         None if totals.equivocations > 0 => Some("an equivocation is on record".to_string()),
         None => None,
     };
-    let alarms = s.health.alarms();
-
     let mut h = String::new();
+    header(&mut h, s, &totals, halt.as_deref());
+    withdrawals(&mut h, &by_status, now);
+    mismatches_table(&mut h, &open, now);
+    // Chart: backing ratio and P-AMM rate per epoch, oldest to newest.
+    h.push_str(&chart(&epochs));
+    pipeline(&mut h, &epochs, chain_now, now);
+    h.push_str("</table></body></html>\n");
+    Ok(h)
+}
+
+/// The page's head, the role and progress line, a halt and every alarm.
+fn header(h: &mut String, s: &ApiState, totals: &views::Totals, halt: Option<&str>) {
     let _ = write!(
         h,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>myco-bridge status</title>
@@ -101,10 +111,10 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
         committed = totals.last_committed_epoch,
         finalized = totals.epochs_finalized,
     );
-    if let Some(reason) = &halt {
+    if let Some(reason) = halt {
         let _ = write!(h, r#"<p class="halted" id="halted">HALTED: {}</p>"#, escape(reason));
     }
-    for (alarm, message) in &alarms {
+    for (alarm, message) in &s.health.alarms() {
         let _ = write!(
             h,
             r#"<p class="mismatch alarm" data-alarm="{}"><b>ALARM {}</b>: {}</p>"#,
@@ -113,10 +123,13 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
             escape(message)
         );
     }
+}
 
+/// Withdrawals by status, and the unpaid ones listed.
+fn withdrawals(h: &mut String, by_status: &[(WithdrawalStatus, Vec<views::WithdrawalView>)], now: i64) {
     // Withdrawals by status.
     h.push_str(r#"<h2>Withdrawals</h2><div class="cards" id="withdrawal-counts">"#);
-    for (status, rows) in &by_status {
+    for (status, rows) in by_status {
         let name = status_label(*status);
         let oldest =
             if *status == WithdrawalStatus::Paid { None } else { rows.iter().map(|w| now - w.requested_at).max() };
@@ -145,7 +158,10 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
         }
         h.push_str("</table>");
     }
+}
 
+/// Open mismatches between the chain and the ledger.
+fn mismatches_table(h: &mut String, open: &[mismatches::Mismatch], now: i64) {
     // Mismatches.
     let _ = write!(
         h,
@@ -155,7 +171,7 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
     );
     if !open.is_empty() {
         h.push_str(r#"<table id="mismatches"><tr><th>kind</th><th>subject</th><th>epoch</th><th>detail</th><th>since</th></tr>"#);
-        for m in &open {
+        for m in open {
             let _ = write!(
                 h,
                 r#"<tr class="mismatch"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -168,13 +184,13 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
         }
         h.push_str("</table>");
     }
+}
 
-    // Chart: backing ratio and P-AMM rate per epoch, oldest to newest.
-    h.push_str(&chart(&epochs));
-
+/// The recent epochs: state, claims, backing, P-AMM rate, net orders, age and root.
+fn pipeline(h: &mut String, epochs: &[views::EpochView], chain_now: i64, now: i64) {
     // Pipeline.
     h.push_str(r#"<h2>Epoch pipeline</h2><table id="pipeline"><tr><th>epoch</th><th>state</th><th>claims</th><th>backing</th><th>P-AMM rate</th><th>net orders</th><th>accepted</th><th>root</th></tr>"#);
-    for e in &epochs {
+    for e in epochs {
         let state = match (e.committed_at, e.final_at) {
             (None, _) => "accepted",
             (Some(_), Some(final_at)) if chain_now >= final_at => "final",
@@ -196,8 +212,6 @@ code {{ font-size: 12px; }} .cards {{ display: flex; gap: 12px; flex-wrap: wrap;
             e.state_root
         );
     }
-    h.push_str("</table></body></html>\n");
-    Ok(h)
 }
 
 /// An SVG line chart of the backing ratio (reserve / supply) and the P-AMM rate, from 0 to 1.2.
