@@ -46,32 +46,7 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     print!("validators (chain {}, quorum {}):\n{keys}", args.chain_id, 2 * args.validators / 3 + 1);
     let credited = history.iter().flat_map(|(_, s)| s.deposits.iter().map(|d| d.deposit_id)).max().unwrap_or(0);
-    let deposits = match (&args.rpc_url, args.escrow) {
-        (Some(url), Some(escrow)) => {
-            let provider = myco_bridge::chain::signing_provider(
-                url.parse().context("--rpc-url")?,
-                alloy::signers::local::PrivateKeySigner::random(),
-            );
-            println!("crediting the deposits of escrow {escrow} (after deposit id {credited})");
-            let params = myco_bridge::chain::escrow_pamm_params(&provider, escrow).await.context("pammParams()")?;
-            if params != myco_bridge::settle::pamm::Params::default() {
-                println!(
-                    "WARNING: escrow {escrow} pays by P-AMM parameters other than the defaults the simulated \
-                     validators model ({params:?}); their reserve will drift from what it pays"
-                );
-            }
-            Deposits::Escrow(EscrowFeed::new(
-                provider,
-                escrow,
-                args.from_block,
-                credited,
-                args.confirmations,
-                myco_bridge::chain::logs::DEFAULT_MAX_LOG_RANGE,
-            ))
-        }
-        (None, None) => Deposits::Synthetic { per_epoch: args.deposits, next_id: credited + 1 },
-        _ => anyhow::bail!("--rpc-url and --escrow go together"),
-    };
+    let deposits = deposits_feed(&args, credited).await?;
     let mut options = StreamOptions {
         epochs: (args.epochs > 0).then_some(network.epoch() + args.epochs),
         interval: Duration::from_millis(args.interval_ms),
@@ -95,4 +70,35 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         shutdown.cancelled().await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the simulated validators' deposits come from: the escrow's real ones (after deposit id `credited`) or
+/// synthetic ones.
+async fn deposits_feed(args: &SimulateArgs, credited: u64) -> anyhow::Result<Deposits> {
+    Ok(match (&args.rpc_url, args.escrow) {
+        (Some(url), Some(escrow)) => {
+            let provider = myco_bridge::chain::signing_provider(
+                url.parse().context("--rpc-url")?,
+                alloy::signers::local::PrivateKeySigner::random(),
+            );
+            println!("crediting the deposits of escrow {escrow} (after deposit id {credited})");
+            let params = myco_bridge::chain::escrow_pamm_params(&provider, escrow).await.context("pammParams()")?;
+            if params != myco_bridge::settle::pamm::Params::default() {
+                println!(
+                    "WARNING: escrow {escrow} pays by P-AMM parameters other than the defaults the simulated \
+                 validators model ({params:?}); their reserve will drift from what it pays"
+                );
+            }
+            Deposits::Escrow(EscrowFeed::new(
+                provider,
+                escrow,
+                args.from_block,
+                credited,
+                args.confirmations,
+                myco_bridge::chain::logs::DEFAULT_MAX_LOG_RANGE,
+            ))
+        }
+        (None, None) => Deposits::Synthetic { per_epoch: args.deposits, next_id: credited + 1 },
+        _ => anyhow::bail!("--rpc-url and --escrow go together"),
+    })
 }
