@@ -110,39 +110,56 @@ pub fn auction(
     sellers.sort_by(|a, b| a.limit.cmp(&b.limit).then(a.intent.id.cmp(&b.intent.id)));
     buyers.sort_by(|a, b| b.limit.cmp(&a.limit).then(a.intent.id.cmp(&b.intent.id)));
 
-    let price = clearing_price(&sellers, &buyers, spot)?;
-    let mut filled: BTreeMap<B256, (U256, U256)> = BTreeMap::new(); // intent → (myco, usdc)
-    if let Some(p) = price {
-        let sell_side: Vec<&Order> = sellers.iter().filter(|o| o.limit <= p).collect();
-        let buy_side: Vec<&Order> = buyers.iter().filter(|o| o.limit >= p).collect();
-        let sell_caps: Vec<U256> = sell_side.iter().map(|o| o.intent.sell_amount).collect();
-        let buy_caps = buy_side
-            .iter()
-            .map(|o| fixed::mul_div(o.intent.sell_amount, PRICE_SCALE, p))
-            .collect::<Result<Vec<_>>>()?;
-        let (sold, bought) = settle_volumes(&sell_side, &sell_caps, &buy_side, &buy_caps);
-        for (o, &x) in sell_side.iter().zip(&sold).filter(|(_, x)| !x.is_zero()) {
-            let usdc = fixed::mul_div(x, p, PRICE_SCALE)?;
-            out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::SellMyco, myco: x, usdc });
-            let required = fixed::mul_div(x, o.intent.min_buy, o.intent.sell_amount)?;
-            out.surplus_usd += usdc.saturating_sub(required) * U256::from(1_000_000_000_000u64);
-            filled.insert(o.intent.id, (x, usdc));
-        }
-        for (o, &m) in buy_side.iter().zip(&bought).filter(|(_, m)| !m.is_zero()) {
-            let usdc = fixed::mul_div_up(m, p, PRICE_SCALE)?;
-            out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::BuyMyco, myco: m, usdc });
-            let required = fixed::mul_div_up(usdc, o.intent.min_buy, o.intent.sell_amount)?;
-            out.surplus_usd += fixed::mul_div(m.saturating_sub(required), p, fixed::ONE)?;
-            filled.insert(o.intent.id, (m, usdc));
-        }
-        out.matched_myco = sold.iter().copied().sum();
-        let paid: U256 = out.fills.iter().filter(|f| f.side == Side::BuyMyco).map(|f| f.usdc).sum();
-        let received: U256 = out.fills.iter().filter(|f| f.side == Side::SellMyco).map(|f| f.usdc).sum();
-        out.dust_usdc = paid - received;
-        out.price = (!out.matched_myco.is_zero()).then_some(p);
-    }
-
+    let filled = match clearing_price(&sellers, &buyers, spot)? {
+        Some(p) => fill_at(p, &sellers, &buyers, &mut out)?,
+        None => BTreeMap::new(),
+    };
     // The rest goes to the curve where its spot price meets the intent's limit.
+    out.net_sell = to_curve(&sellers, Side::SellMyco, spot, &filled)?;
+    out.net_buy = to_curve(&buyers, Side::BuyMyco, spot, &filled)?;
+    Ok(out)
+}
+
+/// Fills every order whose limit `p` meets, peer to peer at the uniform price `p`, into `out` (fills, surplus,
+/// matched volume, dust); returns what each intent filled, as (MYCO, USDC).
+fn fill_at(p: U256, sellers: &[Order], buyers: &[Order], out: &mut Auction) -> Result<BTreeMap<B256, (U256, U256)>> {
+    let mut filled = BTreeMap::new();
+    let sell_side: Vec<&Order> = sellers.iter().filter(|o| o.limit <= p).collect();
+    let buy_side: Vec<&Order> = buyers.iter().filter(|o| o.limit >= p).collect();
+    let sell_caps: Vec<U256> = sell_side.iter().map(|o| o.intent.sell_amount).collect();
+    let buy_caps =
+        buy_side.iter().map(|o| fixed::mul_div(o.intent.sell_amount, PRICE_SCALE, p)).collect::<Result<Vec<_>>>()?;
+    let (sold, bought) = settle_volumes(&sell_side, &sell_caps, &buy_side, &buy_caps);
+    for (o, &x) in sell_side.iter().zip(&sold).filter(|(_, x)| !x.is_zero()) {
+        let usdc = fixed::mul_div(x, p, PRICE_SCALE)?;
+        out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::SellMyco, myco: x, usdc });
+        let required = fixed::mul_div(x, o.intent.min_buy, o.intent.sell_amount)?;
+        out.surplus_usd += usdc.saturating_sub(required) * U256::from(1_000_000_000_000u64);
+        filled.insert(o.intent.id, (x, usdc));
+    }
+    for (o, &m) in buy_side.iter().zip(&bought).filter(|(_, m)| !m.is_zero()) {
+        let usdc = fixed::mul_div_up(m, p, PRICE_SCALE)?;
+        out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::BuyMyco, myco: m, usdc });
+        let required = fixed::mul_div_up(usdc, o.intent.min_buy, o.intent.sell_amount)?;
+        out.surplus_usd += fixed::mul_div(m.saturating_sub(required), p, fixed::ONE)?;
+        filled.insert(o.intent.id, (m, usdc));
+    }
+    out.matched_myco = sold.iter().copied().sum();
+    let paid: U256 = out.fills.iter().filter(|f| f.side == Side::BuyMyco).map(|f| f.usdc).sum();
+    let received: U256 = out.fills.iter().filter(|f| f.side == Side::SellMyco).map(|f| f.usdc).sum();
+    out.dust_usdc = paid - received;
+    out.price = (!out.matched_myco.is_zero()).then_some(p);
+    Ok(filled)
+}
+
+/// The part of `orders` (one side) the curve takes at `spot`: each order whose limit the spot meets, for what
+/// the auction left of it, with the worst carried limit as the order's minimum out.
+fn to_curve(
+    orders: &[Order],
+    side: Side,
+    spot: U256,
+    filled: &BTreeMap<B256, (U256, U256)>,
+) -> Result<Option<NetOrder>> {
     let left = |o: &Order| {
         let (myco, usdc) = filled.get(&o.intent.id).copied().unwrap_or_default();
         match o.side {
@@ -150,33 +167,28 @@ pub fn auction(
             Side::BuyMyco => o.intent.sell_amount - usdc,
         }
     };
-    let to_curve = |orders: &[Order], side: Side| -> Result<Option<NetOrder>> {
-        let carried: Vec<(&Order, U256)> = orders
-            .iter()
-            .filter(|o| if side == Side::SellMyco { o.limit <= spot } else { o.limit >= spot })
-            .map(|o| (o, left(o)))
-            .filter(|(_, l)| !l.is_zero())
-            .collect();
-        if carried.is_empty() {
-            return Ok(None);
+    let carried: Vec<(&Order, U256)> = orders
+        .iter()
+        .filter(|o| if side == Side::SellMyco { o.limit <= spot } else { o.limit >= spot })
+        .map(|o| (o, left(o)))
+        .filter(|(_, l)| !l.is_zero())
+        .collect();
+    if carried.is_empty() {
+        return Ok(None);
+    }
+    let amount: U256 = carried.iter().map(|(_, l)| *l).sum();
+    let min_out = match side {
+        // The highest seller limit carried: USDC out at least amount × that price.
+        Side::SellMyco => {
+            fixed::mul_div_up(amount, carried.iter().map(|(o, _)| o.limit).max().unwrap_or_default(), PRICE_SCALE)?
         }
-        let amount: U256 = carried.iter().map(|(_, l)| *l).sum();
-        let min_out = match side {
-            // The highest seller limit carried: USDC out at least amount × that price.
-            Side::SellMyco => {
-                fixed::mul_div_up(amount, carried.iter().map(|(o, _)| o.limit).max().unwrap_or_default(), PRICE_SCALE)?
-            }
-            // The lowest buyer limit carried: MYCO out at least amount / that price.
-            Side::BuyMyco => {
-                let worst = carried.iter().map(|(o, _)| o.limit).min().unwrap_or_default();
-                fixed::mul_div_up(amount, PRICE_SCALE, worst)?
-            }
-        };
-        Ok(Some(NetOrder { side, amount, min_out, intents: carried.iter().map(|(o, l)| (o.intent.id, *l)).collect() }))
+        // The lowest buyer limit carried: MYCO out at least amount / that price.
+        Side::BuyMyco => {
+            let worst = carried.iter().map(|(o, _)| o.limit).min().unwrap_or_default();
+            fixed::mul_div_up(amount, PRICE_SCALE, worst)?
+        }
     };
-    out.net_sell = to_curve(&sellers, Side::SellMyco)?;
-    out.net_buy = to_curve(&buyers, Side::BuyMyco)?;
-    Ok(out)
+    Ok(Some(NetOrder { side, amount, min_out, intents: carried.iter().map(|(o, l)| (o.intent.id, *l)).collect() }))
 }
 
 /// Unexpired MYCO/USDC intents in (maker, id) order, each reserving its sell amount from its maker's balance.

@@ -82,67 +82,89 @@ pub fn anchored_reserve(s: &State, p: &Params, d: &Derived, u: &Units) -> Result
 
 /// [`anchored_reserve`] and the row of the table it came from.
 pub fn anchor_and_region(s: &State, p: &Params, d: &Derived, u: &Units) -> Result<(U256, Region)> {
-    let one = u.one();
-    let theta = p.theta()?;
-    let r = u.div(s.b, s.y)?; // b/y, a ratio, in units
-    let gap_u = one.saturating_sub(r); // u = 1 − r
     let region_i = Boundary { ba: d.ba_i, alpha: p.alpha_bar, xu: p.xu_bar, xl: d.xl_i };
     if region_i.at_or_below(s, u)? {
-        let xu = u.constant(p.xu_bar)?;
-        if s.x <= xu {
-            return Ok((add(s.b, s.x)?, Region::IParity));
-        }
-        let past = s.x - xu;
-        if add(r, scale(p.alpha_bar, past)?)? <= one {
-            // I-ii: b + x − (ᾱ/2)(x − x̄_U)²
-            let curvature = scale(p.alpha_bar, u.mul(past, past)?)? / U256::from(2);
-            return Ok((sub(add(s.b, s.x)?, curvature)?, Region::ICurve));
-        }
-        // I-iii: 1 − (1 − x̄_U)·u + u²/(2ᾱ)
-        let linear = scale(sub(ONE, p.xu_bar)?, gap_u)?;
-        let square = fixed::mul_div_up(u.mul_up(gap_u, gap_u)?, ONE, fixed::mul(U256::from(2), p.alpha_bar)?)?;
-        return Ok((sub(add(one, square)?, linear)?, Region::IFloor));
+        return region_one(s, p, u);
     }
-
     let region_ii = Boundary { ba: d.ba_ii, alpha: p.alpha_bar, xu: U256::ZERO, xl: d.xl_ii };
     if region_ii.at_or_below(s, u)? {
-        let high = if d.ba_hl >= d.ba_i {
-            false
-        } else if d.ba_hl <= d.ba_ii {
-            true
-        } else {
-            Boundary { ba: d.ba_hl, alpha: p.alpha_bar, xu: d.xu_hl, xl: d.xl_hl }.at_or_below(s, u)?
-        };
-        if high {
-            if sub(s.y, s.b)? <= scale(p.alpha_bar, u.mul(s.y, s.y)?)? / U256::from(2) {
-                return Ok((add(s.b, s.x)?, Region::IIParity));
-            }
-            // II-H: 1 − (ᾱ/2)(u/ᾱ + ŷ/2)²
-            let inner = add(unscale(gap_u, p.alpha_bar)?, s.y / U256::from(2))?;
-            let square = scale(p.alpha_bar, u.mul(inner, inner)?)? / U256::from(2);
-            return Ok((one.saturating_sub(square), Region::IIHigh));
-        }
-        // b − θ̄·y exactly, in units of 1e-18 (the root below is steep near the floor: no early rounding).
-        let above = sub(fixed::mul(s.b, ONE)?, fixed::mul(p.theta_bar, s.y)?)?;
-        let theta_sq = fixed::mul(theta, theta)?; // θ², scaled by 1e36
-        let two_alpha = fixed::mul(U256::from(2), p.alpha_bar)?;
-        // b̂ − θ̄ŷ ≥ θ²/(2ᾱ) ⟺ above·2ᾱ ≥ θ²·y_a (both scaled by 1e36).
-        if fixed::mul(above, two_alpha)? >= fixed::mul(theta_sq, one)? {
+        return region_two(s, p, d, u);
+    }
+    region_three(s, p, d, u)
+}
+
+/// `u = 1 − b/y` in units.
+fn gap_u(s: &State, u: &Units) -> Result<U256> {
+    Ok(u.one().saturating_sub(u.div(s.b, s.y)?))
+}
+
+/// Region I (the anchor's curve keeps the full par region x̄_U): parity, the curved part, or the floor.
+fn region_one(s: &State, p: &Params, u: &Units) -> Result<(U256, Region)> {
+    let one = u.one();
+    let r = u.div(s.b, s.y)?; // b/y, a ratio, in units
+    let gap_u = gap_u(s, u)?;
+    let xu = u.constant(p.xu_bar)?;
+    if s.x <= xu {
+        return Ok((add(s.b, s.x)?, Region::IParity));
+    }
+    let past = s.x - xu;
+    if add(r, scale(p.alpha_bar, past)?)? <= one {
+        // I-ii: b + x − (ᾱ/2)(x − x̄_U)²
+        let curvature = scale(p.alpha_bar, u.mul(past, past)?)? / U256::from(2);
+        return Ok((sub(add(s.b, s.x)?, curvature)?, Region::ICurve));
+    }
+    // I-iii: 1 − (1 − x̄_U)·u + u²/(2ᾱ)
+    let linear = scale(sub(ONE, p.xu_bar)?, gap_u)?;
+    let square = fixed::mul_div_up(u.mul_up(gap_u, gap_u)?, ONE, fixed::mul(U256::from(2), p.alpha_bar)?)?;
+    Ok((sub(add(one, square)?, linear)?, Region::IFloor))
+}
+
+/// Region II (a par region shorter than x̄_U at the minimum slope): parity, or the high or low branch.
+fn region_two(s: &State, p: &Params, d: &Derived, u: &Units) -> Result<(U256, Region)> {
+    let one = u.one();
+    let theta = p.theta()?;
+    let gap_u = gap_u(s, u)?;
+    let high = if d.ba_hl >= d.ba_i {
+        false
+    } else if d.ba_hl <= d.ba_ii {
+        true
+    } else {
+        Boundary { ba: d.ba_hl, alpha: p.alpha_bar, xu: d.xu_hl, xl: d.xl_hl }.at_or_below(s, u)?
+    };
+    if high {
+        if sub(s.y, s.b)? <= scale(p.alpha_bar, u.mul(s.y, s.y)?)? / U256::from(2) {
             return Ok((add(s.b, s.x)?, Region::IIParity));
         }
-        // II-L: 1 + sqrt(2θ²(b̂ − θ̄ŷ)/ᾱ) − θ(θ/(2ᾱ) + ŷ); the radicand in units² is (b − θ̄y)·y_a·2θ²/ᾱ, with
-        // `above` = (b − θ̄y)·1e18, θ² scaled by 1e36 and ᾱ by 1e18.
-        let radicand = fixed::mul_div(
-            fixed::mul_div(above, one, ONE)?,
-            fixed::mul(U256::from(2), theta_sq)?,
-            fixed::mul(p.alpha_bar, ONE)?,
-        )?;
-        let root = fixed::isqrt(radicand);
-        // θ(θ/(2ᾱ) + ŷ) = θ²/(2ᾱ) + θŷ, each rounded down (the anchor never comes out low).
-        let p_term = add(fixed::mul_div(theta_sq, one, fixed::mul(two_alpha, ONE)?)?, scale(theta, s.y)?)?;
-        return Ok((sub(add(one, root)?, p_term)?, Region::IILow));
+        // II-H: 1 − (ᾱ/2)(u/ᾱ + ŷ/2)²
+        let inner = add(unscale(gap_u, p.alpha_bar)?, s.y / U256::from(2))?;
+        let square = scale(p.alpha_bar, u.mul(inner, inner)?)? / U256::from(2);
+        return Ok((one.saturating_sub(square), Region::IIHigh));
     }
+    // b − θ̄·y exactly, in units of 1e-18 (the root below is steep near the floor: no early rounding).
+    let above = sub(fixed::mul(s.b, ONE)?, fixed::mul(p.theta_bar, s.y)?)?;
+    let theta_sq = fixed::mul(theta, theta)?; // θ², scaled by 1e36
+    let two_alpha = fixed::mul(U256::from(2), p.alpha_bar)?;
+    // b̂ − θ̄ŷ ≥ θ²/(2ᾱ) ⟺ above·2ᾱ ≥ θ²·y_a (both scaled by 1e36).
+    if fixed::mul(above, two_alpha)? >= fixed::mul(theta_sq, one)? {
+        return Ok((add(s.b, s.x)?, Region::IIParity));
+    }
+    // II-L: 1 + sqrt(2θ²(b̂ − θ̄ŷ)/ᾱ) − θ(θ/(2ᾱ) + ŷ); the radicand in units² is (b − θ̄y)·y_a·2θ²/ᾱ, with
+    // `above` = (b − θ̄y)·1e18, θ² scaled by 1e36 and ᾱ by 1e18.
+    let radicand = fixed::mul_div(
+        fixed::mul_div(above, one, ONE)?,
+        fixed::mul(U256::from(2), theta_sq)?,
+        fixed::mul(p.alpha_bar, ONE)?,
+    )?;
+    let root = fixed::isqrt(radicand);
+    // θ(θ/(2ᾱ) + ŷ) = θ²/(2ᾱ) + θŷ, each rounded down (the anchor never comes out low).
+    let p_term = add(fixed::mul_div(theta_sq, one, fixed::mul(two_alpha, ONE)?)?, scale(theta, s.y)?)?;
+    Ok((sub(add(one, root)?, p_term)?, Region::IILow))
+}
 
+/// Region III (no par region, a slope above ᾱ): the high or the low branch.
+fn region_three(s: &State, p: &Params, d: &Derived, u: &Units) -> Result<(U256, Region)> {
+    let one = u.one();
+    let theta = p.theta()?;
     let region_iii_h = Boundary { ba: d.ba_big_hl, alpha: d.alpha_big_hl, xu: U256::ZERO, xl: d.xl_big_hl };
     if d.ba_big_hl < d.ba_ii && region_iii_h.at_or_below(s, u)? {
         // III-H: 1 − (ŷ − b̂)/(1 − x̂²)
