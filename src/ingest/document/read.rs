@@ -45,40 +45,63 @@ impl BatchState {
             let reason = format!("unsupported schema version {version}, this relayer reads {SCHEMA_VERSION}");
             return Err(schema("version", reason));
         }
-        let mut state = BatchState {
+        Ok(BatchState {
             epoch: r.uint(&root, "epoch")?,
             parent: r.b256(&root, "parent")?,
             timestamp: r.uint(&root, "timestamp")?,
-            ..Default::default()
-        };
+            balances: r.balances(&root)?,
+            intents: r.intents(&root)?,
+            flows: r.flows(&root)?,
+            deposits: r.deposits(&root)?,
+            withdrawals: r.withdrawals(&root)?,
+            reserve: r.reserve(&root)?,
+        })
+    }
+}
 
-        let balances = r.map(&root, "balances")?;
+/// The document's sections, each read from the root record.
+impl<'d> Reader<'d> {
+    fn balances(&self, root: &Record<'d>) -> Result<BTreeMap<Token, BTreeMap<B256, U256>>, Error> {
+        let r = self;
+        let mut out = BTreeMap::new();
+        let balances = r.map(root, "balances")?;
         for item in &balances.items {
             let field = balances.field(&item.key);
             let token = Token::from_symbol(&item.key)
                 .ok_or_else(|| schema(&field, "unknown token (expected MYCO or USDC)".into()))?;
-            if state.balances.contains_key(&token) {
+            if out.contains_key(&token) {
                 return Err(schema(&field, "the token appears twice".into()));
             }
             let accounts = r.record(&r.object_id(item, &field, ObjType::Map)?, field);
-            state.balances.insert(token, r.amounts_by_account(&accounts)?);
+            out.insert(token, r.amounts_by_account(&accounts)?);
         }
+        Ok(out)
+    }
 
-        for m in r.maps_in_list(&root, "intents")? {
-            state.intents.push(Intent {
-                id: r.b256(&m, "id")?,
-                maker: r.b256(&m, "maker")?,
-                sell_token: r.token(&m, "sell_token")?,
-                buy_token: r.token(&m, "buy_token")?,
-                sell_amount: r.amount(&m, "sell_amount")?,
-                min_buy: r.amount(&m, "min_buy")?,
-                valid_until: r.uint(&m, "valid_until")?,
-                partial: r.boolean(&m, "partial")?,
-                signature: r.hex_array::<64>(&m, "signature")?,
-            });
-        }
+    fn intents(&self, root: &Record<'d>) -> Result<Vec<Intent>, Error> {
+        let r = self;
+        r.maps_in_list(root, "intents")?
+            .iter()
+            .map(|m| {
+                Ok(Intent {
+                    id: r.b256(m, "id")?,
+                    maker: r.b256(m, "maker")?,
+                    sell_token: r.token(m, "sell_token")?,
+                    buy_token: r.token(m, "buy_token")?,
+                    sell_amount: r.amount(m, "sell_amount")?,
+                    min_buy: r.amount(m, "min_buy")?,
+                    valid_until: r.uint(m, "valid_until")?,
+                    partial: r.boolean(m, "partial")?,
+                    signature: r.hex_array::<64>(m, "signature")?,
+                })
+            })
+            .collect()
+    }
 
-        let flows = r.map(&root, "flows")?;
+    fn flows(&self, root: &Record<'d>) -> Result<BTreeMap<B256, FlowTracker>, Error> {
+        let r = self;
+        let mut out = BTreeMap::new();
+        let flows = r.map(root, "flows")?;
         for item in &flows.items {
             let field = flows.field(&item.key);
             let account = parse_b256(&item.key).map_err(|reason| schema(&field, format!("account key: {reason}")))?;
@@ -89,46 +112,64 @@ impl BatchState {
                 memory: r.amount(&m, "memory")?,
                 threshold: r.amount(&m, "threshold")?,
             };
-            if state.flows.insert(account, tracker).is_some() {
+            if out.insert(account, tracker).is_some() {
                 return Err(two_spellings(&field, &account));
             }
         }
+        Ok(out)
+    }
 
-        for m in r.maps_in_list(&root, "deposits")? {
-            state.deposits.push(CreditedDeposit {
-                deposit_id: r.uint(&m, "deposit_id")?,
-                account: r.b256(&m, "account")?,
-                amount: r.amount(&m, "amount")?,
-            });
-        }
+    fn deposits(&self, root: &Record<'d>) -> Result<Vec<CreditedDeposit>, Error> {
+        let r = self;
+        r.maps_in_list(root, "deposits")?
+            .iter()
+            .map(|m| {
+                Ok(CreditedDeposit {
+                    deposit_id: r.uint(m, "deposit_id")?,
+                    account: r.b256(m, "account")?,
+                    amount: r.amount(m, "amount")?,
+                })
+            })
+            .collect()
+    }
 
-        for m in r.maps_in_list(&root, "withdrawals")? {
-            state.withdrawals.push(WithdrawalRequest {
-                claim_id: r.amount(&m, "claim_id")?,
-                account: r.b256(&m, "account")?,
-                amount: r.amount(&m, "amount")?,
-                recipient: r.address(&m, "recipient")?,
-            });
-        }
+    fn withdrawals(&self, root: &Record<'d>) -> Result<Vec<WithdrawalRequest>, Error> {
+        let r = self;
+        r.maps_in_list(root, "withdrawals")?
+            .iter()
+            .map(|m| {
+                Ok(WithdrawalRequest {
+                    claim_id: r.amount(m, "claim_id")?,
+                    account: r.b256(m, "account")?,
+                    amount: r.amount(m, "amount")?,
+                    recipient: r.address(m, "recipient")?,
+                })
+            })
+            .collect()
+    }
 
-        let reserve = r.map(&root, "reserve")?;
-        let mut vaults = Vec::new();
-        for m in r.maps_in_list(&reserve, "vaults")? {
-            vaults.push(Vault {
-                id: r.string(&m, "id")?.into_owned(),
-                value: r.amount(&m, "value")?,
-                target_weight: r.amount(&m, "target_weight")?,
-            });
-        }
-        state.reserve = ReserveState {
+    fn reserve(&self, root: &Record<'d>) -> Result<ReserveState, Error> {
+        let r = self;
+        let reserve = r.map(root, "reserve")?;
+        let vaults = r
+            .maps_in_list(&reserve, "vaults")?
+            .iter()
+            .map(|m| {
+                Ok(Vault {
+                    id: r.string(m, "id")?.into_owned(),
+                    value: r.amount(m, "value")?,
+                    target_weight: r.amount(m, "target_weight")?,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(ReserveState {
             total_supply: r.amount(&reserve, "total_supply")?,
             total_reserve: r.amount(&reserve, "total_reserve")?,
             flow_pressure: r.amount(&reserve, "flow_pressure")?,
             redemption_level: r.amount(&reserve, "redemption_level")?,
             redemption_updated: r.uint(&reserve, "redemption_updated")?,
             vaults,
-        };
-        Ok(state)
+        })
     }
 }
 
