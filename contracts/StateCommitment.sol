@@ -1,30 +1,45 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {
+    AccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
 
 /// @title StateCommitment
-/// @notice Sequential, parent-linked state roots of the off-chain network, one per epoch. A guardian can revoke a
-///         commitment (and every later one) while it is inside its challenge window; after it, it is final.
-contract StateCommitment is IStateCommitment, AccessControl, Pausable {
+/// @notice Sequential, parent-linked state roots of the off-chain network, one per epoch (L2OutputOracle's shape).
+///         A guardian can revoke a commitment (and every later one) while it is inside its challenge window, in
+///         constant gas; the epoch stays open for a different commitment. Pausing stops commits and the challenge
+///         clock: no root becomes final while paused. The admin role moves in two delayed steps.
+contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pausable {
     /// @notice May commit roots.
     bytes32 public constant RELAYER_ROLE = keccak256("RELAYER_ROLE");
     /// @notice May revoke commitments inside their window, and pause.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    /// @inheritdoc IStateCommitment
+    uint256 public constant MAX_FIGURE = 1e30;
 
     uint64 private immutable _challengeWindow;
     uint64 private _latestEpoch;
+    /// @dev Seconds the clock has been stopped in all, up to the last unpause; and since when it is stopped now.
+    uint64 private _stoppedTotal;
+    uint64 private _stoppedSince;
+    /// @dev Only epochs up to `_latestEpoch` are live: a revocation lowers it, and the next commit of an epoch
+    ///      overwrites what a revoked one left, so revoking needs no loop.
     mapping(uint64 epoch => Commitment) private _commitments;
-    /// @dev keccak256(epoch, root) of every revoked commitment, so a revoked root cannot simply come back.
-    mapping(bytes32 => bool) private _revoked;
+    /// @dev `_stoppedTotal` when each epoch was committed: the stopped time a window has seen is the difference.
+    mapping(uint64 epoch => uint64) private _stoppedAtCommit;
+    mapping(bytes32 commitmentHash => bool) private _revoked;
 
-    /// @param admin Holds the admin role (grants roles, unpauses).
-    /// @param challengeWindowSeconds How long a commitment stays revocable.
-    constructor(address admin, uint64 challengeWindowSeconds) {
+    /// @param admin Holds the admin role (grants roles, unpauses); moved only by a two-step transfer.
+    /// @param adminDelay Seconds an admin transfer waits between its two steps.
+    /// @param challengeWindowSeconds How long a commitment stays revocable (on a running clock); at least 1.
+    constructor(address admin, uint48 adminDelay, uint64 challengeWindowSeconds)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {
+        if (challengeWindowSeconds == 0) revert StateCommitmentZeroWindow();
         _challengeWindow = challengeWindowSeconds;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /// @inheritdoc IStateCommitment
@@ -37,9 +52,12 @@ contract StateCommitment is IStateCommitment, AccessControl, Pausable {
     ) external onlyRole(RELAYER_ROLE) whenNotPaused {
         uint64 expected = _latestEpoch + 1;
         if (epoch != expected) revert StateCommitmentEpochOutOfOrder(expected, epoch);
-        bytes32 storedParent = epoch == 1 ? bytes32(0) : _commitments[epoch - 1].stateRoot;
+        Commitment storage previous = _commitments[epoch - 1];
+        bytes32 storedParent = epoch == 1 ? bytes32(0) : previous.stateRoot;
         if (parentRoot != storedParent) revert StateCommitmentParentMismatch(storedParent, parentRoot);
-        if (_revoked[_revocationKey(epoch, stateRoot)]) revert StateCommitmentRootRevoked(epoch, stateRoot);
+        _checkFigures(reserve, epoch == 1 ? 0 : previous.reserve.timestamp);
+        bytes32 hash = _hash(epoch, parentRoot, stateRoot, batchDigest, reserve);
+        if (_revoked[hash]) revert StateCommitmentRevoked(epoch, hash);
 
         _commitments[epoch] = Commitment({
             stateRoot: stateRoot,
@@ -48,35 +66,46 @@ contract StateCommitment is IStateCommitment, AccessControl, Pausable {
             reserve: reserve,
             committedAt: uint64(block.timestamp)
         });
+        _stoppedAtCommit[epoch] = _stoppedTotal;
         _latestEpoch = epoch;
-        emit RootCommitted(epoch, stateRoot, batchDigest, parentRoot);
+        emit RootCommitted(
+            epoch,
+            stateRoot,
+            hash,
+            batchDigest,
+            parentRoot,
+            reserve,
+            uint64(block.timestamp) + _challengeWindow
+        );
     }
 
     /// @inheritdoc IStateCommitment
     function revoke(uint64 epoch) external onlyRole(GUARDIAN_ROLE) {
         uint64 latest = _latestEpoch;
         if (epoch == 0 || epoch > latest) revert StateCommitmentUnknownEpoch(epoch);
-        uint64 finalAt = _finalAt(_commitments[epoch]);
-        if (block.timestamp >= finalAt) revert StateCommitmentAlreadyFinal(epoch, finalAt);
-
-        // Later epochs were committed later, so they are inside their windows too; the loop is bounded by how many
-        // epochs fit in one challenge window.
-        for (uint64 e = epoch; e <= latest; ++e) {
-            _revoked[_revocationKey(e, _commitments[e].stateRoot)] = true;
-            delete _commitments[e];
-        }
+        uint64 finalAtTime = _finalAt(epoch);
+        if (block.timestamp >= finalAtTime) revert StateCommitmentAlreadyFinal(epoch, finalAtTime);
+        // Later epochs were committed later, so they are inside their windows too; lowering the latest epoch
+        // retires them all at once.
+        bytes32 hash = _storedHash(epoch);
+        _revoked[hash] = true;
         _latestEpoch = epoch - 1;
-        emit CommitmentsRevoked(epoch, latest, msg.sender);
+        emit CommitmentRevoked(epoch, hash, latest, msg.sender);
     }
 
     /// @inheritdoc IStateCommitment
     function pause() external onlyRole(GUARDIAN_ROLE) {
         _pause();
+        _stoppedSince = uint64(block.timestamp);
+        emit ClockStopped(uint64(block.timestamp));
     }
 
     /// @inheritdoc IStateCommitment
     function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
+        uint64 stoppedFor = uint64(block.timestamp) - _stoppedSince;
+        _stoppedTotal += stoppedFor;
+        emit ClockResumed(uint64(block.timestamp), stoppedFor);
     }
 
     /// @inheritdoc IStateCommitment
@@ -91,29 +120,88 @@ contract StateCommitment is IStateCommitment, AccessControl, Pausable {
 
     /// @inheritdoc IStateCommitment
     function commitmentOf(uint64 epoch) external view returns (Commitment memory) {
-        if (epoch == 0 || epoch > _latestEpoch) revert StateCommitmentUnknownEpoch(epoch);
+        _requireLive(epoch);
         return _commitments[epoch];
     }
 
     /// @inheritdoc IStateCommitment
+    function commitmentHashOf(uint64 epoch) external view returns (bytes32) {
+        _requireLive(epoch);
+        return _storedHash(epoch);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function finalAt(uint64 epoch) external view returns (uint64) {
+        _requireLive(epoch);
+        return _finalAt(epoch);
+    }
+
+    /// @inheritdoc IStateCommitment
     function isFinal(uint64 epoch) public view returns (bool) {
-        return epoch != 0 && epoch <= _latestEpoch && block.timestamp >= _finalAt(_commitments[epoch]);
+        return epoch != 0 && epoch <= _latestEpoch && block.timestamp >= _finalAt(epoch);
     }
 
     /// @inheritdoc IStateCommitment
     function finalRoot(uint64 epoch) external view returns (bytes32) {
+        _requireLive(epoch);
+        uint64 at = _finalAt(epoch);
+        if (block.timestamp < at) revert StateCommitmentNotFinal(epoch, at);
+        return _commitments[epoch].stateRoot;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function isRevoked(bytes32 commitmentHash) external view returns (bool) {
+        return _revoked[commitmentHash];
+    }
+
+    /// @inheritdoc IStateCommitment
+    function hashCommitment(
+        uint64 epoch,
+        bytes32 parentRoot,
+        bytes32 stateRoot,
+        bytes32 batchDigest,
+        ReserveFigures calldata reserve
+    ) external pure returns (bytes32) {
+        return _hash(epoch, parentRoot, stateRoot, batchDigest, reserve);
+    }
+
+    function _requireLive(uint64 epoch) private view {
         if (epoch == 0 || epoch > _latestEpoch) revert StateCommitmentUnknownEpoch(epoch);
+    }
+
+    /// @dev Figures within `MAX_FIGURE`; the batch time after the previous epoch's and not after the block's.
+    function _checkFigures(ReserveFigures calldata r, uint64 previousTimestamp) private view {
+        if (r.timestamp <= previousTimestamp) {
+            revert StateCommitmentTimestampNotIncreasing(previousTimestamp, r.timestamp);
+        }
+        if (r.timestamp > block.timestamp) {
+            revert StateCommitmentTimestampInFuture(uint64(block.timestamp), r.timestamp);
+        }
+        uint256 largest = r.totalSupply;
+        if (r.totalReserve > largest) largest = r.totalReserve;
+        if (r.flowPressure > largest) largest = r.flowPressure;
+        if (largest > MAX_FIGURE) revert StateCommitmentFigureTooLarge(largest, MAX_FIGURE);
+    }
+
+    /// @dev The window runs on the unstopped clock: stopped time since the commit extends it, and while the
+    ///      clock is stopped nothing becomes final.
+    function _finalAt(uint64 epoch) private view returns (uint64) {
+        if (paused()) return type(uint64).max;
+        return _commitments[epoch].committedAt + _challengeWindow + (_stoppedTotal - _stoppedAtCommit[epoch]);
+    }
+
+    function _storedHash(uint64 epoch) private view returns (bytes32) {
         Commitment storage c = _commitments[epoch];
-        uint64 finalAt = _finalAt(c);
-        if (block.timestamp < finalAt) revert StateCommitmentNotFinal(epoch, finalAt);
-        return c.stateRoot;
+        return _hash(epoch, c.parentRoot, c.stateRoot, c.batchDigest, c.reserve);
     }
 
-    function _finalAt(Commitment storage c) private view returns (uint64) {
-        return c.committedAt + _challengeWindow;
-    }
-
-    function _revocationKey(uint64 epoch, bytes32 root) private pure returns (bytes32) {
-        return keccak256(abi.encode(epoch, root));
+    function _hash(
+        uint64 epoch,
+        bytes32 parentRoot,
+        bytes32 stateRoot,
+        bytes32 batchDigest,
+        ReserveFigures memory r
+    ) private pure returns (bytes32) {
+        return keccak256(abi.encode(epoch, parentRoot, stateRoot, batchDigest, r));
     }
 }

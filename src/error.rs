@@ -38,6 +38,9 @@ pub enum Handling {
     AwaitFunds,
     /// The guardian paused the contract: alarm, and carry on once it is unpaused.
     AwaitUnpause,
+    /// The chain holds a different commitment still inside its window: alarm, and carry on once the guardian
+    /// revokes it.
+    AwaitRevocation,
     /// Only a person can decide (a conflicting or revoked root, an equivocation, a broken invariant): stop, say
     /// why, and refuse to continue until someone looks.
     Halt,

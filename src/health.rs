@@ -18,11 +18,15 @@ pub enum Alarm {
     ChainUnreachable,
     /// The database keeps failing (connection lost, server restarting).
     StoreUnreachable,
+    /// The chain holds a different commitment for an epoch, still inside its challenge window: nothing is
+    /// committed until the guardian revokes it (then ours goes in), or it becomes final (then the relayer halts).
+    ConflictingRoot,
 }
 
 impl Alarm {
     /// Every alarm, so each has a metric series from the start.
-    pub const ALL: [Alarm; 4] = [Alarm::Underfunded, Alarm::Paused, Alarm::ChainUnreachable, Alarm::StoreUnreachable];
+    pub const ALL: [Alarm; 5] =
+        [Alarm::Underfunded, Alarm::Paused, Alarm::ChainUnreachable, Alarm::StoreUnreachable, Alarm::ConflictingRoot];
 
     /// Its name in metrics, the API and logs.
     pub fn as_str(self) -> &'static str {
@@ -31,6 +35,7 @@ impl Alarm {
             Alarm::Paused => "paused",
             Alarm::ChainUnreachable => "chain_unreachable",
             Alarm::StoreUnreachable => "store_unreachable",
+            Alarm::ConflictingRoot => "conflicting_root",
         }
     }
 }

@@ -3,7 +3,9 @@ pragma solidity ^0.8.28;
 
 /// @title IStateCommitment
 /// @notice One certified state root per epoch of the off-chain payment network, committed in order by a relayer
-///         and final once its challenge window has passed.
+///         and final once its challenge window has passed on an unpaused clock. A guardian can revoke a commitment
+///         inside its window: that exact commitment (and every later one) goes, the epoch stays open for a
+///         different, correct one.
 interface IStateCommitment {
     /// @notice Reserve figures that a state root attests, as read from the certified batch.
     /// @param totalSupply MYCO outstanding off-chain (18 decimals).
@@ -31,20 +33,42 @@ interface IStateCommitment {
         uint64 committedAt;
     }
 
-    /// @notice A root was committed for `epoch`.
+    /// @notice A root was committed for `epoch`, with everything a watcher checks it against.
     /// @param epoch The epoch committed.
     /// @param stateRoot Its state root.
+    /// @param commitmentHash `hashCommitment` of the whole commitment (what a revocation names).
     /// @param batchDigest The certified batch's digest.
     /// @param parentRoot The previous epoch's root it links to.
+    /// @param reserve The reserve figures it attests.
+    /// @param finalAt When it becomes final if the clock is not paused meanwhile.
     event RootCommitted(
-        uint64 indexed epoch, bytes32 indexed stateRoot, bytes32 batchDigest, bytes32 parentRoot
+        uint64 indexed epoch,
+        bytes32 indexed stateRoot,
+        bytes32 commitmentHash,
+        bytes32 batchDigest,
+        bytes32 parentRoot,
+        ReserveFigures reserve,
+        uint64 finalAt
     );
 
-    /// @notice Commitments `fromEpoch` to `toEpoch` (inclusive) were revoked by a guardian.
-    /// @param fromEpoch First revoked epoch.
-    /// @param toEpoch Last revoked epoch (the latest at the time of revocation).
-    /// @param guardian Who revoked them.
-    event CommitmentsRevoked(uint64 indexed fromEpoch, uint64 toEpoch, address indexed guardian);
+    /// @notice The commitment of `epoch` (and every later one, up to `previousLatest`) was revoked; `epoch` is open
+    ///         again for a different commitment.
+    /// @param epoch The epoch whose commitment was revoked.
+    /// @param commitmentHash The revoked commitment, which may never be committed again.
+    /// @param previousLatest The latest epoch before the revocation.
+    /// @param guardian Who revoked it.
+    event CommitmentRevoked(
+        uint64 indexed epoch, bytes32 indexed commitmentHash, uint64 previousLatest, address indexed guardian
+    );
+
+    /// @notice The challenge clock stopped (no root becomes final while it is stopped).
+    /// @param at When.
+    event ClockStopped(uint64 at);
+
+    /// @notice The challenge clock runs again; every window still open was extended by `stoppedFor`.
+    /// @param at When.
+    /// @param stoppedFor Seconds the clock was stopped.
+    event ClockResumed(uint64 at, uint64 stoppedFor);
 
     /// @notice The epoch committed is not the next one.
     /// @param expected The next epoch the contract accepts.
@@ -56,10 +80,10 @@ interface IStateCommitment {
     /// @param got The parent root that was submitted.
     error StateCommitmentParentMismatch(bytes32 expected, bytes32 got);
 
-    /// @notice This root was revoked for this epoch by a guardian and may not be committed again.
+    /// @notice This exact commitment was revoked by a guardian and may not be committed again.
     /// @param epoch The epoch.
-    /// @param stateRoot The revoked root.
-    error StateCommitmentRootRevoked(uint64 epoch, bytes32 stateRoot);
+    /// @param commitmentHash The revoked commitment.
+    error StateCommitmentRevoked(uint64 epoch, bytes32 commitmentHash);
 
     /// @notice No commitment is stored for `epoch`.
     /// @param epoch The epoch asked for.
@@ -70,17 +94,38 @@ interface IStateCommitment {
     /// @param finalSince Timestamp from which it was final.
     error StateCommitmentAlreadyFinal(uint64 epoch, uint64 finalSince);
 
-    /// @notice The commitment for `epoch` is still inside its challenge window.
+    /// @notice The commitment for `epoch` is not final yet (`finalAt` is `type(uint64).max` while the clock is
+    ///         stopped).
     /// @param epoch The epoch.
     /// @param finalAt Timestamp at which it becomes final.
     error StateCommitmentNotFinal(uint64 epoch, uint64 finalAt);
+
+    /// @notice The batch timestamp is not after the previous epoch's.
+    /// @param previous The previous epoch's batch timestamp.
+    /// @param got The submitted one.
+    error StateCommitmentTimestampNotIncreasing(uint64 previous, uint64 got);
+
+    /// @notice The batch timestamp is after the block's: a batch cannot come from the future.
+    /// @param blockTime The block timestamp.
+    /// @param got The submitted one.
+    error StateCommitmentTimestampInFuture(uint64 blockTime, uint64 got);
+
+    /// @notice A reserve figure is above `MAX_FIGURE` (the P-AMM is exact below it; a claim against larger figures
+    ///         could not be paid).
+    /// @param value The figure.
+    /// @param max The bound.
+    error StateCommitmentFigureTooLarge(uint256 value, uint256 max);
+
+    /// @notice A challenge window of zero would make every root final at once.
+    error StateCommitmentZeroWindow();
 
     /// @notice Commits the state root of the next epoch.
     /// @param epoch Must be `latestEpoch() + 1`.
     /// @param parentRoot Must equal the stored root of `epoch - 1` (bytes32(0) for epoch 1).
     /// @param stateRoot The epoch's state root.
     /// @param batchDigest The certified batch's digest.
-    /// @param reserve The reserve figures the root attests.
+    /// @param reserve The reserve figures the root attests: each at most `MAX_FIGURE`, the timestamp after the
+    ///        previous epoch's and not after the block's.
     function commit(
         uint64 epoch,
         bytes32 parentRoot,
@@ -89,14 +134,15 @@ interface IStateCommitment {
         ReserveFigures calldata reserve
     ) external;
 
-    /// @notice Revokes the commitment of `epoch` and every later one; only while `epoch` is inside its window.
-    /// @param epoch The first epoch to revoke.
+    /// @notice Revokes the commitment of `epoch` and every later one, in constant gas; only while `epoch` is inside
+    ///         its window. The revoked commitment can never come back; a different one for `epoch` can.
+    /// @param epoch The epoch whose commitment is revoked.
     function revoke(uint64 epoch) external;
 
-    /// @notice Stops commits (the guardian's emergency brake).
+    /// @notice Stops commits and the challenge clock (the guardian's emergency brake).
     function pause() external;
 
-    /// @notice Resumes commits (the admin).
+    /// @notice Resumes commits and the clock (the admin); open windows are extended by the time stopped.
     function unpause() external;
 
     /// @notice The role that commits roots.
@@ -104,6 +150,9 @@ interface IStateCommitment {
 
     /// @notice The role that revokes commitments and pauses.
     function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice The largest reserve figure a commitment may carry (1e30: a trillion trillion base units).
+    function MAX_FIGURE() external view returns (uint256);
 
     /// @notice The highest committed epoch (0 when none).
     function latestEpoch() external view returns (uint64);
@@ -115,6 +164,15 @@ interface IStateCommitment {
     /// @param epoch The epoch.
     function commitmentOf(uint64 epoch) external view returns (Commitment memory);
 
+    /// @notice `hashCommitment` of the stored commitment of `epoch`; reverts when there is none.
+    /// @param epoch The epoch.
+    function commitmentHashOf(uint64 epoch) external view returns (bytes32);
+
+    /// @notice When `epoch`'s commitment becomes final: its commit time plus the window plus the time the clock
+    ///         has been stopped since; `type(uint64).max` while the clock is stopped.
+    /// @param epoch The epoch.
+    function finalAt(uint64 epoch) external view returns (uint64);
+
     /// @notice Whether `epoch` is committed and past its challenge window.
     /// @param epoch The epoch.
     function isFinal(uint64 epoch) external view returns (bool);
@@ -122,4 +180,18 @@ interface IStateCommitment {
     /// @notice The state root of `epoch`; reverts unless the commitment is final.
     /// @param epoch The epoch.
     function finalRoot(uint64 epoch) external view returns (bytes32);
+
+    /// @notice Whether a guardian revoked this commitment.
+    /// @param commitmentHash A `hashCommitment`.
+    function isRevoked(bytes32 commitmentHash) external view returns (bool);
+
+    /// @notice The hash that names a commitment: keccak256(abi.encode(epoch, parentRoot, stateRoot, batchDigest,
+    ///         reserve)).
+    function hashCommitment(
+        uint64 epoch,
+        bytes32 parentRoot,
+        bytes32 stateRoot,
+        bytes32 batchDigest,
+        ReserveFigures calldata reserve
+    ) external pure returns (bytes32);
 }

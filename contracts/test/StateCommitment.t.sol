@@ -2,6 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {
+    IAccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {StateCommitment} from "../StateCommitment.sol";
 import {IStateCommitment} from "../interfaces/IStateCommitment.sol";
@@ -9,6 +12,7 @@ import {TestBase} from "./utils/Vm.sol";
 
 contract StateCommitmentTest is TestBase {
     uint64 internal constant WINDOW = 1 hours;
+    uint48 internal constant ADMIN_DELAY = 2 days;
     address internal admin = vm.addr(1);
     address internal relayer = vm.addr(2);
     address internal guardian = vm.addr(3);
@@ -17,35 +21,47 @@ contract StateCommitmentTest is TestBase {
 
     function setUp() public {
         vm.warp(1_000_000);
-        sc = new StateCommitment(admin, WINDOW);
+        sc = new StateCommitment(admin, ADMIN_DELAY, WINDOW);
         vm.startPrank(admin);
         sc.grantRole(sc.RELAYER_ROLE(), relayer);
         sc.grantRole(sc.GUARDIAN_ROLE(), guardian);
         vm.stopPrank();
     }
 
-    function _figures() internal view returns (IStateCommitment.ReserveFigures memory) {
-        return IStateCommitment.ReserveFigures(100e18, 90e18, 1e17, uint64(block.timestamp));
+    /// @dev Figures of `epoch`: its batch timestamp is the epoch itself (increasing, never in the future).
+    function _figures(uint64 epoch) internal pure returns (IStateCommitment.ReserveFigures memory) {
+        return IStateCommitment.ReserveFigures(100e18, 90e18, 1e17, epoch);
     }
 
     function _root(uint64 epoch) internal pure returns (bytes32) {
         return keccak256(abi.encode("root", epoch));
     }
 
-    function _commit(uint64 epoch) internal {
-        vm.prank(relayer);
-        sc.commit(
-            epoch,
-            epoch == 1 ? bytes32(0) : _root(epoch - 1),
-            _root(epoch),
-            bytes32(uint256(epoch)),
-            _figures()
-        );
+    function _parent(uint64 epoch) internal pure returns (bytes32) {
+        return epoch == 1 ? bytes32(0) : _root(epoch - 1);
     }
 
-    function test_commit_storesAndEmits() public {
+    function _commit(uint64 epoch) internal {
+        vm.prank(relayer);
+        sc.commit(epoch, _parent(epoch), _root(epoch), bytes32(uint256(epoch)), _figures(epoch));
+    }
+
+    function _hash(uint64 epoch) internal view returns (bytes32) {
+        return
+            sc.hashCommitment(epoch, _parent(epoch), _root(epoch), bytes32(uint256(epoch)), _figures(epoch));
+    }
+
+    function test_commit_storesAndEmitsWhatAWatcherChecks() public {
         vm.expectEmit(address(sc));
-        emit IStateCommitment.RootCommitted(1, _root(1), bytes32(uint256(1)), bytes32(0));
+        emit IStateCommitment.RootCommitted(
+            1,
+            _root(1),
+            _hash(1),
+            bytes32(uint256(1)),
+            bytes32(0),
+            _figures(1),
+            uint64(block.timestamp) + WINDOW
+        );
         _commit(1);
         vm.assertEq(uint256(sc.latestEpoch()), 1);
         IStateCommitment.Commitment memory c = sc.commitmentOf(1);
@@ -54,6 +70,39 @@ contract StateCommitmentTest is TestBase {
         vm.assertEq(c.reserve.totalSupply, 100e18);
         vm.assertEq(c.reserve.totalReserve, 90e18);
         vm.assertEq(uint256(c.committedAt), block.timestamp);
+        vm.assertEq(sc.commitmentHashOf(1), _hash(1));
+        vm.assertEq(
+            _hash(1), keccak256(abi.encode(uint64(1), bytes32(0), _root(1), bytes32(uint256(1)), _figures(1)))
+        );
+    }
+
+    function test_constructor_refusesAZeroWindowOrAZeroAdmin() public {
+        vm.expectRevert(IStateCommitment.StateCommitmentZeroWindow.selector);
+        new StateCommitment(admin, ADMIN_DELAY, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, address(0)
+            )
+        );
+        new StateCommitment(address(0), ADMIN_DELAY, WINDOW);
+    }
+
+    function test_admin_movesOnlyInTwoDelayedSteps() public {
+        bytes32 adminRole = sc.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(IAccessControlDefaultAdminRules.AccessControlEnforcedDefaultAdminRules.selector);
+        vm.prank(admin);
+        sc.grantRole(adminRole, stranger);
+        vm.prank(admin);
+        sc.beginDefaultAdminTransfer(stranger);
+        vm.expectPartialRevert(
+            IAccessControlDefaultAdminRules.AccessControlEnforcedDefaultAdminDelay.selector
+        );
+        vm.prank(stranger);
+        sc.acceptDefaultAdminTransfer();
+        vm.warp(block.timestamp + ADMIN_DELAY + 1);
+        vm.prank(stranger);
+        sc.acceptDefaultAdminTransfer();
+        vm.assertEq(sc.defaultAdmin(), stranger);
     }
 
     function test_commit_revertsWhenNotRelayer() public {
@@ -63,36 +112,62 @@ contract StateCommitmentTest is TestBase {
             )
         );
         vm.prank(stranger);
-        sc.commit(1, bytes32(0), _root(1), bytes32(0), _figures());
+        sc.commit(1, bytes32(0), _root(1), bytes32(0), _figures(1));
     }
 
-    function test_commit_revertsOnGap() public {
+    function test_commit_revertsOnGapReplayAndWrongParent() public {
         _commit(1);
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentEpochOutOfOrder.selector, 2, 3)
         );
         vm.prank(relayer);
-        sc.commit(3, _root(2), _root(3), bytes32(0), _figures());
-    }
-
-    function test_commit_revertsOnReplay() public {
-        _commit(1);
+        sc.commit(3, _root(2), _root(3), bytes32(0), _figures(3));
         _commit(2);
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentEpochOutOfOrder.selector, 3, 2)
         );
         vm.prank(relayer);
-        sc.commit(2, _root(1), _root(2), bytes32(0), _figures());
-    }
-
-    function test_commit_revertsOnWrongParent() public {
-        _commit(1);
+        sc.commit(2, _root(1), _root(2), bytes32(0), _figures(2));
         bytes32 wrong = keccak256("wrong");
         vm.expectRevert(
-            abi.encodeWithSelector(IStateCommitment.StateCommitmentParentMismatch.selector, _root(1), wrong)
+            abi.encodeWithSelector(IStateCommitment.StateCommitmentParentMismatch.selector, _root(2), wrong)
         );
         vm.prank(relayer);
-        sc.commit(2, wrong, _root(2), bytes32(0), _figures());
+        sc.commit(3, wrong, _root(3), bytes32(0), _figures(3));
+    }
+
+    function test_commit_timestampsIncreaseAndNeverComeFromTheFuture() public {
+        _commit(1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IStateCommitment.StateCommitmentTimestampNotIncreasing.selector, 1, 1)
+        );
+        vm.prank(relayer);
+        sc.commit(2, _root(1), _root(2), bytes32(0), _figures(1));
+        uint64 future = uint64(block.timestamp) + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IStateCommitment.StateCommitmentTimestampInFuture.selector, uint64(block.timestamp), future
+            )
+        );
+        vm.prank(relayer);
+        sc.commit(2, _root(1), _root(2), bytes32(0), _figures(future));
+    }
+
+    function test_commit_figuresAreBoundedSoThePammCannotFail() public {
+        uint256 max = sc.MAX_FIGURE();
+        IStateCommitment.ReserveFigures memory f = _figures(1);
+        f.totalSupply = max;
+        f.flowPressure = max;
+        f.totalReserve = max;
+        vm.prank(relayer);
+        sc.commit(1, bytes32(0), _root(1), bytes32(0), f);
+        f = _figures(2);
+        f.flowPressure = max + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(IStateCommitment.StateCommitmentFigureTooLarge.selector, max + 1, max)
+        );
+        vm.prank(relayer);
+        sc.commit(2, _root(1), _root(2), bytes32(0), f);
     }
 
     function test_commit_revertsWhenPaused() public {
@@ -100,7 +175,7 @@ contract StateCommitmentTest is TestBase {
         sc.pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(relayer);
-        sc.commit(1, bytes32(0), _root(1), bytes32(0), _figures());
+        sc.commit(1, bytes32(0), _root(1), bytes32(0), _figures(1));
         vm.prank(admin);
         sc.unpause();
         _commit(1);
@@ -121,32 +196,94 @@ contract StateCommitmentTest is TestBase {
         vm.assertFalse(sc.isFinal(2));
     }
 
-    function test_revoke_removesEpochAndLaterOnes() public {
+    /// Pausing stops the clock: nothing becomes final while paused, and open windows grow by the paused time.
+    function test_pause_stopsTheChallengeClock() public {
+        uint64 committed = uint64(block.timestamp);
+        _commit(1);
+        vm.warp(committed + WINDOW - 10);
+        vm.prank(guardian);
+        sc.pause();
+        vm.assertEq(uint256(sc.finalAt(1)), type(uint64).max);
+        vm.warp(committed + WINDOW + 1 days);
+        vm.assertFalse(sc.isFinal(1), "final while paused");
+        // Still revocable: its window has not run out on the stopped clock.
+        vm.prank(admin);
+        sc.unpause();
+        vm.assertEq(uint256(sc.finalAt(1)), committed + WINDOW + 1 days + 10);
+        vm.assertFalse(sc.isFinal(1));
+        vm.warp(committed + WINDOW + 1 days + 10);
+        vm.assertTrue(sc.isFinal(1));
+        // A root committed after the pause gets no extension.
+        _commit(2);
+        vm.assertEq(uint256(sc.finalAt(2)), block.timestamp + WINDOW);
+    }
+
+    function test_revoke_removesEpochAndLaterOnesAndAnotherCommitmentLands() public {
         _commit(1);
         vm.warp(block.timestamp + WINDOW); // epoch 1 is final
         _commit(2);
         _commit(3);
         vm.expectEmit(address(sc));
-        emit IStateCommitment.CommitmentsRevoked(2, 3, guardian);
+        emit IStateCommitment.CommitmentRevoked(2, _hash(2), 3, guardian);
         vm.prank(guardian);
         sc.revoke(2);
         vm.assertEq(uint256(sc.latestEpoch()), 1);
+        vm.assertTrue(sc.isRevoked(_hash(2)));
+        vm.assertFalse(sc.isRevoked(_hash(3)), "only the named commitment is banned");
         vm.expectRevert(abi.encodeWithSelector(IStateCommitment.StateCommitmentUnknownEpoch.selector, 2));
         sc.commitmentOf(2);
-        // A different root for epoch 2 is accepted, linked to epoch 1.
+        // A different commitment for epoch 2 is accepted, linked to epoch 1, and epoch 3 follows it.
         vm.prank(relayer);
-        sc.commit(2, _root(1), keccak256("corrected"), bytes32(0), _figures());
-        vm.assertEq(uint256(sc.latestEpoch()), 2);
+        sc.commit(2, _root(1), keccak256("corrected"), bytes32(0), _figures(2));
+        vm.prank(relayer);
+        sc.commit(3, keccak256("corrected"), _root(3), bytes32(0), _figures(3));
+        vm.assertEq(uint256(sc.latestEpoch()), 3);
     }
 
-    function test_revoke_revokedRootCannotReturn() public {
-        _commit(1);
+    /// The finding: an empty epoch's root is 0, so banning (epoch, root) banned the honest commitment too. Only the
+    /// revoked commitment (figures included) is banned now; the same root with the right figures lands.
+    function test_revoke_ofWrongFiguresLeavesTheSameRootWithRightFiguresCommittable() public {
+        IStateCommitment.ReserveFigures memory wrong = _figures(1);
+        wrong.totalReserve = 1;
+        vm.prank(relayer);
+        sc.commit(1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong);
         vm.prank(guardian);
         sc.revoke(1);
         vm.expectRevert(
-            abi.encodeWithSelector(IStateCommitment.StateCommitmentRootRevoked.selector, 1, _root(1))
+            abi.encodeWithSelector(
+                IStateCommitment.StateCommitmentRevoked.selector,
+                1,
+                sc.hashCommitment(1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong)
+            )
         );
-        _commit(1);
+        vm.prank(relayer);
+        sc.commit(1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong);
+        vm.prank(relayer);
+        sc.commit(1, bytes32(0), bytes32(0), bytes32(uint256(1)), _figures(1));
+        vm.assertEq(uint256(sc.latestEpoch()), 1);
+    }
+
+    /// Revoking costs the same whether one epoch or 10,000 follow the revoked one.
+    function test_revoke_isConstantGasAtTenThousandEpochs() public {
+        vm.prank(relayer);
+        sc.commit(1, bytes32(0), keccak256("first"), bytes32(0), _figures(1));
+        uint256 start = gasleft();
+        vm.prank(guardian);
+        sc.revoke(1);
+        uint256 one = start - gasleft();
+        for (uint64 e = 1; e <= 10_000; ++e) {
+            _commit(e);
+        }
+        start = gasleft();
+        vm.prank(guardian);
+        sc.revoke(1);
+        uint256 many = start - gasleft();
+        vm.assertLe(many, one + 5_000, "revoke grows with the epochs after it");
+        vm.assertEq(uint256(sc.latestEpoch()), 0);
+        // And the chain advances past the revoked epoch at once.
+        vm.prank(relayer);
+        sc.commit(1, bytes32(0), keccak256("corrected"), bytes32(0), _figures(1));
+        vm.assertEq(uint256(sc.latestEpoch()), 1);
     }
 
     function test_revoke_revertsWhenFinal() public {
@@ -184,6 +321,6 @@ contract StateCommitmentTest is TestBase {
             abi.encodeWithSelector(IStateCommitment.StateCommitmentEpochOutOfOrder.selector, 2, epoch)
         );
         vm.prank(relayer);
-        sc.commit(epoch, _root(1), _root(epoch), bytes32(0), _figures());
+        sc.commit(epoch, _root(1), _root(epoch), bytes32(0), _figures(2));
     }
 }

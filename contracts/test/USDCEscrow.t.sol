@@ -89,7 +89,7 @@ contract USDCEscrowTest is TestBase {
     }
 
     function _deploy(TestUSDC token) internal {
-        sc = new StateCommitment(admin, WINDOW);
+        sc = new StateCommitment(admin, 0, WINDOW);
         escrow = new USDCEscrow(IERC20(address(token)), IStateCommitment(address(sc)), admin, defaults());
         vm.startPrank(admin);
         sc.grantRole(sc.RELAYER_ROLE(), relayer);
@@ -104,7 +104,7 @@ contract USDCEscrowTest is TestBase {
 
     /// @dev Reserve figures of a fully backed network: redemptions pay par.
     function _fullyBacked() internal pure returns (IStateCommitment.ReserveFigures memory) {
-        return IStateCommitment.ReserveFigures(1e30, 1e30, 0, 0);
+        return IStateCommitment.ReserveFigures(1e30, 1e30, 0, 1);
     }
 
     function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
@@ -252,7 +252,7 @@ contract USDCEscrowTest is TestBase {
             IUSDCEscrow.WithdrawalClaim(2, ALICE_KEY, bob, 6e18, 1e18, 1, 4e18);
         bytes32 root = _hashPair(escrow.leafOf(a), escrow.leafOf(b));
         vm.prank(relayer);
-        sc.commit(1, bytes32(0), root, bytes32(0), IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 0));
+        sc.commit(1, bytes32(0), root, bytes32(0), IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 1));
         vm.warp(block.timestamp + WINDOW);
         uint256 paidB = escrow.withdraw(b, _single(escrow.leafOf(a)));
         uint256 paidA = escrow.withdraw(a, _single(escrow.leafOf(b)));

@@ -53,6 +53,29 @@ pub mod openzeppelin {
         }
 
         #[sol(rpc, all_derives, abi)]
+        interface IAccessControlDefaultAdminRules {
+            error AccessControlInvalidDefaultAdmin(address defaultAdmin);
+            error AccessControlEnforcedDefaultAdminRules();
+            error AccessControlEnforcedDefaultAdminDelay(uint48 schedule);
+            error SafeCastOverflowedUintDowncast(uint8 bits, uint256 value);
+            event DefaultAdminTransferScheduled(address indexed newAdmin, uint48 acceptSchedule);
+            event DefaultAdminTransferCanceled();
+            event DefaultAdminDelayChangeScheduled(uint48 newDelay, uint48 effectSchedule);
+            event DefaultAdminDelayChangeCanceled();
+            function owner() external view returns (address);
+            function defaultAdmin() external view returns (address);
+            function pendingDefaultAdmin() external view returns (address newAdmin, uint48 acceptSchedule);
+            function defaultAdminDelay() external view returns (uint48);
+            function pendingDefaultAdminDelay() external view returns (uint48 newDelay, uint48 effectSchedule);
+            function beginDefaultAdminTransfer(address newAdmin) external;
+            function cancelDefaultAdminTransfer() external;
+            function acceptDefaultAdminTransfer() external;
+            function changeDefaultAdminDelay(uint48 newDelay) external;
+            function rollbackDefaultAdminDelay() external;
+            function defaultAdminDelayIncreaseWait() external view returns (uint48);
+        }
+
+        #[sol(rpc, all_derives, abi)]
         interface IPausable {
             error EnforcedPause();
             error ExpectedPause();
@@ -198,8 +221,12 @@ mod tests {
             openzeppelin::IPausable::abi::contract(),
             openzeppelin::IGuards::abi::contract(),
         );
+        let admin_rules = openzeppelin::IAccessControlDefaultAdminRules::abi::contract();
         let cases = [
-            ("StateCommitment", bound(&[StateCommitment::abi::contract(), access.clone(), pausable.clone()])),
+            (
+                "StateCommitment",
+                bound(&[StateCommitment::abi::contract(), access.clone(), admin_rules, pausable.clone()]),
+            ),
             ("USDCEscrow", bound(&[USDCEscrow::abi::contract(), access.clone(), pausable, guards.clone()])),
             ("MycoBondingCurve", bound(&[MycoBondingCurve::abi::contract(), access, guards])),
         ];

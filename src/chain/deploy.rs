@@ -56,6 +56,8 @@ pub struct DeployConfig {
     pub relayer: Address,
     /// Seconds a commitment stays revocable.
     pub challenge_window: u64,
+    /// Seconds an admin transfer waits between its two steps (OpenZeppelin's `AccessControlDefaultAdminRules`).
+    pub admin_delay: u64,
     /// Curve price at zero supply (WAD).
     pub curve_p0: U256,
     /// Curve slope (WAD).
@@ -141,7 +143,8 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         MycoBondingCurve::deploy(provider, usdc, *myco.address(), config.curve_p0, config.curve_m, config.admin)
             .await
             .map_err(failed("MycoBondingCurve"))?;
-    let sc = StateCommitment::deploy(provider, config.admin, config.challenge_window)
+    let admin_delay = alloy::primitives::Uint::<48, 1>::saturating_from(config.admin_delay);
+    let sc = StateCommitment::deploy(provider, config.admin, admin_delay, config.challenge_window)
         .await
         .map_err(failed("StateCommitment"))?;
     let p = &config.pamm;

@@ -78,17 +78,34 @@ pub enum Error {
     },
     /// The chain holds a different commitment for an epoch than the one we computed: never overwrite, halt.
     #[error(
-        "epoch {epoch}: the chain's commitment differs from ours in {differs} (chain root {on_chain}, ours {ours}); halting"
+        "epoch {epoch}: the chain's commitment differs from ours in {differs} (chain root {on_chain}, ours {ours}); {}",
+        if *is_final { "it is final: halting" } else { "waiting for the guardian to revoke it" }
     )]
     RootConflict {
         /// The epoch.
         epoch: u64,
+        /// Whether the chain's commitment is final (no revocation can remove it any more).
+        is_final: bool,
         /// The root on chain.
         on_chain: B256,
         /// Ours.
         ours: B256,
         /// The fields that differ (root, parent, digest, figures).
         differs: String,
+    },
+    /// The guardian revoked the very commitment we compute for this epoch: our computation is what was judged
+    /// wrong, so recommitting it is pointless and a person must look.
+    #[error(
+        "epoch {epoch}: the guardian revoked our own commitment {commitment} (root {root}); our computation gives the \
+         same again, so it is not recommitted; halting for a person to decide"
+    )]
+    OwnCommitmentRevoked {
+        /// The epoch.
+        epoch: u64,
+        /// The revoked commitment's hash.
+        commitment: B256,
+        /// Its state root.
+        root: B256,
     },
     /// Another transaction took the nonce we were sending with (not one of ours): re-read the chain and retry.
     #[error("nonce {nonce} was taken by a transaction we did not send; re-reading the chain")]
@@ -151,10 +168,14 @@ impl Error {
     pub fn handling(&self) -> crate::Handling {
         use alloy::sol_types::SolError;
         use bindings::openzeppelin::IPausable::EnforcedPause;
+        use bindings::state_commitment::IStateCommitment::StateCommitmentTimestampInFuture as TimestampInFuture;
         match self {
             e if e.is_retryable() => crate::Handling::Retry,
             Error::InsufficientFunds { .. } => crate::Handling::AwaitFunds,
             Error::Reverted { selector: Some(s), .. } if *s == EnforcedPause::SELECTOR => crate::Handling::AwaitUnpause,
+            Error::RootConflict { is_final: false, .. } => crate::Handling::AwaitRevocation,
+            // A batch stamped later than the chain's clock: the clock will get there.
+            Error::Reverted { selector: Some(s), .. } if *s == TimestampInFuture::SELECTOR => crate::Handling::Retry,
             Error::Log(e) if e.transient => crate::Handling::Retry,
             _ => crate::Handling::Halt,
         }
@@ -196,7 +217,7 @@ pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
 /// Decodes revert data into the name and fields of any of our contracts' custom errors.
 pub fn decode_revert_data(data: &[u8]) -> String {
     use alloy::sol_types::SolInterface;
-    use bindings::openzeppelin::{IAccessControl, IGuards, IPausable};
+    use bindings::openzeppelin::{IAccessControl, IAccessControlDefaultAdminRules, IGuards, IPausable};
     use bindings::{MycoBondingCurve as C, StateCommitment as S, USDCEscrow as U};
     if let Ok(err) = S::IStateCommitmentErrors::abi_decode(data) {
         return format!("{err:?}");
@@ -208,6 +229,9 @@ pub fn decode_revert_data(data: &[u8]) -> String {
         return format!("{err:?}");
     }
     if let Ok(err) = IAccessControl::IAccessControlErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = IAccessControlDefaultAdminRules::IAccessControlDefaultAdminRulesErrors::abi_decode(data) {
         return format!("{err:?}");
     }
     if let Ok(err) = IPausable::IPausableErrors::abi_decode(data) {

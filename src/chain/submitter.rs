@@ -66,10 +66,12 @@ impl Submitter {
         self.contract.latestEpoch().call().await.map(Epoch).map_err(|e| Error::from_call("latestEpoch", e))
     }
 
-    /// Commits `root` unless the chain already has it.
+    /// Commits `root` unless the chain already has it. A commitment the guardian revoked is never sent again: if it
+    /// is ours, the error says so and the relayer halts.
     #[tracing::instrument(skip_all, fields(epoch = root.epoch.0, root = %root.state_root))]
     pub async fn submit(&self, root: &RootCommit) -> Result<Outcome, Error> {
         let latest = self.latest_epoch().await?;
+        let ours = root.hash();
         if root.epoch <= latest {
             let on_chain = self
                 .contract
@@ -92,8 +94,11 @@ impl Submitter {
                     }
                 }
             } else {
+                let is_final =
+                    self.contract.isFinal(root.epoch.0).call().await.map_err(|e| Error::from_call("isFinal", e))?;
                 Err(Error::RootConflict {
                     epoch: root.epoch.0,
+                    is_final,
                     on_chain: on_chain.stateRoot,
                     ours: root.state_root,
                     differs: differs.join(", "),
@@ -103,10 +108,15 @@ impl Submitter {
         if root.epoch > latest.next() {
             return Err(Error::OutOfOrder { epoch: root.epoch.0, latest: latest.0 });
         }
+        if self.contract.isRevoked(ours).call().await.map_err(|e| Error::from_call("isRevoked", e))? {
+            return Err(Error::OwnCommitmentRevoked { epoch: root.epoch.0, commitment: ours, root: root.state_root });
+        }
 
         let call = self.contract.commit(root.epoch.0, root.parent_root, root.state_root, root.digest, figures(root));
-        // Simulated right before sending (state moves), so a revert comes back as its decoded reason.
-        call.call().await.map_err(|e| Error::from_call("commit", e))?;
+        // Simulated right before sending (state moves), so a revert comes back as its decoded reason; against the
+        // pending block, the one the transaction goes into (its timestamp is what `commit` checks the batch's
+        // against).
+        call.call().block(alloy::eips::BlockId::pending()).await.map_err(|e| Error::from_call("commit", e))?;
         let mined = self.txmgr.send(Purpose::Commit, root.epoch, call.into_transaction_request()).await?;
         let (tx_hash, receipt) = (mined.tx_hash, mined.receipt);
         let outcome = Outcome::Committed {
@@ -118,13 +128,22 @@ impl Submitter {
         Ok(outcome)
     }
 
-    /// When `epoch`'s commitment becomes final, in the chain's time: its block timestamp plus the challenge window,
-    /// both as the contract reports them.
+    /// When `epoch`'s commitment becomes final, in the chain's time, as the contract reports it: its commit time
+    /// plus the challenge window plus the time the guardian has stopped the clock since (`i64::MAX` while it is
+    /// stopped).
     pub async fn final_at(&self, epoch: Epoch) -> Result<i64, Error> {
-        let c = &self.contract;
-        let committed = c.commitmentOf(epoch.0).call().await.map_err(|e| Error::from_call("commitmentOf", e))?;
-        let window = c.challengeWindow().call().await.map_err(|e| Error::from_call("challengeWindow", e))?;
-        Ok(committed.committedAt.saturating_add(window).min(i64::MAX as u64) as i64)
+        let at = self.contract.finalAt(epoch.0).call().await.map_err(|e| Error::from_call("finalAt", e))?;
+        Ok(at.min(i64::MAX as u64) as i64)
+    }
+}
+
+impl RootCommit {
+    /// The hash `StateCommitment` names this commitment by (`hashCommitment`): keccak256 of
+    /// abi.encode(epoch, parentRoot, stateRoot, batchDigest, reserve).
+    pub fn hash(&self) -> B256 {
+        use alloy::sol_types::SolValue;
+        let encoded = (self.epoch.0, self.parent_root, self.state_root, self.digest, figures(self)).abi_encode_params();
+        alloy::primitives::keccak256(encoded)
     }
 }
 

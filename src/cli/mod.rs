@@ -109,6 +109,9 @@ pub struct DeployArgs {
     /// Seconds a committed root stays revocable.
     #[arg(long, default_value_t = 3600)]
     pub challenge_window: u64,
+    /// Seconds a transfer of the admin role waits between its two steps (begin, then accept).
+    #[arg(long, default_value_t = 172_800)]
+    pub admin_delay: u64,
     /// Bonding-curve price at zero supply (WAD).
     #[arg(long, default_value = "990000000000000000")]
     pub curve_p0: String,

@@ -35,6 +35,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         guardian: args.guardian,
         relayer: args.relayer,
         challenge_window: args.challenge_window,
+        admin_delay: args.admin_delay,
         curve_p0: parse("--curve-p0", &args.curve_p0)?,
         curve_m: parse("--curve-m", &args.curve_m)?,
         usdc,

@@ -95,6 +95,8 @@ impl Devnet {
             guardian: admin.address(),
             relayer: relayer.address(),
             challenge_window,
+            // Tests move the admin role at once; a real deployment waits (`deploy --admin-delay`).
+            admin_delay: 0,
             curve_p0: CURVE_P0,
             curve_m: CURVE_M,
             usdc: deploy::Usdc::Test,

@@ -1,9 +1,10 @@
 //! The checks of a candidate batch: the verifier's (certificate, chain of batches, schema, values), then the ones
-//! that need the store's history (claim ids and deposits are used once, ever); and the equivocation watch: a
+//! that need the store's history (batch times increase; claim ids and deposits are used once, ever); and the
+//! equivocation watch: a
 //! certified batch for an epoch already accepted, with another digest, means the validators signed two
 //! histories.
 
-use crate::ids::{ClaimId, DepositId};
+use crate::ids::{ClaimId, DepositId, Epoch};
 use crate::ingest::{self, Batch, Verifier};
 use crate::store::equivocations::{self, Evidence, Side};
 use crate::store::{Pool, batches, claims, credits};
@@ -17,6 +18,15 @@ pub(super) async fn verify(pool: &Pool, verifier: &Verifier, bytes: &[u8]) -> Re
         .await
         .map_err(|e| Error::Task { what: "verification", reason: e.to_string() })??;
     let epoch = batch.epoch;
+    // `StateCommitment` takes batch times strictly increasing from 0; a batch that is not could never commit.
+    let previous = match Epoch(epoch).previous() {
+        Some(e) if e.0 > 0 => batches::get(pool, e).await?.map_or(0, |b| b.timestamp),
+        _ => 0,
+    };
+    if batch.state.timestamp <= previous {
+        let what = format!("timestamp {} is not after the previous batch's {previous}", batch.state.timestamp);
+        return Err(ingest::Error::Inconsistent { epoch, what }.into());
+    }
     let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| ClaimId(w.claim_id)).collect();
     if let Some((claim_id, first_epoch)) = claims::first_certified(pool, &claim_ids).await? {
         let (claim_id, first_epoch) = (claim_id.0, first_epoch.0);

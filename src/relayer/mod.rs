@@ -139,7 +139,7 @@ impl Relayer {
             let wait = match pass.await {
                 Ok(()) => {
                     backoff.succeeded();
-                    for alarm in [Alarm::Underfunded, Alarm::Paused, Alarm::ChainUnreachable, Alarm::StoreUnreachable] {
+                    for alarm in Alarm::ALL {
                         self.health.clear(alarm);
                     }
                     self.config.poll_interval
@@ -175,6 +175,7 @@ impl Relayer {
             }
             Handling::AwaitFunds => Alarm::Underfunded,
             Handling::AwaitUnpause => Alarm::Paused,
+            Handling::AwaitRevocation => Alarm::ConflictingRoot,
             Handling::Retry if matches!(e, Error::Store(_) | Error::Chain(crate::chain::Error::Log(_))) => {
                 Alarm::StoreUnreachable
             }

@@ -26,7 +26,8 @@ impl Relayer {
         if !forgotten.is_empty() {
             tracing::warn!(?forgotten, %chain_latest, "recorded commitments are no longer on chain; resubmitting");
         }
-        for epoch in commitments::without_final_at(&self.pool).await? {
+        let chain_now = store::clock::chain_time(&self.pool).await?;
+        for epoch in commitments::not_final(&self.pool, chain_now).await? {
             commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?).await?;
         }
         for batch in batches::uncommitted(&self.pool).await? {

@@ -80,9 +80,11 @@ pub async fn set_final_at(pool: &Pool, epoch: Epoch, final_at: i64) -> Result<()
     Ok(())
 }
 
-/// Committed epochs whose finality time has not been read from the chain yet.
-pub async fn without_final_at(pool: &Pool) -> Result<Vec<Epoch>> {
-    sqlx::query_scalar("SELECT epoch FROM commitments WHERE final_at IS NULL ORDER BY epoch")
+/// Committed epochs not final by `chain_now` (or whose finality time was never read): the guardian may stop the
+/// clock, which moves their finality time, so it is read again until they are final.
+pub async fn not_final(pool: &Pool, chain_now: i64) -> Result<Vec<Epoch>> {
+    sqlx::query_scalar("SELECT epoch FROM commitments WHERE final_at IS NULL OR final_at > $1 ORDER BY epoch")
+        .bind(chain_now)
         .fetch_all(pool)
         .await
         .map_err(decoding("commitments"))

@@ -215,7 +215,7 @@ async fn killed_at_random_points_the_relayer_still_commits_each_epoch_once_in_or
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_root_stops_the_relayer_with_the_reason_and_keeps_everything() {
+async fn a_revoked_own_commitment_stops_the_relayer_with_the_reason_and_keeps_everything() {
     use myco_bridge::store::{batches, claims};
 
     use myco_bridge::devnet::simulate::WithdrawalAsk;
@@ -241,13 +241,14 @@ async fn a_revoked_root_stops_the_relayer_with_the_reason_and_keeps_everything()
     })
     .await;
 
-    // The guardian revokes epoch 2 inside its challenge window; the same root can never come back.
+    // The guardian revokes our commitment of epoch 2 inside its challenge window: our own computation is what
+    // was judged wrong, so the relayer does not send it again but stops for a person.
     let admin = h.devnet.provider(ADMIN_ACCOUNT);
     let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
     myco_bridge::chain::send_call("revoke", sc.revoke(2)).await.unwrap();
     let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
-    let error = ended.expect_err("a revoked root cannot be recommitted").to_string();
-    assert!(error.contains("StateCommitmentRootRevoked"), "{error}");
+    let error = ended.expect_err("our revoked commitment is not recommitted").to_string();
+    assert!(error.contains("revoked our own commitment"), "{error}");
 
     // Nothing accepted is lost: both batches, their claims, and every transaction attempt stay on record;
     // only the commitment the chain no longer holds is no longer listed as committed.

@@ -197,7 +197,7 @@ fn extreme_state(epoch: u64, parent: alloy::primitives::B256, chain_id: u64) -> 
     myco_bridge::ingest::BatchState {
         epoch,
         parent,
-        timestamp: 1_800_000_000,
+        timestamp: 1_750_000_000 + epoch,
         balances,
         intents,
         flows: Default::default(),

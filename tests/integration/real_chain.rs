@@ -410,16 +410,20 @@ async fn a_halt_is_explained_by_ready_status_and_the_page() {
         ReserveFigures { totalSupply: U256::ZERO, totalReserve: U256::ZERO, flowPressure: U256::ZERO, timestamp: 1 };
     let zero = alloy::primitives::B256::ZERO;
     send_call("commit", sc.commit(1, zero, zero, alloy::primitives::B256::repeat_byte(0xdd), figures)).await.unwrap();
+    // Past its challenge window, no revocation can remove it: only a person can decide.
+    h.devnet.advance_time(601).await.unwrap();
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
 
     let mut service = Service::start(&h);
     let base = service.base.clone();
+    let deadline = tokio::time::Instant::now() + crate::common::TIMEOUT;
     let ready = loop {
         let (status, body) = get(&format!("{base}/ready")).await;
         if status == 503 && body.contains("halted") {
             break body;
         }
+        assert!(tokio::time::Instant::now() < deadline, "no halt: {}", std::fs::read_to_string(&service.log).unwrap());
         assert!(service.child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&service.log).unwrap());
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };

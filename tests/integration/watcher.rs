@@ -116,8 +116,12 @@ async fn stored_events_equal_the_canonical_chain_after_reorgs_of_depth_one_to_fi
             prior_redeemed: U256::ZERO,
         };
         let thousand = U256::from(1_000u64) * claim.myco_amount;
-        let figures =
-            ReserveFigures { totalSupply: thousand, totalReserve: thousand, flowPressure: U256::ZERO, timestamp: 0 };
+        let figures = ReserveFigures {
+            totalSupply: thousand,
+            totalReserve: thousand,
+            flowPressure: U256::ZERO,
+            timestamp: depth,
+        };
         send_call("commit", sc.commit(depth, parent, claim.leaf(), B256::repeat_byte(depth as u8), figures))
             .await
             .unwrap();

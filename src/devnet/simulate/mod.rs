@@ -91,6 +91,8 @@ pub struct Network {
     pending: Option<Redeemed>,
     epoch: u64,
     last_digest: B256,
+    /// The last batch's timestamp.
+    last_timestamp: u64,
     next_claim_id: u64,
     rng: SplitMix64,
 }
@@ -115,6 +117,7 @@ impl Network {
             pending: None,
             epoch: 0,
             last_digest: B256::ZERO,
+            last_timestamp: 0,
             next_claim_id: 1,
             rng: SplitMix64(seed),
         }
@@ -141,6 +144,7 @@ impl Network {
         network.pending = redeemed(last);
         network.epoch = last.epoch;
         network.last_digest = *digest;
+        network.last_timestamp = last.timestamp;
         let highest = history.iter().flat_map(|(_, s)| s.withdrawals.iter().map(|w| w.claim_id)).max();
         network.next_claim_id = highest.map_or(1, |id| id.saturating_to::<u64>().saturating_add(1));
         network.rng = SplitMix64(seed ^ last.epoch.rotate_left(32));
@@ -187,8 +191,11 @@ impl Network {
         self.balances.get(&token).and_then(|b| b.get(account)).copied().unwrap_or_default()
     }
 
-    /// Produces and certifies the next epoch's batch.
+    /// Produces and certifies the next epoch's batch. Batch times strictly increase, as `StateCommitment` takes
+    /// them: an `inputs.timestamp` not after the previous batch's is moved to one second after it.
     pub fn next_batch(&mut self, inputs: &EpochInputs) -> Produced {
+        let inputs = &EpochInputs { timestamp: inputs.timestamp.max(self.last_timestamp + 1), ..inputs.clone() };
+        self.last_timestamp = inputs.timestamp;
         let state = self.next_state(inputs);
         self.pending = redeemed(&state);
         let mut envelope = Envelope {
