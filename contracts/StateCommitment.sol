@@ -101,7 +101,11 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
     }
 
     /// @inheritdoc IStateCommitment
-    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function unpause() external {
+        // The guardian brakes and releases (OptimismPortal's guardian does both); the admin can release too.
+        if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+        }
         _unpause();
         uint64 stoppedFor = uint64(block.timestamp) - _stoppedSince;
         _stoppedTotal += stoppedFor;
@@ -122,6 +126,20 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
     function commitmentOf(uint64 epoch) external view returns (Commitment memory) {
         _requireLive(epoch);
         return _commitments[epoch];
+    }
+
+    /// @inheritdoc IStateCommitment
+    function liveCommitment(uint64 epoch)
+        external
+        view
+        returns (Commitment memory commitment, bytes32 commitmentHash, uint64 finalAtTime)
+    {
+        _requireLive(epoch);
+        commitment = _commitments[epoch];
+        commitmentHash = _hash(
+            epoch, commitment.parentRoot, commitment.stateRoot, commitment.batchDigest, commitment.reserve
+        );
+        finalAtTime = _finalAt(epoch);
     }
 
     /// @inheritdoc IStateCommitment

@@ -1,24 +1,29 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {
+    AccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
 import {ClaimLeaf} from "./libraries/ClaimLeaf.sol";
+import {OutflowBucket} from "./libraries/OutflowBucket.sol";
 import {PammMath} from "./libraries/PammMath.sol";
 import {IUSDCEscrow} from "./interfaces/IUSDCEscrow.sol";
 
 /// @title USDCEscrow
 /// @notice The on-chain side of the off-chain network's money: deposits in, proven withdrawal claims out.
-contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
+///         A root pays only after it is final and a withdrawal delay has passed (the guardian's time to cancel
+///         it), never beyond an outflow limit per period, and only claims bound to this chain and this escrow.
+contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGuard {
     using SafeERC20 for IERC20;
+    using OutflowBucket for OutflowBucket.Bucket;
 
-    /// @notice May pause deposits and withdrawals.
+    /// @notice May pause and resume deposits and withdrawals, and cancel a final commitment.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @dev 1.0 in WAD fixed point.
@@ -32,33 +37,61 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     uint256 private immutable _xuBar;
     uint256 private immutable _thetaBar;
     uint256 private immutable _decay;
-    uint64 private _nextDepositId = 1;
-    mapping(uint256 claimId => bool) private _paid;
+    uint64 private immutable _withdrawalDelay;
 
-    /// @param usdc The USDC token.
-    /// @param commitment Where final state roots are read from.
-    /// @param admin Holds the admin role.
+    uint64 private _nextDepositId = 1;
+    bool private _depositsPaused;
+    bool private _withdrawalsPaused;
+    OutflowBucket.Bucket private _outflow;
+    /// @dev A looser limit waiting for the admin delay (`effectiveAt` 0 when none).
+    uint128 private _pendingLimit;
+    uint64 private _pendingPeriod;
+    uint64 private _pendingAt;
+    mapping(uint256 claimId => bool) private _paid;
+    mapping(bytes32 commitmentHash => bool) private _cancelled;
+
+    modifier onlyGuardianOrAdmin() {
+        if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+        }
+        _;
+    }
+
+    /// @param usdcToken The USDC token.
+    /// @param commitment Where committed roots and their reserve figures are read from.
+    /// @param admin Holds the admin role; moved only by a two-step transfer.
+    /// @param adminDelay Seconds an admin transfer, or a looser outflow limit, waits.
     /// @param params The P-AMM parameters payouts follow.
-    constructor(IERC20 usdc, IStateCommitment commitment, address admin, PammParams memory params) {
+    /// @param safety_ Withdrawal delay and outflow limit.
+    constructor(
+        IERC20 usdcToken,
+        IStateCommitment commitment,
+        address admin,
+        uint48 adminDelay,
+        PammParams memory params,
+        Safety memory safety_
+    ) AccessControlDefaultAdminRules(adminDelay, admin) {
+        if (address(usdcToken) == address(0) || address(commitment) == address(0)) {
+            revert EscrowZeroAddress();
+        }
         if (params.alphaBar == 0 || params.xuBar > WAD || params.thetaBar >= WAD || params.decay > WAD) {
             revert EscrowInvalidParams();
         }
-        _usdc = usdc;
+        if (safety_.outflowLimit == 0 || safety_.outflowPeriod == 0) revert EscrowInvalidOutflowLimit();
+        _usdc = usdcToken;
         _commitment = commitment;
         _alphaBar = params.alphaBar;
         _xuBar = params.xuBar;
         _thetaBar = params.thetaBar;
         _decay = params.decay;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _withdrawalDelay = safety_.withdrawalDelay;
+        _outflow.reset(safety_.outflowLimit, safety_.outflowPeriod, block.timestamp);
+        emit OutflowLimitChanged(safety_.outflowLimit, safety_.outflowPeriod);
     }
 
     /// @inheritdoc IUSDCEscrow
-    function deposit(uint256 amount, bytes32 recipient)
-        external
-        nonReentrant
-        whenNotPaused
-        returns (uint64 depositId)
-    {
+    function deposit(uint256 amount, bytes32 recipient) external nonReentrant returns (uint64 depositId) {
+        if (_depositsPaused) revert EscrowDepositsPaused();
         if (amount == 0) revert EscrowZeroAmount();
         depositId = _nextDepositId++;
         _usdc.safeTransferFrom(msg.sender, address(this), amount);
@@ -69,33 +102,96 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     function withdraw(WithdrawalClaim calldata claim, bytes32[] calldata proof)
         external
         nonReentrant
-        whenNotPaused
         returns (uint256 usdcAmount)
     {
+        if (_withdrawalsPaused) revert EscrowWithdrawalsPaused();
         if (_paid[claim.claimId]) revert EscrowClaimAlreadyPaid(claim.claimId);
-        bytes32 root = _commitment.finalRoot(claim.epoch);
-        if (!MerkleProof.verifyCalldata(proof, root, leafOf(claim))) {
+        (IStateCommitment.Commitment memory c, bytes32 hash, uint64 finalAt) =
+            _commitment.liveCommitment(claim.epoch);
+        if (_cancelled[hash]) revert EscrowCommitmentCancelled(claim.epoch, hash);
+        uint64 payable_ = _payableAt(finalAt);
+        if (block.timestamp < payable_) revert EscrowRootNotPayable(claim.epoch, payable_);
+        if (!MerkleProof.verifyCalldata(proof, c.stateRoot, leafOf(claim))) {
             revert EscrowInvalidProof(claim.claimId, claim.epoch);
         }
-        usdcAmount = _payout(claim, _commitment.commitmentOf(claim.epoch).reserve);
+        usdcAmount = _payout(claim, c.reserve);
         uint256 balance = _usdc.balanceOf(address(this));
         if (usdcAmount > balance) revert EscrowInsufficientReserve(claim.claimId, usdcAmount, balance);
+        _takeOutflow(usdcAmount);
 
         _paid[claim.claimId] = true;
         _usdc.safeTransfer(claim.recipient, usdcAmount);
         emit Withdrawn(
-            claim.claimId, claim.recipient, claim.account, claim.epoch, claim.mycoAmount, usdcAmount
+            claim.claimId,
+            claim.recipient,
+            claim.account,
+            claim.epoch,
+            claim.mycoAmount,
+            claim.flowPenalty,
+            claim.priorRedeemed,
+            usdcAmount
         );
     }
 
     /// @inheritdoc IUSDCEscrow
-    function pause() external onlyRole(GUARDIAN_ROLE) {
-        _pause();
+    function pauseDeposits() external onlyGuardianOrAdmin {
+        _depositsPaused = true;
+        emit PauseChanged(true, true, msg.sender);
     }
 
     /// @inheritdoc IUSDCEscrow
-    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _unpause();
+    function unpauseDeposits() external onlyGuardianOrAdmin {
+        _depositsPaused = false;
+        emit PauseChanged(true, false, msg.sender);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function pauseWithdrawals() external onlyGuardianOrAdmin {
+        _withdrawalsPaused = true;
+        emit PauseChanged(false, true, msg.sender);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function unpauseWithdrawals() external onlyGuardianOrAdmin {
+        _withdrawalsPaused = false;
+        emit PauseChanged(false, false, msg.sender);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function cancelCommitment(uint64 epoch, bytes32 commitmentHash, string calldata reason)
+        external
+        onlyRole(GUARDIAN_ROLE)
+    {
+        bytes32 live = _commitment.commitmentHashOf(epoch);
+        if (live != commitmentHash) revert EscrowNotLiveCommitment(epoch, live, commitmentHash);
+        _cancelled[commitmentHash] = true;
+        emit CommitmentCancelled(epoch, commitmentHash, msg.sender, reason);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function setOutflowLimit(uint128 limit, uint64 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (limit == 0 || period == 0) revert EscrowInvalidOutflowLimit();
+        OutflowBucket.Bucket storage b = _outflow;
+        // Tighter: neither a bigger bucket nor a faster refill (limit/period ≤ old limit/old period).
+        bool tighter = limit <= b.limit && uint256(limit) * b.period <= uint256(b.limit) * period;
+        if (tighter) {
+            b.reset(limit, period, block.timestamp);
+            delete _pendingAt;
+            emit OutflowLimitChanged(limit, period);
+            return;
+        }
+        uint64 effectiveAt = uint64(block.timestamp) + uint64(defaultAdminDelay());
+        (_pendingLimit, _pendingPeriod, _pendingAt) = (limit, period, effectiveAt);
+        emit OutflowLimitScheduled(limit, period, effectiveAt);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function applyOutflowLimit() external {
+        uint64 at = _pendingAt;
+        if (at == 0 || block.timestamp < at) revert EscrowNoLimitDue(at);
+        delete _pendingAt;
+        _outflow.reset(_pendingLimit, _pendingPeriod, block.timestamp);
+        emit OutflowLimitChanged(_pendingLimit, _pendingPeriod);
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -106,6 +202,38 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     /// @inheritdoc IUSDCEscrow
     function isPaid(uint256 claimId) external view returns (bool) {
         return _paid[claimId];
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function depositsPaused() external view returns (bool) {
+        return _depositsPaused;
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function withdrawalsPaused() external view returns (bool) {
+        return _withdrawalsPaused;
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function isCancelled(bytes32 commitmentHash) external view returns (bool) {
+        return _cancelled[commitmentHash];
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function payableAt(uint64 epoch) external view returns (uint64) {
+        return _payableAt(_commitment.finalAt(epoch));
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function safety() external view returns (Safety memory) {
+        return Safety({
+            withdrawalDelay: _withdrawalDelay, outflowLimit: _outflow.limit, outflowPeriod: _outflow.period
+        });
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function outflowAvailable() external view returns (uint256) {
+        return _outflow.availableAt(block.timestamp);
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -129,26 +257,54 @@ contract USDCEscrow is IUSDCEscrow, AccessControl, Pausable, ReentrancyGuard {
     }
 
     /// @inheritdoc IUSDCEscrow
-    function leafOf(WithdrawalClaim calldata claim) public pure returns (bytes32) {
-        return ClaimLeaf.hash(claim);
+    function leafOf(WithdrawalClaim calldata claim) public view returns (bytes32) {
+        return ClaimLeaf.hash(block.chainid, address(this), claim);
+    }
+
+    /// @dev finalAt + the withdrawal delay, saturating (a stopped clock never pays).
+    function _payableAt(uint64 finalAt) private view returns (uint64) {
+        if (finalAt > type(uint64).max - _withdrawalDelay) return type(uint64).max;
+        return finalAt + _withdrawalDelay;
+    }
+
+    /// @dev Takes `amount` from the outflow bucket, or reverts saying when it fits.
+    function _takeOutflow(uint256 amount) private {
+        OutflowBucket.Bucket storage b = _outflow;
+        if (amount > b.limit) revert EscrowOutflowAboveLimit(amount, b.limit);
+        uint256 available = b.availableAt(block.timestamp);
+        if (amount > available) {
+            revert EscrowOutflowLimited(
+                amount, available, uint64(b.fitsAt(amount, available, block.timestamp))
+            );
+        }
+        b.take(amount, available, block.timestamp);
     }
 
     /// @dev The claim's slice of the P-AMM curve from the epoch's committed state, divided by the flow penalty,
     ///      then WAD USD to USDC; every step rounds down (in the reserve's favour). Slices telescope: an epoch's
     ///      claims together pay exactly what redeeming their sum at once pays, in whatever order they are paid.
+    ///      Committed figures are at most `MAX_FIGURE` and the slice lies within the supply, where the P-AMM is
+    ///      defined and cannot overflow; both are checked here so a bad claim gets a named error, never a Panic.
     function _payout(WithdrawalClaim calldata claim, IStateCommitment.ReserveFigures memory figures)
         private
         view
         returns (uint256)
     {
         if (claim.flowPenalty < WAD) revert EscrowInvalidPenalty(claim.claimId, claim.flowPenalty);
+        uint256 supply = figures.totalSupply;
+        if (supply == 0 || claim.mycoAmount > supply || claim.priorRedeemed > supply - claim.mycoAmount) {
+            uint256 through = claim.priorRedeemed > type(uint256).max - claim.mycoAmount
+                ? type(uint256).max
+                : claim.priorRedeemed + claim.mycoAmount;
+            revert EscrowClaimOutsideSupply(claim.claimId, through, supply);
+        }
         PammMath.State memory s0 =
-            PammMath.State({x: figures.flowPressure, b: figures.totalReserve, y: figures.totalSupply});
+            PammMath.State({x: figures.flowPressure, b: figures.totalReserve, y: supply});
         PammMath.Params memory params =
             PammMath.Params({alphaBar: _alphaBar, xuBar: _xuBar, thetaBar: _thetaBar, decay: _decay});
         uint256 before = PammMath.redeem(s0, claim.priorRedeemed, params);
-        uint256 through = PammMath.redeem(s0, claim.priorRedeemed + claim.mycoAmount, params);
-        uint256 usd = through > before ? through - before : 0;
+        uint256 through_ = PammMath.redeem(s0, claim.priorRedeemed + claim.mycoAmount, params);
+        uint256 usd = through_ > before ? through_ - before : 0;
         return Math.mulDiv(usd, WAD, claim.flowPenalty) / WAD_PER_USDC_UNIT;
     }
 }

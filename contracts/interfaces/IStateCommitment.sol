@@ -142,7 +142,8 @@ interface IStateCommitment {
     /// @notice Stops commits and the challenge clock (the guardian's emergency brake).
     function pause() external;
 
-    /// @notice Resumes commits and the clock (the admin); open windows are extended by the time stopped.
+    /// @notice Resumes commits and the clock (the guardian or the admin); open windows are extended by the time
+    ///         stopped.
     function unpause() external;
 
     /// @notice The role that commits roots.
@@ -163,6 +164,17 @@ interface IStateCommitment {
     /// @notice The stored commitment of `epoch`; reverts when there is none.
     /// @param epoch The epoch.
     function commitmentOf(uint64 epoch) external view returns (Commitment memory);
+
+    /// @notice Everything a payout needs about `epoch` in one call: the stored commitment, its hash and `finalAt`;
+    ///         reverts when there is none.
+    /// @param epoch The epoch.
+    /// @return commitment The stored commitment.
+    /// @return commitmentHash Its `hashCommitment`.
+    /// @return finalAtTime When it becomes final (`type(uint64).max` while the clock is stopped).
+    function liveCommitment(uint64 epoch)
+        external
+        view
+        returns (Commitment memory commitment, bytes32 commitmentHash, uint64 finalAtTime);
 
     /// @notice `hashCommitment` of the stored commitment of `epoch`; reverts when there is none.
     /// @param epoch The epoch.

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {StateCommitment} from "../StateCommitment.sol";
 import {USDCEscrow} from "../USDCEscrow.sol";
 import {IStateCommitment} from "../interfaces/IStateCommitment.sol";
 import {IUSDCEscrow} from "../interfaces/IUSDCEscrow.sol";
 import {TestUSDC} from "../tokens/TestUSDC.sol";
-import {TestBase} from "./utils/Vm.sol";
+import {EscrowFixture} from "./utils/EscrowFixture.sol";
 
 /// @dev Tries to re-enter the escrow while it pays out (the USDC here calls back on transfer).
 contract ReentrantUSDC is TestUSDC {
@@ -34,28 +34,18 @@ contract ReentrantUSDC is TestUSDC {
     }
 }
 
-contract USDCEscrowTest is TestBase {
-    uint64 internal constant WINDOW = 100;
-    address internal admin = vm.addr(1);
-    address internal relayer = vm.addr(2);
-    address internal alice = vm.addr(5);
-    address internal bob = vm.addr(6);
-    bytes32 internal constant ALICE_KEY = keccak256("alice ed25519 key");
-    TestUSDC internal usdc;
-    StateCommitment internal sc;
-    USDCEscrow internal escrow;
+contract USDCEscrowTest is EscrowFixture {
+    address internal stranger = vm.addr(9);
 
-    /// @notice The deployment defaults: ᾱ = 1.0, x̄_U = 0.3, θ̄ = 0.6, a two-day half-life.
-    function defaults() internal pure returns (IUSDCEscrow.PammParams memory) {
-        return
-            IUSDCEscrow.PammParams({
-                alphaBar: 1e18, xuBar: 0.3e18, thetaBar: 0.6e18, decay: 999995988739639108
-            });
+    function setUp() public {
+        vm.warp(1_000_000);
+        usdc = new TestUSDC();
+        _deploy(usdc);
     }
 
     function _refuses(IUSDCEscrow.PammParams memory p) internal {
         vm.expectRevert(IUSDCEscrow.EscrowInvalidParams.selector);
-        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, p);
+        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, p, safetyDefaults());
     }
 
     /// The same domain as the relayer's `Params::check`, at its edges.
@@ -73,7 +63,9 @@ contract USDCEscrowTest is TestBase {
         p.decay = 1e18 + 1;
         _refuses(p);
         p = IUSDCEscrow.PammParams({alphaBar: 1, xuBar: 1e18, thetaBar: 1e18 - 1, decay: 1e18});
-        USDCEscrow edges = new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, p);
+        USDCEscrow edges = new USDCEscrow(
+            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, p, safetyDefaults()
+        );
         vm.assertEq(edges.pammParams().thetaBar, 1e18 - 1);
         IUSDCEscrow.PammParams memory read = escrow.pammParams();
         vm.assertEq(read.alphaBar, 1e18);
@@ -82,46 +74,21 @@ contract USDCEscrowTest is TestBase {
         vm.assertEq(read.decay, 999995988739639108);
     }
 
-    function setUp() public {
-        vm.warp(1_000_000);
-        usdc = new TestUSDC();
-        _deploy(usdc);
-    }
-
-    function _deploy(TestUSDC token) internal {
-        sc = new StateCommitment(admin, 0, WINDOW);
-        escrow = new USDCEscrow(IERC20(address(token)), IStateCommitment(address(sc)), admin, defaults());
-        vm.startPrank(admin);
-        sc.grantRole(sc.RELAYER_ROLE(), relayer);
-        escrow.grantRole(escrow.GUARDIAN_ROLE(), admin);
-        vm.stopPrank();
-        token.mint(address(escrow), 1_000_000e6);
-    }
-
-    function _claim(uint256 id, uint256 myco) internal view returns (IUSDCEscrow.WithdrawalClaim memory) {
-        return IUSDCEscrow.WithdrawalClaim(id, ALICE_KEY, bob, myco, 1e18, 1, 0);
-    }
-
-    /// @dev Reserve figures of a fully backed network: redemptions pay par.
-    function _fullyBacked() internal pure returns (IStateCommitment.ReserveFigures memory) {
-        return IStateCommitment.ReserveFigures(1e30, 1e30, 0, 1);
-    }
-
-    function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
-        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
-    }
-
-    /// @dev Commits epoch 1 with a two-leaf root over `a` and `b`, waits out the window, returns a's proof.
-    function _commitFinal(IUSDCEscrow.WithdrawalClaim memory a, IUSDCEscrow.WithdrawalClaim memory b)
-        internal
-        returns (bytes32[] memory proof)
-    {
-        bytes32 root = _hashPair(escrow.leafOf(a), escrow.leafOf(b));
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), root, bytes32(0), _fullyBacked());
-        vm.warp(block.timestamp + WINDOW);
-        proof = new bytes32[](1);
-        proof[0] = escrow.leafOf(b);
+    function test_constructor_refusesZeroAddressesAndAZeroLimit() public {
+        IUSDCEscrow.Safety memory s = safetyDefaults();
+        vm.expectRevert(IUSDCEscrow.EscrowZeroAddress.selector);
+        new USDCEscrow(IERC20(address(0)), IStateCommitment(address(sc)), admin, 0, defaults(), s);
+        vm.expectRevert(IUSDCEscrow.EscrowZeroAddress.selector);
+        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(0)), admin, 0, defaults(), s);
+        vm.expectRevert(abi.encodeWithSignature("AccessControlInvalidDefaultAdmin(address)", address(0)));
+        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), address(0), 0, defaults(), s);
+        s.outflowLimit = 0;
+        vm.expectRevert(IUSDCEscrow.EscrowInvalidOutflowLimit.selector);
+        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, defaults(), s);
+        s = safetyDefaults();
+        s.outflowPeriod = 0;
+        vm.expectRevert(IUSDCEscrow.EscrowInvalidOutflowLimit.selector);
+        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, defaults(), s);
     }
 
     function test_deposit_emitsIncreasingIds() public {
@@ -142,18 +109,47 @@ contract USDCEscrowTest is TestBase {
         escrow.deposit(0, ALICE_KEY);
     }
 
-    function test_deposit_revertsWhenPaused() public {
-        vm.prank(admin);
-        escrow.pause();
-        vm.expectRevert(Pausable.EnforcedPause.selector);
+    /// Deposits and withdrawals pause separately: a brake on one leaves the other running.
+    function test_pause_depositsAndWithdrawalsSeparately() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
+        vm.prank(guardian);
+        escrow.pauseDeposits();
+        vm.assertTrue(escrow.depositsPaused());
+        vm.expectRevert(IUSDCEscrow.EscrowDepositsPaused.selector);
         escrow.deposit(1, ALICE_KEY);
+        vm.assertEq(escrow.withdraw(a, proof), 25e6, "withdrawals still pay");
+
+        vm.startPrank(guardian);
+        escrow.unpauseDeposits();
+        escrow.pauseWithdrawals();
+        vm.stopPrank();
+        _depositAs(alice, 1e6);
+        IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 1e18);
+        bytes32[] memory proofB = _single(escrow.leafOf(a));
+        vm.expectRevert(IUSDCEscrow.EscrowWithdrawalsPaused.selector);
+        escrow.withdraw(b, proofB);
+        // The guardian releases its own brake, as OptimismPortal's guardian does; so can the admin.
+        vm.prank(admin);
+        escrow.unpauseWithdrawals();
+        vm.assertEq(escrow.withdraw(b, proofB), 1e6);
     }
 
-    function test_withdraw_paysParOnce() public {
+    function test_pause_onlyGuardianOrAdmin() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, escrow.GUARDIAN_ROLE()
+            )
+        );
+        vm.prank(stranger);
+        escrow.pauseWithdrawals();
+    }
+
+    function test_withdraw_paysParOnceWithWhatAWatcherChecks() public {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
-        bytes32[] memory proof = _commitFinal(a, _claim(8, 1e18));
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
         vm.expectEmit(address(escrow));
-        emit IUSDCEscrow.Withdrawn(7, bob, ALICE_KEY, 1, 25e18, 25e6);
+        emit IUSDCEscrow.Withdrawn(7, bob, ALICE_KEY, 1, 25e18, 1e18, 0, 25e6);
         vm.assertEq(escrow.withdraw(a, proof), 25e6);
         vm.assertEq(usdc.balanceOf(bob), 25e6);
         vm.assertTrue(escrow.isPaid(7));
@@ -162,40 +158,137 @@ contract USDCEscrowTest is TestBase {
         escrow.withdraw(a, proof);
     }
 
-    function test_withdraw_revertsBeforeFinal() public {
+    /// A root pays only after it is final and the withdrawal delay has passed (OptimismPortal's proof maturity).
+    function test_withdraw_waitsForFinalityAndTheDelay() public {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
-        bytes32 root = _hashPair(escrow.leafOf(a), escrow.leafOf(_claim(8, 1e18)));
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), root, bytes32(0), _fullyBacked());
-        bytes32[] memory proof = new bytes32[](1);
-        proof[0] = escrow.leafOf(_claim(8, 1e18));
+        _commitRoot(_hashPair(escrow.leafOf(a), escrow.leafOf(_claim(8, 1e18))), _fullyBacked());
+        bytes32[] memory proof = _single(escrow.leafOf(_claim(8, 1e18)));
+        uint64 payableAt = uint64(block.timestamp) + WINDOW + DELAY;
+        vm.assertEq(uint256(escrow.payableAt(1)), payableAt);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowRootNotPayable.selector, 1, payableAt));
+        escrow.withdraw(a, proof);
+        vm.warp(block.timestamp + WINDOW);
+        vm.assertTrue(sc.isFinal(1));
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowRootNotPayable.selector, 1, payableAt));
+        escrow.withdraw(a, proof);
+        vm.warp(payableAt);
+        vm.assertEq(escrow.withdraw(a, proof), 25e6);
+    }
+
+    /// While StateCommitment's clock is stopped nothing becomes payable, not even a root already past its delay.
+    function test_withdraw_nothingPaysWhileTheCommitmentClockIsStopped() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
+        vm.prank(guardian);
+        sc.pause();
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IStateCommitment.StateCommitmentNotFinal.selector, 1, uint64(block.timestamp) + WINDOW
-            )
+            abi.encodeWithSelector(IUSDCEscrow.EscrowRootNotPayable.selector, 1, type(uint64).max)
         );
         escrow.withdraw(a, proof);
+        vm.prank(guardian);
+        sc.unpause();
+        vm.assertEq(escrow.withdraw(a, proof), 25e6);
+    }
+
+    /// The guardian cancels a final root that is not fully paid: what was paid stays paid, the rest never pays.
+    function test_cancel_stopsTheUnpaidClaimsOfAFinalRoot() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 1e18);
+        bytes32[] memory proof = _commitPayable(a, b);
+        escrow.withdraw(a, proof);
+        bytes32 hash = sc.commitmentHashOf(1);
+
+        vm.prank(guardian);
+        vm.expectRevert(
+            abi.encodeWithSelector(IUSDCEscrow.EscrowNotLiveCommitment.selector, 1, hash, bytes32(uint256(1)))
+        );
+        escrow.cancelCommitment(1, bytes32(uint256(1)), "wrong hash");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, admin, escrow.GUARDIAN_ROLE()
+            )
+        );
+        vm.prank(admin);
+        escrow.cancelCommitment(1, hash, "not the guardian");
+
+        vm.expectEmit(address(escrow));
+        emit IUSDCEscrow.CommitmentCancelled(1, hash, guardian, "supply figure off by 1e24");
+        vm.prank(guardian);
+        escrow.cancelCommitment(1, hash, "supply figure off by 1e24");
+        vm.assertTrue(escrow.isCancelled(hash));
+        bytes32[] memory proofB = _single(escrow.leafOf(a));
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowCommitmentCancelled.selector, 1, hash));
+        escrow.withdraw(b, proofB);
+        vm.assertTrue(escrow.isPaid(7), "a paid claim stays paid");
+    }
+
+    /// A cancelled epoch does not stop the next one: its claims pay.
+    function test_cancel_leavesLaterEpochsPaying() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        _commitPayable(a, _claim(8, 1e18));
+        bytes32 hash = sc.commitmentHashOf(1);
+        vm.prank(guardian);
+        escrow.cancelCommitment(1, hash, "reissued in epoch 2");
+        IUSDCEscrow.WithdrawalClaim memory again = _claim(9, 25e18);
+        again.epoch = 2;
+        bytes32 root = escrow.leafOf(again);
+        bytes32 parent = sc.commitmentOf(1).stateRoot;
+        vm.prank(relayer);
+        sc.commit(2, parent, root, bytes32(0), _figuresAt(2));
+        vm.warp(block.timestamp + WINDOW + DELAY);
+        vm.assertEq(escrow.withdraw(again, new bytes32[](0)), 25e6);
     }
 
     function test_withdraw_revertsOnTamperedClaim() public {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
-        bytes32[] memory proof = _commitFinal(a, _claim(8, 1e18));
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
         a.mycoAmount = 26e18;
         vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowInvalidProof.selector, 7, 1));
         escrow.withdraw(a, proof);
     }
 
+    /// The leaf binds chain id and escrow: the same root pays nothing at a second escrow or on another chain.
+    function test_withdraw_claimsAreBoundToThisEscrowAndChain() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
+        USDCEscrow second = new USDCEscrow(
+            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, defaults(), safetyDefaults()
+        );
+        usdc.mint(address(second), 1_000_000e6);
+        vm.assertTrue(second.leafOf(a) != escrow.leafOf(a));
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowInvalidProof.selector, 7, 1));
+        second.withdraw(a, proof);
+
+        uint256 home = block.chainid;
+        vm.chainId(home + 1);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowInvalidProof.selector, 7, 1));
+        escrow.withdraw(a, proof);
+        vm.chainId(home);
+        vm.assertEq(escrow.withdraw(a, proof), 25e6);
+    }
+
     function test_withdraw_revertsOnPenaltyBelowOne() public {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
         a.flowPenalty = 1e18 - 1;
-        bytes32[] memory proof = _commitFinal(a, _claim(8, 1e18));
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
         vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowInvalidPenalty.selector, 7, 1e18 - 1));
+        escrow.withdraw(a, proof);
+    }
+
+    /// A slice past the committed supply (which no correct root holds) gets a named error, not a Panic.
+    function test_withdraw_revertsOnASliceOutsideTheSupply() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        a.priorRedeemed = type(uint256).max;
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
+        vm.expectRevert(
+            abi.encodeWithSelector(IUSDCEscrow.EscrowClaimOutsideSupply.selector, 7, type(uint256).max, 1e30)
+        );
         escrow.withdraw(a, proof);
     }
 
     function test_withdraw_revertsOnInsufficientReserve() public {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 2_000_000e18);
-        bytes32[] memory proof = _commitFinal(a, _claim(8, 1e18));
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IUSDCEscrow.EscrowInsufficientReserve.selector, 7, 2_000_000e6, 1_000_000e6
@@ -208,11 +301,78 @@ contract USDCEscrowTest is TestBase {
         ReentrantUSDC evil = new ReentrantUSDC();
         _deploy(evil);
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
-        bytes32[] memory proof = _commitFinal(a, _claim(8, 1e18));
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
         evil.arm(escrow, _claim(8, 1e18), _single(escrow.leafOf(a)));
         vm.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
         escrow.withdraw(a, proof);
         vm.assertFalse(escrow.isPaid(7));
+    }
+
+    /// The outflow limit: a withdrawal over what the bucket holds reverts saying when it fits, and fits then.
+    function test_outflow_limitsPaymentsAndSaysWhenTheyFit() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 80_000e18);
+        IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 50_000e18);
+        bytes32[] memory proof = _commitPayable(a, b);
+        vm.assertEq(escrow.outflowAvailable(), LIMIT);
+        escrow.withdraw(a, proof);
+        vm.assertEq(escrow.outflowAvailable(), 20_000e6);
+        // 30,000 USDC missing at 100,000 per hour: 1,080 seconds.
+        uint64 retryAt = uint64(block.timestamp) + 1_080;
+        bytes32[] memory proofB = _single(escrow.leafOf(a));
+        vm.expectRevert(
+            abi.encodeWithSelector(IUSDCEscrow.EscrowOutflowLimited.selector, 50_000e6, 20_000e6, retryAt)
+        );
+        escrow.withdraw(b, proofB);
+        vm.warp(retryAt - 1);
+        vm.expectPartialRevert(IUSDCEscrow.EscrowOutflowLimited.selector);
+        escrow.withdraw(b, proofB);
+        vm.warp(retryAt);
+        vm.assertEq(escrow.withdraw(b, proofB), 50_000e6);
+        vm.assertEq(escrow.outflowAvailable(), 0);
+        vm.warp(block.timestamp + PERIOD * 5);
+        vm.assertEq(escrow.outflowAvailable(), LIMIT, "the bucket never holds more than the limit");
+    }
+
+    function test_outflow_aPayoutAboveTheLimitItselfSaysSo() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 100_001e18);
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
+        vm.expectRevert(
+            abi.encodeWithSelector(IUSDCEscrow.EscrowOutflowAboveLimit.selector, 100_001e6, LIMIT)
+        );
+        escrow.withdraw(a, proof);
+    }
+
+    /// A tighter limit applies at once; a looser one waits the admin delay and then anyone applies it.
+    function test_outflow_tighterAtOnceLooserAfterTheAdminDelay() public {
+        USDCEscrow slow = new USDCEscrow(
+            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 2 days, defaults(), safetyDefaults()
+        );
+        vm.prank(stranger);
+        vm.expectRevert();
+        slow.setOutflowLimit(1, 1);
+
+        vm.expectEmit(address(slow));
+        emit IUSDCEscrow.OutflowLimitChanged(50_000e6, PERIOD);
+        vm.prank(admin);
+        slow.setOutflowLimit(50_000e6, PERIOD);
+        vm.assertEq(uint256(slow.safety().outflowLimit), 50_000e6);
+        vm.assertEq(slow.outflowAvailable(), 50_000e6, "tightening caps what is available");
+
+        // Same bucket, faster refill: looser.
+        uint64 due = uint64(block.timestamp) + 2 days;
+        vm.expectEmit(address(slow));
+        emit IUSDCEscrow.OutflowLimitScheduled(50_000e6, PERIOD / 2, due);
+        vm.prank(admin);
+        slow.setOutflowLimit(50_000e6, PERIOD / 2);
+        vm.assertEq(uint256(slow.safety().outflowPeriod), PERIOD, "not yet");
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowNoLimitDue.selector, due));
+        slow.applyOutflowLimit();
+        vm.warp(due);
+        vm.prank(stranger);
+        slow.applyOutflowLimit();
+        vm.assertEq(uint256(slow.safety().outflowPeriod), PERIOD / 2);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowNoLimitDue.selector, 0));
+        slow.applyOutflowLimit();
     }
 
     function _single(bytes32 x) internal pure returns (bytes32[] memory p) {
@@ -221,24 +381,42 @@ contract USDCEscrowTest is TestBase {
     }
 
     function testFuzz_withdraw_payoutNeverExceedsPar(uint256 myco, uint256 penalty) public {
-        myco = bound(myco, 0, 1_000_000e18);
+        myco = bound(myco, 0, 100_000e18);
         penalty = bound(penalty, 1e18, 4e18);
         IUSDCEscrow.WithdrawalClaim memory a = _claim(1, myco);
         a.flowPenalty = penalty;
-        bytes32[] memory proof = _commitFinal(a, _claim(2, 1));
+        bytes32[] memory proof = _commitPayable(a, _claim(2, 1));
         uint256 paid = escrow.withdraw(a, proof);
         vm.assertLe(paid * 1e12, myco, "pays more than par");
         vm.assertLe(paid * 1e12 * penalty / 1e18, myco, "penalty grew the payout");
         vm.assertEq(usdc.balanceOf(bob), paid);
     }
 
+    /// The P-AMM's curved region: a reserve below the supply, any redemption level, any slice within the supply.
+    /// Whatever figures StateCommitment accepts (each at most 1e30), a slice within the supply is priced, never
+    /// above par, and never reverts.
+    function testFuzz_quote_definedAndBelowParForEveryAcceptedFigure(
+        uint256 supply,
+        uint256 reserve,
+        uint256 level,
+        uint256 prior,
+        uint256 amount
+    ) public {
+        supply = bound(supply, 1, 1e30);
+        reserve = bound(reserve, 0, supply);
+        level = bound(level, 0, 1e30);
+        amount = bound(amount, 0, supply);
+        prior = bound(prior, 0, supply - amount);
+        _commitRoot(bytes32(uint256(1)), IStateCommitment.ReserveFigures(supply, reserve, level, 1));
+        IUSDCEscrow.WithdrawalClaim memory c =
+            IUSDCEscrow.WithdrawalClaim(1, ALICE_KEY, bob, amount, 1e18, 1, prior);
+        uint256 usdcOut = escrow.quoteWithdrawal(c);
+        vm.assertLe(usdcOut * 1e12, amount, "above par");
+    }
+
     function testFuzz_deposit_anyAmountCredited(uint256 amount) public {
         amount = bound(amount, 1, type(uint128).max);
-        usdc.mint(alice, amount);
-        vm.startPrank(alice);
-        usdc.approve(address(escrow), amount);
-        escrow.deposit(amount, ALICE_KEY);
-        vm.stopPrank();
+        _depositAs(alice, amount);
         vm.assertEq(usdc.balanceOf(address(escrow)), 1_000_000e6 + amount);
     }
 
@@ -250,10 +428,11 @@ contract USDCEscrowTest is TestBase {
             IUSDCEscrow.WithdrawalClaim(1, ALICE_KEY, bob, 4e18, 1e18, 1, 0);
         IUSDCEscrow.WithdrawalClaim memory b =
             IUSDCEscrow.WithdrawalClaim(2, ALICE_KEY, bob, 6e18, 1e18, 1, 4e18);
-        bytes32 root = _hashPair(escrow.leafOf(a), escrow.leafOf(b));
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), root, bytes32(0), IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 1));
-        vm.warp(block.timestamp + WINDOW);
+        _commitRoot(
+            _hashPair(escrow.leafOf(a), escrow.leafOf(b)),
+            IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 1)
+        );
+        vm.warp(block.timestamp + WINDOW + DELAY);
         uint256 paidB = escrow.withdraw(b, _single(escrow.leafOf(a)));
         uint256 paidA = escrow.withdraw(a, _single(escrow.leafOf(b)));
         vm.assertLe(paidA + paidB, 9.5e6, "more than the whole redemption");

@@ -94,15 +94,15 @@ contract SettlementHarness {
         }
     }
 
-    /// @notice The escrow's leaf of each claim.
-    function leavesOf(IUSDCEscrow.WithdrawalClaim[] calldata claims)
+    /// @notice The escrow's leaf of each claim, for an escrow at `escrow` on chain `chainId`.
+    function leavesOf(uint256 chainId, address escrow, IUSDCEscrow.WithdrawalClaim[] calldata claims)
         external
         pure
         returns (bytes32[] memory leaves)
     {
         leaves = new bytes32[](claims.length);
         for (uint256 i = 0; i < claims.length; ++i) {
-            leaves[i] = ClaimLeaf.hash(claims[i]);
+            leaves[i] = ClaimLeaf.hash(chainId, escrow, claims[i]);
         }
     }
 }

@@ -7,6 +7,7 @@ interface Vm {
     function startPrank(address sender) external;
     function stopPrank() external;
     function warp(uint256 timestamp) external;
+    function chainId(uint256 newChainId) external;
     function expectRevert(bytes4 selector) external;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert() external;
@@ -18,6 +19,7 @@ interface Vm {
     function assertEq(uint256 left, uint256 right) external pure;
     function assertEq(uint256 left, uint256 right, string calldata err) external pure;
     function assertEq(bytes32 left, bytes32 right) external pure;
+    function assertEq(bytes32 left, bytes32 right, string calldata err) external pure;
     function assertEq(address left, address right) external pure;
     function assertEq(bool left, bool right) external pure;
     function assertTrue(bool condition) external pure;
