@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {
+    AccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IMycoBondingCurve} from "./interfaces/IMycoBondingCurve.sol";
+import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {MycoToken} from "./tokens/MycoToken.sol";
 
 /// @title MycoBondingCurve
-/// @notice MYCO issued against a USDC reserve along p(s) = p0 + m*s. Only the settlement role trades (it executes
-///         the net orders left after peer-to-peer matching); anyone can quote.
-contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
+/// @notice MYCO issued against a USDC reserve along p(s) = p0 + m*s. The only trades are each committed epoch's net
+///         orders (left after peer-to-peer matching), in order and once, by the settlement role; anyone can quote.
+contract MycoBondingCurve is IMycoBondingCurve, AccessControlDefaultAdminRules, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice May execute net orders.
@@ -23,6 +26,7 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
 
     IERC20 private immutable _usdc;
     MycoToken private immutable _myco;
+    IStateCommitment private immutable _commitment;
     /// @notice Price at zero supply (WAD USD per MYCO).
     uint256 public immutable p0;
     /// @notice Price slope (WAD USD per MYCO, per MYCO of supply).
@@ -34,34 +38,41 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
     /// @param mycoToken The MYCO token; this contract must hold its minter role.
     /// @param basePrice p0 in WAD.
     /// @param slope m in WAD.
-    /// @param admin Holds the admin role.
-    constructor(IERC20 usdcToken, MycoToken mycoToken, uint256 basePrice, uint256 slope, address admin) {
+    /// @param admin Holds the admin role; moved only by a two-step transfer.
+    /// @param adminDelay Seconds an admin transfer waits between its two steps.
+    /// @param commitment Where committed epochs are read from (net orders follow their epoch's root).
+    constructor(
+        IERC20 usdcToken,
+        MycoToken mycoToken,
+        uint256 basePrice,
+        uint256 slope,
+        address admin,
+        uint48 adminDelay,
+        IStateCommitment commitment
+    ) AccessControlDefaultAdminRules(adminDelay, admin) {
         if (basePrice == 0 && slope == 0) revert CurveInvalidParameters();
+        if (
+            address(usdcToken) == address(0) || address(mycoToken) == address(0)
+                || address(commitment) == address(0)
+        ) {
+            revert CurveZeroAddress();
+        }
         _usdc = usdcToken;
         _myco = mycoToken;
+        _commitment = commitment;
         p0 = basePrice;
         m = slope;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /// @inheritdoc IMycoBondingCurve
-    function buy(uint256 usdcIn, uint256 minMycoOut, address to)
+    function buyFloat(uint256 usdcIn, uint256 minMycoOut, address to)
         external
-        onlyRole(SETTLEMENT_ROLE)
+        onlyRole(DEFAULT_ADMIN_ROLE)
         nonReentrant
         returns (uint256 mycoOut)
     {
+        if (_lastSettledEpoch != 0) revert CurveFloatAfterGenesis();
         mycoOut = _buy(usdcIn, minMycoOut, to);
-    }
-
-    /// @inheritdoc IMycoBondingCurve
-    function sell(uint256 mycoIn, uint256 minUsdcOut, address to)
-        external
-        onlyRole(SETTLEMENT_ROLE)
-        nonReentrant
-        returns (uint256 usdcOut)
-    {
-        usdcOut = _sell(mycoIn, minUsdcOut, to);
     }
 
     /// @inheritdoc IMycoBondingCurve
@@ -71,8 +82,10 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
         nonReentrant
         returns (uint256 usdcOut, uint256 mycoOut)
     {
-        if (epoch <= _lastSettledEpoch) revert CurveEpochAlreadySettled(epoch, _lastSettledEpoch);
-        if (orders.sellMyco == 0 && orders.buyUsdc == 0) revert CurveZeroAmount();
+        uint64 expected = _lastSettledEpoch + 1;
+        if (epoch != expected) revert CurveEpochOutOfOrder(expected, epoch);
+        uint64 latest = _commitment.latestEpoch();
+        if (epoch > latest) revert CurveEpochNotCommitted(epoch, latest);
         _lastSettledEpoch = epoch;
         // Selling first: its USDC can fund the purchase, and the two legs see the supply in a fixed order.
         if (orders.sellMyco != 0) usdcOut = _sell(orders.sellMyco, orders.minUsdcOut, to);
@@ -83,6 +96,11 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControl, ReentrancyGuard {
     /// @inheritdoc IMycoBondingCurve
     function lastSettledEpoch() external view returns (uint64) {
         return _lastSettledEpoch;
+    }
+
+    /// @inheritdoc IMycoBondingCurve
+    function stateCommitment() external view returns (address) {
+        return address(_commitment);
     }
 
     function _buy(uint256 usdcIn, uint256 minMycoOut, address to) private returns (uint256 mycoOut) {

@@ -2,11 +2,12 @@
 pragma solidity ^0.8.28;
 
 /// @title IMycoBondingCurve
-/// @notice Buys and sells MYCO against a USDC reserve along the affine price p(s) = p0 + m*s. Net orders from the
-///         off-chain batch auction are executed by the settlement role; quotes are free to call.
+/// @notice Buys and sells MYCO against a USDC reserve along the affine price p(s) = p0 + m*s. The only trades are
+///         the net orders of committed epochs, each epoch exactly once and in order, executed by the settlement role
+///         (and, before the first epoch, the admin's one-off purchase of the settlement float); quotes are free.
 interface IMycoBondingCurve {
     /// @notice MYCO was bought from the curve.
-    /// @param buyer The settlement account that paid.
+    /// @param buyer The account that paid.
     /// @param to Who received the MYCO.
     /// @param usdcIn USDC paid (6 decimals).
     /// @param mycoOut MYCO minted (18 decimals).
@@ -41,10 +42,21 @@ interface IMycoBondingCurve {
         uint256 minMycoOut;
     }
 
-    /// @notice This epoch's net orders (or a later epoch's) were already executed: each epoch settles once.
+    /// @notice The epoch offered is not the next one to settle: each epoch settles once, in order.
+    /// @param expected `lastSettledEpoch() + 1`.
+    /// @param got The epoch offered.
+    error CurveEpochOutOfOrder(uint64 expected, uint64 got);
+
+    /// @notice The epoch's root is not committed on `StateCommitment` yet: orders follow their epoch's root.
     /// @param epoch The epoch offered.
-    /// @param lastSettled The last epoch settled.
-    error CurveEpochAlreadySettled(uint64 epoch, uint64 lastSettled);
+    /// @param latestCommitted `StateCommitment.latestEpoch()`.
+    error CurveEpochNotCommitted(uint64 epoch, uint64 latestCommitted);
+
+    /// @notice The float purchase is only for before the first epoch settles.
+    error CurveFloatAfterGenesis();
+
+    /// @notice A required address is zero.
+    error CurveZeroAddress();
 
     /// @notice The curve's parameters are unusable (both p0 and m are zero).
     error CurveInvalidParameters();
@@ -62,23 +74,19 @@ interface IMycoBondingCurve {
     /// @notice An order of zero.
     error CurveZeroAmount();
 
-    /// @notice Buys MYCO with `usdcIn` USDC pulled from the caller.
+    /// @notice The admin buys the settlement float before the first epoch settles: MYCO at the curve's price for
+    ///         `usdcIn` USDC pulled from the caller (the only trade outside an epoch's net orders, and only once the
+    ///         network has not traded yet).
     /// @param usdcIn USDC to pay (6 decimals).
     /// @param minMycoOut Reverts if fewer MYCO would be minted.
-    /// @param to Who receives the MYCO.
+    /// @param to Who receives the MYCO (the settlement account).
     /// @return mycoOut MYCO minted.
-    function buy(uint256 usdcIn, uint256 minMycoOut, address to) external returns (uint256 mycoOut);
+    function buyFloat(uint256 usdcIn, uint256 minMycoOut, address to) external returns (uint256 mycoOut);
 
-    /// @notice Sells `mycoIn` MYCO of the caller to the curve.
-    /// @param mycoIn MYCO to burn (18 decimals).
-    /// @param minUsdcOut Reverts if less USDC would be paid.
-    /// @param to Who receives the USDC.
-    /// @return usdcOut USDC paid.
-    function sell(uint256 mycoIn, uint256 minUsdcOut, address to) external returns (uint256 usdcOut);
-
-    /// @notice Executes one epoch's net orders, the sale first, then the purchase, all or nothing; each epoch at
-    ///         most once and in increasing order (epochs without net orders are skipped).
-    /// @param epoch The epoch; must be above `lastSettledEpoch()`.
+    /// @notice Executes one epoch's net orders, the sale first, then the purchase, all or nothing: every epoch
+    ///         exactly once and in order (an epoch without net orders settles with zeros), and only once its root is
+    ///         committed on `StateCommitment`.
+    /// @param epoch `lastSettledEpoch() + 1`, at most `StateCommitment.latestEpoch()`.
     /// @param orders The net orders.
     /// @param to Who receives the sale's USDC and the purchase's MYCO.
     /// @return usdcOut USDC the sale paid.
@@ -98,6 +106,9 @@ interface IMycoBondingCurve {
 
     /// @notice The last epoch whose net orders were executed (0 before any).
     function lastSettledEpoch() external view returns (uint64);
+
+    /// @notice Where committed epochs are read from.
+    function stateCommitment() external view returns (address);
 
     /// @notice MYCO that `usdcIn` USDC buys now.
     /// @param usdcIn USDC (6 decimals).
