@@ -13,7 +13,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use myco_bridge::ingest::intent::{Intent, Token};
 use myco_bridge::settle::curve::Curve;
 use myco_bridge::settle::fixed::{self, ONE};
-use myco_bridge::settle::{Claim, CommittedFigures, MerkleTree, cow, pamm};
+use myco_bridge::settle::{Claim, ClaimDomain, CommittedFigures, MerkleTree, cow, pamm};
 
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 
@@ -81,7 +81,7 @@ fn cow_netting(c: &mut Criterion) {
 
 /// Milliseconds `@openzeppelin/merkle-tree` takes to build the tree over `claims` (root only), as it measures.
 fn openzeppelin_ms(claims: &[Claim]) -> Option<f64> {
-    let values: Vec<[String; 7]> = claims.iter().map(Claim::standard_tree_values).collect();
+    let values: Vec<[String; 9]> = claims.iter().map(|c| c.standard_tree_values(&ClaimDomain::default())).collect();
     let input = serde_json::json!({ "trees": [values], "proofs": false }).to_string();
     let mut child = Command::new("node")
         .args(["--max-old-space-size=8192", "tests/interop/merkle-tree.js"])
@@ -119,7 +119,7 @@ fn merkle(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &list, |b, list| {
             b.iter_batched(
                 || list,
-                |list| MerkleTree::new(list.iter().map(Claim::leaf).collect()).root(),
+                |list| MerkleTree::new(list.iter().map(|c| c.leaf(&ClaimDomain::default())).collect()).root(),
                 BatchSize::LargeInput,
             )
         });

@@ -217,7 +217,8 @@ async fn escrow(c: &ChainSection, provider: &DynProvider, world: &mut World) -> 
     }
 }
 
-/// The curve answers its views, trades the escrow's USDC and lets `account` settle; records MYCO.
+/// The curve answers its views, trades the escrow's USDC, follows the configured `StateCommitment` and lets
+/// `account` settle; records MYCO.
 async fn curve(
     c: &ChainSection,
     account: Address,
@@ -237,6 +238,16 @@ async fn curve(
         }
         Ok(_) => {}
         Err(e) => return call_failed("usdc()", e),
+    }
+    match curve.stateCommitment().call().await {
+        Ok(a) if a != c.state_commitment => {
+            return Outcome::Wrong(format!(
+                "settles epochs committed on {a}, not the configured state_commitment {}",
+                c.state_commitment
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return call_failed("stateCommitment()", e),
     }
     match curve.myco().call().await {
         Ok(myco) => world.myco = myco,

@@ -43,6 +43,30 @@ impl Balances {
     }
 }
 
+/// The escrow's outflow limit as the chain reports it now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outflow {
+    /// USDC (6 decimals) that may leave now.
+    pub available: U256,
+    /// USDC (6 decimals) per period, the bucket's size.
+    pub limit: U256,
+    /// The period in seconds.
+    pub period: u64,
+}
+
+impl Outflow {
+    /// Reads the escrow's limit and what is available under it; `None` if a read failed.
+    pub async fn read(provider: &DynProvider, chain: &ChainInfo) -> Option<Self> {
+        let escrow = crate::chain::bindings::USDCEscrow::new(chain.escrow, provider.clone());
+        let safety = probe(escrow.safety().call()).await?;
+        Some(Self {
+            available: probe(escrow.outflowAvailable().call()).await?,
+            limit: U256::from(safety.outflowLimit),
+            period: safety.outflowPeriod,
+        })
+    }
+}
+
 /// What the process knows beyond the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Live {
@@ -52,6 +76,8 @@ pub struct Live {
     pub clock: Option<Clock>,
     /// The relayer's balances, if they could be read.
     pub balances: Option<Balances>,
+    /// The escrow's outflow limit, if it could be read.
+    pub outflow: Option<Outflow>,
     /// Whether the relayer stopped on an error (or an equivocation is on record).
     pub halted: bool,
     /// Whether this instance leads (sends transactions).
@@ -247,6 +273,25 @@ fn escrow(e: &mut Exposition, t: &Totals, live: &Live) {
         &one_sample(lag),
     );
     e.metric("reorgs_total", "counter", "Chain reorganisations the watcher rewound over.", &one_sample(t.reorgs));
+    let outflow = live.outflow.unwrap_or_default();
+    e.metric(
+        "escrow_outflow_available_usdc",
+        "gauge",
+        "USDC the escrow's outflow limit lets leave now (a withdrawal above it waits).",
+        &[(String::new(), units(outflow.available, 6))],
+    );
+    e.metric(
+        "escrow_outflow_limit_usdc",
+        "gauge",
+        "The escrow's outflow limit: USDC per escrow_outflow_period_seconds.",
+        &[(String::new(), units(outflow.limit, 6))],
+    );
+    e.metric(
+        "escrow_outflow_period_seconds",
+        "gauge",
+        "The outflow limit's refill period.",
+        &one_sample(outflow.period),
+    );
     e.metric("deposits_total", "counter", "Escrow deposits seen.", &one_sample(t.deposits.0));
     e.metric(
         "deposited_usdc_total",

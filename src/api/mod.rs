@@ -174,6 +174,7 @@ async fn metrics_text(State(s): State<ApiState>) -> Response {
         head: s.head().await,
         clock: clock::get(&s.pool).await.ok().flatten(),
         balances: metrics::Balances::read(&s.provider, &s.chain).await,
+        outflow: metrics::Outflow::read(&s.provider, &s.chain).await,
         halted: s.halt_reason().await.is_some(),
         leader: s.health.is_leader(),
         alarms: s.health.alarms().into_iter().map(|a| a.0).collect(),

@@ -225,10 +225,10 @@ mod tests {
         let cases = [
             (
                 "StateCommitment",
-                bound(&[StateCommitment::abi::contract(), access.clone(), admin_rules, pausable.clone()]),
+                bound(&[StateCommitment::abi::contract(), access.clone(), admin_rules.clone(), pausable]),
             ),
-            ("USDCEscrow", bound(&[USDCEscrow::abi::contract(), access.clone(), pausable, guards.clone()])),
-            ("MycoBondingCurve", bound(&[MycoBondingCurve::abi::contract(), access, guards])),
+            ("USDCEscrow", bound(&[USDCEscrow::abi::contract(), access.clone(), admin_rules.clone(), guards.clone()])),
+            ("MycoBondingCurve", bound(&[MycoBondingCurve::abi::contract(), access, admin_rules, guards])),
         ];
         for (name, bindings) in cases {
             let deployed = artifact(name);

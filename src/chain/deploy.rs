@@ -66,6 +66,12 @@ pub struct DeployConfig {
     pub usdc: Usdc,
     /// The P-AMM parameters the escrow pays by (fixed at deployment; everyone else reads them from it).
     pub pamm: crate::settle::pamm::Params,
+    /// Seconds between a root becoming final and its first payment (the guardian's time to cancel it).
+    pub withdrawal_delay: u64,
+    /// USDC (6 decimals) that may leave the escrow per `outflow_period`.
+    pub outflow_limit: u128,
+    /// The outflow limit's refill period in seconds.
+    pub outflow_period: u64,
 }
 
 /// Addresses of a deployment.
@@ -124,7 +130,10 @@ pub async fn deploy(_provider: &DynProvider, _config: &DeployConfig) -> Result<D
 /// Deploys everything from the provider's signer (which must be `config.admin`) and grants the roles.
 #[cfg(contract_bytecode)]
 pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Deployment, Error> {
-    use super::bindings::artifacts::escrow::{IUSDCEscrow::PammParams, USDCEscrow};
+    use super::bindings::artifacts::escrow::{
+        IUSDCEscrow::{PammParams, Safety},
+        USDCEscrow,
+    };
     use super::bindings::artifacts::{MycoToken, TestUSDC, curve::MycoBondingCurve, state_commitment::StateCommitment};
 
     let start_block = provider
@@ -138,19 +147,33 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         }
         Usdc::Test => (*TestUSDC::deploy(provider).await.map_err(failed("TestUSDC"))?.address(), true),
     };
-    let myco = MycoToken::deploy(provider, config.admin).await.map_err(failed("MycoToken"))?;
-    let curve =
-        MycoBondingCurve::deploy(provider, usdc, *myco.address(), config.curve_p0, config.curve_m, config.admin)
-            .await
-            .map_err(failed("MycoBondingCurve"))?;
     let admin_delay = alloy::primitives::Uint::<48, 1>::saturating_from(config.admin_delay);
     let sc = StateCommitment::deploy(provider, config.admin, admin_delay, config.challenge_window)
         .await
         .map_err(failed("StateCommitment"))?;
+    let myco = MycoToken::deploy(provider, config.admin).await.map_err(failed("MycoToken"))?;
+    let curve = MycoBondingCurve::deploy(
+        provider,
+        usdc,
+        *myco.address(),
+        config.curve_p0,
+        config.curve_m,
+        config.admin,
+        admin_delay,
+        *sc.address(),
+    )
+    .await
+    .map_err(failed("MycoBondingCurve"))?;
     let p = &config.pamm;
     let params = PammParams { alphaBar: p.alpha_bar, xuBar: p.xu_bar, thetaBar: p.theta_bar, decay: p.decay };
-    let escrow =
-        USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, params).await.map_err(failed("USDCEscrow"))?;
+    let safety = Safety {
+        withdrawalDelay: config.withdrawal_delay,
+        outflowLimit: config.outflow_limit,
+        outflowPeriod: config.outflow_period,
+    };
+    let escrow = USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, admin_delay, params, safety)
+        .await
+        .map_err(failed("USDCEscrow"))?;
 
     let minter = myco.MINTER_ROLE().call().await.map_err(failed("MINTER_ROLE"))?;
     confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;

@@ -167,6 +167,7 @@ impl Error {
     /// How the service handles this error: retry, wait for funds or an unpause, or halt.
     pub fn handling(&self) -> crate::Handling {
         use alloy::sol_types::SolError;
+        use bindings::curve::IMycoBondingCurve::CurveEpochNotCommitted as NotCommitted;
         use bindings::openzeppelin::IPausable::EnforcedPause;
         use bindings::state_commitment::IStateCommitment::StateCommitmentTimestampInFuture as TimestampInFuture;
         match self {
@@ -176,6 +177,8 @@ impl Error {
             Error::RootConflict { is_final: false, .. } => crate::Handling::AwaitRevocation,
             // A batch stamped later than the chain's clock: the clock will get there.
             Error::Reverted { selector: Some(s), .. } if *s == TimestampInFuture::SELECTOR => crate::Handling::Retry,
+            // Orders for an epoch whose root a reorg took out: the next pass commits the root again first.
+            Error::Reverted { selector: Some(s), .. } if *s == NotCommitted::SELECTOR => crate::Handling::Retry,
             Error::Log(e) if e.transient => crate::Handling::Retry,
             _ => crate::Handling::Halt,
         }

@@ -109,9 +109,18 @@ pub struct DeployArgs {
     /// Seconds a committed root stays revocable.
     #[arg(long, default_value_t = 3600)]
     pub challenge_window: u64,
-    /// Seconds a transfer of the admin role waits between its two steps (begin, then accept).
+    /// Seconds a transfer of the admin role (or a looser outflow limit) waits before it applies.
     #[arg(long, default_value_t = 172_800)]
     pub admin_delay: u64,
+    /// Seconds between a root becoming final and its first payment: the guardian's time to cancel it.
+    #[arg(long, default_value_t = 3600)]
+    pub withdrawal_delay: u64,
+    /// USDC (6 decimals) that may leave the escrow per --outflow-period (a token bucket that refills linearly).
+    #[arg(long, default_value_t = 1_000_000_000_000)]
+    pub outflow_limit: u128,
+    /// The outflow limit's period in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub outflow_period: u64,
     /// Bonding-curve price at zero supply (WAD).
     #[arg(long, default_value = "990000000000000000")]
     pub curve_p0: String,
@@ -170,8 +179,10 @@ pub struct InspectArgs {
     /// The bonding curve's spot price (WAD USD per MYCO) for the auction.
     #[arg(long, default_value = "1000000000000000000")]
     pub spot: String,
-    /// Price claims with the P-AMM parameters of this escrow (read through --rpc-url) instead of the defaults.
-    #[arg(long, requires = "rpc_url")]
+    /// The escrow that pays the claims: their leaves, and so the state root, are bound to it and to --chain-id
+    /// (the zero address when not given). With --rpc-url, claims are priced with its P-AMM parameters instead of
+    /// the defaults.
+    #[arg(long)]
     pub escrow: Option<alloy::primitives::Address>,
     /// The chain's JSON-RPC endpoint, to read --escrow's parameters.
     #[arg(long, requires = "escrow")]

@@ -6,6 +6,7 @@ use anyhow::Context;
 use myco_bridge::ingest::certificate::parse_keys;
 use myco_bridge::ingest::summary::Summary;
 use myco_bridge::ingest::{ValidatorSet, Verifier};
+use myco_bridge::settle::ClaimDomain;
 use myco_bridge::settle::outputs::EpochOutputs;
 use myco_bridge::settle::pamm::Params;
 
@@ -67,9 +68,14 @@ pub async fn inspect_batch(args: InspectArgs) -> anyhow::Result<ExitCode> {
         }
         _ => (Params::default(), "defaults".to_string()),
     };
-    let outputs = EpochOutputs::compute(&state, spot, &params)?;
+    let domain = ClaimDomain { chain_id: args.chain_id, escrow: args.escrow.unwrap_or_default() };
+    let outputs = EpochOutputs::compute(&state, spot, &params, domain)?;
     let mut value = outputs.to_json(&state);
     value["verified"] = serde_json::Value::Bool(verified);
+    value["claim_domain"] = serde_json::json!({
+        "chain_id": domain.chain_id,
+        "escrow": domain.escrow.to_string(),
+    });
     value["pamm_params"] = serde_json::json!({
         "from": priced_by,
         "alpha_bar": params.alpha_bar.to_string(),

@@ -19,6 +19,10 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         "--guardian must not be the admin: the key that pauses and revokes must not also grant roles"
     );
     anyhow::ensure!(args.challenge_window > 0, "--challenge-window must be at least 1 second");
+    anyhow::ensure!(
+        args.outflow_limit > 0 && args.outflow_period > 0,
+        "--outflow-limit and --outflow-period must be positive: a zero limit would pay nothing, ever"
+    );
     let url = args.rpc_url.parse().context("--rpc-url")?;
     let provider = myco_bridge::chain::signing_provider(url, admin.clone());
     let chain_id = provider.get_chain_id().await.context("eth_chainId")?;
@@ -45,6 +49,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
             theta_bar: parse("--pamm-theta-bar", &args.pamm_theta_bar)?,
             decay: parse("--pamm-decay", &args.pamm_decay)?,
         },
+        withdrawal_delay: args.withdrawal_delay,
+        outflow_limit: args.outflow_limit,
+        outflow_period: args.outflow_period,
     };
     config.pamm.check().map_err(|e| anyhow::anyhow!("P-AMM parameters: {e}"))?;
     let d = myco_bridge::chain::deploy::deploy(&provider, &config).await?;

@@ -21,20 +21,24 @@ async fn confirm<C: alloy::sol_types::SolCall>(
     crate::chain::send_call(what, call).await.map(drop).map_err(|e| Error::Deploy { what, reason: e.to_string() })
 }
 
-/// Gives the settlement account `me` (the provider's signer, holding the curve's settlement role) its float: `usdc`
-/// test USDC, an unlimited allowance for the curve, and MYCO bought with `seed_usdc` of it, so net orders in
+/// Gives the settlement account `me` (the signer of `settler`, holding the curve's settlement role) its float:
+/// `usdc` test USDC and an unlimited allowance for the curve; and MYCO, which the admin (`admin_address`, the
+/// signer of `admin`) buys for it with `seed_usdc` through the curve's one-off float purchase, so net orders in
 /// either direction can execute from the first epoch.
 pub async fn fund_settlement_float(
-    provider: &DynProvider,
+    (admin, admin_address): (&DynProvider, Address),
+    (settler, me): (&DynProvider, Address),
     deployment: &Deployment,
-    me: Address,
     usdc: u64,
     seed_usdc: u64,
 ) -> Result<(), Error> {
-    let token = TestUSDC::new(deployment.usdc, provider);
+    let token = TestUSDC::new(deployment.usdc, settler);
     confirm("mint float USDC", token.mint(me, U256::from(usdc))).await?;
     confirm("approve curve", token.approve(deployment.curve, U256::MAX)).await?;
-    let curve = MycoBondingCurve::new(deployment.curve, provider);
-    confirm("buy float MYCO", curve.buy(U256::from(seed_usdc), U256::ZERO, me)).await?;
+    let token = TestUSDC::new(deployment.usdc, admin);
+    confirm("mint seed USDC", token.mint(admin_address, U256::from(seed_usdc))).await?;
+    confirm("approve curve", token.approve(deployment.curve, U256::from(seed_usdc))).await?;
+    let curve = MycoBondingCurve::new(deployment.curve, admin);
+    confirm("buy float MYCO", curve.buyFloat(U256::from(seed_usdc), U256::ZERO, me)).await?;
     Ok(())
 }

@@ -71,6 +71,8 @@ pub const CURVE_M: U256 = U256::from_limbs([100_000_000_000, 0, 0, 0]);
 pub const FLOAT_USDC: u64 = 10_000_000_000_000;
 /// USDC of it spent buying the float's first MYCO: R(100,000) = 99,500 USD buys 100,000 MYCO.
 pub const FLOAT_SEED_USDC: u64 = 99_500_000_000;
+/// The devnet escrow's outflow limit: a billion USDC per hour.
+pub const DEVNET_OUTFLOW_LIMIT: u128 = 1_000_000_000_000_000;
 
 /// A running local chain with the bridge's contracts deployed.
 #[derive(Debug)]
@@ -101,11 +103,22 @@ impl Devnet {
             curve_m: CURVE_M,
             usdc: deploy::Usdc::Test,
             pamm: crate::settle::pamm::Params::default(),
+            // Tests and the demo pay claims as soon as they are final, within a limit no devnet flow reaches; the
+            // forge tests hold the delay and the limit to their word, and a real deployment sets both.
+            withdrawal_delay: 0,
+            outflow_limit: DEVNET_OUTFLOW_LIMIT,
+            outflow_period: 3_600,
         };
         let deployment = deploy::deploy(&provider, &config).await?;
         let float_provider = signing_provider(anvil.endpoint_url(), relayer.clone());
-        deploy::fund_settlement_float(&float_provider, &deployment, relayer.address(), FLOAT_USDC, FLOAT_SEED_USDC)
-            .await?;
+        deploy::fund_settlement_float(
+            (&provider, admin.address()),
+            (&float_provider, relayer.address()),
+            &deployment,
+            FLOAT_USDC,
+            FLOAT_SEED_USDC,
+        )
+        .await?;
         tracing::info!(rpc = %anvil.endpoint_url(), state_commitment = %deployment.state_commitment,
             escrow = %deployment.escrow, "devnet up");
         Ok(Self { anvil, deployment })

@@ -6,7 +6,7 @@ use alloy::primitives::B256;
 use crate::Result;
 use crate::ingest::Batch;
 use crate::settle::outputs::{self, Redemptions};
-use crate::settle::{EpochSettlement, pamm};
+use crate::settle::{ClaimDomain, EpochSettlement, pamm};
 use crate::store::{self, Pool, batches, claims, credits};
 
 /// An epoch the reader accepted and stored.
@@ -24,8 +24,14 @@ pub struct Accepted {
 
 /// Computes the batch's settlement and stores batch and claims in one transaction.
 #[tracing::instrument(skip_all, fields(epoch = batch.epoch))]
-pub(super) async fn accept(pool: &Pool, batch: &Batch, origin: &str, params: &pamm::Params) -> Result<Accepted> {
-    let settlement = EpochSettlement::compute(&batch.state, params);
+pub(super) async fn accept(
+    pool: &Pool,
+    batch: &Batch,
+    origin: &str,
+    params: &pamm::Params,
+    domain: ClaimDomain,
+) -> Result<Accepted> {
+    let settlement = EpochSettlement::compute(&batch.state, params, domain);
     let outputs = epoch_outputs(batch, &settlement, params);
     let mut tx = store::begin(pool).await?;
     batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;

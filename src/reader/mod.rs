@@ -18,7 +18,7 @@ mod verify;
 use crate::Result;
 use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
-use crate::settle::pamm;
+use crate::settle::{ClaimDomain, pamm};
 use crate::store::equivocations::{self, Evidence, Side};
 use crate::store::{Pool, batches};
 
@@ -37,6 +37,8 @@ pub struct Config {
     pub document_limits: crate::ingest::document::footprint::Limits,
     /// The P-AMM parameters the escrow pays by (for the epoch's computed payouts).
     pub params: pamm::Params,
+    /// The escrow that pays the claims (their leaves are bound to it and to `chain_id`).
+    pub escrow: alloy::primitives::Address,
 }
 
 /// Reads batches from a source into the store.
@@ -46,6 +48,7 @@ pub struct Reader {
     source: Source,
     verifier: Verifier,
     params: pamm::Params,
+    domain: ClaimDomain,
 }
 
 impl Reader {
@@ -63,7 +66,8 @@ impl Reader {
         let last = batches::last(&pool).await?.map(|(epoch, digest)| (epoch.0, digest));
         let verifier =
             Verifier::new(config.chain_id, config.validators.clone(), last).with_limits(config.document_limits);
-        Ok(Self { pool, source, verifier, params: config.params })
+        let domain = ClaimDomain { chain_id: config.chain_id, escrow: config.escrow };
+        Ok(Self { pool, source, verifier, params: config.params, domain })
     }
 
     /// The epoch it reads next.
@@ -116,7 +120,7 @@ impl Reader {
                 }
             }
             let Some((batch, origin)) = chosen else { return Ok(accepted) };
-            accepted.push(accept::accept(&self.pool, &batch, &origin, &self.params).await?);
+            accepted.push(accept::accept(&self.pool, &batch, &origin, &self.params, self.domain).await?);
             self.source.accepted(&origin);
             self.verifier.accept(&batch);
         }

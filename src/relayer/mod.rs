@@ -162,6 +162,7 @@ impl Relayer {
             source: c.source.clone(),
             document_limits: c.document_limits,
             params,
+            escrow: c.escrow,
         }
     }
 

@@ -1,5 +1,5 @@
-//! The relayer's chain writer: each stored epoch the chain does not have yet, in order, its net curve orders and
-//! then its root; exactly once each, recovering what an earlier run sent from the chain.
+//! The relayer's chain writer: each stored epoch the chain does not have yet, in order, its root and then its net
+//! curve orders; exactly once each, recovering what an earlier run sent from the chain.
 
 use alloy::primitives::{B256, U256};
 
@@ -12,12 +12,13 @@ use crate::store::{self, batches, commitments};
 use crate::{Error, Result, ingest};
 
 impl Relayer {
-    /// Settles every stored epoch the chain does not have yet, in order: its net curve orders first, then its
-    /// root. Stops at the first transient failure (the next poll resumes there).
+    /// Settles every stored epoch the chain does not have yet, in order: its root first, then its net curve
+    /// orders. Stops at the first transient failure (the next poll resumes there).
     ///
-    /// Orders before root: both steps are exactly-once on chain (`settleEpoch` refuses an epoch twice, `commit`
-    /// takes epochs in sequence), so a crash between them leaves the orders executed and the root pending, which
-    /// the restart completes. The other order could leave a final root whose trades never happened.
+    /// Root before orders: the curve settles only committed epochs, each exactly once and in sequence, so no key
+    /// can trade for an epoch the validators' batch has not been committed for. A crash between the two steps
+    /// leaves the root committed and the orders pending; the restart executes them before committing anything
+    /// newer.
     pub(super) async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<()> {
         // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
         // guardian revoked) is forgotten, and its epoch is submitted again.
@@ -30,8 +31,10 @@ impl Relayer {
         for epoch in commitments::not_final(&self.pool, chain_now).await? {
             commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?).await?;
         }
+        for epoch in curve_store::committed_unsettled(&self.pool).await? {
+            self.settle_net_orders(settler, epoch).await?;
+        }
         for batch in batches::uncommitted(&self.pool).await? {
-            self.settle_net_orders(settler, batch.epoch).await?;
             let parent_root = match batch.epoch.previous() {
                 None | Some(Epoch(0)) => B256::ZERO,
                 Some(e) => batches::get(&self.pool, e).await?.map(|b| b.state_root).unwrap_or_default(),
@@ -59,12 +62,14 @@ impl Relayer {
                 final_at: Some(submitter.final_at(batch.epoch).await?),
             };
             commitments::insert(&self.pool, &record).await?;
+            self.settle_net_orders(settler, batch.epoch).await?;
         }
         Ok(())
     }
 
     /// Executes `epoch`'s net curve orders unless done: the plan is computed once, at the curve's price after the
-    /// previous epoch, stored before anything is sent, and resent as stored until the chain has it.
+    /// previous epoch, stored before anything is sent, and resent as stored until the chain has it. An epoch
+    /// without orders is settled too, with zeros: the curve takes every committed epoch in turn.
     #[tracing::instrument(skip_all, fields(epoch = epoch.0))]
     async fn settle_net_orders(&self, settler: &CurveSettler, epoch: Epoch) -> Result<()> {
         let stored = curve_store::get(&self.pool, epoch).await?;
@@ -81,15 +86,10 @@ impl Relayer {
                 // plan is recomputed at the later spot; the execution below is still recovered from the chain's
                 // log, never traded twice.
                 let planned = self.plan_net_orders(epoch, &view).await?;
-                let nothing = planned.sell.0.is_zero() && planned.buy.0.is_zero();
                 for skip in &planned.skipped {
                     tracing::warn!(reason = skip.reason.as_str(), detail = %skip.detail, "net order not executed");
                 }
-                curve_store::insert(&self.pool, &planned, if nothing { Status::Nothing } else { Status::Planned })
-                    .await?;
-                if nothing {
-                    return Ok(());
-                }
+                curve_store::insert(&self.pool, &planned).await?;
                 planned
             }
         };
@@ -111,15 +111,12 @@ impl Relayer {
         Ok(())
     }
 
-    /// The earliest block `epoch`'s settlement can be in: when its first attempt was sent, else when the previous
-    /// epoch was committed (net orders of an epoch go out after its predecessor's root), else the start block.
+    /// The earliest block `epoch`'s settlement can be in: when its first attempt was sent, else when the epoch
+    /// was committed (its net orders go out after its root), else the start block.
     async fn settlement_floor(&self, epoch: Epoch) -> Result<u64> {
         let sent = store::attempts::first_sent_block(&self.pool, Purpose::Settle, epoch).await?;
-        let previous = match epoch.previous() {
-            None | Some(Epoch(0)) => None,
-            Some(e) => commitments::block_of(&self.pool, e).await?,
-        };
-        Ok(sent.or(previous).unwrap_or(self.config.start_block).max(self.config.start_block))
+        let committed = commitments::block_of(&self.pool, epoch).await?;
+        Ok(sent.or(committed).unwrap_or(self.config.start_block).max(self.config.start_block))
     }
 
     /// Runs `epoch`'s batch auction at the curve's spot and plans the net orders the curve and float can take.

@@ -160,7 +160,7 @@ fn market() -> impl Strategy<Value = (Curve, U256, Float, U256)> {
 /// Everything the relayer does with an accepted batch; the first failure, named.
 fn settle_accepted(state: &BatchState, curve: &Curve, supply: U256, float: Float, spot: U256) -> Result<(), String> {
     let params = pamm::Params::default();
-    let settlement = EpochSettlement::compute(state, &params);
+    let settlement = EpochSettlement::compute(state, &params, Default::default());
     Redemptions::compute(&settlement, &params).map_err(|e| format!("redemptions: {e}"))?;
     for claim in &settlement.claims {
         claim.usdc_payout(&settlement.figures, &params).map_err(|e| format!("payout: {e}"))?;

@@ -1,9 +1,11 @@
 //! Withdrawal claims: what an epoch's state root commits to, leaf by leaf.
 //!
-//! Leaf = `keccak256(bytes.concat(keccak256(abi.encode(uint256 claimId, bytes32 account, address recipient,
-//! uint256 mycoAmount, uint256 flowPenalty, uint64 epoch, uint256 priorRedeemed))))`, the same as
-//! `USDCEscrow.leafOf`. `priorRedeemed` is the MYCO of the epoch's claims with smaller ids: each claim is paid
-//! its own slice of the redemption curve.
+//! Leaf = `keccak256(bytes.concat(keccak256(abi.encode(uint256 chainId, address escrow, uint256 claimId,
+//! bytes32 account, address recipient, uint256 mycoAmount, uint256 flowPenalty, uint64 epoch,
+//! uint256 priorRedeemed))))`, the same as `USDCEscrow.leafOf`. Chain id and escrow address are the claim's
+//! domain: a root computed for one escrow pays nothing at another, on another chain, or after a redeployment.
+//! `priorRedeemed` is the MYCO of the epoch's claims with smaller ids: each claim is paid its own slice of the
+//! redemption curve.
 
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::SolValue;
@@ -16,6 +18,15 @@ use crate::ingest::intent::Token;
 
 /// USDC units → WAD.
 const WAD_PER_USDC_UNIT: U256 = U256::from_limbs([1_000_000_000_000, 0, 0, 0]);
+
+/// Where claims are paid: the chain and the escrow their leaves are bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClaimDomain {
+    /// The EVM chain id.
+    pub chain_id: u64,
+    /// The escrow's address.
+    pub escrow: Address,
+}
 
 /// One withdrawal claim as it appears in the state root and is paid by the escrow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +48,12 @@ pub struct Claim {
 }
 
 impl Claim {
-    /// The claim's values in leaf order, as `@openzeppelin/merkle-tree`'s `StandardMerkleTree.of` takes them
-    /// (decimal integers, hex bytes and addresses).
-    pub fn standard_tree_values(&self) -> [String; 7] {
+    /// The claim's values in leaf order, domain first, as `@openzeppelin/merkle-tree`'s `StandardMerkleTree.of`
+    /// takes them (decimal integers, hex bytes and addresses).
+    pub fn standard_tree_values(&self, domain: &ClaimDomain) -> [String; 9] {
         [
+            domain.chain_id.to_string(),
+            domain.escrow.to_string(),
             self.claim_id.to_string(),
             self.account.to_string(),
             self.recipient.to_string(),
@@ -51,9 +64,11 @@ impl Claim {
         ]
     }
 
-    /// The claim's leaf hash.
-    pub fn leaf(&self) -> B256 {
+    /// The claim's leaf hash in `domain`.
+    pub fn leaf(&self, domain: &ClaimDomain) -> B256 {
         let encoded = (
+            U256::from(domain.chain_id),
+            domain.escrow,
             self.claim_id,
             self.account,
             self.recipient,
@@ -116,6 +131,8 @@ pub struct CommittedFigures {
 pub struct EpochSettlement {
     /// The epoch.
     pub epoch: u64,
+    /// Where its claims are paid.
+    pub domain: ClaimDomain,
     /// The reserve figures committed with the root.
     pub figures: CommittedFigures,
     /// The claims, in the batch's order.
@@ -125,9 +142,10 @@ pub struct EpochSettlement {
 }
 
 impl EpochSettlement {
-    /// Computes the claims and the state root of a verified batch's state; the committed flow pressure is the
-    /// batch's redemption level decayed to its timestamp with `params.decay` (the escrow's).
-    pub fn compute(state: &BatchState, params: &pamm::Params) -> Self {
+    /// Computes the claims and the state root of a verified batch's state, its leaves bound to `domain`; the
+    /// committed flow pressure is the batch's redemption level decayed to its timestamp with `params.decay` (the
+    /// escrow's).
+    pub fn compute(state: &BatchState, params: &pamm::Params, domain: ClaimDomain) -> Self {
         // Each claim's slice starts where the epoch's claims with smaller ids end.
         let mut by_id: Vec<&crate::ingest::document::WithdrawalRequest> = state.withdrawals.iter().collect();
         by_id.sort_by_key(|w| w.claim_id);
@@ -160,7 +178,7 @@ impl EpochSettlement {
                 prior_redeemed: prior[&w.claim_id],
             })
             .collect();
-        let tree = MerkleTree::new(claims.iter().map(Claim::leaf).collect());
+        let tree = MerkleTree::new(claims.iter().map(|c| c.leaf(&domain)).collect());
         let r = &state.reserve;
         let elapsed = state.timestamp.saturating_sub(r.redemption_updated);
         let figures = CommittedFigures {
@@ -169,7 +187,7 @@ impl EpochSettlement {
             // A decay that cannot be computed (a level near 2^256) is committed undecayed: never lower.
             flow_pressure: pamm::decay(r.redemption_level, params.decay, elapsed).unwrap_or(r.redemption_level),
         };
-        Self { epoch: state.epoch, figures, claims, tree }
+        Self { epoch: state.epoch, domain, figures, claims, tree }
     }
 
     /// The state root.
@@ -177,10 +195,15 @@ impl EpochSettlement {
         self.tree.root()
     }
 
+    /// The leaf of `claim` in this settlement's domain.
+    pub fn leaf(&self, claim: &Claim) -> B256 {
+        claim.leaf(&self.domain)
+    }
+
     /// The proof of `claim`.
     pub fn proof(&self, claim: &Claim) -> Vec<B256> {
         // Every claim of this settlement is a leaf of its tree, by construction.
-        self.tree.proof(&claim.leaf()).expect("claim of this epoch is in its tree")
+        self.tree.proof(&self.leaf(claim)).expect("claim of this epoch is in its tree")
     }
 }
 
@@ -257,8 +280,8 @@ mod tests {
         let requests = vec![request(7, 1, 4), request(8, 2, 1), request(9, 1, 6)];
         let mut reversed = requests.clone();
         reversed.reverse();
-        let a = EpochSettlement::compute(&state_with(requests), &pamm::Params::default());
-        let b = EpochSettlement::compute(&state_with(reversed), &pamm::Params::default());
+        let a = EpochSettlement::compute(&state_with(requests), &pamm::Params::default(), ClaimDomain::default());
+        let b = EpochSettlement::compute(&state_with(reversed), &pamm::Params::default(), ClaimDomain::default());
         assert_eq!(a.root(), b.root());
         let penalty_of = |id: u64| a.claims.iter().find(|c| c.claim_id == U256::from(id)).unwrap().flow_penalty;
         assert_eq!(penalty_of(7), flow::MAX_PENALTY);
@@ -302,7 +325,7 @@ mod tests {
                 shuffled.withdrawals.swap(i, rng.below(i + 1));
             }
             let p = pamm::Params::default();
-            let (a, b) = (EpochSettlement::compute(&state, &p), EpochSettlement::compute(&shuffled, &p));
+            let (a, b) = (EpochSettlement::compute(&state, &p, ClaimDomain::default()), EpochSettlement::compute(&shuffled, &p, ClaimDomain::default()));
             proptest::prop_assert_eq!(a.root(), b.root());
             proptest::prop_assert_eq!(a.figures, b.figures);
             let sorted = |s: &EpochSettlement| {

@@ -25,7 +25,7 @@ pub mod tranche;
 #[cfg(test)]
 mod accepted_input_tests;
 
-pub use claims::{Claim, CommittedFigures, EpochSettlement};
+pub use claims::{Claim, ClaimDomain, CommittedFigures, EpochSettlement};
 pub use merkle::MerkleTree;
 
 /// 1.0 in WAD fixed point.

@@ -6,7 +6,7 @@ use alloy::primitives::U256;
 use serde_json::{Value, json};
 
 use super::fixed::{self, ONE};
-use super::{EpochSettlement, cow, pamm, tranche};
+use super::{ClaimDomain, EpochSettlement, cow, pamm, tranche};
 use crate::ingest::BatchState;
 
 /// USDC units → WAD.
@@ -31,10 +31,11 @@ pub struct EpochOutputs {
 }
 
 impl EpochOutputs {
-    /// Computes the outputs of `state` with the curve at `spot` (WAD USD per MYCO) and P-AMM `params`.
-    pub fn compute(state: &BatchState, spot: U256, params: &pamm::Params) -> fixed::Result<Self> {
+    /// Computes the outputs of `state` with the curve at `spot` (WAD USD per MYCO), P-AMM `params`, and claims
+    /// bound to `domain`.
+    pub fn compute(state: &BatchState, spot: U256, params: &pamm::Params, domain: ClaimDomain) -> fixed::Result<Self> {
         let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;
-        let settlement = EpochSettlement::compute(state, params);
+        let settlement = EpochSettlement::compute(state, params, domain);
 
         let Redemptions { slices, payouts, pamm_rate } = Redemptions::compute(&settlement, params)?;
         let deposit_split = deposit_split(state);
@@ -62,7 +63,7 @@ impl EpochOutputs {
                     "prior_redeemed": c.prior_redeemed.to_string(),
                     "pamm_slice_usd": self.slices[i].to_string(),
                     "payout_usdc": self.payouts[i].to_string(),
-                    "leaf": c.leaf().to_string(),
+                    "leaf": self.settlement.leaf(c).to_string(),
                     "proof": self.settlement.proof(c).iter().map(|h| h.to_string()).collect::<Vec<_>>(),
                 })
             })

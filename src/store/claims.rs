@@ -37,7 +37,7 @@ pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) 
         .bind(claim.myco_amount.to_string())
         .bind(claim.flow_penalty.to_string())
         .bind(claim.prior_redeemed.to_string())
-        .bind(claim.leaf().as_slice())
+        .bind(settlement.leaf(claim).as_slice())
         .bind(proof)
         .execute(&mut *conn)
         .await?;

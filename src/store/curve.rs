@@ -17,10 +17,8 @@ const T: &str = "curve_settlements";
 pub enum Status {
     /// Recorded; the transaction may or may not have been sent.
     Planned,
-    /// Executed on chain.
+    /// Executed on chain (with zeros when the epoch had no net order, or every leg was skipped).
     Executed,
-    /// Nothing to execute (no net order, or every leg skipped).
-    Nothing,
 }
 
 impl Status {
@@ -28,7 +26,6 @@ impl Status {
         match self {
             Status::Planned => "planned",
             Status::Executed => "executed",
-            Status::Nothing => "nothing",
         }
     }
 }
@@ -37,7 +34,7 @@ impl std::str::FromStr for Status {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Status::Planned, Status::Executed, Status::Nothing]
+        [Status::Planned, Status::Executed]
             .into_iter()
             .find(|x| x.as_str() == s)
             .ok_or_else(|| format!("unknown status {s:?}"))
@@ -78,9 +75,9 @@ pub struct CurveSettlement {
     pub executed: Option<Executed>,
 }
 
-/// Records a plan with `status` (`Planned` before sending, `Nothing` when there is nothing to send), and each
-/// skipped leg by its reason (for `/metrics`, counted by the database).
-pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
+/// Records a plan as `Planned` (before anything is sent), and each skipped leg by its reason (for `/metrics`,
+/// counted by the database).
+pub async fn insert(pool: &Pool, p: &Planned) -> Result<()> {
     let mut tx = super::begin(pool).await?;
     let skipped: Vec<String> = p.skipped.iter().map(Skip::to_string).collect();
     sqlx::query(
@@ -98,7 +95,7 @@ pub async fn insert(pool: &Pool, p: &Planned, status: Status) -> Result<()> {
     .bind(p.buy.0.to_string())
     .bind(p.buy.1.to_string())
     .bind(skipped.join("\n"))
-    .bind(status)
+    .bind(Status::Planned)
     .bind(now())
     .execute(&mut *tx)
     .await?;
@@ -205,6 +202,20 @@ pub async fn get(pool: &Pool, epoch: Epoch) -> Result<Option<CurveSettlement>> {
         .await
         .map_err(decoding(T))?;
     row.map(Row::settlement).transpose()
+}
+
+/// Epochs we committed whose net orders are not recorded executed, in order: what a crash or a failure between
+/// an epoch's root and its orders left to do.
+pub async fn committed_unsettled(pool: &Pool) -> Result<Vec<Epoch>> {
+    let rows: Vec<(Epoch,)> = sqlx::query_as(
+        "SELECT c.epoch FROM commitments c
+         WHERE NOT EXISTS (SELECT 1 FROM curve_settlements s WHERE s.epoch = c.epoch AND s.status = 'executed')
+         ORDER BY c.epoch",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(decoding("commitments"))?;
+    Ok(rows.into_iter().map(|(e,)| e).collect())
 }
 
 /// Every row, in epoch order.

@@ -39,7 +39,10 @@ fn simulate_then_verify_batch_accepts_good_and_names_the_reason_for_bad() {
     let json: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
     let envelope = myco_bridge::ingest::Envelope::decode(&std::fs::read(out.join("2.batch")).unwrap()).unwrap();
     let state = myco_bridge::ingest::BatchState::from_automerge(&envelope.document).unwrap();
-    let root = myco_bridge::settle::EpochSettlement::compute(&state, &Default::default()).root();
+    // Without --escrow the leaves are bound to --chain-id (default 31337) and the zero address, and it says so.
+    let domain = myco_bridge::settle::ClaimDomain { chain_id: 31337, escrow: alloy::primitives::Address::ZERO };
+    assert_eq!(json["claim_domain"]["chain_id"], 31337);
+    let root = myco_bridge::settle::EpochSettlement::compute(&state, &Default::default(), domain).root();
     assert_eq!(json["state_root"], root.to_string());
     assert_eq!(json["verified"], true);
     assert_eq!(json["claims"].as_array().unwrap().len(), state.withdrawals.len());

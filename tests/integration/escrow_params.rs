@@ -4,7 +4,10 @@
 
 use alloy::primitives::U256;
 use myco_bridge::chain::bindings::StateCommitment;
-use myco_bridge::chain::bindings::artifacts::escrow::{IUSDCEscrow::PammParams, USDCEscrow};
+use myco_bridge::chain::bindings::artifacts::escrow::{
+    IUSDCEscrow::{PammParams, Safety},
+    USDCEscrow,
+};
 use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
 use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
 use myco_bridge::ingest::document::CreditedDeposit;
@@ -36,12 +39,14 @@ async fn claims_are_priced_with_the_escrows_own_parameters() {
         d.usdc,
         d.state_commitment,
         h.devnet.signer(ADMIN_ACCOUNT).address(),
+        alloy::primitives::aliases::U48::ZERO,
         PammParams {
             alphaBar: params.alpha_bar,
             xuBar: params.xu_bar,
             thetaBar: params.theta_bar,
             decay: params.decay,
         },
+        Safety { withdrawalDelay: 0, outflowLimit: myco_bridge::devnet::DEVNET_OUTFLOW_LIMIT, outflowPeriod: 3_600 },
     )
     .await
     .unwrap();

@@ -10,7 +10,15 @@ use myco_bridge::chain::bindings::harness::IUSDCEscrow::WithdrawalClaim;
 use myco_bridge::chain::bindings::harness::SettlementHarness;
 use myco_bridge::chain::bindings::harness::SettlementHarness::SettlementHarnessInstance;
 use myco_bridge::devnet::{self, ADMIN_ACCOUNT};
-use myco_bridge::settle::{Claim, MerkleTree};
+use myco_bridge::settle::{Claim, ClaimDomain, MerkleTree};
+
+/// The domain the leaves here are bound to: anvil's chain and an escrow address of our choosing.
+const DOMAIN: ClaimDomain =
+    ClaimDomain { chain_id: 31337, escrow: alloy::primitives::address!("0x00000000000000000000000000000000000e5c40") };
+
+fn leaf(c: &Claim) -> B256 {
+    c.leaf(&DOMAIN)
+}
 
 fn claims(n: usize, seed: u64) -> Vec<Claim> {
     let h = |i: usize, tag: &str| alloy::primitives::keccak256(format!("{seed}/{tag}/{i}"));
@@ -29,8 +37,8 @@ fn claims(n: usize, seed: u64) -> Vec<Claim> {
 
 /// Roots and proofs from `@openzeppelin/merkle-tree` for each set of claims.
 fn openzeppelin(sets: &[Vec<Claim>]) -> Vec<(B256, Vec<Vec<B256>>)> {
-    let trees: Vec<Vec<[String; 7]>> =
-        sets.iter().map(|claims| claims.iter().map(Claim::standard_tree_values).collect()).collect();
+    let trees: Vec<Vec<[String; 9]>> =
+        sets.iter().map(|claims| claims.iter().map(|c| c.standard_tree_values(&DOMAIN)).collect()).collect();
     let input = serde_json::json!({ "trees": trees }).to_string();
     let mut child = Command::new("node")
         .arg("tests/interop/merkle-tree.js")
@@ -65,10 +73,10 @@ fn roots_and_proofs_equal_openzeppelins_standard_merkle_tree() {
     let sets: Vec<Vec<Claim>> =
         [1, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100, 257, 1000].iter().map(|&n| claims(n, n as u64)).collect();
     for (claims, (root, proofs)) in sets.iter().zip(openzeppelin(&sets)) {
-        let tree = MerkleTree::new(claims.iter().map(Claim::leaf).collect());
+        let tree = MerkleTree::new(claims.iter().map(leaf).collect());
         assert_eq!(tree.root(), root, "{} claims", claims.len());
         for (claim, proof) in claims.iter().zip(proofs) {
-            assert_eq!(tree.proof(&claim.leaf()).unwrap(), proof, "{} claims", claims.len());
+            assert_eq!(tree.proof(&leaf(claim)).unwrap(), proof, "{} claims", claims.len());
         }
     }
 }
@@ -97,10 +105,14 @@ async fn harness() -> (alloy::node_bindings::AnvilInstance, SettlementHarnessIns
 async fn ten_thousand_leaves_and_proofs_verify_on_chain() {
     let (_anvil, harness) = harness().await;
     let claims = claims(10_000, 42);
-    let tree = MerkleTree::new(claims.iter().map(Claim::leaf).collect());
+    let tree = MerkleTree::new(claims.iter().map(leaf).collect());
     for chunk in claims.chunks(500) {
-        let leaves = harness.leavesOf(chunk.iter().map(to_sol).collect()).call().await.unwrap();
-        let ours: Vec<B256> = chunk.iter().map(Claim::leaf).collect();
+        let leaves = harness
+            .leavesOf(U256::from(DOMAIN.chain_id), DOMAIN.escrow, chunk.iter().map(to_sol).collect())
+            .call()
+            .await
+            .unwrap();
+        let ours: Vec<B256> = chunk.iter().map(leaf).collect();
         assert_eq!(leaves, ours, "the escrow's leaf encoding");
         let proofs: Vec<Vec<B256>> = ours.iter().map(|l| tree.proof(l).unwrap()).collect();
         let ok = harness.verifyMany(tree.root(), ours.clone(), proofs.clone()).call().await.unwrap();

@@ -24,6 +24,12 @@ async fn committed(h: &Harness, epoch: u64) -> bool {
     commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= epoch)
 }
 
+/// Whether `epoch`'s root is committed and its net orders are executed (the last step of an epoch).
+async fn settled(h: &Harness, epoch: u64) -> bool {
+    use myco_bridge::store::curve::{self, Status};
+    curve::get(&h.pool, Epoch(epoch)).await.unwrap().is_some_and(|r| r.status == Status::Executed)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quarantines_a_bad_batch_then_accepts_a_valid_replacement() {
     let mut h = Harness::start().await;
@@ -57,7 +63,7 @@ async fn restart_after_lost_record_finds_root_on_chain_and_sends_nothing() {
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     source.publish(1, &b1.bytes).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
-    wait_until("epoch 1 is committed", || committed(&h, 1)).await;
+    wait_until("epoch 1 is committed and settled", || settled(&h, 1)).await;
     relayer.stop().await.unwrap();
 
     // A crash after the transaction was mined but before it was recorded.
@@ -68,7 +74,7 @@ async fn restart_after_lost_record_finds_root_on_chain_and_sends_nothing() {
     let b2 = h.network.next_batch(&EpochInputs { timestamp: 2, ..Default::default() });
     source.publish(2, &b2.bytes).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
-    wait_until("epoch 2 is committed", || committed(&h, 2)).await;
+    wait_until("epoch 2 is committed and settled", || settled(&h, 2)).await;
     relayer.stop().await.unwrap();
 
     let all = commitments::all(&h.pool).await.unwrap();
@@ -76,7 +82,7 @@ async fn restart_after_lost_record_finds_root_on_chain_and_sends_nothing() {
     assert_eq!(all[0].tx_hash, None, "epoch 1 recorded as found on chain, not sent again");
     assert!(all[1].tx_hash.is_some());
     let nonce_after = h.devnet.provider(ADMIN_ACCOUNT).get_transaction_count(relayer_address).await.unwrap();
-    assert_eq!(nonce_after, nonce_before + 1, "exactly one new transaction (epoch 2)");
+    assert_eq!(nonce_after, nonce_before + 2, "exactly epoch 2's root and its (empty) settlement");
     assert_eq!(latest_on_chain(&h).await, 2);
 }
 
@@ -170,7 +176,7 @@ async fn quarantines_every_kind_of_bad_batch_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn net_orders_execute_once_before_the_root_even_across_a_crash_between_them() {
+async fn net_orders_wait_for_their_root_and_execute_once_even_across_a_crash_between_them() {
     use myco_bridge::chain::bindings::MycoBondingCurve;
     use myco_bridge::store::curve::{self, Status};
 
@@ -192,38 +198,43 @@ async fn net_orders_execute_once_before_the_root_even_across_a_crash_between_the
         h.network.next_batch(&EpochInputs { timestamp: 1, deposits, transfers: 10, intents: 30, ..Default::default() });
     FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
 
-    // The root cannot land (the contract is paused): the relayer executes the orders, then waits out the pause
-    // (an alarm, not a halt); it is stopped there, as a crash would stop it.
+    // The root cannot land (the contract is paused), so nothing trades: the curve settles only committed epochs.
     myco_bridge::chain::send_call("pause", sc.pause()).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     let error = relayer.alarm(myco_bridge::health::Alarm::Paused).await;
     assert!(error.contains("EnforcedPause"), "{error}");
     relayer.stop().await.expect("waiting out a pause is not a halt");
-    let row = curve::get(&h.pool, Epoch(1)).await.unwrap().expect("net orders recorded");
-    assert_eq!(row.status, Status::Executed, "{row:?}");
+    assert_eq!(curve::get(&h.pool, Epoch(1)).await.unwrap(), None, "no orders planned before the root");
+    assert_eq!(curve_contract.supply().call().await.unwrap(), supply_before);
+
+    // Unpaused: the root lands, then its orders.
+    myco_bridge::chain::send_call("unpause", sc.unpause()).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let executed =
+        || async { curve::get(&h.pool, Epoch(1)).await.unwrap().is_some_and(|r| r.status == Status::Executed) };
+    wait_until("epoch 1's orders are executed", executed).await;
+    relayer.stop().await.unwrap();
+    assert_eq!(latest_on_chain(&h).await, 1);
+    let row = curve::get(&h.pool, Epoch(1)).await.unwrap().unwrap();
     let first = row.executed.unwrap();
     let supply_after = curve_contract.supply().call().await.unwrap();
     assert_eq!(supply_after, supply_before - row.plan.sell.0 + first.myco_out);
     assert_ne!(supply_after, supply_before, "the batch's auction left net orders");
-    assert_eq!(latest_on_chain(&h).await, 0, "no root before its orders, and none while paused");
+    let commit_block = commitments::all(&h.pool).await.unwrap()[0].block_number.unwrap();
+    assert!(first.block_number > commit_block, "the orders came after their root");
 
-    // Worse: the crash came after sending, before the execution was recorded.
+    // A crash after sending the orders, before recording them: the restart finds them on chain, sends nothing.
     sqlx::query("UPDATE curve_settlements SET status = 'planned', tx_hash = NULL").execute(&h.pool).await.unwrap();
     let relayer_address = h.devnet.signer(RELAYER_ACCOUNT).address();
     let nonce_before = admin.get_transaction_count(relayer_address).await.unwrap();
-    myco_bridge::chain::send_call("unpause", sc.unpause()).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
-    wait_until("epoch 1 is committed", || committed(&h, 1)).await;
+    wait_until("epoch 1's execution is recovered", executed).await;
     relayer.stop().await.unwrap();
-
-    // The orders were found on chain, not traded again; only the root was sent.
     let row = curve::get(&h.pool, Epoch(1)).await.unwrap().unwrap();
-    assert_eq!(row.status, Status::Executed);
     assert_eq!(row.executed.unwrap().tx_hash, first.tx_hash);
     assert_eq!(row.executed.unwrap().myco_out, first.myco_out);
     assert_eq!(curve_contract.supply().call().await.unwrap(), supply_after);
-    assert_eq!(admin.get_transaction_count(relayer_address).await.unwrap(), nonce_before + 1);
-    assert_eq!(latest_on_chain(&h).await, 1);
+    assert_eq!(admin.get_transaction_count(relayer_address).await.unwrap(), nonce_before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,10 +122,9 @@ async fn stored_events_equal_the_canonical_chain_after_reorgs_of_depth_one_to_fi
             flowPressure: U256::ZERO,
             timestamp: depth,
         };
-        send_call("commit", sc.commit(depth, parent, claim.leaf(), B256::repeat_byte(depth as u8), figures))
-            .await
-            .unwrap();
-        parent = claim.leaf();
+        let leaf = claim.leaf(&myco_bridge::settle::ClaimDomain { chain_id: devnet.chain_id(), escrow: d.escrow });
+        send_call("commit", sc.commit(depth, parent, leaf, B256::repeat_byte(depth as u8), figures)).await.unwrap();
+        parent = leaf;
         devnet.advance_time(601).await.unwrap();
         let withdrawal = withdrawCall {
             claim: WithdrawalClaim {

@@ -2,12 +2,13 @@
 // test and the Merkle benchmark.
 //
 // usage: node tests/interop/merkle-tree.js < claims.json > roots.json
-// input:  {"trees": [[[claimId, account, recipient, mycoAmount, flowPenalty, epoch, priorRedeemed], ...], ...]}
+// input:  {"trees": [[[chainId, escrow, claimId, account, recipient, mycoAmount, flowPenalty, epoch,
+//                       priorRedeemed], ...], ...]}
 // output: {"trees": [{"root": "0x…", "proofs": [["0x…", ...], ...], "ms": 12.3}, ...]} (proofs in input order)
 'use strict';
 const { StandardMerkleTree } = require('@openzeppelin/merkle-tree');
 
-const TYPES = ['uint256', 'bytes32', 'address', 'uint256', 'uint256', 'uint64', 'uint256'];
+const TYPES = ['uint256', 'address', 'uint256', 'bytes32', 'address', 'uint256', 'uint256', 'uint64', 'uint256'];
 const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const trees = input.trees.map((values) => {
   const start = process.hrtime.bigint();
