@@ -30,11 +30,15 @@ async fn a_stuck_commit_is_replaced_with_higher_fees_until_it_lands() {
     wait_until("the commit is sent", || async { !attempts::all(&h.pool).await.unwrap().is_empty() }).await;
     let first = attempts::all(&h.pool).await.unwrap()[0].clone();
     let pinned = first.max_fee_per_gas * 3;
+    // Blocks come until the epoch is done: its root, then its net orders (which must outbid the base fee too).
+    let settled = |pool: myco_bridge::store::Pool| async move {
+        curve::get(&pool, Epoch(1)).await.unwrap().is_some_and(|r| r.status == CurveStatus::Executed)
+    };
     let pool = h.pool.clone();
     let miner = {
         let admin = admin.clone();
         tokio::spawn(async move {
-            while commitments::latest(&pool).await.unwrap().map(|e| e.0).is_none_or(|l| l < 1) {
+            while !settled(pool.clone()).await {
                 let _: serde_json::Value =
                     admin.raw_request("anvil_setNextBlockBaseFeePerGas".into(), (pinned.to_string(),)).await.unwrap();
                 let _: serde_json::Value = admin.raw_request("evm_mine".into(), ()).await.unwrap();
@@ -42,10 +46,7 @@ async fn a_stuck_commit_is_replaced_with_higher_fees_until_it_lands() {
             }
         })
     };
-    wait_until("the commit lands", || async {
-        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 1)
-    })
-    .await;
+    wait_until("the commit lands and the epoch settles", || settled(h.pool.clone())).await;
     miner.await.unwrap();
     relayer.stop().await.unwrap();
 
