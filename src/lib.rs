@@ -27,7 +27,7 @@
 //! Writing and watching:
 //! - [`chain`]: contract bindings, the transaction manager, the net-order settler, the root submitter, the
 //!   escrow's events, bounded log reads, the production deployment.
-//! - [`relayer`]: the writer: net orders then roots for each stored epoch, and the escrow watcher with
+//! - [`relayer`]: the writer: each stored epoch's root then its net orders, and the escrow watcher with
 //!   reconciliation, both cancellable, faults waited out with alarms.
 //! - [`watcher`]: the escrow's events (`chain::escrow_events`) into the store, following reorgs.
 //! - [`reconcile`]: every escrow event against the certified ledger; disagreements become stored mismatches.

@@ -1,6 +1,7 @@
 //! `GET /api/v1/withdrawals/{claim_id}`: everything a user needs to claim a withdrawal without running anything
 //! of ours: the claim exactly as `USDCEscrow.withdraw` takes it (every field; amounts as decimal strings), its
-//! Merkle proof, whether its root is final, what it pays now (`quoteWithdrawal`, read live), and a ready
+//! Merkle proof, whether its root is final and from when the escrow pays it (`payableAt`: finality plus the
+//! withdrawal delay), what it pays now (`quoteWithdrawal`, read live), and a ready
 //! `cast send` command line. `myco-bridge withdraw --claim ID --api URL` sends the same thing.
 
 use alloy::primitives::U256;
@@ -50,6 +51,8 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
     // (or, for the quote, when the epoch is not committed yet).
     let is_final = probe(commitment.isFinal(c.epoch).call()).await;
     let quote = probe(escrow.quoteWithdrawal(tuple.clone()).call()).await;
+    let payable_at = probe(escrow.payableAt(c.epoch).call()).await;
+    let outflow_available = probe(escrow.outflowAvailable().call()).await;
     let proof: Vec<String> = stored.proof.iter().map(|p| p.to_string()).collect();
     let body = json!({
         "claim": claim_json(c),
@@ -57,6 +60,8 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
         "status": status.map(|s| s.as_str()),
         "final": is_final,
         "final_at": final_at,
+        "payable_at": payable_at,
+        "outflow_available_usdc": outflow_available.map(|a| a.to_string()),
         "paid": stored.paid_tx.is_some(),
         "paid_tx": stored.paid_tx,
         "quote_usdc": quote.map(|q| q.to_string()),

@@ -43,7 +43,7 @@ pub enum WithdrawalStatus {
     Requested,
     /// In a committed root, inside its challenge window.
     InRoot,
-    /// In a final root, claimable, not yet paid.
+    /// In a final root, not yet paid (the escrow pays it once the withdrawal delay has passed).
     Final,
     /// Paid by the escrow.
     Paid,
