@@ -268,6 +268,7 @@ async fn deposits_never_credited_or_credited_wrongly_are_recorded_as_mismatches(
         source.publish(epoch, &batch.bytes).await.unwrap();
     }
     wait_until("both mismatches are recorded", || async { mismatches::open(&h.pool).await.unwrap().len() >= 2 }).await;
+    wait_until("every epoch is committed", || committed(&h, 4)).await;
     relayer.stop().await.unwrap();
     let mut open = mismatches::open(&h.pool).await.unwrap();
     open.sort_by(|a, b| a.kind.cmp(&b.kind));
