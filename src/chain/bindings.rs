@@ -17,6 +17,8 @@ pub mod state_commitment {
 }
 
 /// `IUSDCEscrow.sol`.
+// `Withdrawn` carries eight fields, and `sol!` gives its struct a constructor taking each.
+#[allow(clippy::too_many_arguments)]
 pub mod escrow {
     alloy::sol!(
         #[sol(rpc, all_derives, abi)]
@@ -125,6 +127,7 @@ pub mod artifacts {
     }
 
     /// `USDCEscrow.sol`.
+    #[allow(clippy::too_many_arguments)]
     pub mod escrow {
         alloy::sol!(
             #[sol(rpc, all_derives)]
@@ -133,7 +136,8 @@ pub mod artifacts {
         );
     }
 
-    /// `MycoBondingCurve.sol`.
+    /// `MycoBondingCurve.sol` (its constructor takes eight arguments).
+    #[allow(clippy::too_many_arguments)]
     pub mod curve {
         alloy::sol!(
             #[sol(rpc, all_derives)]
