@@ -59,6 +59,8 @@ fn withdrawals_found(ledger: &Ledger<'_>, params: &pamm::Params) -> Vec<Found> {
         let event = json!({
             "claim_id": w.claim_id.to_string(), "account": w.account.to_string(), "recipient": w.recipient.to_string(),
             "epoch": w.epoch, "myco_amount": w.myco_amount.to_string(), "usdc_amount": w.usdc_amount.to_string(),
+            "flow_penalty": w.flow_penalty.map(|p| p.to_string()),
+            "prior_redeemed": w.prior_redeemed.map(|p| p.to_string()),
             "tx": w.origin.tx_hash.to_string(), "block": w.origin.block_number,
         });
         let Some(stored) = claims.get(&w.claim_id) else {
@@ -81,6 +83,9 @@ fn withdrawals_found(ledger: &Ledger<'_>, params: &pamm::Params) -> Vec<Found> {
             ("recipient", w.recipient == c.recipient),
             ("epoch", w.epoch == c.epoch),
             ("myco_amount", w.myco_amount == c.myco_amount),
+            // Events from before the escrow emitted these carry none: the other fields decide for them.
+            ("flow_penalty", w.flow_penalty.is_none_or(|p| p == c.flow_penalty)),
+            ("prior_redeemed", w.prior_redeemed.is_none_or(|p| p == c.prior_redeemed)),
             ("usdc_amount", expected == Some(w.usdc_amount)),
         ]
         .into_iter()
@@ -101,6 +106,7 @@ fn withdrawals_found(ledger: &Ledger<'_>, params: &pamm::Params) -> Vec<Found> {
                     "claim": {
                         "account": c.account.to_string(), "recipient": c.recipient.to_string(), "epoch": c.epoch,
                         "myco_amount": c.myco_amount.to_string(), "flow_penalty": c.flow_penalty.to_string(),
+                        "prior_redeemed": c.prior_redeemed.to_string(),
                         "expected_usdc": expected.map(|x| x.to_string()),
                     },
                 }),
@@ -258,6 +264,8 @@ mod tests {
             account: c.claim.account,
             epoch: c.claim.epoch,
             myco_amount: c.claim.myco_amount,
+            flow_penalty: Some(c.claim.flow_penalty),
+            prior_redeemed: Some(c.claim.prior_redeemed),
             usdc_amount: U256::from(usdc),
             origin: EventOrigin {
                 block_number: 9,
@@ -329,6 +337,23 @@ mod tests {
             kinds(std::slice::from_ref(&c), &[unknown, overpaid], &[], &[], 1),
             [(Kind::UnknownWithdrawal, "2".into()), (Kind::WithdrawalDiffers, "1".into())]
         );
+    }
+
+    /// The event's penalty and slice start are checked too: a payout at the right USDC but for another slice of
+    /// the curve, or under another penalty, is not the committed claim. An event stored before the escrow
+    /// emitted them is judged on the other fields.
+    #[test]
+    fn a_withdrawal_with_another_penalty_or_slice_differs() {
+        let c = claim(1);
+        let mut penalty = paid(&c, 10_000_000);
+        penalty.flow_penalty = Some(U256::from(2 * WAD));
+        assert_eq!(kinds(std::slice::from_ref(&c), &[penalty], &[], &[], 1), [(Kind::WithdrawalDiffers, "1".into())]);
+        let mut slice = paid(&c, 10_000_000);
+        slice.prior_redeemed = Some(U256::from(1));
+        assert_eq!(kinds(std::slice::from_ref(&c), &[slice], &[], &[], 1), [(Kind::WithdrawalDiffers, "1".into())]);
+        let mut older = paid(&c, 10_000_000);
+        (older.flow_penalty, older.prior_redeemed) = (None, None);
+        assert!(kinds(std::slice::from_ref(&c), &[older], &[], &[], 1).is_empty());
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct Withdrawal {
     pub epoch: u64,
     /// MYCO redeemed.
     pub myco_amount: U256,
+    /// The flow penalty the payout was divided by (WAD); `None` for an event stored before the escrow emitted it.
+    pub flow_penalty: Option<U256>,
+    /// Where the claim's slice of the curve starts; `None` as for `flow_penalty`.
+    pub prior_redeemed: Option<U256>,
     /// USDC paid.
     pub usdc_amount: U256,
     /// Where it was emitted.
@@ -161,6 +165,8 @@ fn decode_withdrawal(log: &Log) -> Result<Withdrawal, Error> {
         account: w.account,
         epoch: w.epoch,
         myco_amount: w.mycoAmount,
+        flow_penalty: Some(w.flowPenalty),
+        prior_redeemed: Some(w.priorRedeemed),
         usdc_amount: w.usdcAmount,
         origin: origin(log)?,
     })

@@ -81,8 +81,9 @@ async fn insert_withdrawals(tx: &mut AnyConnection, withdrawals: &[Withdrawal]) 
     for w in withdrawals {
         let inserted = sqlx::query(
             "INSERT INTO escrow_withdrawals (claim_id, recipient, account, epoch, myco_amount, usdc_amount,
-                                             block_number, block_hash, tx_hash, log_index)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (claim_id) DO NOTHING",
+                                             block_number, block_hash, tx_hash, log_index, flow_penalty,
+                                             prior_redeemed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (claim_id) DO NOTHING",
         )
         .bind(w.claim_id.to_string())
         .bind(w.recipient.as_slice())
@@ -94,6 +95,8 @@ async fn insert_withdrawals(tx: &mut AnyConnection, withdrawals: &[Withdrawal]) 
         .bind(w.origin.block_hash.as_slice())
         .bind(w.origin.tx_hash.as_slice())
         .bind(w.origin.log_index as i64)
+        .bind(w.flow_penalty.map(|p| p.to_string()))
+        .bind(w.prior_redeemed.map(|p| p.to_string()))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -311,12 +314,14 @@ pub async fn withdrawals(pool: &Pool) -> Result<Vec<Withdrawal>> {
         epoch: Unsigned,
         myco_amount: Decimal,
         usdc_amount: Decimal,
+        flow_penalty: Option<Decimal>,
+        prior_redeemed: Option<Decimal>,
         #[sqlx(flatten)]
         origin: Origin,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT claim_id, recipient, account, epoch, myco_amount, usdc_amount, block_number, block_hash, tx_hash,
-                log_index
+        "SELECT claim_id, recipient, account, epoch, myco_amount, usdc_amount, flow_penalty, prior_redeemed,
+                block_number, block_hash, tx_hash, log_index
          FROM escrow_withdrawals ORDER BY block_number, log_index",
     )
     .fetch_all(pool)
@@ -330,6 +335,8 @@ pub async fn withdrawals(pool: &Pool) -> Result<Vec<Withdrawal>> {
             account: r.account.0,
             epoch: r.epoch.0,
             myco_amount: r.myco_amount.0,
+            flow_penalty: r.flow_penalty.map(|p| p.0),
+            prior_redeemed: r.prior_redeemed.map(|p| p.0),
             usdc_amount: r.usdc_amount.0,
             origin: r.origin.into(),
         })

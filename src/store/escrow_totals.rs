@@ -140,6 +140,8 @@ mod tests {
                 account: B256::ZERO,
                 epoch: 1,
                 myco_amount: U256::from(1),
+                flow_penalty: None,
+                prior_redeemed: None,
                 usdc_amount: U256::from(3),
                 origin: origin(11, 9),
             }],
