@@ -4,21 +4,29 @@ pragma solidity ^0.8.28;
 import {
     AccessControlDefaultAdminRules
 } from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
+import {AttesterQuorum} from "./libraries/AttesterQuorum.sol";
 
 /// @title StateCommitment
-/// @notice Sequential, parent-linked state roots of the off-chain network, one per epoch (L2OutputOracle's shape).
-///         A guardian can revoke a commitment (and every later one) while it is inside its challenge window, in
+/// @notice Sequential, parent-linked state roots of the off-chain network, one per epoch (L2OutputOracle's shape),
+///         each vouched for by a quorum of the validators' attesters (EIP-712 signatures, Hyperlane's multisig ISM
+///         shape): no single key commits a root. A guardian can revoke a commitment (and every later one) while it is inside its challenge window, in
 ///         constant gas; the epoch stays open for a different commitment. Pausing stops commits and the challenge
 ///         clock: no root becomes final while paused. The admin role moves in two delayed steps.
-contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pausable {
-    /// @notice May commit roots.
-    bytes32 public constant RELAYER_ROLE = keccak256("RELAYER_ROLE");
+contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pausable, EIP712 {
+    using AttesterQuorum for AttesterQuorum.Set;
+
     /// @notice May revoke commitments inside their window, and pause.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @inheritdoc IStateCommitment
     uint256 public constant MAX_FIGURE = 1e30;
+    /// @dev The EIP-712 type attesters sign (flat, so an attester in any language encodes it without nesting).
+    bytes32 private constant COMMITMENT_TYPEHASH = keccak256(
+        "Commitment(uint64 epoch,bytes32 parentRoot,bytes32 stateRoot,bytes32 batchDigest,uint256 totalSupply,"
+        "uint256 totalReserve,uint256 flowPressure,uint64 timestamp)"
+    );
 
     uint64 private immutable _challengeWindow;
     uint64 private _latestEpoch;
@@ -31,15 +39,28 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
     /// @dev `_stoppedTotal` when each epoch was committed: the stopped time a window has seen is the difference.
     mapping(uint64 epoch => uint64) private _stoppedAtCommit;
     mapping(bytes32 commitmentHash => bool) private _revoked;
+    AttesterQuorum.Set private _attesters;
+    /// @dev A scheduled attester set (`_pendingAt` 0 when none).
+    address[] private _pendingAttesters;
+    uint256 private _pendingThreshold;
+    uint64 private _pendingAt;
 
     /// @param admin Holds the admin role (grants roles, unpauses); moved only by a two-step transfer.
     /// @param adminDelay Seconds an admin transfer waits between its two steps.
     /// @param challengeWindowSeconds How long a commitment stays revocable (on a running clock); at least 1.
-    constructor(address admin, uint48 adminDelay, uint64 challengeWindowSeconds)
-        AccessControlDefaultAdminRules(adminDelay, admin)
-    {
+    /// @param initialAttesters The attesters, strictly ascending.
+    /// @param initialThreshold Signatures a commitment needs: more than half of them, at most all.
+    constructor(
+        address admin,
+        uint48 adminDelay,
+        uint64 challengeWindowSeconds,
+        address[] memory initialAttesters,
+        uint256 initialThreshold
+    ) AccessControlDefaultAdminRules(adminDelay, admin) EIP712("myco-bridge StateCommitment", "1") {
         if (challengeWindowSeconds == 0) revert StateCommitmentZeroWindow();
         _challengeWindow = challengeWindowSeconds;
+        _attesters.replace(initialAttesters, initialThreshold);
+        emit AttestersChanged(initialAttesters, initialThreshold);
     }
 
     /// @inheritdoc IStateCommitment
@@ -48,8 +69,9 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
         bytes32 parentRoot,
         bytes32 stateRoot,
         bytes32 batchDigest,
-        ReserveFigures calldata reserve
-    ) external onlyRole(RELAYER_ROLE) whenNotPaused {
+        ReserveFigures calldata reserve,
+        bytes[] calldata signatures
+    ) external whenNotPaused {
         uint64 expected = _latestEpoch + 1;
         if (epoch != expected) revert StateCommitmentEpochOutOfOrder(expected, epoch);
         Commitment storage previous = _commitments[epoch - 1];
@@ -58,6 +80,7 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
         _checkFigures(reserve, epoch == 1 ? 0 : previous.reserve.timestamp);
         bytes32 hash = _hash(epoch, parentRoot, stateRoot, batchDigest, reserve);
         if (_revoked[hash]) revert StateCommitmentRevoked(epoch, hash);
+        _attesters.verify(_digest(epoch, parentRoot, stateRoot, batchDigest, reserve), signatures);
 
         _commitments[epoch] = Commitment({
             stateRoot: stateRoot,
@@ -91,6 +114,47 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
         _revoked[hash] = true;
         _latestEpoch = epoch - 1;
         emit CommitmentRevoked(epoch, hash, latest, msg.sender);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function scheduleAttesters(address[] calldata newAttesters, uint256 newThreshold)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        AttesterQuorum.validate(newAttesters, newThreshold);
+        uint64 effectiveAt = uint64(block.timestamp) + uint64(defaultAdminDelay());
+        (_pendingAttesters, _pendingThreshold, _pendingAt) = (newAttesters, newThreshold, effectiveAt);
+        emit AttestersScheduled(newAttesters, newThreshold, effectiveAt);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function applyAttesters() external {
+        uint64 at = _pendingAt;
+        if (at == 0 || block.timestamp < at) revert StateCommitmentNoAttestersDue(at);
+        delete _pendingAt;
+        _attesters.replace(_pendingAttesters, _pendingThreshold);
+        emit AttestersChanged(_pendingAttesters, _pendingThreshold);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function attesters() external view returns (address[] memory) {
+        return _attesters.members;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function threshold() external view returns (uint256) {
+        return _attesters.threshold;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function attestationDigest(
+        uint64 epoch,
+        bytes32 parentRoot,
+        bytes32 stateRoot,
+        bytes32 batchDigest,
+        ReserveFigures calldata reserve
+    ) external view returns (bytes32) {
+        return _digest(epoch, parentRoot, stateRoot, batchDigest, reserve);
     }
 
     /// @inheritdoc IStateCommitment
@@ -206,6 +270,30 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
     function _finalAt(uint64 epoch) private view returns (uint64) {
         if (paused()) return type(uint64).max;
         return _commitments[epoch].committedAt + _challengeWindow + (_stoppedTotal - _stoppedAtCommit[epoch]);
+    }
+
+    function _digest(
+        uint64 epoch,
+        bytes32 parentRoot,
+        bytes32 stateRoot,
+        bytes32 batchDigest,
+        ReserveFigures calldata r
+    ) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    COMMITMENT_TYPEHASH,
+                    epoch,
+                    parentRoot,
+                    stateRoot,
+                    batchDigest,
+                    r.totalSupply,
+                    r.totalReserve,
+                    r.flowPressure,
+                    r.timestamp
+                )
+            )
+        );
     }
 
     function _storedHash(uint64 epoch) private view returns (bytes32) {

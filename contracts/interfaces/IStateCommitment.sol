@@ -2,8 +2,9 @@
 pragma solidity ^0.8.28;
 
 /// @title IStateCommitment
-/// @notice One certified state root per epoch of the off-chain payment network, committed in order by a relayer
-///         and final once its challenge window has passed on an unpaused clock. A guardian can revoke a commitment
+/// @notice One certified state root per epoch of the off-chain payment network, committed in order by anyone
+///         holding signatures of a quorum of the validators' attesters over it (EIP-712), and final once its
+///         challenge window has passed on an unpaused clock. A guardian can revoke a commitment
 ///         inside its window: that exact commitment (and every later one) goes, the epoch stays open for a
 ///         different, correct one.
 interface IStateCommitment {
@@ -60,6 +61,17 @@ interface IStateCommitment {
     event CommitmentRevoked(
         uint64 indexed epoch, bytes32 indexed commitmentHash, uint64 previousLatest, address indexed guardian
     );
+
+    /// @notice A new attester set was scheduled; anyone can apply it from `effectiveAt`.
+    /// @param attesters The attesters, ascending.
+    /// @param threshold Signatures a commitment will need.
+    /// @param effectiveAt When it may be applied.
+    event AttestersScheduled(address[] attesters, uint256 threshold, uint64 effectiveAt);
+
+    /// @notice The attester set in force changed.
+    /// @param attesters The attesters, ascending.
+    /// @param threshold Signatures a commitment needs.
+    event AttestersChanged(address[] attesters, uint256 threshold);
 
     /// @notice The challenge clock stopped (no root becomes final while it is stopped).
     /// @param at When.
@@ -119,20 +131,54 @@ interface IStateCommitment {
     /// @notice A challenge window of zero would make every root final at once.
     error StateCommitmentZeroWindow();
 
-    /// @notice Commits the state root of the next epoch.
+    /// @notice No attester set is scheduled, or it is not due yet.
+    /// @param effectiveAt When the scheduled set is due (0 when none is scheduled).
+    error StateCommitmentNoAttestersDue(uint64 effectiveAt);
+
+    /// @notice Commits the state root of the next epoch. Anyone may submit it; it lands only with signatures of at
+    ///         least `threshold()` distinct attesters over `attestationDigest` of exactly these values.
     /// @param epoch Must be `latestEpoch() + 1`.
     /// @param parentRoot Must equal the stored root of `epoch - 1` (bytes32(0) for epoch 1).
     /// @param stateRoot The epoch's state root.
     /// @param batchDigest The certified batch's digest.
     /// @param reserve The reserve figures the root attests: each at most `MAX_FIGURE`, the timestamp after the
     ///        previous epoch's and not after the block's.
+    /// @param signatures 65-byte (r, s, v) ECDSA signatures of attesters, ordered by strictly ascending signer
+    ///        address.
     function commit(
         uint64 epoch,
         bytes32 parentRoot,
         bytes32 stateRoot,
         bytes32 batchDigest,
-        ReserveFigures calldata reserve
+        ReserveFigures calldata reserve,
+        bytes[] calldata signatures
     ) external;
+
+    /// @notice Schedules a new attester set (the admin); it applies after the admin delay (`applyAttesters`).
+    /// @param attesters The attesters, strictly ascending, none zero.
+    /// @param threshold Signatures a commitment will need: more than half of them, at most all.
+    function scheduleAttesters(address[] calldata attesters, uint256 threshold) external;
+
+    /// @notice Applies a scheduled attester set once it is due (anyone).
+    function applyAttesters() external;
+
+    /// @notice The attesters in force, ascending.
+    function attesters() external view returns (address[] memory);
+
+    /// @notice Signatures a commitment needs.
+    function threshold() external view returns (uint256);
+
+    /// @notice The EIP-712 digest attesters sign for a commitment: domain (name "myco-bridge StateCommitment",
+    ///         version "1", this chain, this contract) and the struct `Commitment(uint64 epoch,bytes32 parentRoot,
+    ///         bytes32 stateRoot,bytes32 batchDigest,uint256 totalSupply,uint256 totalReserve,uint256 flowPressure,
+    ///         uint64 timestamp)`.
+    function attestationDigest(
+        uint64 epoch,
+        bytes32 parentRoot,
+        bytes32 stateRoot,
+        bytes32 batchDigest,
+        ReserveFigures calldata reserve
+    ) external view returns (bytes32);
 
     /// @notice Revokes the commitment of `epoch` and every later one, in constant gas; only while `epoch` is inside
     ///         its window. The revoked commitment can never come back; a different one for `epoch` can.
@@ -145,9 +191,6 @@ interface IStateCommitment {
     /// @notice Resumes commits and the clock (the guardian or the admin); open windows are extended by the time
     ///         stopped.
     function unpause() external;
-
-    /// @notice The role that commits roots.
-    function RELAYER_ROLE() external view returns (bytes32);
 
     /// @notice The role that revokes commitments and pauses.
     function GUARDIAN_ROLE() external view returns (bytes32);

@@ -25,9 +25,11 @@ contract GasTest is EscrowFixture {
         returns (uint256)
     {
         bytes32 parent = epoch == 1 ? bytes32(0) : sc.commitmentOf(epoch - 1).stateRoot;
+        bytes32 digest = keccak256(abi.encode(epoch));
+        bytes[] memory signatures = attest(sc, epoch, parent, root, digest, f);
         vm.prank(relayer);
         uint256 start = gasleft();
-        sc.commit(epoch, parent, root, keccak256(abi.encode(epoch)), f);
+        sc.commit(epoch, parent, root, digest, f, signatures);
         return start - gasleft();
     }
 
@@ -64,8 +66,14 @@ contract GasTest is EscrowFixture {
             IUSDCEscrow.WithdrawalClaim(2, ALICE_KEY, bob, 6e18, 1e18, 2, 4e18);
         bytes32 root = _hashPair(escrow.leafOf(b), escrow.leafOf(c));
         bytes32 parent = sc.commitmentOf(1).stateRoot;
-        vm.prank(relayer);
-        sc.commit(2, parent, root, bytes32(0), IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 2));
+        sc.commit(
+            2,
+            parent,
+            root,
+            bytes32(0),
+            IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 2),
+            attest(sc, 2, parent, root, bytes32(0), IStateCommitment.ReserveFigures(70e18, 50e18, 30e18, 2))
+        );
         vm.warp(block.timestamp + WINDOW + DELAY);
         bytes32[] memory proofB = new bytes32[](1);
         proofB[0] = escrow.leafOf(c);

@@ -9,9 +9,9 @@ import {IMycoBondingCurve} from "../interfaces/IMycoBondingCurve.sol";
 import {IStateCommitment} from "../interfaces/IStateCommitment.sol";
 import {MycoToken} from "../tokens/MycoToken.sol";
 import {TestUSDC} from "../tokens/TestUSDC.sol";
-import {TestBase} from "./utils/Vm.sol";
+import {Attesters} from "./utils/Attesters.sol";
 
-contract MycoBondingCurveTest is TestBase {
+contract MycoBondingCurveTest is Attesters {
     address internal admin = vm.addr(1);
     address internal settler = vm.addr(2);
     address internal stranger = vm.addr(3);
@@ -24,13 +24,12 @@ contract MycoBondingCurveTest is TestBase {
         vm.warp(1_000_000);
         usdc = new TestUSDC();
         myco = new MycoToken(admin);
-        sc = new StateCommitment(admin, 0, 1 hours);
+        sc = new StateCommitment(admin, 0, 1 hours, attesterSet(), THRESHOLD);
         // p(s) = 1.0 + 1e-6 * s: one MYCO costs 1 USD at zero supply, 2 USD at a million.
         curve = _curve(1e18, 1e12);
         vm.startPrank(admin);
         myco.grantRole(myco.MINTER_ROLE(), address(curve));
         curve.grantRole(curve.SETTLEMENT_ROLE(), settler);
-        sc.grantRole(sc.RELAYER_ROLE(), settler);
         vm.stopPrank();
         usdc.mint(settler, type(uint128).max);
         vm.prank(settler);
@@ -56,7 +55,15 @@ contract MycoBondingCurveTest is TestBase {
             parent,
             bytes32(0),
             bytes32(uint256(epoch)),
-            IStateCommitment.ReserveFigures(0, 0, 0, uint64(block.timestamp))
+            IStateCommitment.ReserveFigures(0, 0, 0, uint64(block.timestamp)),
+            attest(
+                sc,
+                epoch,
+                parent,
+                bytes32(0),
+                bytes32(uint256(epoch)),
+                IStateCommitment.ReserveFigures(0, 0, 0, uint64(block.timestamp))
+            )
         );
     }
 

@@ -7,10 +7,11 @@ import {
 } from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {StateCommitment} from "../StateCommitment.sol";
+import {IAttesterQuorum} from "../interfaces/IAttesterQuorum.sol";
 import {IStateCommitment} from "../interfaces/IStateCommitment.sol";
-import {TestBase} from "./utils/Vm.sol";
+import {Attesters} from "./utils/Attesters.sol";
 
-contract StateCommitmentTest is TestBase {
+contract StateCommitmentTest is Attesters {
     uint64 internal constant WINDOW = 1 hours;
     uint48 internal constant ADMIN_DELAY = 2 days;
     address internal admin = vm.addr(1);
@@ -21,9 +22,8 @@ contract StateCommitmentTest is TestBase {
 
     function setUp() public {
         vm.warp(1_000_000);
-        sc = new StateCommitment(admin, ADMIN_DELAY, WINDOW);
+        sc = new StateCommitment(admin, ADMIN_DELAY, WINDOW, attesterSet(), THRESHOLD);
         vm.startPrank(admin);
-        sc.grantRole(sc.RELAYER_ROLE(), relayer);
         sc.grantRole(sc.GUARDIAN_ROLE(), guardian);
         vm.stopPrank();
     }
@@ -42,8 +42,14 @@ contract StateCommitmentTest is TestBase {
     }
 
     function _commit(uint64 epoch) internal {
-        vm.prank(relayer);
-        sc.commit(epoch, _parent(epoch), _root(epoch), bytes32(uint256(epoch)), _figures(epoch));
+        sc.commit(
+            epoch,
+            _parent(epoch),
+            _root(epoch),
+            bytes32(uint256(epoch)),
+            _figures(epoch),
+            attest(sc, epoch, _parent(epoch), _root(epoch), bytes32(uint256(epoch)), _figures(epoch))
+        );
     }
 
     function _hash(uint64 epoch) internal view returns (bytes32) {
@@ -78,13 +84,13 @@ contract StateCommitmentTest is TestBase {
 
     function test_constructor_refusesAZeroWindowOrAZeroAdmin() public {
         vm.expectRevert(IStateCommitment.StateCommitmentZeroWindow.selector);
-        new StateCommitment(admin, ADMIN_DELAY, 0);
+        new StateCommitment(admin, ADMIN_DELAY, 0, attesterSet(), THRESHOLD);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, address(0)
             )
         );
-        new StateCommitment(address(0), ADMIN_DELAY, WINDOW);
+        new StateCommitment(address(0), ADMIN_DELAY, WINDOW, attesterSet(), THRESHOLD);
     }
 
     function test_admin_movesOnlyInTwoDelayedSteps() public {
@@ -105,14 +111,145 @@ contract StateCommitmentTest is TestBase {
         vm.assertEq(sc.defaultAdmin(), stranger);
     }
 
-    function test_commit_revertsWhenNotRelayer() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, sc.RELAYER_ROLE()
-            )
+    function _signed(uint256[] memory keys, bytes32 d) internal pure returns (bytes[] memory sigs) {
+        sigs = new bytes[](keys.length);
+        for (uint256 i = 0; i < keys.length; ++i) {
+            sigs[i] = signWith(keys[i], d);
+        }
+    }
+
+    function _digest1() internal view returns (bytes32) {
+        return typedDigest(sc, 1, bytes32(0), _root(1), bytes32(uint256(1)), _figures(1));
+    }
+
+    function _commit1(bytes[] memory sigs) internal {
+        sc.commit(1, bytes32(0), _root(1), bytes32(uint256(1)), _figures(1), sigs);
+    }
+
+    /// Our reading of the EIP-712 specification and the contract's agree (the Rust attester checks the same).
+    function test_attestationDigest_isEip712OfTheFlatCommitment() public view {
+        vm.assertEq(
+            sc.attestationDigest(1, bytes32(0), _root(1), bytes32(uint256(1)), _figures(1)), _digest1()
         );
+        vm.assertEq(sc.threshold(), THRESHOLD);
+        vm.assertEq(sc.attesters().length, ATTESTERS);
+    }
+
+    /// Anyone may submit a commitment a quorum signed; nobody can without one.
+    function test_commit_needsAQuorumOfDistinctKnownAttesters() public {
+        uint256[] memory keys = attesterKeys();
+        bytes32 d = _digest1();
+        // Two of four: below the threshold.
+        uint256[] memory two = new uint256[](2);
+        (two[0], two[1]) = (keys[0], keys[1]);
+        vm.expectRevert(abi.encodeWithSelector(IAttesterQuorum.AttestationBelowThreshold.selector, 2, 3));
+        _commit1(_signed(two, d));
+        // Three signatures, one repeated: the order check catches the duplicate.
+        uint256[] memory dup = new uint256[](3);
+        (dup[0], dup[1], dup[2]) = (keys[0], keys[1], keys[1]);
+        vm.expectRevert(abi.encodeWithSelector(IAttesterQuorum.AttestationSignersNotAscending.selector, 2));
+        _commit1(_signed(dup, d));
+        // Out of order.
+        uint256[] memory unordered = new uint256[](3);
+        (unordered[0], unordered[1], unordered[2]) = (keys[1], keys[0], keys[2]);
+        vm.expectRevert(abi.encodeWithSelector(IAttesterQuorum.AttestationSignersNotAscending.selector, 1));
+        _commit1(_signed(unordered, d));
+        // A stranger's key among them.
+        bytes[] memory sigs = _signed(_firstThree(keys), d);
+        uint256 outsider = 0xBAD;
+        sigs[2] = signWith(outsider, d);
+        if (vm.addr(outsider) > vm.addr(keys[1])) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IAttesterQuorum.AttestationUnknownSigner.selector, vm.addr(outsider))
+            );
+        } else {
+            vm.expectRevert(
+                abi.encodeWithSelector(IAttesterQuorum.AttestationSignersNotAscending.selector, 2)
+            );
+        }
+        _commit1(sigs);
+        // A stranger submits a quorum's signatures: it lands.
         vm.prank(stranger);
-        sc.commit(1, bytes32(0), _root(1), bytes32(0), _figures(1));
+        _commit1(_signed(_firstThree(keys), d));
+        vm.assertEq(sc.latestEpoch(), 1);
+    }
+
+    function _firstThree(uint256[] memory keys) internal pure returns (uint256[] memory three) {
+        three = new uint256[](3);
+        (three[0], three[1], three[2]) = (keys[0], keys[1], keys[2]);
+    }
+
+    /// A quorum's signatures over other figures, another domain (chain or contract), or a malleable twin of a
+    /// valid signature do not commit this one.
+    function test_commit_refusesSignaturesOverAnythingElse() public {
+        uint256[] memory keys = _firstThree(attesterKeys());
+        // Different figures: the signers recover to other addresses, not attesters (or out of order).
+        IStateCommitment.ReserveFigures memory other = _figures(1);
+        other.totalReserve += 1;
+        bytes[] memory wrongFigures =
+            _signed(keys, typedDigest(sc, 1, bytes32(0), _root(1), bytes32(uint256(1)), other));
+        vm.expectPartialRevert(IAttesterQuorum.AttestationUnknownSigner.selector);
+        _commit1(wrongFigures);
+        // Another chain's domain.
+        uint256 home = block.chainid;
+        vm.chainId(home + 1);
+        bytes[] memory otherChain = _signed(keys, _digest1());
+        vm.chainId(home);
+        vm.expectRevert();
+        _commit1(otherChain);
+        // A malleable twin (s → n − s, v flipped) of the first signature: OpenZeppelin's ECDSA refuses it.
+        bytes[] memory sigs = _signed(keys, _digest1());
+        (bytes32 r, bytes32 sHigh, uint8 v) = _twin(sigs[0]);
+        sigs[0] = abi.encodePacked(r, sHigh, v);
+        vm.expectRevert(abi.encodeWithSelector(IAttesterQuorum.AttestationSignatureInvalid.selector, 0));
+        _commit1(sigs);
+    }
+
+    function _twin(bytes memory sig) internal pure returns (bytes32 r, bytes32 s, uint8 v) {
+        assembly {
+            r := mload(add(sig, 32))
+            s := mload(add(sig, 64))
+            v := byte(0, mload(add(sig, 96)))
+        }
+        uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+        s = bytes32(n - uint256(s));
+        v = v == 27 ? 28 : 27;
+    }
+
+    /// The attester set rotates only through the admin and after the admin delay.
+    function test_attesters_rotateOnlyAfterTheAdminDelay() public {
+        address[] memory next = new address[](3);
+        uint256[] memory keys = attesterKeys();
+        (next[0], next[1], next[2]) = (vm.addr(keys[0]), vm.addr(keys[1]), vm.addr(keys[2]));
+        vm.expectRevert();
+        vm.prank(stranger);
+        sc.scheduleAttesters(next, 2);
+        // Not a majority, or unordered: refused.
+        vm.startPrank(admin);
+        vm.expectRevert(IAttesterQuorum.AttesterSetInvalid.selector);
+        sc.scheduleAttesters(next, 1);
+        address[] memory unordered = new address[](3);
+        (unordered[0], unordered[1], unordered[2]) = (next[1], next[0], next[2]);
+        vm.expectRevert(IAttesterQuorum.AttesterSetInvalid.selector);
+        sc.scheduleAttesters(unordered, 2);
+        uint64 due = uint64(block.timestamp) + ADMIN_DELAY;
+        vm.expectEmit(address(sc));
+        emit IStateCommitment.AttestersScheduled(next, 2, due);
+        sc.scheduleAttesters(next, 2);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(IStateCommitment.StateCommitmentNoAttestersDue.selector, due));
+        sc.applyAttesters();
+        vm.warp(due);
+        vm.expectEmit(address(sc));
+        emit IStateCommitment.AttestersChanged(next, 2);
+        sc.applyAttesters();
+        vm.assertEq(sc.threshold(), 2);
+        vm.assertEq(sc.attesters().length, 3);
+        // Two of the new three now commit; the fourth old attester no longer counts.
+        uint256[] memory two = new uint256[](2);
+        (two[0], two[1]) = (keys[0], keys[1]);
+        _commit1(_signed(two, _digest1()));
+        vm.assertEq(sc.latestEpoch(), 1);
     }
 
     function test_commit_revertsOnGapReplayAndWrongParent() public {
@@ -120,20 +257,38 @@ contract StateCommitmentTest is TestBase {
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentEpochOutOfOrder.selector, 2, 3)
         );
-        vm.prank(relayer);
-        sc.commit(3, _root(2), _root(3), bytes32(0), _figures(3));
+        sc.commit(
+            3,
+            _root(2),
+            _root(3),
+            bytes32(0),
+            _figures(3),
+            attest(sc, 3, _root(2), _root(3), bytes32(0), _figures(3))
+        );
         _commit(2);
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentEpochOutOfOrder.selector, 3, 2)
         );
-        vm.prank(relayer);
-        sc.commit(2, _root(1), _root(2), bytes32(0), _figures(2));
+        sc.commit(
+            2,
+            _root(1),
+            _root(2),
+            bytes32(0),
+            _figures(2),
+            attest(sc, 2, _root(1), _root(2), bytes32(0), _figures(2))
+        );
         bytes32 wrong = keccak256("wrong");
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentParentMismatch.selector, _root(2), wrong)
         );
-        vm.prank(relayer);
-        sc.commit(3, wrong, _root(3), bytes32(0), _figures(3));
+        sc.commit(
+            3,
+            wrong,
+            _root(3),
+            bytes32(0),
+            _figures(3),
+            attest(sc, 3, wrong, _root(3), bytes32(0), _figures(3))
+        );
     }
 
     function test_commit_timestampsIncreaseAndNeverComeFromTheFuture() public {
@@ -141,16 +296,28 @@ contract StateCommitmentTest is TestBase {
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentTimestampNotIncreasing.selector, 1, 1)
         );
-        vm.prank(relayer);
-        sc.commit(2, _root(1), _root(2), bytes32(0), _figures(1));
+        sc.commit(
+            2,
+            _root(1),
+            _root(2),
+            bytes32(0),
+            _figures(1),
+            attest(sc, 2, _root(1), _root(2), bytes32(0), _figures(1))
+        );
         uint64 future = uint64(block.timestamp) + 1;
         vm.expectRevert(
             abi.encodeWithSelector(
                 IStateCommitment.StateCommitmentTimestampInFuture.selector, uint64(block.timestamp), future
             )
         );
-        vm.prank(relayer);
-        sc.commit(2, _root(1), _root(2), bytes32(0), _figures(future));
+        sc.commit(
+            2,
+            _root(1),
+            _root(2),
+            bytes32(0),
+            _figures(future),
+            attest(sc, 2, _root(1), _root(2), bytes32(0), _figures(future))
+        );
     }
 
     function test_commit_figuresAreBoundedSoThePammCannotFail() public {
@@ -159,23 +326,27 @@ contract StateCommitmentTest is TestBase {
         f.totalSupply = max;
         f.flowPressure = max;
         f.totalReserve = max;
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), _root(1), bytes32(0), f);
+        sc.commit(1, bytes32(0), _root(1), bytes32(0), f, attest(sc, 1, bytes32(0), _root(1), bytes32(0), f));
         f = _figures(2);
         f.flowPressure = max + 1;
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentFigureTooLarge.selector, max + 1, max)
         );
-        vm.prank(relayer);
-        sc.commit(2, _root(1), _root(2), bytes32(0), f);
+        sc.commit(2, _root(1), _root(2), bytes32(0), f, attest(sc, 2, _root(1), _root(2), bytes32(0), f));
     }
 
     function test_commit_revertsWhenPaused() public {
         vm.prank(guardian);
         sc.pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), _root(1), bytes32(0), _figures(1));
+        sc.commit(
+            1,
+            bytes32(0),
+            _root(1),
+            bytes32(0),
+            _figures(1),
+            attest(sc, 1, bytes32(0), _root(1), bytes32(0), _figures(1))
+        );
         vm.prank(admin);
         sc.unpause();
         _commit(1);
@@ -233,10 +404,22 @@ contract StateCommitmentTest is TestBase {
         vm.expectRevert(abi.encodeWithSelector(IStateCommitment.StateCommitmentUnknownEpoch.selector, 2));
         sc.commitmentOf(2);
         // A different commitment for epoch 2 is accepted, linked to epoch 1, and epoch 3 follows it.
-        vm.prank(relayer);
-        sc.commit(2, _root(1), keccak256("corrected"), bytes32(0), _figures(2));
-        vm.prank(relayer);
-        sc.commit(3, keccak256("corrected"), _root(3), bytes32(0), _figures(3));
+        sc.commit(
+            2,
+            _root(1),
+            keccak256("corrected"),
+            bytes32(0),
+            _figures(2),
+            attest(sc, 2, _root(1), keccak256("corrected"), bytes32(0), _figures(2))
+        );
+        sc.commit(
+            3,
+            keccak256("corrected"),
+            _root(3),
+            bytes32(0),
+            _figures(3),
+            attest(sc, 3, keccak256("corrected"), _root(3), bytes32(0), _figures(3))
+        );
         vm.assertEq(uint256(sc.latestEpoch()), 3);
     }
 
@@ -245,8 +428,14 @@ contract StateCommitmentTest is TestBase {
     function test_revoke_ofWrongFiguresLeavesTheSameRootWithRightFiguresCommittable() public {
         IStateCommitment.ReserveFigures memory wrong = _figures(1);
         wrong.totalReserve = 1;
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong);
+        sc.commit(
+            1,
+            bytes32(0),
+            bytes32(0),
+            bytes32(uint256(1)),
+            wrong,
+            attest(sc, 1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong)
+        );
         vm.prank(guardian);
         sc.revoke(1);
         vm.expectRevert(
@@ -256,17 +445,35 @@ contract StateCommitmentTest is TestBase {
                 sc.hashCommitment(1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong)
             )
         );
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong);
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), bytes32(0), bytes32(uint256(1)), _figures(1));
+        sc.commit(
+            1,
+            bytes32(0),
+            bytes32(0),
+            bytes32(uint256(1)),
+            wrong,
+            attest(sc, 1, bytes32(0), bytes32(0), bytes32(uint256(1)), wrong)
+        );
+        sc.commit(
+            1,
+            bytes32(0),
+            bytes32(0),
+            bytes32(uint256(1)),
+            _figures(1),
+            attest(sc, 1, bytes32(0), bytes32(0), bytes32(uint256(1)), _figures(1))
+        );
         vm.assertEq(uint256(sc.latestEpoch()), 1);
     }
 
     /// Revoking costs the same whether one epoch or 10,000 follow the revoked one.
     function test_revoke_isConstantGasAtTenThousandEpochs() public {
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), keccak256("first"), bytes32(0), _figures(1));
+        sc.commit(
+            1,
+            bytes32(0),
+            keccak256("first"),
+            bytes32(0),
+            _figures(1),
+            attest(sc, 1, bytes32(0), keccak256("first"), bytes32(0), _figures(1))
+        );
         uint256 start = gasleft();
         vm.prank(guardian);
         sc.revoke(1);
@@ -281,8 +488,14 @@ contract StateCommitmentTest is TestBase {
         vm.assertLe(many, one + 5_000, "revoke grows with the epochs after it");
         vm.assertEq(uint256(sc.latestEpoch()), 0);
         // And the chain advances past the revoked epoch at once.
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), keccak256("corrected"), bytes32(0), _figures(1));
+        sc.commit(
+            1,
+            bytes32(0),
+            keccak256("corrected"),
+            bytes32(0),
+            _figures(1),
+            attest(sc, 1, bytes32(0), keccak256("corrected"), bytes32(0), _figures(1))
+        );
         vm.assertEq(uint256(sc.latestEpoch()), 1);
     }
 
@@ -320,7 +533,13 @@ contract StateCommitmentTest is TestBase {
         vm.expectRevert(
             abi.encodeWithSelector(IStateCommitment.StateCommitmentEpochOutOfOrder.selector, 2, epoch)
         );
-        vm.prank(relayer);
-        sc.commit(epoch, _root(1), _root(epoch), bytes32(0), _figures(2));
+        sc.commit(
+            epoch,
+            _root(1),
+            _root(epoch),
+            bytes32(0),
+            _figures(2),
+            attest(sc, epoch, _root(1), _root(epoch), bytes32(0), _figures(2))
+        );
     }
 }

@@ -233,8 +233,9 @@ contract USDCEscrowTest is EscrowFixture {
         again.epoch = 2;
         bytes32 root = escrow.leafOf(again);
         bytes32 parent = sc.commitmentOf(1).stateRoot;
-        vm.prank(relayer);
-        sc.commit(2, parent, root, bytes32(0), _figuresAt(2));
+        sc.commit(
+            2, parent, root, bytes32(0), _figuresAt(2), attest(sc, 2, parent, root, bytes32(0), _figuresAt(2))
+        );
         vm.warp(block.timestamp + WINDOW + DELAY);
         vm.assertEq(escrow.withdraw(again, new bytes32[](0)), 25e6);
     }

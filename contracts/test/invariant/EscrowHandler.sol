@@ -6,12 +6,12 @@ import {USDCEscrow} from "../../USDCEscrow.sol";
 import {IStateCommitment} from "../../interfaces/IStateCommitment.sol";
 import {IUSDCEscrow} from "../../interfaces/IUSDCEscrow.sol";
 import {TestUSDC} from "../../tokens/TestUSDC.sol";
-import {TestBase} from "../utils/Vm.sol";
+import {Attesters} from "../utils/Attesters.sol";
 
 /// @notice Drives StateCommitment and the escrow through random commits (fully backed and below par), waits,
 ///         withdrawals, revocations, cancellations, clock stops and deposits, and keeps the ghost records the
 ///         invariants are checked against. Any payment that breaks a rule is counted in `violations`.
-contract EscrowHandler is TestBase {
+contract EscrowHandler is Attesters {
     struct Recorded {
         IUSDCEscrow.WithdrawalClaim claim;
         bytes32[] proof;
@@ -72,9 +72,7 @@ contract EscrowHandler is TestBase {
         bytes32 leafB = escrow.leafOf(b);
         bytes32 root =
             leafA < leafB ? keccak256(abi.encode(leafA, leafB)) : keccak256(abi.encode(leafB, leafA));
-        bytes32 parent = epoch == 1 ? bytes32(0) : sc.commitmentOf(epoch - 1).stateRoot;
-        vm.prank(relayer);
-        sc.commit(epoch, parent, root, keccak256(abi.encode(seed)), figures);
+        attestedCommit(sc, epoch, root, keccak256(abi.encode(seed)), figures);
         bytes32 hash = sc.commitmentHashOf(epoch);
         _record(a, leafB, hash);
         _record(b, leafA, hash);
@@ -180,8 +178,14 @@ contract EscrowHandler is TestBase {
         bytes32 parent = epoch == 1 ? bytes32(0) : sc.commitmentOf(epoch - 1).stateRoot;
         IStateCommitment.ReserveFigures memory f =
             IStateCommitment.ReserveFigures(1e24, 1e24, 0, uint64(block.timestamp));
-        vm.prank(relayer);
-        sc.commit(epoch, parent, keccak256("probe"), keccak256("probe"), f);
+        sc.commit(
+            epoch,
+            parent,
+            keccak256("probe"),
+            keccak256("probe"),
+            f,
+            attest(sc, epoch, parent, keccak256("probe"), keccak256("probe"), f)
+        );
         revert Advanced(epoch);
     }
 

@@ -7,11 +7,11 @@ import {USDCEscrow} from "../../USDCEscrow.sol";
 import {IStateCommitment} from "../../interfaces/IStateCommitment.sol";
 import {IUSDCEscrow} from "../../interfaces/IUSDCEscrow.sol";
 import {TestUSDC} from "../../tokens/TestUSDC.sol";
-import {TestBase} from "./Vm.sol";
+import {Attesters} from "./Attesters.sol";
 
 /// @notice A StateCommitment and an escrow over it, with the roles, parameters and helpers the escrow's unit and
 ///         invariant tests share.
-abstract contract EscrowFixture is TestBase {
+abstract contract EscrowFixture is Attesters {
     uint64 internal constant WINDOW = 100;
     uint64 internal constant DELAY = 50;
     uint128 internal constant LIMIT = 100_000e6;
@@ -40,12 +40,11 @@ abstract contract EscrowFixture is TestBase {
     }
 
     function _deploy(TestUSDC token) internal {
-        sc = new StateCommitment(admin, 0, WINDOW);
+        sc = new StateCommitment(admin, 0, WINDOW, attesterSet(), THRESHOLD);
         escrow = new USDCEscrow(
             IERC20(address(token)), IStateCommitment(address(sc)), admin, 0, defaults(), safetyDefaults()
         );
         vm.startPrank(admin);
-        sc.grantRole(sc.RELAYER_ROLE(), relayer);
         sc.grantRole(sc.GUARDIAN_ROLE(), guardian);
         escrow.grantRole(escrow.GUARDIAN_ROLE(), guardian);
         vm.stopPrank();
@@ -72,8 +71,9 @@ abstract contract EscrowFixture is TestBase {
 
     /// @dev Commits epoch 1 with `root` and `figures`.
     function _commitRoot(bytes32 root, IStateCommitment.ReserveFigures memory figures) internal {
-        vm.prank(relayer);
-        sc.commit(1, bytes32(0), root, bytes32(0), figures);
+        sc.commit(
+            1, bytes32(0), root, bytes32(0), figures, attest(sc, 1, bytes32(0), root, bytes32(0), figures)
+        );
     }
 
     /// @dev Commits epoch 1 with a two-leaf root over `a` and `b`, waits until it pays, returns a's proof.

@@ -16,6 +16,7 @@ interface Vm {
     function expectEmit(address emitter) external;
     function assume(bool condition) external pure;
     function addr(uint256 privateKey) external pure returns (address);
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function assertEq(uint256 left, uint256 right) external pure;
     function assertEq(uint256 left, uint256 right, string calldata err) external pure;
     function assertEq(bytes32 left, bytes32 right) external pure;
