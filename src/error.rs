@@ -23,6 +23,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    /// Attesting, or collecting attestations, failed.
+    #[error(transparent)]
+    Attest(#[from] crate::attest::Error),
     /// A local devnet could not be started or deployed.
     #[cfg(feature = "devnet")]
     #[error(transparent)]
@@ -41,6 +44,8 @@ pub enum Handling {
     /// The chain holds a different commitment still inside its window: alarm, and carry on once the guardian
     /// revokes it.
     AwaitRevocation,
+    /// Fewer attesters than the threshold signed the commitment: alarm, and carry on once enough do.
+    AwaitAttestations,
     /// Only a person can decide (a conflicting or revoked root, an equivocation, a broken invariant): stop, say
     /// why, and refuse to continue until someone looks.
     Halt,
@@ -52,6 +57,7 @@ impl Error {
         match self {
             Error::Chain(e) => e.handling(),
             Error::Store(e) if e.is_transient() => Handling::Retry,
+            Error::Attest(e) => e.handling(),
             _ => Handling::Halt,
         }
     }

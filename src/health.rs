@@ -21,12 +21,21 @@ pub enum Alarm {
     /// The chain holds a different commitment for an epoch, still inside its challenge window: nothing is
     /// committed until the guardian revokes it (then ours goes in), or it becomes final (then the relayer halts).
     ConflictingRoot,
+    /// Fewer attesters than the threshold signed our commitment for an epoch (silent, down, or signing something
+    /// else): nothing is committed until enough do.
+    AwaitingAttestations,
 }
 
 impl Alarm {
     /// Every alarm, so each has a metric series from the start.
-    pub const ALL: [Alarm; 5] =
-        [Alarm::Underfunded, Alarm::Paused, Alarm::ChainUnreachable, Alarm::StoreUnreachable, Alarm::ConflictingRoot];
+    pub const ALL: [Alarm; 6] = [
+        Alarm::Underfunded,
+        Alarm::Paused,
+        Alarm::ChainUnreachable,
+        Alarm::StoreUnreachable,
+        Alarm::ConflictingRoot,
+        Alarm::AwaitingAttestations,
+    ];
 
     /// Its name in metrics, the API and logs.
     pub fn as_str(self) -> &'static str {
@@ -36,6 +45,7 @@ impl Alarm {
             Alarm::ChainUnreachable => "chain_unreachable",
             Alarm::StoreUnreachable => "store_unreachable",
             Alarm::ConflictingRoot => "conflicting_root",
+            Alarm::AwaitingAttestations => "awaiting_attestations",
         }
     }
 }

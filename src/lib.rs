@@ -52,6 +52,7 @@
 //! - `rng`: the simulator's deterministic generator (also compiled for the unit tests).
 
 pub mod api;
+pub mod attest;
 pub mod backoff;
 pub mod chain;
 pub mod config;

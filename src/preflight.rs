@@ -149,7 +149,7 @@ async fn chain_id(provider: &DynProvider, expected: u64) -> Outcome {
 async fn contracts(settings: &Settings, account: Address, provider: &DynProvider, report: &mut Report) -> bool {
     let c = &settings.file.chain;
     let world = &mut report.world;
-    let sc = state_commitment(c, account, provider, world).await;
+    let sc = state_commitment(c, settings.file.attestation.endpoints.len(), provider, world).await;
     let escrow = escrow(c, provider, world).await;
     let escrow_ok = matches!(escrow, Outcome::Ok(_));
     let curve = curve(c, account, provider, world, escrow_ok).await;
@@ -160,8 +160,9 @@ async fn contracts(settings: &Settings, account: Address, provider: &DynProvider
         .fold(true, |ok, (name, outcome)| report.push(name, outcome) && ok)
 }
 
-/// `StateCommitment` answers its views and `account` holds its relayer role; records the challenge window.
-async fn state_commitment(c: &ChainSection, account: Address, provider: &DynProvider, world: &mut World) -> Outcome {
+/// `StateCommitment` answers its views, and enough attestation endpoints are configured to reach its threshold;
+/// records the challenge window.
+async fn state_commitment(c: &ChainSection, endpoints: usize, provider: &DynProvider, world: &mut World) -> Outcome {
     let sc = StateCommitment::new(c.state_commitment, provider);
 
     let latest = match sc.latestEpoch().call().await {
@@ -173,15 +174,24 @@ async fn state_commitment(c: &ChainSection, account: Address, provider: &DynProv
         Err(e) => return call_failed("challengeWindow()", e),
     };
     world.challenge_window = window;
-    let role = match sc.RELAYER_ROLE().call().await {
-        Ok(r) => r,
-        Err(e) => return call_failed("RELAYER_ROLE()", e),
+    let attesters = match sc.attesters().call().await {
+        Ok(a) => a.len(),
+        Err(e) => return call_failed("attesters()", e),
     };
-    match AccessControl::new(c.state_commitment, provider).hasRole(role, account).call().await {
-        Ok(true) => Outcome::Ok(format!("latest epoch {latest}, challenge window {window} s, {account} commits")),
-        Ok(false) => Outcome::Wrong(format!("{account} does not hold RELAYER_ROLE")),
-        Err(e) => call_failed("hasRole()", e),
+    let threshold = match sc.threshold().call().await {
+        Ok(t) => t.saturating_to::<usize>(),
+        Err(e) => return call_failed("threshold()", e),
+    };
+    if endpoints < threshold {
+        return Outcome::Wrong(format!(
+            "{threshold} of {attesters} attesters must sign each commitment, but [attestation] endpoints lists \
+             {endpoints}"
+        ));
     }
+    Outcome::Ok(format!(
+        "latest epoch {latest}, challenge window {window} s, {threshold} of {attesters} attesters sign ({endpoints} \
+         endpoints)"
+    ))
 }
 
 /// The escrow answers its views, reads roots from the configured `StateCommitment` and has valid P-AMM

@@ -16,6 +16,14 @@ pub mod state_commitment {
     );
 }
 
+/// `IAttesterQuorum.sol`: the errors of the attester quorum check `StateCommitment.commit` runs.
+pub mod attester_quorum {
+    alloy::sol!(
+        #[sol(rpc, all_derives, abi)]
+        "contracts/interfaces/IAttesterQuorum.sol"
+    );
+}
+
 /// `IUSDCEscrow.sol`.
 // `Withdrawn` carries eight fields, and `sol!` gives its struct a constructor taking each.
 #[allow(clippy::too_many_arguments)]
@@ -90,6 +98,15 @@ pub mod openzeppelin {
         interface IGuards {
             error ReentrancyGuardReentrantCall();
             error SafeERC20FailedOperation(address token);
+        }
+
+        /// OpenZeppelin's EIP712 (ERC-5267): the domain attesters sign under, readable by any client.
+        #[sol(rpc, all_derives, abi)]
+        interface IEip712 {
+            error InvalidShortString();
+            error StringTooLong(string str);
+            event EIP712DomainChanged();
+            function eip712Domain() external view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions);
         }
 
         #[sol(rpc, all_derives, abi)]
@@ -229,7 +246,14 @@ mod tests {
         let cases = [
             (
                 "StateCommitment",
-                bound(&[StateCommitment::abi::contract(), access.clone(), admin_rules.clone(), pausable]),
+                bound(&[
+                    StateCommitment::abi::contract(),
+                    attester_quorum::IAttesterQuorum::abi::contract(),
+                    openzeppelin::IEip712::abi::contract(),
+                    access.clone(),
+                    admin_rules.clone(),
+                    pausable,
+                ]),
             ),
             ("USDCEscrow", bound(&[USDCEscrow::abi::contract(), access.clone(), admin_rules.clone(), guards.clone()])),
             ("MycoBondingCurve", bound(&[MycoBondingCurve::abi::contract(), access, admin_rules, guards])),

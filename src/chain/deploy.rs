@@ -52,8 +52,13 @@ pub struct DeployConfig {
     pub admin: Address,
     /// May revoke commitments and pause.
     pub guardian: Address,
-    /// May commit roots and execute net curve orders.
+    /// Executes net curve orders (and pays gas for commitments, which anyone may submit with a quorum's
+    /// signatures).
     pub relayer: Address,
+    /// The validators' attesters (secp256k1 addresses, any order: deployed ascending).
+    pub attesters: Vec<Address>,
+    /// Attestations a commitment needs: more than half of the attesters.
+    pub attestation_threshold: usize,
     /// Seconds a commitment stays revocable.
     pub challenge_window: u64,
     /// Seconds an admin transfer waits between its two steps (OpenZeppelin's `AccessControlDefaultAdminRules`).
@@ -148,9 +153,14 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         Usdc::Test => (*TestUSDC::deploy(provider).await.map_err(failed("TestUSDC"))?.address(), true),
     };
     let admin_delay = alloy::primitives::Uint::<48, 1>::saturating_from(config.admin_delay);
-    let sc = StateCommitment::deploy(provider, config.admin, admin_delay, config.challenge_window)
-        .await
-        .map_err(failed("StateCommitment"))?;
+    let mut attesters = config.attesters.clone();
+    attesters.sort();
+    attesters.dedup();
+    let threshold = U256::from(config.attestation_threshold);
+    let sc =
+        StateCommitment::deploy(provider, config.admin, admin_delay, config.challenge_window, attesters, threshold)
+            .await
+            .map_err(failed("StateCommitment"))?;
     let myco = MycoToken::deploy(provider, config.admin).await.map_err(failed("MycoToken"))?;
     let curve = MycoBondingCurve::deploy(
         provider,
@@ -179,8 +189,6 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
     confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;
     let settlement = curve.SETTLEMENT_ROLE().call().await.map_err(failed("SETTLEMENT_ROLE"))?;
     confirm("grant SETTLEMENT_ROLE", curve.grantRole(settlement, config.relayer)).await?;
-    let relayer = sc.RELAYER_ROLE().call().await.map_err(failed("RELAYER_ROLE"))?;
-    confirm("grant RELAYER_ROLE", sc.grantRole(relayer, config.relayer)).await?;
     let guardian = sc.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
     confirm("grant GUARDIAN_ROLE", sc.grantRole(guardian, config.guardian)).await?;
     let escrow_guardian = escrow.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;

@@ -155,6 +155,9 @@ impl Error {
     /// Whether retrying the same operation later may succeed (network trouble, not a verdict of the chain).
     pub fn is_retryable(&self) -> bool {
         match self {
+            // A local usage error (no key for the account asked to send) is this process's configuration, not
+            // the network: waiting does not fix it.
+            Error::Rpc(alloy::transports::RpcError::LocalUsageError(_)) => false,
             Error::Rpc(e) => !e.is_error_resp() || e.as_error_resp().is_some_and(|r| r.code == 429 || r.code == -32005),
             Error::Contract { source, .. } => {
                 matches!(&**source, alloy::contract::Error::TransportError(e) if !e.is_error_resp())
@@ -223,6 +226,9 @@ pub fn decode_revert_data(data: &[u8]) -> String {
     use bindings::openzeppelin::{IAccessControl, IAccessControlDefaultAdminRules, IGuards, IPausable};
     use bindings::{MycoBondingCurve as C, StateCommitment as S, USDCEscrow as U};
     if let Ok(err) = S::IStateCommitmentErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = bindings::attester_quorum::IAttesterQuorum::IAttesterQuorumErrors::abi_decode(data) {
         return format!("{err:?}");
     }
     if let Ok(err) = U::IUSDCEscrowErrors::abi_decode(data) {

@@ -69,7 +69,7 @@ impl Submitter {
     /// Commits `root` unless the chain already has it. A commitment the guardian revoked is never sent again: if it
     /// is ours, the error says so and the relayer halts.
     #[tracing::instrument(skip_all, fields(epoch = root.epoch.0, root = %root.state_root))]
-    pub async fn submit(&self, root: &RootCommit) -> Result<Outcome, Error> {
+    pub async fn submit(&self, root: &RootCommit, signatures: Vec<alloy::primitives::Bytes>) -> Result<Outcome, Error> {
         let latest = self.latest_epoch().await?;
         let ours = root.hash();
         if root.epoch <= latest {
@@ -112,7 +112,14 @@ impl Submitter {
             return Err(Error::OwnCommitmentRevoked { epoch: root.epoch.0, commitment: ours, root: root.state_root });
         }
 
-        let call = self.contract.commit(root.epoch.0, root.parent_root, root.state_root, root.digest, figures(root));
+        let call = self.contract.commit(
+            root.epoch.0,
+            root.parent_root,
+            root.state_root,
+            root.digest,
+            figures(root),
+            signatures,
+        );
         // Simulated right before sending (state moves), so a revert comes back as its decoded reason; against the
         // pending block, the one the transaction goes into (its timestamp is what `commit` checks the batch's
         // against).
@@ -128,6 +135,16 @@ impl Submitter {
         Ok(outcome)
     }
 
+    /// The attesters the contract accepts now, and its threshold.
+    pub async fn quorum(&self) -> Result<crate::attest::collect::Quorum, Error> {
+        let attesters = self.contract.attesters().call().await.map_err(|e| Error::from_call("attesters", e))?;
+        let threshold = self.contract.threshold().call().await.map_err(|e| Error::from_call("threshold", e))?;
+        Ok(crate::attest::collect::Quorum {
+            attesters: attesters.into_iter().collect(),
+            threshold: threshold.saturating_to(),
+        })
+    }
+
     /// When `epoch`'s commitment becomes final, in the chain's time, as the contract reports it: its commit time
     /// plus the challenge window plus the time the guardian has stopped the clock since (`i64::MAX` while it is
     /// stopped).
@@ -138,6 +155,24 @@ impl Submitter {
 }
 
 impl RootCommit {
+    /// The fields in which `other` differs from this commitment (epoch included): every one the escrow pays from.
+    pub fn differences(&self, other: &RootCommit) -> Vec<&'static str> {
+        let (a, b) = (&self.figures, &other.figures);
+        [
+            ("epoch", self.epoch == other.epoch),
+            ("state root", self.state_root == other.state_root),
+            ("parent root", self.parent_root == other.parent_root),
+            ("batch digest", self.digest == other.digest),
+            ("total supply", a.total_supply == b.total_supply),
+            ("total reserve", a.total_reserve == b.total_reserve),
+            ("flow pressure", a.flow_pressure == b.flow_pressure),
+            ("timestamp", self.timestamp == other.timestamp),
+        ]
+        .into_iter()
+        .filter_map(|(field, same)| (!same).then_some(field))
+        .collect()
+    }
+
     /// The hash `StateCommitment` names this commitment by (`hashCommitment`): keccak256 of
     /// abi.encode(epoch, parentRoot, stateRoot, batchDigest, reserve).
     pub fn hash(&self) -> B256 {
@@ -160,20 +195,19 @@ fn figures(root: &RootCommit) -> ReserveFigures {
 /// The fields in which the chain's commitment differs from ours: "already on chain" means root, parent, batch
 /// digest and every figure, since the escrow pays from all of them.
 fn differences(on_chain: &Commitment, root: &RootCommit) -> Vec<&'static str> {
-    let ours = figures(root);
-    let theirs = &on_chain.reserve;
-    [
-        ("state root", on_chain.stateRoot == root.state_root),
-        ("parent root", on_chain.parentRoot == root.parent_root),
-        ("batch digest", on_chain.batchDigest == root.digest),
-        ("total supply", theirs.totalSupply == ours.totalSupply),
-        ("total reserve", theirs.totalReserve == ours.totalReserve),
-        ("flow pressure", theirs.flowPressure == ours.flowPressure),
-        ("timestamp", theirs.timestamp == ours.timestamp),
-    ]
-    .into_iter()
-    .filter_map(|(field, same)| (!same).then_some(field))
-    .collect()
+    let theirs = RootCommit {
+        epoch: root.epoch,
+        state_root: on_chain.stateRoot,
+        parent_root: on_chain.parentRoot,
+        digest: on_chain.batchDigest,
+        timestamp: on_chain.reserve.timestamp,
+        figures: CommittedFigures {
+            total_supply: on_chain.reserve.totalSupply,
+            total_reserve: on_chain.reserve.totalReserve,
+            flow_pressure: on_chain.reserve.flowPressure,
+        },
+    };
+    root.differences(&theirs)
 }
 
 #[cfg(test)]

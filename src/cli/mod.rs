@@ -100,6 +100,12 @@ pub struct DeployArgs {
     /// The guardian's address (may pause and revoke); must not be the admin.
     #[arg(long)]
     pub guardian: alloy::primitives::Address,
+    /// An attester's address (repeat for each: one beside each validator, `myco-bridge attest`).
+    #[arg(long = "attester", required = true)]
+    pub attesters: Vec<alloy::primitives::Address>,
+    /// Attestations a commitment needs (default 2f + 1 of n = 3f + 1: more than two thirds).
+    #[arg(long)]
+    pub attestation_threshold: Option<usize>,
     /// The chain's existing USDC (checked: a contract with 6 decimals).
     #[arg(long, conflicts_with = "test_usdc", required_unless_present = "test_usdc")]
     pub usdc: Option<alloy::primitives::Address>,

@@ -34,8 +34,16 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         (None, true) => Usdc::Test,
         _ => anyhow::bail!("give exactly one of --usdc ADDRESS (the chain's USDC) or --test-usdc"),
     };
+    let n = args.attesters.len();
+    let threshold = args.attestation_threshold.unwrap_or(n - (n - 1) / 3);
+    anyhow::ensure!(
+        threshold > n / 2 && threshold <= n,
+        "--attestation-threshold {threshold} of {n} attesters: it must be more than half and at most all"
+    );
     let config = DeployConfig {
         admin: admin.address(),
+        attesters: args.attesters.clone(),
+        attestation_threshold: threshold,
         guardian: args.guardian,
         relayer: args.relayer,
         challenge_window: args.challenge_window,

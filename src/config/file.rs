@@ -37,6 +37,27 @@ pub struct File {
     /// `[alerts]`
     #[serde(default)]
     pub alerts: AlertsSection,
+    /// `[attestation]`
+    #[serde(default)]
+    pub attestation: AttestationSection,
+}
+
+/// `[attestation]`: where the relayer collects the validators' attestations of each commitment, and how long it
+/// waits for each.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationSection {
+    /// Base URLs of the attesters (`myco-bridge attest`, one beside each validator); each serves
+    /// `GET /v1/attestations/{epoch}`.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// How long one attester may take to answer, milliseconds (a silent one costs at most this per poll).
+    #[serde(default = "default_attestation_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_attestation_timeout_ms() -> u64 {
+    2_000
 }
 
 /// `[alerts]`: thresholds `/metrics` publishes beside the live figures, so the shipped alerting rules compare

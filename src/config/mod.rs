@@ -156,6 +156,8 @@ impl Settings {
                 max_ops: f.source.max_document_ops,
                 max_column_bytes: f.source.max_document_column_bytes,
             },
+            attestation_endpoints: f.attestation.endpoints.clone(),
+            attestation_timeout: Duration::from_millis(f.attestation.timeout_ms),
         }
     }
 }

@@ -30,6 +30,8 @@ pub(super) struct Session {
     network: Network,
     source: FolderSource,
     relayer: JoinHandle<Result<()>>,
+    /// The validators' attesters (one each); the relayer collects their signatures.
+    attesters: Vec<devnet::attesters::RunningAttester>,
     shutdown: CancellationToken,
     status_url: String,
     status_page: DropGuard,
@@ -52,8 +54,11 @@ impl Session {
         let pool = store::connect(&database).await?;
         let network = Network::new(devnet.chain_id(), options.seed, options.validators, options.accounts);
         let batch_dir = workdir.join("batches");
-        let config = devnet
-            .relayer_config(ValidatorSet::new(network.validator_keys())?, SourceConfig::Folder(batch_dir.clone()));
+        let validators = ValidatorSet::new(network.validator_keys())?;
+        let source = SourceConfig::Folder(batch_dir.clone());
+        let attesters = devnet.spawn_attesters(validators.clone(), source.clone()).await?;
+        let mut config = devnet.relayer_config(validators, source);
+        config.attestation_endpoints = attesters.iter().map(|a| a.url.clone()).collect();
         let shutdown = CancellationToken::new();
         let relayer = Relayer::new(pool.clone(), devnet.provider(devnet::RELAYER_ACCOUNT), config);
         let health = relayer.health().clone();
@@ -69,6 +74,7 @@ impl Session {
             network,
             source: FolderSource::new(&batch_dir),
             relayer,
+            attesters,
             shutdown,
             status_url,
             status_page,

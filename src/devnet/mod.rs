@@ -2,6 +2,7 @@
 //! and a simulated validator network producing certified batches.
 
 pub mod anvil;
+pub mod attesters;
 pub mod deploy;
 pub mod faults;
 pub mod serve;
@@ -96,6 +97,8 @@ impl Devnet {
             // keeps them apart (`deploy --guardian`).
             guardian: admin.address(),
             relayer: relayer.address(),
+            attesters: attesters::addresses(),
+            attestation_threshold: attesters::ATTESTATION_THRESHOLD,
             challenge_window,
             // Tests move the admin role at once; a real deployment waits (`deploy --admin-delay`).
             admin_delay: 0,
@@ -161,7 +164,45 @@ impl Devnet {
             credit_within_epochs: crate::reconcile::DEFAULT_CREDIT_WITHIN_EPOCHS,
             max_log_range: crate::chain::logs::DEFAULT_MAX_LOG_RANGE,
             document_limits: Default::default(),
+            // Filled in by whoever runs the attesters (`spawn_attesters`).
+            attestation_endpoints: Vec::new(),
+            attestation_timeout: Duration::from_secs(2),
         }
+    }
+
+    /// Where this devnet's attestations count.
+    pub fn attestation_domain(&self) -> crate::attest::AttestationDomain {
+        crate::attest::AttestationDomain {
+            chain_id: self.chain_id(),
+            state_commitment: self.deployment.state_commitment,
+        }
+    }
+
+    /// Starts the devnet's attesters, each over its own in-memory store, trusting `validators` and reading
+    /// batches from `source` (as the relayer does).
+    pub async fn spawn_attesters(
+        &self,
+        validators: ValidatorSet,
+        source: SourceConfig,
+    ) -> Result<Vec<attesters::RunningAttester>, Error> {
+        let config = crate::attest::service::Config {
+            reader: crate::reader::Config {
+                chain_id: self.chain_id(),
+                validators,
+                source,
+                document_limits: Default::default(),
+                // The devnet deploys the default P-AMM parameters.
+                params: crate::settle::pamm::Params::default(),
+                escrow: self.deployment.escrow,
+            },
+            domain: self.attestation_domain(),
+            poll_interval: Duration::from_millis(50),
+        };
+        let mut running = Vec::new();
+        for key in attesters::keys(attesters::ATTESTER_SEED, attesters::ATTESTERS) {
+            running.push(attesters::RunningAttester::start(key, config.clone(), "sqlite::memory:").await?);
+        }
+        Ok(running)
     }
 
     /// Moves the chain's clock forward by `seconds` and mines a block at the new time.

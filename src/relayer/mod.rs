@@ -58,6 +58,10 @@ pub struct Config {
     pub max_log_range: u64,
     /// What a batch's document may claim before it is loaded.
     pub document_limits: crate::ingest::document::footprint::Limits,
+    /// The attesters to collect each commitment's signatures from (base URLs).
+    pub attestation_endpoints: Vec<String>,
+    /// How long one attester may take to answer.
+    pub attestation_timeout: Duration,
 }
 
 /// The relayer: a store, a signing provider, its configuration, and the health it reports.
@@ -129,12 +133,21 @@ impl Relayer {
         let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, txmgr.clone());
         let settler =
             CurveSettler::new(self.provider.clone(), self.config.curve, self.config.settlement_account, txmgr);
+        let domain = crate::attest::AttestationDomain {
+            chain_id: self.config.chain_id,
+            state_commitment: self.config.state_commitment,
+        };
+        let collector = crate::attest::collect::Collector::new(
+            self.config.attestation_endpoints.clone(),
+            domain,
+            self.config.attestation_timeout,
+        )?;
         tracing::info!(next_epoch = reader.next_epoch(), source = %reader.describe(), "pipeline started");
         let mut backoff = Backoff::default();
         loop {
             let pass = async {
                 reader.read_available().await?;
-                self.submit_uncommitted(&settler, &submitter).await
+                self.submit_uncommitted(&settler, &submitter, &collector).await
             };
             // A stop does not wait for a pass stuck on a receipt: every step is recorded before it is sent and
             // recovered from the chain, so leaving mid-pass is as safe as the kills the fault tests inflict.
@@ -183,6 +196,7 @@ impl Relayer {
             Handling::AwaitFunds => Alarm::Underfunded,
             Handling::AwaitUnpause => Alarm::Paused,
             Handling::AwaitRevocation => Alarm::ConflictingRoot,
+            Handling::AwaitAttestations => Alarm::AwaitingAttestations,
             Handling::Retry if matches!(e, Error::Store(_) | Error::Chain(crate::chain::Error::Log(_))) => {
                 Alarm::StoreUnreachable
             }

@@ -1,10 +1,11 @@
 //! The relayer's chain writer: each stored epoch the chain does not have yet, in order, its root and then its net
 //! curve orders; exactly once each, recovering what an earlier run sent from the chain.
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::U256;
 
 use super::Relayer;
-use crate::chain::{CurveSettler, Outcome, RootCommit, Submitter};
+use crate::attest::{self, collect::Collector};
+use crate::chain::{CurveSettler, Outcome, Submitter};
 use crate::ids::{Epoch, Purpose};
 use crate::settle::{cow, execution};
 use crate::store::curve::{self as curve_store, Planned, Status};
@@ -19,7 +20,12 @@ impl Relayer {
     /// can trade for an epoch the validators' batch has not been committed for. A crash between the two steps
     /// leaves the root committed and the orders pending; the restart executes them before committing anything
     /// newer.
-    pub(super) async fn submit_uncommitted(&self, settler: &CurveSettler, submitter: &Submitter) -> Result<()> {
+    pub(super) async fn submit_uncommitted(
+        &self,
+        settler: &CurveSettler,
+        submitter: &Submitter,
+        collector: &Collector,
+    ) -> Result<()> {
         // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
         // guardian revoked) is forgotten, and its epoch is submitted again.
         let chain_latest = submitter.latest_epoch().await?;
@@ -35,19 +41,15 @@ impl Relayer {
             self.settle_net_orders(settler, epoch).await?;
         }
         for batch in batches::uncommitted(&self.pool).await? {
-            let parent_root = match batch.epoch.previous() {
-                None | Some(Epoch(0)) => B256::ZERO,
-                Some(e) => batches::get(&self.pool, e).await?.map(|b| b.state_root).unwrap_or_default(),
+            let root = attest::commitment::of_stored(&self.pool, &batch).await?;
+            // A commitment already on chain is compared, not signed again; a new one needs a quorum of attesters
+            // over our own computation.
+            let signatures = if root.epoch <= submitter.latest_epoch().await? {
+                Vec::new()
+            } else {
+                collector.collect(&self.pool, &root, &submitter.quorum().await?).await?
             };
-            let root = RootCommit {
-                epoch: batch.epoch,
-                state_root: batch.state_root,
-                parent_root,
-                digest: batch.digest,
-                timestamp: batch.timestamp,
-                figures: batch.reserve,
-            };
-            let (tx_hash, block_number, gas_used) = match submitter.submit(&root).await? {
+            let (tx_hash, block_number, gas_used) = match submitter.submit(&root, signatures).await? {
                 Outcome::Committed { tx_hash, block_number, gas_used } => {
                     (Some(tx_hash), Some(block_number), Some(gas_used))
                 }

@@ -127,6 +127,11 @@ pub async fn all(pool: &Pool) -> Result<Vec<StoredBatch>> {
     stored(select!("ORDER BY b.epoch"), pool).await
 }
 
+/// Accepted batches this attester has not signed yet, in epoch order.
+pub async fn unattested(pool: &Pool) -> Result<Vec<StoredBatch>> {
+    stored(select!("LEFT JOIN attestations a ON a.epoch = b.epoch WHERE a.epoch IS NULL ORDER BY b.epoch"), pool).await
+}
+
 /// Accepted batches whose root has not been committed yet, in epoch order.
 pub async fn uncommitted(pool: &Pool) -> Result<Vec<StoredBatch>> {
     stored(select!("LEFT JOIN commitments c ON c.epoch = b.epoch WHERE c.epoch IS NULL ORDER BY b.epoch"), pool).await

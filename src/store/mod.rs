@@ -3,6 +3,7 @@
 //! written once, in the SQL both accept (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 pub mod attempts;
+pub mod attestations;
 pub mod batches;
 pub mod claims;
 pub mod clock;

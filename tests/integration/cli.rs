@@ -76,6 +76,9 @@ async fn deploy_prints_a_working_chain_section_and_migrate_and_status_read_the_s
             "--challenge-window".into(),
             "60".into(),
         ];
+        for attester in myco_bridge::devnet::attesters::addresses() {
+            args.extend(["--attester".to_string(), attester.to_string()]);
+        }
         args.extend(extra.iter().map(|a| a.to_string()));
         bin().args(args).env("MYCO_BRIDGE_ADMIN_KEY", &admin_key).output().unwrap()
     };
@@ -89,12 +92,14 @@ async fn deploy_prints_a_working_chain_section_and_migrate_and_status_read_the_s
     let chain = section["chain"].as_table().unwrap();
     assert_eq!(chain["chain_id"].as_integer(), Some(devnet.chain_id() as i64));
     let sc: alloy::primitives::Address = chain["state_commitment"].as_str().unwrap().parse().unwrap();
-    // The deployment is live and the relayer holds its role.
+    // The deployment is live: the attesters are registered, three of the four must sign (2f + 1).
     let provider = devnet.provider(myco_bridge::devnet::ADMIN_ACCOUNT);
     let contract = myco_bridge::chain::bindings::StateCommitment::new(sc, &provider);
     let roles = myco_bridge::chain::bindings::AccessControl::new(sc, &provider);
-    let role = contract.RELAYER_ROLE().call().await.unwrap();
-    assert!(roles.hasRole(role, relayer).call().await.unwrap());
+    let mut attesters = myco_bridge::devnet::attesters::addresses();
+    attesters.sort();
+    assert_eq!(contract.attesters().call().await.unwrap(), attesters);
+    assert_eq!(contract.threshold().call().await.unwrap(), alloy::primitives::U256::from(3));
     let guardian_role = contract.GUARDIAN_ROLE().call().await.unwrap();
     assert!(roles.hasRole(guardian_role, guardian).call().await.unwrap(), "the guardian is its own key");
     let admin = devnet.signer(myco_bridge::devnet::ADMIN_ACCOUNT).address();
@@ -115,7 +120,7 @@ async fn deploy_prints_a_working_chain_section_and_migrate_and_status_read_the_s
     assert!(!neither.status.success(), "one of --usdc or --test-usdc is required");
     let missing_key = bin()
         .args(["deploy", "--rpc-url", devnet.url().as_str(), "--relayer", &relayer.to_string(), "--test-usdc"])
-        .args(["--guardian", &guardian.to_string()])
+        .args(["--guardian", &guardian.to_string(), "--attester", &relayer.to_string()])
         .output()
         .unwrap();
     assert!(!missing_key.status.success());

@@ -48,6 +48,8 @@ pub struct Harness {
     pub batch_dir: PathBuf,
     /// Where the relayer reads batches; the batch folder unless a test says otherwise.
     pub source: SourceConfig,
+    /// The validators' attesters, reading the batch folder; the relayer collects their signatures.
+    pub attesters: Vec<myco_bridge::devnet::attesters::RunningAttester>,
     _dir: tempfile::TempDir,
 }
 
@@ -78,11 +80,22 @@ impl Harness {
         let batch_dir = dir.path().join("batches");
         std::fs::create_dir_all(&batch_dir).unwrap();
         let source = SourceConfig::Folder(batch_dir.clone());
-        Self { devnet, network, pool, database_url, batch_dir, source, _dir: dir }
+        let validators = ValidatorSet::new(network.validator_keys()).unwrap();
+        let attesters = devnet.spawn_attesters(validators, source.clone()).await.expect("attesters");
+        Self { devnet, network, pool, database_url, batch_dir, source, attesters, _dir: dir }
+    }
+
+    /// A quorum of the devnet attesters' signatures over a commitment (as colluding or honest attesters would
+    /// give it), for a test that commits directly.
+    pub fn quorum(&self, root: &myco_bridge::chain::RootCommit) -> Vec<alloy::primitives::Bytes> {
+        myco_bridge::devnet::attesters::quorum_signatures(self.devnet.attestation_domain(), root)
     }
 
     pub fn config(&self) -> Config {
-        self.devnet.relayer_config(ValidatorSet::new(self.network.validator_keys()).unwrap(), self.source.clone())
+        let mut config =
+            self.devnet.relayer_config(ValidatorSet::new(self.network.validator_keys()).unwrap(), self.source.clone());
+        config.attestation_endpoints = self.attesters.iter().map(|a| a.url.clone()).collect();
+        config
     }
 
     /// Deposits `amount` test USDC (6 decimals) into the escrow from anvil account `user` (minted and approved

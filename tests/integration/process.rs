@@ -66,7 +66,11 @@ poll_interval_ms = 100
 
 [api]
 listen = "127.0.0.1:{port}"
+
+[attestation]
+endpoints = [{endpoints}]
 "#,
+        endpoints = h.attesters.iter().map(|a| format!("\"{}\"", a.url)).collect::<Vec<_>>().join(", "),
         rpc = rpc_url,
         chain_id = h.devnet.chain_id(),
         sc = d.state_commitment,

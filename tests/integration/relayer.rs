@@ -91,7 +91,7 @@ async fn restart_after_lost_record_finds_root_on_chain_and_sends_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_commitment_is_waited_out_until_the_guardian_revokes_it_then_ours_lands() {
     let mut h = Harness::start().await;
-    // Someone with the relayer key commits a different root for epoch 1 first.
+    // A quorum of colluding attesters signs a different root for epoch 1, and someone commits it first.
     let provider = h.devnet.provider(RELAYER_ACCOUNT);
     let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &provider);
     let figures = ReserveFigures {
@@ -101,7 +101,17 @@ async fn a_foreign_commitment_is_waited_out_until_the_guardian_revokes_it_then_o
         timestamp: 1,
     };
     let foreign_root = B256::repeat_byte(0xee);
-    myco_bridge::chain::send_call("commit", sc.commit(1, B256::ZERO, foreign_root, B256::ZERO, figures)).await.unwrap();
+    let foreign = myco_bridge::chain::RootCommit {
+        epoch: Epoch(1),
+        state_root: foreign_root,
+        parent_root: B256::ZERO,
+        digest: B256::ZERO,
+        timestamp: 1,
+        figures: Default::default(),
+    };
+    let signatures = h.quorum(&foreign);
+    let commit = sc.commit(1, B256::ZERO, foreign_root, B256::ZERO, figures, signatures);
+    myco_bridge::chain::send_call("commit", commit).await.unwrap();
 
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
@@ -124,7 +134,10 @@ async fn unauthorised_key_stops_with_the_decoded_revert() {
     let mut h = Harness::start().await;
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     FolderSource::new(&h.batch_dir).publish(1, &b1.bytes).await.unwrap();
-    let relayer = h.spawn_relayer(7); // an anvil account without RELAYER_ROLE
+    // An anvil account without SETTLEMENT_ROLE: its commit lands (anyone may submit an attested commitment),
+    // its net orders are refused.
+    let config = myco_bridge::relayer::Config { settlement_account: h.devnet.signer(7).address(), ..h.config() };
+    let relayer = h.spawn_relayer_with(7, config);
     let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
     let err = ended.expect_err("an unauthorised key must stop the relayer").to_string();
     assert!(err.contains("AccessControlUnauthorizedAccount"), "{err}");

@@ -123,7 +123,21 @@ async fn stored_events_equal_the_canonical_chain_after_reorgs_of_depth_one_to_fi
             timestamp: depth,
         };
         let leaf = claim.leaf(&myco_bridge::settle::ClaimDomain { chain_id: devnet.chain_id(), escrow: d.escrow });
-        send_call("commit", sc.commit(depth, parent, leaf, B256::repeat_byte(depth as u8), figures)).await.unwrap();
+        let root = myco_bridge::chain::RootCommit {
+            epoch: myco_bridge::ids::Epoch(depth),
+            state_root: leaf,
+            parent_root: parent,
+            digest: B256::repeat_byte(depth as u8),
+            timestamp: depth,
+            figures: myco_bridge::settle::CommittedFigures {
+                total_supply: thousand,
+                total_reserve: thousand,
+                flow_pressure: U256::ZERO,
+            },
+        };
+        let signatures = myco_bridge::devnet::attesters::quorum_signatures(devnet.attestation_domain(), &root);
+        let commit = sc.commit(depth, parent, leaf, B256::repeat_byte(depth as u8), figures, signatures);
+        send_call("commit", commit).await.unwrap();
         parent = leaf;
         devnet.advance_time(601).await.unwrap();
         let withdrawal = withdrawCall {

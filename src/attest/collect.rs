@@ -1,0 +1,224 @@
+//! The relayer's side: ask every configured attester for its signature of an epoch, keep only signatures over
+//! the relayer's own commitment by registered attesters, and hand the contract a quorum of them, ordered by
+//! signer. An attester that signed something else is recorded with what differs (an N-version check: two
+//! independent computations must agree before money moves) and never counted; a silent or slow one costs at most
+//! the request timeout.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use alloy::primitives::{Address, Bytes};
+
+use super::wire::Attestation;
+use super::{AttestationDomain, Error};
+use crate::chain::RootCommit;
+use crate::store::Pool;
+use crate::store::attestations::{self, Disagreement};
+
+/// The attesters `StateCommitment` accepts now, and how many must sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quorum {
+    /// Registered attesters.
+    pub attesters: BTreeSet<Address>,
+    /// Signatures a commitment needs.
+    pub threshold: usize,
+}
+
+/// Asks attester endpoints for signatures.
+#[derive(Debug, Clone)]
+pub struct Collector {
+    endpoints: Vec<String>,
+    client: reqwest::Client,
+    domain: AttestationDomain,
+}
+
+/// What one endpoint gave for an epoch.
+enum Answer {
+    /// A signature over our commitment by a registered attester.
+    Counts(Address, Bytes),
+    /// Nothing usable, and why (silent, not found, not an attester): not evidence of anything.
+    Missing(String),
+    /// A signed statement that differs from ours: evidence, recorded.
+    Disagrees(Disagreement),
+}
+
+impl Collector {
+    /// A collector asking `endpoints` (base URLs), each request bounded by `timeout`.
+    pub fn new(endpoints: Vec<String>, domain: AttestationDomain, timeout: Duration) -> crate::Result<Self> {
+        let client = crate::net::client(timeout)
+            .map_err(|e| crate::ingest::Error::Source(std::io::Error::other(e.to_string())))?;
+        Ok(Self { endpoints, client, domain })
+    }
+
+    /// The signatures to submit with `root`: `quorum.threshold` of them over our own commitment, ordered by
+    /// ascending signer; or `Error::Quorum` saying which endpoints did not count and why.
+    pub async fn collect(&self, pool: &Pool, root: &RootCommit, quorum: &Quorum) -> crate::Result<Vec<Bytes>> {
+        let mut asks = tokio::task::JoinSet::new();
+        for endpoint in self.endpoints.clone() {
+            let (client, domain, root) = (self.client.clone(), self.domain, *root);
+            let attesters = quorum.attesters.clone();
+            asks.spawn(async move {
+                let answer = ask(&client, &endpoint, domain, &root, &attesters).await;
+                (endpoint, answer)
+            });
+        }
+        let mut counted = BTreeMap::new();
+        let mut notes = Vec::new();
+        while let Some(joined) = asks.join_next().await {
+            let Ok((endpoint, answer)) = joined else { continue };
+            match answer {
+                Answer::Counts(signer, signature) => {
+                    counted.insert(signer, signature);
+                }
+                Answer::Missing(why) => notes.push(format!("{endpoint}: {why}")),
+                Answer::Disagrees(d) => {
+                    if attestations::record_disagreement(pool, &d).await? {
+                        tracing::warn!(epoch = root.epoch.0, endpoint = %d.endpoint, signer = ?d.signer,
+                            differs = %d.fields, "an attester signed a different commitment");
+                    }
+                    notes.push(format!("{endpoint}: signed a different commitment ({})", d.fields));
+                }
+            }
+        }
+        if counted.len() < quorum.threshold {
+            notes.sort();
+            return Err(Error::Quorum {
+                epoch: root.epoch.0,
+                have: counted.len(),
+                need: quorum.threshold,
+                detail: notes.join("; "),
+            }
+            .into());
+        }
+        // BTreeMap order is ascending by address, as the contract wants; any `threshold` of them will do.
+        Ok(counted.into_values().take(quorum.threshold).collect())
+    }
+}
+
+/// One endpoint's answer for `root`'s epoch.
+async fn ask(
+    client: &reqwest::Client,
+    endpoint: &str,
+    domain: AttestationDomain,
+    root: &RootCommit,
+    attesters: &BTreeSet<Address>,
+) -> Answer {
+    let url = format!("{}/v1/attestations/{}", endpoint.trim_end_matches('/'), root.epoch.0);
+    let response = match client.get(&url).send().await {
+        Ok(r) => r,
+        Err(e) => return Answer::Missing(format!("unreachable: {}", crate::error::with_causes(&e))),
+    };
+    if !response.status().is_success() {
+        return Answer::Missing(format!("answered {}", response.status()));
+    }
+    let text = match response.text().await {
+        Ok(t) => t,
+        Err(e) => return Answer::Missing(format!("reading the answer: {e}")),
+    };
+    let attestation: Attestation = match serde_json::from_str(&text) {
+        Ok(a) => a,
+        Err(e) => return Answer::Missing(format!("not an attestation: {e}")),
+    };
+    judge(endpoint, domain, root, attesters, &attestation, text)
+}
+
+/// Whether `a` counts toward our commitment `root`, is missing, or disagrees with it.
+fn judge(
+    endpoint: &str,
+    domain: AttestationDomain,
+    root: &RootCommit,
+    attesters: &BTreeSet<Address>,
+    a: &Attestation,
+    evidence: String,
+) -> Answer {
+    let disagree = |signer: Option<Address>, fields: String| {
+        Answer::Disagrees(Disagreement { epoch: root.epoch, endpoint: endpoint.to_string(), signer, fields, evidence })
+    };
+    if a.chain_id != domain.chain_id || a.state_commitment != domain.state_commitment {
+        return Answer::Missing(format!("attests for chain {} contract {}, not ours", a.chain_id, a.state_commitment));
+    }
+    let theirs = match a.commitment.to_root() {
+        Ok(t) => t,
+        Err(e) => return Answer::Missing(format!("malformed commitment: {e}")),
+    };
+    let differs = root.differences(&theirs);
+    if !differs.is_empty() {
+        // Who really signed it: their signature over their own commitment.
+        return disagree(domain.signer(&theirs, &a.signature), differs.join(", "));
+    }
+    match domain.signer(root, &a.signature) {
+        Some(signer) if signer != a.signer => {
+            Answer::Missing(format!("signature recovers to {signer}, not the claimed {}", a.signer))
+        }
+        Some(signer) if !attesters.contains(&signer) => {
+            Answer::Missing(format!("{signer} is not a registered attester"))
+        }
+        Some(signer) => Answer::Counts(signer, a.signature.clone()),
+        None => Answer::Missing("the signature is malformed or malleable".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{B256, U256};
+    use alloy::signers::local::PrivateKeySigner;
+
+    use super::*;
+    use crate::attest::wire::CommitmentFields;
+    use crate::ids::Epoch;
+    use crate::settle::CommittedFigures;
+
+    fn root() -> RootCommit {
+        RootCommit {
+            epoch: Epoch(4),
+            state_root: B256::repeat_byte(1),
+            parent_root: B256::repeat_byte(2),
+            digest: B256::repeat_byte(3),
+            timestamp: 99,
+            figures: CommittedFigures {
+                total_supply: U256::from(10),
+                total_reserve: U256::from(9),
+                flow_pressure: U256::from(1),
+            },
+        }
+    }
+
+    const DOMAIN: AttestationDomain =
+        AttestationDomain { chain_id: 31337, state_commitment: Address::repeat_byte(0x5c) };
+
+    fn attestation(key: &PrivateKeySigner, r: &RootCommit, domain: AttestationDomain) -> Attestation {
+        Attestation {
+            chain_id: DOMAIN.chain_id,
+            state_commitment: DOMAIN.state_commitment,
+            signer: key.address(),
+            signature: domain.sign(key, r).unwrap().to_vec().into(),
+            commitment: CommitmentFields::from(r),
+        }
+    }
+
+    #[test]
+    fn only_a_registered_attesters_signature_over_our_own_commitment_counts() {
+        let (key, stranger) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+        let attesters = BTreeSet::from([key.address()]);
+        let ours = root();
+        let judge = |a: &Attestation| judge("http://a", DOMAIN, &ours, &attesters, a, String::new());
+
+        assert!(matches!(judge(&attestation(&key, &ours, DOMAIN)), Answer::Counts(s, _) if s == key.address()));
+        assert!(matches!(judge(&attestation(&stranger, &ours, DOMAIN)), Answer::Missing(_)));
+
+        // Their own, different figures: a disagreement naming the field and the signer.
+        let mut theirs = ours;
+        theirs.figures.total_reserve = U256::from(8);
+        match judge(&attestation(&key, &theirs, DOMAIN)) {
+            Answer::Disagrees(d) => {
+                assert_eq!(d.fields, "total reserve");
+                assert_eq!(d.signer, Some(key.address()));
+            }
+            _ => panic!("a different commitment must be recorded"),
+        }
+
+        // Our fields, but signed for another contract: the signature recovers to someone else.
+        let elsewhere = AttestationDomain { state_commitment: Address::repeat_byte(0x77), ..DOMAIN };
+        assert!(matches!(judge(&attestation(&key, &ours, elsewhere)), Answer::Missing(_)));
+    }
+}
