@@ -27,3 +27,7 @@ CREATE TABLE attestation_disagreements (
     seen_at     INTEGER NOT NULL,
     UNIQUE (epoch, endpoint, fields)
 );
+
+-- The attesters whose signatures went on chain with each of our commitments (comma-separated addresses; empty
+-- when the commitment was found already on chain).
+ALTER TABLE commitments ADD COLUMN attested_by TEXT NOT NULL DEFAULT '';

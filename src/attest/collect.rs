@@ -50,9 +50,14 @@ impl Collector {
         Ok(Self { endpoints, client, domain })
     }
 
-    /// The signatures to submit with `root`: `quorum.threshold` of them over our own commitment, ordered by
-    /// ascending signer; or `Error::Quorum` saying which endpoints did not count and why.
-    pub async fn collect(&self, pool: &Pool, root: &RootCommit, quorum: &Quorum) -> crate::Result<Vec<Bytes>> {
+    /// The signers and signatures to submit with `root`: `quorum.threshold` of them over our own commitment,
+    /// ordered by ascending signer; or `Error::Quorum` saying which endpoints did not count and why.
+    pub async fn collect(
+        &self,
+        pool: &Pool,
+        root: &RootCommit,
+        quorum: &Quorum,
+    ) -> crate::Result<Vec<(Address, Bytes)>> {
         let mut asks = tokio::task::JoinSet::new();
         for endpoint in self.endpoints.clone() {
             let (client, domain, root) = (self.client.clone(), self.domain, *root);
@@ -91,7 +96,7 @@ impl Collector {
             .into());
         }
         // BTreeMap order is ascending by address, as the contract wants; any `threshold` of them will do.
-        Ok(counted.into_values().take(quorum.threshold).collect())
+        Ok(counted.into_iter().take(quorum.threshold).collect())
     }
 }
 

@@ -26,6 +26,10 @@ pub enum Command {
     /// Run the relayer as a service: ingest, settle, submit, watch, reconcile, and serve the status page,
     /// JSON API, /metrics, /health and /ready. Stops cleanly on SIGINT/SIGTERM (exit 0); exits 2 after a halt.
     Run(RunArgs),
+    /// Run an attester beside a validator: verify the same certified batches, recompute each epoch's commitment,
+    /// sign it with the attester key (MYCO_BRIDGE_ATTESTER_KEY, or [signer] keystore) and serve the signatures at
+    /// GET /v1/attestations/{epoch}. Never signs two different commitments for one epoch (it halts, exit 2).
+    Attest(AttestArgs),
     /// What the relayer (running or not) has done, from its store: epochs ingested, committed and finalized,
     /// pending withdrawals, open mismatches. Exits 0, or 2 when the relayer is halted by an equivocation.
     Status(StatusArgs),
@@ -49,6 +53,15 @@ pub enum Command {
     /// Print a batch's computed outputs: clearing price, fills, net curve orders, penalties, P-AMM payouts,
     /// deposit splits, the state root and each claim's proof.
     InspectBatch(InspectArgs),
+}
+
+/// `attest` options.
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// The attester's configuration file: the relayer's format ([chain], [validators], [source], [database] (its
+    /// own store), [api] listen); the relayer-only sections are ignored.
+    #[arg(long, short, env = "MYCO_BRIDGE_CONFIG")]
+    pub config: PathBuf,
 }
 
 /// `run` options.

@@ -1,6 +1,7 @@
 //! The binary's commands, one module each (the library holds everything they use; these only parse files and
 //! print). `main.rs` parses the arguments and dispatches here.
 
+pub mod attest;
 pub mod batch;
 #[cfg(feature = "devnet")]
 pub mod demo;

@@ -22,6 +22,8 @@ pub use file::*;
 pub const ENV_PREFIX: &str = "MYCO_BRIDGE__";
 /// The relayer's private key (hex), when no keystore is configured.
 pub const KEY_ENV: &str = "MYCO_BRIDGE_PRIVATE_KEY";
+/// The environment variable holding an attester's key (hex), when it is not in a keystore.
+pub const ATTESTER_KEY_ENV: &str = "MYCO_BRIDGE_ATTESTER_KEY";
 /// The keystore's password, when no password file is configured.
 pub const KEYSTORE_PASSWORD_ENV: &str = "MYCO_BRIDGE_KEYSTORE_PASSWORD";
 
@@ -125,6 +127,34 @@ impl Settings {
                 // The parse error would not contain the key, but say nothing about it anyway.
                 hex.trim().parse().map_err(|_| Error::Key(format!("{KEY_ENV} is not a 32-byte hex private key")))
             }
+        }
+    }
+
+    /// The attester's key: `MYCO_BRIDGE_ATTESTER_KEY` in `env` if set, else the `[signer]` keystore (or
+    /// `MYCO_BRIDGE_PRIVATE_KEY`), as for the relayer. Never logged.
+    pub fn attester_signer(&self, env: impl Fn(&str) -> Option<String>) -> Result<PrivateKeySigner, Error> {
+        match env(ATTESTER_KEY_ENV) {
+            Some(hex) => hex
+                .trim()
+                .parse()
+                .map_err(|_| Error::Key(format!("{ATTESTER_KEY_ENV} is not a 32-byte hex private key"))),
+            None => self.signer(env),
+        }
+    }
+
+    /// The reader configuration (shared by the relayer and an attester), with the escrow's P-AMM `params`.
+    pub fn reader(&self, params: crate::settle::pamm::Params) -> crate::reader::Config {
+        let f = &self.file;
+        crate::reader::Config {
+            chain_id: f.chain.chain_id,
+            validators: self.validators.clone(),
+            source: self.source.clone(),
+            document_limits: crate::ingest::document::footprint::Limits {
+                max_ops: f.source.max_document_ops,
+                max_column_bytes: f.source.max_document_column_bytes,
+            },
+            params,
+            escrow: f.chain.escrow,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct EpochLine {
     pub deposits_credited: usize,
     /// Withdrawal claims in its root.
     pub claims: usize,
+    /// The attesters whose signatures went on chain with the commitment.
+    pub attested_by: Vec<alloy::primitives::Address>,
     /// The batch auction and the net orders the curve executed.
     pub curve: Option<store::curve::CurveSettlement>,
     /// The P-AMM rate, payouts and deposit split.
@@ -165,6 +167,16 @@ impl Report {
         Ok(())
     }
 
+    fn attestations(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "attested by (the validators' attesters whose signatures went on chain with each root):")?;
+        for e in &self.epochs {
+            let who: Vec<String> = e.attested_by.iter().map(ToString::to_string).collect();
+            let who = if who.is_empty() { "(found on chain)".to_string() } else { who.join(", ") };
+            writeln!(f, "{:>5}  {who}", e.epoch)?;
+        }
+        Ok(())
+    }
+
     fn escrow_events(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "deposits seen: {}", self.deposits.len())?;
         for dep in &self.deposits {
@@ -204,6 +216,8 @@ impl fmt::Display for Report {
         self.commitments(f)?;
         writeln!(f)?;
         self.settlements(f)?;
+        writeln!(f)?;
+        self.attestations(f)?;
         writeln!(f)?;
         writeln!(f, "latestEpoch() on chain: {}", self.latest_epoch_on_chain)?;
         self.escrow_events(f)?;

@@ -179,6 +179,11 @@ impl Session {
             Ok(result) => result?,
             Err(e) => return Err(step("relayer task", e.to_string())),
         }
+        for attester in self.attesters {
+            if let Some(Err(e)) = attester.stop().await {
+                return Err(step("an attester halted", e.to_string()));
+            }
+        }
         let report = Report {
             rpc_url: self.devnet.url().to_string(),
             status_url: self.status_url,
@@ -270,6 +275,7 @@ async fn epoch_lines(pool: &Pool, credited_per_epoch: &[usize]) -> Result<Vec<Ep
             gas_used: c.gas_used,
             deposits_credited: credited_per_epoch.get(epoch as usize - 1).copied().unwrap_or_default(),
             claims: claims.iter().filter(|s| s.claim.epoch == epoch).count(),
+            attested_by: c.attested_by.clone(),
             curve: curve_rows.iter().find(|r| r.plan.epoch == c.epoch).cloned(),
             outputs: output_rows.iter().find(|r| r.epoch == epoch).cloned(),
         });

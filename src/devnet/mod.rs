@@ -185,16 +185,25 @@ impl Devnet {
         validators: ValidatorSet,
         source: SourceConfig,
     ) -> Result<Vec<attesters::RunningAttester>, Error> {
+        let reader = crate::reader::Config {
+            chain_id: self.chain_id(),
+            validators,
+            source,
+            document_limits: Default::default(),
+            // The devnet deploys the default P-AMM parameters.
+            params: crate::settle::pamm::Params::default(),
+            escrow: self.deployment.escrow,
+        };
+        self.spawn_attesters_reading(reader).await
+    }
+
+    /// Starts the devnet's attesters with their reader configured as given (another source, another escrow).
+    pub async fn spawn_attesters_reading(
+        &self,
+        reader: crate::reader::Config,
+    ) -> Result<Vec<attesters::RunningAttester>, Error> {
         let config = crate::attest::service::Config {
-            reader: crate::reader::Config {
-                chain_id: self.chain_id(),
-                validators,
-                source,
-                document_limits: Default::default(),
-                // The devnet deploys the default P-AMM parameters.
-                params: crate::settle::pamm::Params::default(),
-                escrow: self.deployment.escrow,
-            },
+            reader,
             domain: self.attestation_domain(),
             poll_interval: Duration::from_millis(50),
         };

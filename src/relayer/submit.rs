@@ -44,11 +44,12 @@ impl Relayer {
             let root = attest::commitment::of_stored(&self.pool, &batch).await?;
             // A commitment already on chain is compared, not signed again; a new one needs a quorum of attesters
             // over our own computation.
-            let signatures = if root.epoch <= submitter.latest_epoch().await? {
+            let attested = if root.epoch <= submitter.latest_epoch().await? {
                 Vec::new()
             } else {
                 collector.collect(&self.pool, &root, &submitter.quorum().await?).await?
             };
+            let (attested_by, signatures): (Vec<_>, Vec<_>) = attested.into_iter().unzip();
             let (tx_hash, block_number, gas_used) = match submitter.submit(&root, signatures).await? {
                 Outcome::Committed { tx_hash, block_number, gas_used } => {
                     (Some(tx_hash), Some(block_number), Some(gas_used))
@@ -62,6 +63,7 @@ impl Relayer {
                 block_number,
                 gas_used,
                 final_at: Some(submitter.final_at(batch.epoch).await?),
+                attested_by,
             };
             commitments::insert(&self.pool, &record).await?;
             self.settle_net_orders(settler, batch.epoch).await?;

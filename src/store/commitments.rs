@@ -23,6 +23,8 @@ pub struct Commitment {
     /// When it becomes final in the chain's time (its block timestamp plus the challenge window, as the contract
     /// reports them); `None` until read from the chain.
     pub final_at: Option<i64>,
+    /// The attesters whose signatures we submitted with it (empty when it was found already on chain).
+    pub attested_by: Vec<alloy::primitives::Address>,
 }
 
 /// A row as stored.
@@ -34,6 +36,7 @@ struct Row {
     block_number: Option<Unsigned>,
     gas_used: Option<Unsigned>,
     final_at: Option<i64>,
+    attested_by: String,
 }
 
 impl From<Row> for Commitment {
@@ -45,6 +48,8 @@ impl From<Row> for Commitment {
             block_number: r.block_number.map(|n| n.0),
             gas_used: r.gas_used.map(|n| n.0),
             final_at: r.final_at,
+            // Written by `insert` from parsed addresses; anything else is skipped rather than failing a read.
+            attested_by: r.attested_by.split(',').filter_map(|a| a.parse().ok()).collect(),
         }
     }
 }
@@ -52,11 +57,12 @@ impl From<Row> for Commitment {
 /// Records a commitment; recording an epoch again (it was recommitted after a reorg) keeps the latest.
 pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     sqlx::query(
-        "INSERT INTO commitments (epoch, state_root, tx_hash, block_number, gas_used, committed_at, final_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO commitments (epoch, state_root, tx_hash, block_number, gas_used, committed_at, final_at,
+                                  attested_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (epoch) DO UPDATE SET state_root = excluded.state_root, tx_hash = excluded.tx_hash,
              block_number = excluded.block_number, gas_used = excluded.gas_used, committed_at = excluded.committed_at,
-             final_at = excluded.final_at",
+             final_at = excluded.final_at, attested_by = excluded.attested_by",
     )
     .bind(c.epoch)
     .bind(c.state_root.as_slice())
@@ -65,6 +71,7 @@ pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     .bind(c.gas_used.map(|n| n as i64))
     .bind(now())
     .bind(c.final_at)
+    .bind(c.attested_by.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","))
     .execute(pool)
     .await?;
     Ok(())
@@ -118,7 +125,7 @@ pub async fn latest(pool: &Pool) -> Result<Option<Epoch>> {
 /// Every commitment, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
     let rows = sqlx::query_as::<_, Row>(
-        "SELECT epoch, state_root, tx_hash, block_number, gas_used, final_at FROM commitments ORDER BY epoch",
+        "SELECT epoch, state_root, tx_hash, block_number, gas_used, final_at, attested_by FROM commitments ORDER BY epoch",
     )
     .fetch_all(pool)
     .await

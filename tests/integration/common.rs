@@ -85,6 +85,32 @@ impl Harness {
         Self { devnet, network, pool, database_url, batch_dir, source, attesters, _dir: dir }
     }
 
+    /// Reads batches from `source` from now on, the attesters too (they are restarted on it).
+    pub async fn set_source(&mut self, source: SourceConfig) {
+        self.source = source;
+        let config = self.config();
+        self.attest_for(config, Default::default()).await;
+    }
+
+    /// Restarts the attesters to read what `config`'s relayer reads (its validators, source and escrow, with the
+    /// escrow's P-AMM `params`); returns `config` collecting from them.
+    pub async fn attest_for(&mut self, mut config: Config, params: myco_bridge::settle::pamm::Params) -> Config {
+        for a in std::mem::take(&mut self.attesters) {
+            a.stop().await;
+        }
+        let reader = myco_bridge::reader::Config {
+            chain_id: config.chain_id,
+            validators: config.validators.clone(),
+            source: config.source.clone(),
+            document_limits: config.document_limits,
+            params,
+            escrow: config.escrow,
+        };
+        self.attesters = self.devnet.spawn_attesters_reading(reader).await.expect("attesters");
+        config.attestation_endpoints = self.attesters.iter().map(|a| a.url.clone()).collect();
+        config
+    }
+
     /// A quorum of the devnet attesters' signatures over a commitment (as colluding or honest attesters would
     /// give it), for a test that commits directly.
     pub fn quorum(&self, root: &myco_bridge::chain::RootCommit) -> Vec<alloy::primitives::Bytes> {

@@ -51,6 +51,7 @@ async fn claims_are_priced_with_the_escrows_own_parameters() {
     .await
     .unwrap();
     let config = myco_bridge::relayer::Config { escrow: *escrow.address(), ..h.config() };
+    let config = h.attest_for(config, params).await;
     let escrow = myco_bridge::chain::bindings::USDCEscrow::new(*escrow.address(), &admin);
 
     // Epoch 1 credits 10,000 USDC and turns it into MYCO; epoch 2 writes 40% of the reserve off and redeems

@@ -125,6 +125,8 @@ async fn an_endpoint_serving_fresh_garbage_backs_off_and_fills_no_disk() {
     let honest = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
     let b1 = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
     honest.publish(1, b1.bytes);
+    // The attesters read the honest endpoint (the count below is the relayer's alone); the relayer reads both.
+    h.set_source(SourceConfig::Http { endpoints: vec![honest.url()], timeout: Duration::from_secs(2) }).await;
     h.source = SourceConfig::Http { endpoints: vec![garbage.clone(), honest.url()], timeout: Duration::from_secs(2) };
     let relayer = h.spawn_relayer(myco_bridge::devnet::RELAYER_ACCOUNT);
     crate::common::wait_until("epoch 1 is committed", || async {

@@ -50,7 +50,7 @@ async fn one_honest_endpoint_is_enough_among_liars_and_dead_ones() {
         previous = Some(good);
     }
     let endpoints = vec![liar.url(), black_hole().await, refused().await, honest.url()];
-    h.source = SourceConfig::Http { endpoints, timeout: Duration::from_millis(500) };
+    h.set_source(SourceConfig::Http { endpoints, timeout: Duration::from_millis(500) }).await;
 
     // The honest endpoint serves each epoch once the liar's version of it has been seen (a liar backs off after
     // each lie, so with every epoch already served it would not be asked again).
@@ -96,7 +96,7 @@ async fn conflicting_certified_batches_halt_and_are_kept_as_evidence() {
     let conflicting = h.network.faulty(&good, None, Fault::Equivocation);
     a.publish(1, good.bytes.clone());
     b.publish(1, conflicting.clone());
-    h.source = SourceConfig::Http { endpoints: vec![a.url(), b.url()], timeout: Duration::from_secs(2) };
+    h.set_source(SourceConfig::Http { endpoints: vec![a.url(), b.url()], timeout: Duration::from_secs(2) }).await;
 
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();

@@ -158,7 +158,7 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     assert_eq!(value("myco_bridge_balances_up"), 1.0);
     let count = |name: &str| scrape.samples.iter().filter(|s| s.metric == name).count();
     assert_eq!(count("myco_bridge_net_orders_skipped_total"), 4, "every skip reason is published");
-    assert_eq!(count("myco_bridge_alarm"), 5, "every alarm is published");
+    assert_eq!(count("myco_bridge_alarm"), 6, "every alarm is published");
     let mismatch_kinds = scrape.samples.iter().filter(|s| s.metric == "myco_bridge_open_mismatches").count();
     assert_eq!(mismatch_kinds, 6, "every mismatch kind is published at zero");
     assert!(scrape.samples.iter().any(|s| s.metric == "myco_bridge_ingest_to_commit_seconds"

@@ -55,6 +55,12 @@ async fn the_relayer_runs_over_https_rpc_and_https_batch_endpoints_signed_by_a_p
         let batch = h.network.next_batch(&EpochInputs { timestamp: epoch, ..Default::default() });
         server.publish(epoch, batch.bytes);
     }
+    // The attesters read the same server (in the clear, beside it); the relayer goes through TLS.
+    let plain = myco_bridge::ingest::SourceConfig::Http {
+        endpoints: vec![server.url()],
+        timeout: std::time::Duration::from_secs(2),
+    };
+    h.set_source(plain).await;
 
     let port = free_port();
     let source = format!("http = [\"{}\"]", batches.url());
@@ -237,15 +243,17 @@ async fn a_user_withdraws_with_nothing_but_the_api_and_the_withdraw_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_simulator_following_the_escrow_credits_real_deposits_and_resumes_its_folder() {
-    let h = Harness::start().await;
+    let mut h = Harness::start().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("batches");
     let escrow = h.devnet.deployment.escrow.to_string();
+    let (chain_id, rpc_url) = (h.devnet.chain_id().to_string(), h.devnet.url().to_string());
+    let start_block = h.devnet.deployment.start_block.to_string();
     let simulate = |epochs: &str| {
         let status = Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
             .args(["simulate", "--epochs", epochs, "--interval-ms", "50", "--accounts", "8", "--withdrawals", "0"])
-            .args(["--chain-id", &h.devnet.chain_id().to_string(), "--rpc-url", h.devnet.url().as_str()])
-            .args(["--escrow", &escrow, "--from-block", &h.devnet.deployment.start_block.to_string(), "--out"])
+            .args(["--chain-id", &chain_id, "--rpc-url", &rpc_url])
+            .args(["--escrow", &escrow, "--from-block", &start_block, "--out"])
             .arg(&out)
             .output()
             .unwrap();
@@ -260,6 +268,7 @@ async fn a_simulator_following_the_escrow_credits_real_deposits_and_resumes_its_
         myco_bridge::ingest::ValidatorSet::new(myco_bridge::ingest::certificate::parse_keys(&keys).unwrap()).unwrap();
     let source = myco_bridge::ingest::SourceConfig::Folder(out.clone());
     let config = h.devnet.relayer_config(validators, source);
+    let config = h.attest_for(config, Default::default()).await;
     let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
     let all_credited = |n: usize| {
         let pool = h.pool.clone();
