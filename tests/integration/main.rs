@@ -1,6 +1,7 @@
 //! Integration tests against a real anvil and the real contracts, in one test binary (one link, shared helpers).
 
 mod alerts;
+mod attestation;
 mod capped_rpc;
 mod chain_faults;
 mod cli;
