@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {StateCommitment} from "../StateCommitment.sol";
 import {IStateCommitment} from "../interfaces/IStateCommitment.sol";
 import {IUSDCEscrow} from "../interfaces/IUSDCEscrow.sol";
 import {TestUSDC} from "../tokens/TestUSDC.sol";
@@ -39,7 +40,7 @@ contract GasTest is EscrowFixture {
     }
 
     function test_gas_commitAndRevoke() public {
-        _report("commit (fresh epoch)", _commit(1, keccak256("r1"), _figuresAt(1)), 260_000);
+        _report("commit, 3 of 4 attesters (fresh epoch)", _commit(1, keccak256("r1"), _figuresAt(1)), 260_000);
         vm.warp(block.timestamp + 1);
         for (uint64 e = 2; e <= 1_000; ++e) {
             _commit(e, keccak256(abi.encode(e)), _figuresAt(e));
@@ -80,5 +81,32 @@ contract GasTest is EscrowFixture {
         start = gasleft();
         escrow.withdraw(b, proofB);
         _report("withdraw (below par)", start - gasleft(), 200_000);
+    }
+
+    /// A commit verified against 7 of 10 attesters (n = 3f + 1 with f = 3), next to 3 of 4 above.
+    function test_gas_commitSevenOfTen() public {
+        uint256[] memory keys = new uint256[](10);
+        address[] memory set = new address[](10);
+        for (uint256 i = 0; i < 10; ++i) {
+            keys[i] = 0x5EED00 + i;
+        }
+        for (uint256 i = 1; i < 10; ++i) {
+            for (uint256 j = i; j > 0 && vm.addr(keys[j]) < vm.addr(keys[j - 1]); --j) {
+                (keys[j], keys[j - 1]) = (keys[j - 1], keys[j]);
+            }
+        }
+        for (uint256 i = 0; i < 10; ++i) {
+            set[i] = vm.addr(keys[i]);
+        }
+        StateCommitment ten = new StateCommitment(admin, 0, WINDOW, set, 7);
+        IStateCommitment.ReserveFigures memory f = _figuresAt(1);
+        bytes32 d = typedDigest(ten, 1, bytes32(0), keccak256("r"), keccak256("d"), f);
+        bytes[] memory sigs = new bytes[](7);
+        for (uint256 i = 0; i < 7; ++i) {
+            sigs[i] = signWith(keys[i], d);
+        }
+        uint256 start = gasleft();
+        ten.commit(1, bytes32(0), keccak256("r"), keccak256("d"), f, sigs);
+        _report("commit, 7 of 10 attesters (fresh epoch)", start - gasleft(), 300_000);
     }
 }
