@@ -195,6 +195,12 @@ fn ingest(e: &mut Exposition, t: &Totals) {
         .collect();
     e.metric("net_orders_skipped_total", "counter", "Net order legs left out, by reason.", &skipped);
     e.metric("batches_ingested_total", "counter", "Certified batches accepted.", &one_sample(t.batches_ingested));
+    e.metric(
+        "attestation_disagreements_total",
+        "counter",
+        "Attesters' signatures over a commitment other than ours (recorded with the differing fields, never counted).",
+        &one_sample(t.attestation_disagreements),
+    );
     let rejected: u64 = t.rejected_by_reason.iter().map(|r| r.1).sum::<u64>() + t.rejected_repeats;
     let mut by_reason = vec![(r#"{reason="all"}"#.to_string(), rejected as f64)];
     by_reason.extend(t.rejected_by_reason.iter().map(|(r, n)| (format!(r#"{{reason="{r}"}}"#), *n as f64)));

@@ -46,6 +46,8 @@ pub struct Totals {
     pub skipped_net_orders: Vec<(String, u64)>,
     /// Rejected inputs counted rather than kept (more of a kind already kept for that source and epoch).
     pub rejected_repeats: u64,
+    /// Attestations of a commitment other than ours, on record.
+    pub attestation_disagreements: u64,
 }
 
 /// Bucket bounds (seconds) of the ingest → commit latency histogram.
@@ -148,5 +150,6 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         equivocations: count("SELECT COUNT(*) FROM equivocations").await?,
         skipped_net_orders: crate::store::curve::skips_by_reason(pool).await?,
         rejected_repeats: crate::store::quarantine::repeats(pool).await?,
+        attestation_disagreements: count("SELECT COUNT(*) FROM attestation_disagreements").await?,
     })
 }
