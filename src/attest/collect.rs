@@ -45,8 +45,7 @@ enum Answer {
 impl Collector {
     /// A collector asking `endpoints` (base URLs), each request bounded by `timeout`.
     pub fn new(endpoints: Vec<String>, domain: AttestationDomain, timeout: Duration) -> crate::Result<Self> {
-        let client = crate::net::client(timeout)
-            .map_err(|e| crate::ingest::Error::Source(std::io::Error::other(e.to_string())))?;
+        let client = crate::net::client(timeout).map_err(|e| Error::Client { reason: e.to_string() })?;
         Ok(Self { endpoints, client, domain })
     }
 

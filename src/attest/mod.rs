@@ -40,6 +40,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The HTTP client for the attester endpoints could not be built (TLS setup).
+    #[error("building the attestation client: {reason}")]
+    Client {
+        /// Why.
+        reason: String,
+    },
     /// Fewer attesters than the threshold signed our commitment.
     #[error("epoch {epoch}: {have} of the {need} attestations needed over our commitment ({detail})")]
     Quorum {
@@ -59,7 +65,7 @@ impl Error {
     pub fn handling(&self) -> crate::Handling {
         match self {
             Error::Quorum { .. } => crate::Handling::AwaitAttestations,
-            Error::WouldEquivocate { .. } | Error::Sign { .. } => crate::Handling::Halt,
+            Error::WouldEquivocate { .. } | Error::Sign { .. } | Error::Client { .. } => crate::Handling::Halt,
         }
     }
 }
