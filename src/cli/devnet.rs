@@ -81,6 +81,11 @@ pub struct SimulateArgs {
     /// Milliseconds between batches.
     #[arg(long, default_value_t = 1000)]
     pub interval_ms: u64,
+    /// Also run one attester per validator for the `StateCommitment` at this address (keys derived from --seed, as
+    /// the devnet deploys them), each verifying these batches and serving its signatures; prints their URLs for
+    /// the relayer's [attestation] endpoints and keeps serving until Ctrl-C. Needs --escrow (the claims' domain).
+    #[arg(long, requires = "escrow")]
+    pub attest_for: Option<alloy::primitives::Address>,
     /// Publish a bad batch first at an epoch, as EPOCH:KIND (repeatable). Kinds: corrupt-document, truncated,
     /// wrong-schema, bad-signature, missing-signatures, too-few-signers, unknown-signer, duplicate-signer,
     /// wrong-parent, replay, oversized, wrong-chain, bad-intent-signature, equivocation.

@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use myco_bridge::devnet::attesters::RunningAttester;
 use myco_bridge::devnet::serve::BatchServer;
 use myco_bridge::devnet::simulate::Network;
 use myco_bridge::devnet::stream::{self, Deposits, EscrowFeed, Sink, StreamOptions};
 use myco_bridge::ingest::certificate::format_keys;
 use myco_bridge::ingest::folder::FolderSource;
+use myco_bridge::ingest::{SourceConfig, ValidatorSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::devnet::SimulateArgs;
@@ -27,7 +29,7 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         None => (Network::new(args.chain_id, args.seed, validators, accounts), Vec::new()),
     };
     let keys = format_keys(&network.validator_keys());
-    let sink = match (&args.out, args.listen) {
+    let (sink, source) = match (&args.out, args.listen) {
         (Some(dir), _) => {
             tokio::fs::create_dir_all(dir).await.with_context(|| format!("creating {}", dir.display()))?;
             tokio::fs::write(dir.join("validators.txt"), &keys).await?;
@@ -35,16 +37,21 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 0 => println!("writing batches to {} (validator keys in validators.txt)", dir.display()),
                 last => println!("resuming {} after epoch {last} (its batches are kept as they are)", dir.display()),
             }
-            Sink::Folder(FolderSource::new(dir))
+            (Sink::Folder(FolderSource::new(dir)), SourceConfig::Folder(dir.clone()))
         }
         (None, Some(addr)) => {
             let server = BatchServer::start(addr, shutdown.clone()).await.with_context(|| format!("binding {addr}"))?;
             println!("serving batches at {}v1/batches/<epoch>", server.url());
-            Sink::Http(server)
+            let source = SourceConfig::Http { endpoints: vec![server.url()], timeout: Duration::from_secs(5) };
+            (Sink::Http(server), source)
         }
         (None, None) => unreachable!("clap requires --out or --listen"),
     };
     print!("validators (chain {}, quorum {}):\n{keys}", args.chain_id, 2 * args.validators / 3 + 1);
+    let attesters = match args.attest_for {
+        Some(state_commitment) => attesters(&args, &network, source, state_commitment).await?,
+        None => Vec::new(),
+    };
     let credited = history.iter().flat_map(|(_, s)| s.deposits.iter().map(|d| d.deposit_id)).max().unwrap_or(0);
     let deposits = deposits_feed(&args, credited).await?;
     let mut options = StreamOptions {
@@ -65,11 +72,54 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let first = network.epoch() + 1;
     let last = stream::run(&mut network, &sink, &mut options, shutdown.clone()).await?;
     println!("produced epochs {first} to {last}");
-    if matches!(sink, Sink::Http(_)) && !shutdown.is_cancelled() {
+    if (matches!(sink, Sink::Http(_)) || !attesters.is_empty()) && !shutdown.is_cancelled() {
         println!("still serving until Ctrl-C");
         shutdown.cancelled().await;
     }
+    for attester in attesters {
+        if let Some(Err(e)) = attester.stop().await {
+            anyhow::bail!("an attester halted: {e}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One attester per validator, keys from the seed, reading what this simulator publishes.
+async fn attesters(
+    args: &SimulateArgs,
+    network: &Network,
+    source: SourceConfig,
+    state_commitment: alloy::primitives::Address,
+) -> anyhow::Result<Vec<RunningAttester>> {
+    let (Some(url), Some(escrow)) = (&args.rpc_url, args.escrow) else {
+        anyhow::bail!("--attest-for needs --rpc-url and --escrow");
+    };
+    let provider = myco_bridge::chain::signing_provider(
+        url.parse().context("--rpc-url")?,
+        alloy::signers::local::PrivateKeySigner::random(),
+    );
+    let params =
+        myco_bridge::chain::escrow_pamm_params(&provider, escrow).await.context("the escrow's pammParams()")?;
+    let config = myco_bridge::attest::service::Config {
+        reader: myco_bridge::reader::Config {
+            chain_id: args.chain_id,
+            validators: ValidatorSet::new(network.validator_keys())?,
+            source,
+            document_limits: Default::default(),
+            params,
+            escrow,
+        },
+        domain: myco_bridge::attest::AttestationDomain { chain_id: args.chain_id, state_commitment },
+        poll_interval: Duration::from_millis(100),
+    };
+    let mut running = Vec::new();
+    println!("attesters (for StateCommitment {state_commitment}):");
+    for key in myco_bridge::devnet::attesters::keys(args.seed, args.validators as usize) {
+        let attester = RunningAttester::start(key, config.clone(), "sqlite::memory:").await?;
+        println!("  {} at {}", attester.address, attester.url);
+        running.push(attester);
+    }
+    Ok(running)
 }
 
 /// Where the simulated validators' deposits come from: the escrow's real ones (after deposit id `credited`) or
