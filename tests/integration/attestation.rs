@@ -233,3 +233,49 @@ impl LyingAttester {
         self.shutdown.cancel();
     }
 }
+
+/// `simulate --attest-for` runs one attester per validator beside the simulated network, keys from its seed (the
+/// devnet's): a relayer given the URLs it prints commits with their signatures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_runs_attesters_a_relayer_commits_with() {
+    use std::io::{BufRead, BufReader};
+    let mut h = Harness::start().await;
+    for a in std::mem::take(&mut h.attesters) {
+        a.stop().await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("batches");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+        .args(["simulate", "--epochs", "2", "--interval-ms", "50", "--accounts", "8", "--withdrawals", "0"])
+        .args(["--chain-id", &h.devnet.chain_id().to_string(), "--rpc-url", h.devnet.url().as_str()])
+        .args(["--escrow", &h.devnet.deployment.escrow.to_string()])
+        .args(["--from-block", &h.devnet.deployment.start_block.to_string()])
+        .args(["--attest-for", &h.devnet.deployment.state_commitment.to_string(), "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // "  0xADDRESS at http://127.0.0.1:PORT", one line per attester.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let urls: Vec<String> = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .filter_map(|l| l.split_once(" at http://").map(|(_, addr)| format!("http://{addr}")))
+        .take(4)
+        .collect();
+    // Keep reading what it prints, or it dies of a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    assert_eq!(urls.len(), 4, "four attesters announced");
+    let keys = std::fs::read_to_string(out.join("validators.txt")).unwrap();
+    let validators =
+        myco_bridge::ingest::ValidatorSet::new(myco_bridge::ingest::certificate::parse_keys(&keys).unwrap()).unwrap();
+    let mut config = h.devnet.relayer_config(validators, myco_bridge::ingest::SourceConfig::Folder(out.clone()));
+    config.attestation_endpoints = urls;
+    let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
+    wait_until("both simulated epochs are committed with the simulator's attesters", || committed(&h, 2)).await;
+    relayer.stop().await.unwrap();
+    assert_eq!(commitments::all(&h.pool).await.unwrap()[1].attested_by.len(), 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
