@@ -141,6 +141,17 @@ pub enum Error {
         /// The oldest block whose hash it kept.
         oldest_known: u64,
     },
+    /// The curve has not settled the epoch before the one being planned: the auction would run at a spot other
+    /// than the one the epoch's inputs name (a bug, never expected: epochs settle in order).
+    #[error(
+        "epoch {epoch}: the curve's last settled epoch is {last_settled}; orders are planned only after the previous epoch's"
+    )]
+    SettlementOutOfOrder {
+        /// The epoch being planned.
+        epoch: u64,
+        /// `lastSettledEpoch()`.
+        last_settled: u64,
+    },
     /// The chain is missing an earlier epoch (e.g. it was revoked); nothing is skipped.
     #[error("epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order")]
     OutOfOrder {

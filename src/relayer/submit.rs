@@ -83,6 +83,16 @@ impl Relayer {
             return Ok(());
         }
         let view = settler.view().await?;
+        // The auction's one input that is not in the batch is the curve's spot, and it must be the spot right
+        // after the previous epoch's settlement: a function of the chain's history alone (the curve takes no
+        // other trades), so an attester or an auditor computes the same fills (docs/settlement-math.md).
+        if view.last_settled.0 + 1 < epoch.0 {
+            return Err(crate::chain::Error::SettlementOutOfOrder {
+                epoch: epoch.0,
+                last_settled: view.last_settled.0,
+            }
+            .into());
+        }
         let planned = match stored {
             Some(row) => row.plan,
             None => {

@@ -79,8 +79,12 @@ async fn check(options: &Options, finished: &Finished) -> BTreeMap<U256, U256> {
     assert_eq!(rows.len() as u64, options.epochs, "every epoch's net orders recorded");
     let mut supply = U256::from(100_000u64) * U256::from(WAD); // the float's seed purchase
     let mut traded = 0;
+    let curve_params =
+        myco_bridge::settle::curve::Curve { p0: myco_bridge::devnet::CURVE_P0, m: myco_bridge::devnet::CURVE_M };
     for row in &rows {
         assert_eq!(row.status, Status::Executed, "epoch {} settled on the curve", row.plan.epoch);
+        // The auction ran at the spot the chain's history gives: the float purchase plus every earlier execution.
+        assert_eq!(row.plan.spot, curve_params.spot(supply).unwrap(), "epoch {} spot", row.plan.epoch);
         let e = row.executed.expect("execution recorded");
         supply = supply - row.plan.sell.0 + e.myco_out;
         traded += usize::from(!(row.plan.sell.0.is_zero() && row.plan.buy.0.is_zero()));
