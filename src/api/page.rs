@@ -45,7 +45,7 @@ fn status_label(status: WithdrawalStatus) -> &'static str {
     match status {
         WithdrawalStatus::Requested => "requested",
         WithdrawalStatus::InRoot => "in root",
-        WithdrawalStatus::Final => "final (claimable after the withdrawal delay)",
+        WithdrawalStatus::Final => "final, claimable",
         WithdrawalStatus::Paid => "paid",
     }
 }

@@ -276,6 +276,21 @@ pub fn withdrawal_claim(c: &crate::settle::Claim) -> bindings::escrow::IUSDCEscr
     }
 }
 
+/// When the escrow starts paying `epoch`'s claims, in chain time (`USDCEscrow.payableAt`: final plus the
+/// withdrawal delay; `i64::MAX` while the commitment clock is stopped).
+pub async fn escrow_payable_at(
+    provider: &alloy::providers::DynProvider,
+    escrow: alloy::primitives::Address,
+    epoch: crate::ids::Epoch,
+) -> Result<i64, Error> {
+    let at = bindings::USDCEscrow::new(escrow, provider)
+        .payableAt(epoch.0)
+        .call()
+        .await
+        .map_err(|e| Error::from_call("payableAt", e))?;
+    Ok(at.min(i64::MAX as u64) as i64)
+}
+
 /// The P-AMM parameters `escrow` pays by. Claims are priced and committed flow pressure is decayed with these,
 /// never with a copy of our own: a relayer configured differently from the contract would otherwise report
 /// payouts the escrow does not make.

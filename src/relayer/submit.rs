@@ -35,7 +35,8 @@ impl Relayer {
         }
         let chain_now = store::clock::chain_time(&self.pool).await?;
         for epoch in commitments::not_final(&self.pool, chain_now).await? {
-            commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?).await?;
+            let payable_at = crate::chain::escrow_payable_at(&self.provider, self.config.escrow, epoch).await?;
+            commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?, payable_at).await?;
         }
         for epoch in curve_store::committed_unsettled(&self.pool).await? {
             self.settle_net_orders(settler, epoch).await?;
@@ -63,6 +64,9 @@ impl Relayer {
                 block_number,
                 gas_used,
                 final_at: Some(submitter.final_at(batch.epoch).await?),
+                payable_at: Some(
+                    crate::chain::escrow_payable_at(&self.provider, self.config.escrow, batch.epoch).await?,
+                ),
                 attested_by,
             };
             commitments::insert(&self.pool, &record).await?;

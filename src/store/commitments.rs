@@ -23,6 +23,8 @@ pub struct Commitment {
     /// When it becomes final in the chain's time (its block timestamp plus the challenge window, as the contract
     /// reports them); `None` until read from the chain.
     pub final_at: Option<i64>,
+    /// When its claims start to pay (final plus the escrow's withdrawal delay), chain time; `None` until read.
+    pub payable_at: Option<i64>,
     /// The attesters whose signatures we submitted with it (empty when it was found already on chain).
     pub attested_by: Vec<alloy::primitives::Address>,
 }
@@ -36,6 +38,7 @@ struct Row {
     block_number: Option<Unsigned>,
     gas_used: Option<Unsigned>,
     final_at: Option<i64>,
+    payable_at: Option<i64>,
     attested_by: String,
 }
 
@@ -48,6 +51,7 @@ impl From<Row> for Commitment {
             block_number: r.block_number.map(|n| n.0),
             gas_used: r.gas_used.map(|n| n.0),
             final_at: r.final_at,
+            payable_at: r.payable_at,
             // Written by `insert` from parsed addresses; anything else is skipped rather than failing a read.
             attested_by: r.attested_by.split(',').filter_map(|a| a.parse().ok()).collect(),
         }
@@ -58,11 +62,11 @@ impl From<Row> for Commitment {
 pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     sqlx::query(
         "INSERT INTO commitments (epoch, state_root, tx_hash, block_number, gas_used, committed_at, final_at,
-                                  attested_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                  attested_by, payable_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (epoch) DO UPDATE SET state_root = excluded.state_root, tx_hash = excluded.tx_hash,
              block_number = excluded.block_number, gas_used = excluded.gas_used, committed_at = excluded.committed_at,
-             final_at = excluded.final_at, attested_by = excluded.attested_by",
+             final_at = excluded.final_at, attested_by = excluded.attested_by, payable_at = excluded.payable_at",
     )
     .bind(c.epoch)
     .bind(c.state_root.as_slice())
@@ -72,29 +76,33 @@ pub async fn insert(pool: &Pool, c: &Commitment) -> Result<()> {
     .bind(now())
     .bind(c.final_at)
     .bind(c.attested_by.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","))
+    .bind(c.payable_at)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// Records when `epoch`'s commitment becomes final (chain time).
-pub async fn set_final_at(pool: &Pool, epoch: Epoch, final_at: i64) -> Result<()> {
-    sqlx::query("UPDATE commitments SET final_at = $1 WHERE epoch = $2")
+/// Records when `epoch`'s commitment becomes final and when its claims start to pay (chain time).
+pub async fn set_final_at(pool: &Pool, epoch: Epoch, final_at: i64, payable_at: i64) -> Result<()> {
+    sqlx::query("UPDATE commitments SET final_at = $1, payable_at = $2 WHERE epoch = $3")
         .bind(final_at)
+        .bind(payable_at)
         .bind(epoch)
         .execute(pool)
         .await?;
     Ok(())
 }
 
-/// Committed epochs not final by `chain_now` (or whose finality time was never read): the guardian may stop the
-/// clock, which moves their finality time, so it is read again until they are final.
+/// Committed epochs not payable by `chain_now` (or whose times were never read): the guardian may stop the
+/// clock, which moves their finality (and so their payability), so they are read again until their claims pay.
 pub async fn not_final(pool: &Pool, chain_now: i64) -> Result<Vec<Epoch>> {
-    sqlx::query_scalar("SELECT epoch FROM commitments WHERE final_at IS NULL OR final_at > $1 ORDER BY epoch")
-        .bind(chain_now)
-        .fetch_all(pool)
-        .await
-        .map_err(decoding("commitments"))
+    sqlx::query_scalar(
+        "SELECT epoch FROM commitments WHERE final_at IS NULL OR payable_at IS NULL OR payable_at > $1 ORDER BY epoch",
+    )
+    .bind(chain_now)
+    .fetch_all(pool)
+    .await
+    .map_err(decoding("commitments"))
 }
 
 /// When `epoch`'s commitment becomes final (chain time), if it is committed and that was read.
@@ -125,7 +133,8 @@ pub async fn latest(pool: &Pool) -> Result<Option<Epoch>> {
 /// Every commitment, in epoch order.
 pub async fn all(pool: &Pool) -> Result<Vec<Commitment>> {
     let rows = sqlx::query_as::<_, Row>(
-        "SELECT epoch, state_root, tx_hash, block_number, gas_used, final_at, attested_by FROM commitments ORDER BY epoch",
+        "SELECT epoch, state_root, tx_hash, block_number, gas_used, final_at, payable_at, attested_by FROM commitments
+         ORDER BY epoch",
     )
     .fetch_all(pool)
     .await

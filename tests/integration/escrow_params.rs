@@ -117,3 +117,70 @@ async fn claims_are_priced_with_the_escrows_own_parameters() {
     let total: U256 = recorded.iter().map(|o| o.payout_usdc).sum();
     assert_ne!(total, by_default, "the test must tell the two parameter sets apart");
 }
+
+/// A claim is shown claimable ("final") only once the escrow would pay it: its root final *and* the escrow's
+/// withdrawal delay passed, as the escrow's `payableAt` reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_is_claimable_only_once_the_escrows_withdrawal_delay_has_passed() {
+    use alloy::providers::Provider;
+    use myco_bridge::store::views::{self, WithdrawalStatus};
+
+    const DELAY: u64 = 3_600;
+    let mut h = Harness::start().await;
+    let (d, admin) = (h.devnet.deployment, h.devnet.provider(ADMIN_ACCOUNT));
+    let p = Params::default();
+    let escrow = USDCEscrow::deploy(
+        &admin,
+        d.usdc,
+        d.state_commitment,
+        h.devnet.signer(ADMIN_ACCOUNT).address(),
+        alloy::primitives::aliases::U48::ZERO,
+        PammParams { alphaBar: p.alpha_bar, xuBar: p.xu_bar, thetaBar: p.theta_bar, decay: p.decay },
+        Safety {
+            withdrawalDelay: DELAY,
+            outflowLimit: myco_bridge::devnet::DEVNET_OUTFLOW_LIMIT,
+            outflowPeriod: 3_600,
+        },
+    )
+    .await
+    .unwrap();
+    let config = myco_bridge::relayer::Config { escrow: *escrow.address(), ..h.config() };
+    let config = h.attest_for(config, p).await;
+
+    let source = FolderSource::new(&h.batch_dir);
+    let [holder, ..] = h.network.accounts()[..] else { panic!("accounts") };
+    h.network.keep_passive(holder);
+    let deposit = CreditedDeposit { deposit_id: 1, account: holder, amount: U256::from(1_000_000_000u64) };
+    let ask = WithdrawalAsk { account: holder, amount: U256::from(10u64) * U256::from(WAD), recipient: d.usdc };
+    let epochs = [
+        EpochInputs { timestamp: 1_000, deposits: vec![deposit], convert: vec![holder], ..Default::default() },
+        EpochInputs { timestamp: 2_000, withdrawals: vec![ask], ..Default::default() },
+    ];
+    for (epoch, inputs) in (1..).zip(&epochs) {
+        source.publish(epoch, &h.network.next_batch(inputs).bytes).await.unwrap();
+    }
+    let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
+    wait_until("both epochs committed", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 2)
+    })
+    .await;
+    let claim_id = claims::all(&h.pool).await.unwrap()[0].claim.claim_id;
+    let status_now = || async {
+        let head = admin.get_block_by_number(Default::default()).await.unwrap().unwrap();
+        views::withdrawal_status(&h.pool, claim_id.into(), head.header.timestamp as i64).await.unwrap()
+    };
+
+    // Past the challenge window: the root is final, but the escrow would refuse the claim for another hour.
+    h.devnet.advance_time(601).await.unwrap();
+    let escrow_view = myco_bridge::chain::bindings::USDCEscrow::new(*escrow.address(), &admin);
+    let payable_at = escrow_view.payableAt(2).call().await.unwrap();
+    wait_until("the relayer records when epoch 2 pays", || async {
+        commitments::all(&h.pool).await.unwrap()[1].payable_at == Some(payable_at as i64)
+    })
+    .await;
+    assert_eq!(status_now().await, Some(WithdrawalStatus::InRoot), "final but not yet payable");
+
+    h.devnet.advance_time(DELAY).await.unwrap();
+    assert_eq!(status_now().await, Some(WithdrawalStatus::Final), "payable: claimable");
+    relayer.stop().await.unwrap();
+}

@@ -43,7 +43,7 @@ pub enum WithdrawalStatus {
     Requested,
     /// In a committed root, inside its challenge window.
     InRoot,
-    /// In a final root, not yet paid (the escrow pays it once the withdrawal delay has passed).
+    /// In a final root past the escrow's withdrawal delay: claimable, not yet paid.
     Final,
     /// Paid by the escrow.
     Paid,
@@ -80,7 +80,7 @@ text_enum!(WithdrawalStatus);
 /// paging and single lookups agree; `$1` is the chain's time.
 const STATUS_SQL: &str = "CASE WHEN w.claim_id IS NOT NULL THEN 'paid'
                                WHEN c.epoch IS NULL THEN 'requested'
-                               WHEN c.final_at <= $1 THEN 'final'
+                               WHEN COALESCE(c.payable_at, c.final_at) <= $1 THEN 'final'
                                ELSE 'in_root' END";
 
 /// A page request.

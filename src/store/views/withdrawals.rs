@@ -60,8 +60,9 @@ struct Row {
     prior_redeemed: Decimal,
 }
 
-/// Withdrawals, newest first, optionally of one `status` and/or one `account`. A root counts as final once the
-/// chain's time (`chain_now`, the head block's timestamp) reaches its `final_at`.
+/// Withdrawals, newest first, optionally of one `status` and/or one `account`. A claim counts as final (claimable)
+/// once the chain's time (`chain_now`, the head block's timestamp) reaches its root's `payable_at`: final plus the
+/// escrow's withdrawal delay (its `final_at` when that was not read yet).
 pub async fn withdrawals(
     pool: &Pool,
     status: Option<WithdrawalStatus>,
