@@ -15,6 +15,10 @@ use crate::chain::RootCommit;
 use crate::store::Pool;
 use crate::store::attestations::{self, Disagreement};
 
+/// The largest answer read from an attester: an attestation is well under a kilobyte, and an endpoint that sends
+/// more is not read further (a lying endpoint cannot grow our memory).
+pub const MAX_ATTESTATION_BYTES: usize = 16 * 1024;
+
 /// The attesters `StateCommitment` accepts now, and how many must sign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quorum {
@@ -115,15 +119,31 @@ async fn ask(
     if !response.status().is_success() {
         return Answer::Missing(format!("answered {}", response.status()));
     }
-    let text = match response.text().await {
+    let text = match read_bounded(response).await {
         Ok(t) => t,
-        Err(e) => return Answer::Missing(format!("reading the answer: {e}")),
+        Err(why) => return Answer::Missing(why),
     };
     let attestation: Attestation = match serde_json::from_str(&text) {
         Ok(a) => a,
         Err(e) => return Answer::Missing(format!("not an attestation: {e}")),
     };
     judge(endpoint, domain, root, attesters, &attestation, text)
+}
+
+/// The answer's body as text, at most [`MAX_ATTESTATION_BYTES`].
+async fn read_bounded(mut response: reqwest::Response) -> Result<String, String> {
+    let too_large = || format!("answer larger than {MAX_ATTESTATION_BYTES} bytes");
+    if response.content_length().is_some_and(|n| n > MAX_ATTESTATION_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the answer: {e}"))? {
+        if body.len() + chunk.len() > MAX_ATTESTATION_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| "the answer is not UTF-8".to_string())
 }
 
 /// Whether `a` counts toward our commitment `root`, is missing, or disagrees with it.
@@ -224,5 +244,22 @@ mod tests {
         // Our fields, but signed for another contract: the signature recovers to someone else.
         let elsewhere = AttestationDomain { state_commitment: Address::repeat_byte(0x77), ..DOMAIN };
         assert!(matches!(judge(&attestation(&key, &ours, elsewhere)), Answer::Missing(_)));
+    }
+
+    /// An endpoint that answers a megabyte is not read past the bound, and does not count.
+    #[tokio::test]
+    async fn an_oversized_answer_is_cut_off_and_does_not_count() {
+        crate::net::install_crypto_provider();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app =
+            axum::Router::new().route("/v1/attestations/{epoch}", axum::routing::get(|| async { " ".repeat(1 << 20) }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = crate::net::client(Duration::from_secs(5)).unwrap();
+        let attesters = BTreeSet::new();
+        match ask(&client, &url, DOMAIN, &root(), &attesters).await {
+            Answer::Missing(why) => assert!(why.contains("larger than"), "{why}"),
+            _ => panic!("an oversized answer must not count"),
+        }
     }
 }
