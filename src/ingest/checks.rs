@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use alloy::primitives::{Address, U256};
 
+use super::document::LedgerFlows;
 use super::intent::{Intent, Token};
 use super::{BatchState, Error};
 use crate::settle::WAD;
@@ -106,6 +107,10 @@ pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
         return Err(bad(format!("deposit {} credits zero", d.deposit_id)));
     }
 
+    if let Some(ledger) = &state.ledger {
+        ledger_values(state.epoch, &state.reserve, ledger).map_err(bad)?;
+    }
+
     unique(state.withdrawals.iter().map(|w| w.claim_id), "claim id").map_err(bad)?;
     for w in &state.withdrawals {
         if w.amount.is_zero() {
@@ -138,6 +143,34 @@ fn first_forged(chain_id: u64, intents: &[Intent]) -> Option<&Intent> {
         // A panic in a checker thread is a bug in signature verification itself; surface it.
         handles.into_iter().map(|h| h.join().expect("signature check thread panicked")).find(Option::is_some).flatten()
     })
+}
+
+/// Version 2's ledger sections: amounts in range and meaningful; what the conservation audit checks against
+/// history and the chain comes later (`settle::conservation`).
+fn ledger_values(epoch: u64, reserve: &super::document::ReserveState, ledger: &LedgerFlows) -> Result<(), String> {
+    bounded_sum("mints", ledger.mints.iter().map(|m| &m.amount))?;
+    if let Some(i) = ledger.mints.iter().position(|m| m.amount.is_zero()) {
+        return Err(format!("mints[{i}] mints zero"));
+    }
+    bounded_sum("revaluations", ledger.revaluations.iter().map(|r| &r.amount))?;
+    if let Some(i) = ledger.revaluations.iter().position(|r| r.amount.is_zero()) {
+        return Err(format!("revaluations[{i}] changes nothing"));
+    }
+    for (i, s) in ledger.settlements.iter().enumerate() {
+        if s.epoch >= epoch {
+            return Err(format!("settlements[{i}] applies epoch {}, which is not before this one", s.epoch));
+        }
+        bounded_sum(&format!("settlements[{i}] amounts sold"), s.fills.iter().map(|f| &f.sold))?;
+        bounded_sum(&format!("settlements[{i}] amounts bought"), s.fills.iter().map(|f| &f.bought))?;
+        unique(s.fills.iter().map(|f| (f.maker, f.intent)), &format!("settlements[{i}] fill (maker, intent)"))?;
+    }
+    if ledger.onchain_reserve > reserve.total_reserve {
+        return Err(format!(
+            "reserve.onchain {} exceeds reserve.total_reserve {}",
+            ledger.onchain_reserve, reserve.total_reserve
+        ));
+    }
+    Ok(())
 }
 
 fn unique<T: Ord + std::fmt::Debug>(items: impl IntoIterator<Item = T>, what: &str) -> Result<(), String> {

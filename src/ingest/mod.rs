@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod folder;
 pub mod http;
 pub mod intent;
+pub mod mint;
 pub mod quote;
 pub mod source;
 pub mod summary;

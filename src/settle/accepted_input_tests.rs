@@ -141,6 +141,7 @@ fn state() -> impl Strategy<Value = BatchState> {
                     redemption_updated: now.saturating_sub(seed % 1_000_000),
                     vaults,
                 },
+                ledger: None,
             }
         },
     )

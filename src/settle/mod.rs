@@ -12,6 +12,7 @@
 //! - [`merkle`]: the OpenZeppelin `StandardMerkleTree`-compatible state root and proofs.
 
 pub mod claims;
+pub mod conservation;
 pub mod cow;
 pub mod curve;
 pub mod execution;

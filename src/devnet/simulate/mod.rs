@@ -265,6 +265,7 @@ impl Network {
                 redemption_updated: self.redemption_updated,
                 vaults: self.vaults(),
             },
+            ledger: None,
         }
     }
 

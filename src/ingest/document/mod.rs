@@ -16,9 +16,10 @@ use alloy::primitives::{Address, B256, U256};
 pub use read::parse_amount;
 
 use super::intent::{Intent, Token};
+use super::mint::Mint;
 
-/// Version of the document schema this code reads and writes.
-pub const SCHEMA_VERSION: u64 = 1;
+/// The newest document schema version: what this code writes. Version 1 is read too (see [`BatchState::ledger`]).
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// The decoded state of one epoch, as certified by the validators.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,6 +42,9 @@ pub struct BatchState {
     pub withdrawals: Vec<WithdrawalRequest>,
     /// The reserve's state.
     pub reserve: ReserveState,
+    /// Version 2's ledger sections (`None` for a version 1 document): everything besides deposits and
+    /// withdrawals that changes supply, balances or the reserve from the previous batch's, term by term.
+    pub ledger: Option<LedgerFlows>,
 }
 
 impl BatchState {
@@ -102,6 +106,61 @@ pub struct ReserveState {
     pub redemption_updated: u64,
     /// Reserve vaults (tranches).
     pub vaults: Vec<Vault>,
+}
+
+/// The sections of a version 2 document that explain how the state moved since the previous batch
+/// (docs/batch-format.md, "Ledger flows").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LedgerFlows {
+    /// Labor attestations: the only source of new MYCO.
+    pub mints: Vec<Mint>,
+    /// Certified changes in a vault's value that no deposit or withdrawal explains.
+    pub revaluations: Vec<Revaluation>,
+    /// Earlier epochs' auction results this batch applies to balances.
+    pub settlements: Vec<AppliedSettlement>,
+    /// The part of `reserve.total_reserve` held by the escrow as USDC (WAD USD): it can never exceed what the
+    /// escrow holds less what it still owes.
+    pub onchain_reserve: U256,
+}
+
+/// A certified change in a vault's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revaluation {
+    /// The vault.
+    pub vault: String,
+    /// Whether the vault lost value (else it gained).
+    pub loss: bool,
+    /// By how much (WAD USD), > 0.
+    pub amount: U256,
+    /// Why, for people (at most [`MAX_REASON_BYTES`] bytes).
+    pub reason: String,
+}
+
+/// The longest revaluation reason accepted, in bytes.
+pub const MAX_REASON_BYTES: usize = 256;
+
+/// Epoch `epoch`'s auction result, applied to balances by a later batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedSettlement {
+    /// The epoch whose auction this is (settled on chain before this batch).
+    pub epoch: u64,
+    /// What each intent that traded gave and got, peer to peer and from the curve together.
+    pub fills: Vec<SettledFill>,
+}
+
+/// One intent's settled trade: its maker gave `sold` of `sell_token` and got `bought` of the other token.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SettledFill {
+    /// The maker.
+    pub maker: B256,
+    /// The intent's id.
+    pub intent: B256,
+    /// The token the maker gave.
+    pub sell_token: Token,
+    /// How much it gave.
+    pub sold: U256,
+    /// How much of the other token it got.
+    pub bought: U256,
 }
 
 /// One reserve vault.

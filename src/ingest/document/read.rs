@@ -12,9 +12,13 @@ use automerge::iter::MapRangeItem;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValueRef, ValueRef};
 
 use super::footprint::{self, Limits};
-use super::{BatchState, CreditedDeposit, FlowTracker, ReserveState, SCHEMA_VERSION, Vault, WithdrawalRequest, guard};
+use super::{
+    AppliedSettlement, BatchState, CreditedDeposit, FlowTracker, LedgerFlows, ReserveState, Revaluation,
+    SCHEMA_VERSION, SettledFill, Vault, WithdrawalRequest, guard,
+};
 use crate::ingest::Error;
 use crate::ingest::intent::{Intent, Token};
+use crate::ingest::mint::Mint;
 use crate::ingest::quote::quoted;
 
 /// Largest integer every smaller non-negative integer of which a double represents exactly (2^53).
@@ -41,11 +45,11 @@ impl BatchState {
         let r = Reader { doc: &doc };
         let root = r.record(&ROOT, String::new());
         let version = r.uint(&root, "version")?;
-        if version != SCHEMA_VERSION {
-            let reason = format!("unsupported schema version {version}, this relayer reads {SCHEMA_VERSION}");
+        if !(1..=SCHEMA_VERSION).contains(&version) {
+            let reason = format!("unsupported schema version {version}, this relayer reads 1 to {SCHEMA_VERSION}");
             return Err(schema("version", reason));
         }
-        Ok(BatchState {
+        let mut state = BatchState {
             epoch: r.uint(&root, "epoch")?,
             parent: r.b256(&root, "parent")?,
             timestamp: r.uint(&root, "timestamp")?,
@@ -55,7 +59,12 @@ impl BatchState {
             deposits: r.deposits(&root)?,
             withdrawals: r.withdrawals(&root)?,
             reserve: r.reserve(&root)?,
-        })
+            ledger: None,
+        };
+        if version >= 2 {
+            state.ledger = Some(r.ledger(&root)?);
+        }
+        Ok(state)
     }
 }
 
@@ -170,6 +179,93 @@ impl<'d> Reader<'d> {
             redemption_updated: r.uint(&reserve, "redemption_updated")?,
             vaults,
         })
+    }
+}
+
+/// Version 2's ledger sections.
+impl<'d> Reader<'d> {
+    fn ledger(&self, root: &Record<'d>) -> Result<LedgerFlows, Error> {
+        let reserve = self.map(root, "reserve")?;
+        Ok(LedgerFlows {
+            mints: self.mints(root)?,
+            revaluations: self.revaluations(root)?,
+            settlements: self.settlements(root)?,
+            onchain_reserve: self.amount(&reserve, "onchain")?,
+        })
+    }
+
+    fn mints(&self, root: &Record<'d>) -> Result<Vec<Mint>, Error> {
+        let r = self;
+        r.maps_in_list(root, "mints")?
+            .iter()
+            .map(|m| {
+                Ok(Mint {
+                    contributor: r.b256(m, "contributor")?,
+                    kind: r.bounded_string(m, "kind", crate::ingest::mint::MAX_KIND_BYTES)?,
+                    units: r.uint(m, "units")?,
+                    amount: r.amount(m, "amount")?,
+                    attester: r.b256(m, "attester")?,
+                    signature: r.hex_array::<64>(m, "signature")?,
+                })
+            })
+            .collect()
+    }
+
+    fn revaluations(&self, root: &Record<'d>) -> Result<Vec<Revaluation>, Error> {
+        let r = self;
+        r.maps_in_list(root, "revaluations")?
+            .iter()
+            .map(|m| {
+                let loss = match r.string(m, "direction")?.as_ref() {
+                    "gain" => false,
+                    "loss" => true,
+                    other => {
+                        return Err(schema(
+                            &m.field("direction"),
+                            format!("expected \"gain\" or \"loss\", found {}", quoted(other)),
+                        ));
+                    }
+                };
+                Ok(Revaluation {
+                    vault: r.string(m, "vault")?.into_owned(),
+                    loss,
+                    amount: r.amount(m, "amount")?,
+                    reason: r.bounded_string(m, "reason", super::MAX_REASON_BYTES)?,
+                })
+            })
+            .collect()
+    }
+
+    fn settlements(&self, root: &Record<'d>) -> Result<Vec<AppliedSettlement>, Error> {
+        let r = self;
+        r.maps_in_list(root, "settlements")?
+            .iter()
+            .map(|s| {
+                let fills = r
+                    .maps_in_list(s, "fills")?
+                    .iter()
+                    .map(|f| {
+                        Ok(SettledFill {
+                            maker: r.b256(f, "maker")?,
+                            intent: r.b256(f, "intent")?,
+                            sell_token: r.token(f, "sell_token")?,
+                            sold: r.amount(f, "sold")?,
+                            bought: r.amount(f, "bought")?,
+                        })
+                    })
+                    .collect::<Result<_, Error>>()?;
+                Ok(AppliedSettlement { epoch: r.uint(s, "epoch")?, fills })
+            })
+            .collect()
+    }
+
+    /// A string of at most `max` bytes.
+    fn bounded_string(&self, rec: &Record<'d>, key: &str, max: usize) -> Result<String, Error> {
+        let text = self.string(rec, key)?;
+        if text.len() > max {
+            return Err(schema(&rec.field(key), format!("{} bytes, at most {max} allowed", text.len())));
+        }
+        Ok(text.into_owned())
     }
 }
 

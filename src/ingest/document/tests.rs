@@ -3,6 +3,7 @@ use automerge::{AutoCommit, ROOT, ReadDoc, transaction::Transactable};
 
 use super::*;
 use crate::ingest::Error;
+use crate::ingest::mint::Mint;
 
 pub(crate) fn sample() -> BatchState {
     let alice = B256::repeat_byte(0xa1);
@@ -47,13 +48,61 @@ pub(crate) fn sample() -> BatchState {
             redemption_updated: 1_699_000_000,
             vaults: vec![Vault { id: "t-bills".into(), value: wad, target_weight: wad }],
         },
+        ledger: None,
     }
+}
+
+/// The sample with every version 2 section filled.
+pub(crate) fn sample_v2() -> BatchState {
+    let alice = B256::repeat_byte(0xa1);
+    let wad = U256::from(10).pow(U256::from(18));
+    let ledger = LedgerFlows {
+        mints: vec![Mint {
+            contributor: alice,
+            kind: "code-review".into(),
+            units: 3,
+            amount: wad,
+            attester: B256::repeat_byte(0x33),
+            signature: [0x44; 64],
+        }],
+        revaluations: vec![Revaluation {
+            vault: "t-bills".into(),
+            loss: true,
+            amount: U256::from(5),
+            reason: "mark to market".into(),
+        }],
+        settlements: vec![AppliedSettlement {
+            epoch: 5,
+            fills: vec![SettledFill {
+                maker: alice,
+                intent: B256::repeat_byte(3),
+                sell_token: Token::Usdc,
+                sold: U256::from(9),
+                bought: wad,
+            }],
+        }],
+        onchain_reserve: wad / U256::from(2),
+    };
+    BatchState { ledger: Some(ledger), ..sample() }
 }
 
 #[test]
 fn round_trips_through_automerge() {
-    let state = sample();
-    assert_eq!(BatchState::from_automerge(&state.to_automerge()).unwrap(), state);
+    for state in [sample(), sample_v2()] {
+        assert_eq!(BatchState::from_automerge(&state.to_automerge()).unwrap(), state);
+    }
+}
+
+#[test]
+fn a_version_2_document_must_carry_its_ledger_sections() {
+    let mut doc = AutoCommit::load(&sample().to_automerge()).unwrap();
+    doc.put(ROOT, "version", 2u64).unwrap();
+    match BatchState::from_automerge(&doc.save()) {
+        Err(Error::Schema { field, .. }) => assert_eq!(field, "mints"),
+        other => panic!("expected a schema error, got {other:?}"),
+    }
+    doc.put(ROOT, "version", 3u64).unwrap();
+    assert!(matches!(BatchState::from_automerge(&doc.save()), Err(Error::Schema { field, .. }) if field == "version"));
 }
 
 #[test]
@@ -104,7 +153,7 @@ fn rejects_wrong_type_naming_the_nested_path() {
 #[test]
 fn rejects_unknown_schema_version() {
     let mut doc = AutoCommit::load(&sample().to_automerge()).unwrap();
-    doc.put(ROOT, "version", 2u64).unwrap();
+    doc.put(ROOT, "version", SCHEMA_VERSION + 1).unwrap();
     let err = BatchState::from_automerge(&doc.save()).unwrap_err();
     assert!(matches!(&err, Error::Schema { field, .. } if field == "version"), "{err}");
 }

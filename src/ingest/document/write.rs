@@ -4,7 +4,7 @@
 use alloy::primitives::{U256, keccak256};
 use automerge::{ActorId, AutoCommit, AutomergeError, ObjId, ObjType, ROOT, transaction::Transactable};
 
-use super::{BatchState, SCHEMA_VERSION};
+use super::{BatchState, LedgerFlows, SCHEMA_VERSION};
 
 impl BatchState {
     /// Writes the state as a new Automerge document and returns its saved bytes.
@@ -20,7 +20,8 @@ impl BatchState {
     }
 
     fn write(&self, doc: &mut AutoCommit) -> Result<(), AutomergeError> {
-        doc.put(ROOT, "version", SCHEMA_VERSION)?;
+        // A state without ledger sections is a version 1 document (what relayers before version 2 read).
+        doc.put(ROOT, "version", if self.ledger.is_some() { SCHEMA_VERSION } else { 1 })?;
         doc.put(ROOT, "epoch", self.epoch)?;
         doc.put(ROOT, "parent", self.parent.to_string())?;
         doc.put(ROOT, "timestamp", self.timestamp)?;
@@ -86,6 +87,46 @@ impl BatchState {
             doc.put(&m, "id", v.id.as_str())?;
             put_amount(doc, &m, "value", v.value)?;
             put_amount(doc, &m, "target_weight", v.target_weight)?;
+        }
+        if let Some(ledger) = &self.ledger {
+            put_amount(doc, &reserve, "onchain", ledger.onchain_reserve)?;
+            self.write_ledger(doc, ledger)?;
+        }
+        Ok(())
+    }
+
+    fn write_ledger(&self, doc: &mut AutoCommit, ledger: &LedgerFlows) -> Result<(), AutomergeError> {
+        let mints = doc.put_object(ROOT, "mints", ObjType::List)?;
+        for (i, mint) in ledger.mints.iter().enumerate() {
+            let m = doc.insert_object(&mints, i, ObjType::Map)?;
+            doc.put(&m, "contributor", mint.contributor.to_string())?;
+            doc.put(&m, "kind", mint.kind.as_str())?;
+            doc.put(&m, "units", mint.units)?;
+            put_amount(doc, &m, "amount", mint.amount)?;
+            doc.put(&m, "attester", mint.attester.to_string())?;
+            doc.put(&m, "signature", alloy::hex::encode_prefixed(mint.signature))?;
+        }
+        let revaluations = doc.put_object(ROOT, "revaluations", ObjType::List)?;
+        for (i, r) in ledger.revaluations.iter().enumerate() {
+            let m = doc.insert_object(&revaluations, i, ObjType::Map)?;
+            doc.put(&m, "vault", r.vault.as_str())?;
+            doc.put(&m, "direction", if r.loss { "loss" } else { "gain" })?;
+            put_amount(doc, &m, "amount", r.amount)?;
+            doc.put(&m, "reason", r.reason.as_str())?;
+        }
+        let settlements = doc.put_object(ROOT, "settlements", ObjType::List)?;
+        for (i, s) in ledger.settlements.iter().enumerate() {
+            let m = doc.insert_object(&settlements, i, ObjType::Map)?;
+            doc.put(&m, "epoch", s.epoch)?;
+            let fills = doc.put_object(&m, "fills", ObjType::List)?;
+            for (j, f) in s.fills.iter().enumerate() {
+                let fm = doc.insert_object(&fills, j, ObjType::Map)?;
+                doc.put(&fm, "maker", f.maker.to_string())?;
+                doc.put(&fm, "intent", f.intent.to_string())?;
+                doc.put(&fm, "sell_token", f.sell_token.symbol())?;
+                put_amount(doc, &fm, "sold", f.sold)?;
+                put_amount(doc, &fm, "bought", f.bought)?;
+            }
         }
         Ok(())
     }

@@ -59,8 +59,8 @@ pub struct NetOrder {
     pub amount: U256,
     /// The slippage limit: the least it must get back, from the worst limit it carries.
     pub min_out: U256,
-    /// The intents it carries, with what each puts in.
-    pub intents: Vec<(B256, U256)>,
+    /// The intents it carries, as (maker, intent id, what it puts in).
+    pub intents: Vec<(B256, B256, U256)>,
 }
 
 /// The auction's outcome.
@@ -83,6 +83,9 @@ pub struct Auction {
     /// Intents that took no part, and why.
     pub excluded: Vec<(B256, Exclusion)>,
 }
+
+/// What each intent filled peer to peer, as (MYCO, USDC), by (maker, intent id): ids are unique per maker only.
+type Filled = BTreeMap<(B256, B256), (U256, U256)>;
 
 #[derive(Debug, Clone)]
 struct Order<'a> {
@@ -122,7 +125,7 @@ pub fn auction(
 
 /// Fills every order whose limit `p` meets, peer to peer at the uniform price `p`, into `out` (fills, surplus,
 /// matched volume, dust); returns what each intent filled, as (MYCO, USDC).
-fn fill_at(p: U256, sellers: &[Order], buyers: &[Order], out: &mut Auction) -> Result<BTreeMap<B256, (U256, U256)>> {
+fn fill_at(p: U256, sellers: &[Order], buyers: &[Order], out: &mut Auction) -> Result<Filled> {
     let mut filled = BTreeMap::new();
     let sell_side: Vec<&Order> = sellers.iter().filter(|o| o.limit <= p).collect();
     let buy_side: Vec<&Order> = buyers.iter().filter(|o| o.limit >= p).collect();
@@ -135,14 +138,14 @@ fn fill_at(p: U256, sellers: &[Order], buyers: &[Order], out: &mut Auction) -> R
         out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::SellMyco, myco: x, usdc });
         let required = fixed::mul_div(x, o.intent.min_buy, o.intent.sell_amount)?;
         out.surplus_usd += usdc.saturating_sub(required) * U256::from(1_000_000_000_000u64);
-        filled.insert(o.intent.id, (x, usdc));
+        filled.insert((o.intent.maker, o.intent.id), (x, usdc));
     }
     for (o, &m) in buy_side.iter().zip(&bought).filter(|(_, m)| !m.is_zero()) {
         let usdc = fixed::mul_div_up(m, p, PRICE_SCALE)?;
         out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::BuyMyco, myco: m, usdc });
         let required = fixed::mul_div_up(usdc, o.intent.min_buy, o.intent.sell_amount)?;
         out.surplus_usd += fixed::mul_div(m.saturating_sub(required), p, fixed::ONE)?;
-        filled.insert(o.intent.id, (m, usdc));
+        filled.insert((o.intent.maker, o.intent.id), (m, usdc));
     }
     out.matched_myco = sold.iter().copied().sum();
     let paid: U256 = out.fills.iter().filter(|f| f.side == Side::BuyMyco).map(|f| f.usdc).sum();
@@ -154,14 +157,9 @@ fn fill_at(p: U256, sellers: &[Order], buyers: &[Order], out: &mut Auction) -> R
 
 /// The part of `orders` (one side) the curve takes at `spot`: each order whose limit the spot meets, for what
 /// the auction left of it, with the worst carried limit as the order's minimum out.
-fn to_curve(
-    orders: &[Order],
-    side: Side,
-    spot: U256,
-    filled: &BTreeMap<B256, (U256, U256)>,
-) -> Result<Option<NetOrder>> {
+fn to_curve(orders: &[Order], side: Side, spot: U256, filled: &Filled) -> Result<Option<NetOrder>> {
     let left = |o: &Order| {
-        let (myco, usdc) = filled.get(&o.intent.id).copied().unwrap_or_default();
+        let (myco, usdc) = filled.get(&(o.intent.maker, o.intent.id)).copied().unwrap_or_default();
         match o.side {
             Side::SellMyco => o.intent.sell_amount - myco,
             Side::BuyMyco => o.intent.sell_amount - usdc,
@@ -188,7 +186,12 @@ fn to_curve(
             fixed::mul_div_up(amount, PRICE_SCALE, worst)?
         }
     };
-    Ok(Some(NetOrder { side, amount, min_out, intents: carried.iter().map(|(o, l)| (o.intent.id, *l)).collect() }))
+    Ok(Some(NetOrder {
+        side,
+        amount,
+        min_out,
+        intents: carried.iter().map(|(o, l)| (o.intent.maker, o.intent.id, *l)).collect(),
+    }))
 }
 
 /// Unexpired MYCO/USDC intents in (maker, id) order, each reserving its sell amount from its maker's balance.

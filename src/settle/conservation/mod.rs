@@ -1,0 +1,464 @@
+//! The conservation audit (docs/settlement-math.md, "Conservation between epochs"): between two consecutive
+//! certified batches every change of MYCO supply, USDC balances and the reserve is explained by a named flow,
+//! exactly, and what the escrow holds covers the reserve's on-chain part. A pure function of the two batches and
+//! what the chain says happened in between ([`Context`]), so the relayer, an attester and an auditor compute the
+//! same [`Terms`] or the same [`Violation`].
+//!
+//! ```text
+//! MYCO supply   after = before + minted + settled in − settled out − withdrawn
+//! USDC balances after = before + deposited + settled in − settled out
+//! reserve       after = before + deposited + revalued up − paid − revalued down
+//! reserve.onchain ≤ (escrow USDC − what committed claims still owe) · 1e12
+//! ```
+
+mod expected;
+mod issuance;
+#[cfg(test)]
+mod tests;
+mod vaults;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alloy::primitives::{B256, U256};
+use serde_json::{Value, json};
+
+pub use expected::{ExecutedLeg, expected_fills};
+pub use issuance::{Issuance, MintHistory};
+pub use vaults::next_vaults;
+
+use crate::ingest::BatchState;
+use crate::ingest::document::SettledFill;
+use crate::ingest::intent::Token;
+
+/// USDC units → WAD USD.
+pub const WAD_PER_USDC_UNIT: U256 = U256::from_limbs([1_000_000_000_000, 0, 0, 0]);
+
+/// The protocol's rules the audit enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// An epoch's executed settlement must be applied by a batch at most this many epochs later.
+    pub settle_within_epochs: u64,
+    /// Who may attest labor, and how much a contributor may be minted.
+    pub issuance: Issuance,
+    /// Each vault's relative band around its target weight (WAD; 0.1 lets a 50% target sit in 45–55%).
+    pub band: U256,
+}
+
+/// Where an earlier epoch's settlement stands when a batch is audited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// Executed on chain, not applied yet: the fills a batch must apply.
+    Pending(Vec<SettledFill>),
+    /// Applied by the batch of this epoch.
+    Applied(u64),
+}
+
+/// What the escrow holds and owes, in USDC units, when a batch is audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Holdings {
+    /// `USDC.balanceOf(escrow)`.
+    pub escrow_usdc: U256,
+    /// What committed claims that are neither paid nor cancelled will pay.
+    pub owed_usdc: U256,
+}
+
+/// Everything besides the batch itself that the audit of it reads.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The chain id batches are certified for (mint signatures are bound to it).
+    pub chain_id: u64,
+    /// The previous epoch's batch (`None` for epoch 1).
+    pub previous: Option<BatchState>,
+    /// What the previous batch's claims are quoted to pay, in WAD USD: it leaves the reserve in this batch.
+    pub previous_paid_usd: U256,
+    /// Every earlier epoch executed on chain whose settlement is pending, and every one this batch names.
+    pub settlements: BTreeMap<u64, Settlement>,
+    /// Intents this batch lists that traded in an earlier epoch, with that epoch.
+    pub closed_intents: BTreeMap<(B256, B256), u64>,
+    /// Each contributor this batch mints to: its earlier mints.
+    pub mint_history: BTreeMap<B256, MintHistory>,
+    /// The escrow's holdings, when a chain node was asked.
+    pub holdings: Option<Holdings>,
+}
+
+/// A rule the batch breaks: which term, and by how much.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("epoch {epoch}: {}: {detail}", kind.code())]
+pub struct Violation {
+    /// The audited epoch.
+    pub epoch: u64,
+    /// Which rule.
+    pub kind: ViolationKind,
+    /// The figures, for people.
+    pub detail: String,
+}
+
+/// The rules of the audit, each with a stable code (store, metrics, logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ViolationKind {
+    /// A version 1 batch after a version 2 one: its changes could not be explained.
+    LedgerMissing,
+    /// MYCO supply changed by more or less than its flows.
+    SupplyUnexplained,
+    /// USDC balances changed by more or less than their flows.
+    UsdcUnexplained,
+    /// The reserve figure changed by more or less than its flows.
+    ReserveUnexplained,
+    /// A vault's value is not what its deposits, withdrawals and revaluations make it.
+    VaultUnexplained,
+    /// The reserve's on-chain part exceeds what the escrow holds less what it owes.
+    ReserveAboveHoldings,
+    /// A deposit or withdrawal split leaves a vault outside its band without improving it.
+    TrancheOutOfBand,
+    /// An executed settlement was not applied within the allowed epochs.
+    SettlementNotApplied,
+    /// A settlement applied a second time.
+    SettlementReapplied,
+    /// A settlement for an epoch that has not executed on chain.
+    SettlementUnknown,
+    /// A settlement applied with other amounts than were executed.
+    SettlementMismatch,
+    /// An intent listed again after it traded.
+    IntentRefilled,
+    /// A mint without a valid signature from a configured labor attester.
+    MintUnattested,
+    /// A mint beyond its contributor's limit or inside its cooldown.
+    MintOverLimit,
+}
+
+impl ViolationKind {
+    /// Every rule.
+    pub const ALL: [ViolationKind; 14] = [
+        ViolationKind::LedgerMissing,
+        ViolationKind::SupplyUnexplained,
+        ViolationKind::UsdcUnexplained,
+        ViolationKind::ReserveUnexplained,
+        ViolationKind::VaultUnexplained,
+        ViolationKind::ReserveAboveHoldings,
+        ViolationKind::TrancheOutOfBand,
+        ViolationKind::SettlementNotApplied,
+        ViolationKind::SettlementReapplied,
+        ViolationKind::SettlementUnknown,
+        ViolationKind::SettlementMismatch,
+        ViolationKind::IntentRefilled,
+        ViolationKind::MintUnattested,
+        ViolationKind::MintOverLimit,
+    ];
+
+    /// Its stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ViolationKind::LedgerMissing => "ledger_missing",
+            ViolationKind::SupplyUnexplained => "supply_unexplained",
+            ViolationKind::UsdcUnexplained => "usdc_unexplained",
+            ViolationKind::ReserveUnexplained => "reserve_unexplained",
+            ViolationKind::VaultUnexplained => "vault_unexplained",
+            ViolationKind::ReserveAboveHoldings => "reserve_above_holdings",
+            ViolationKind::TrancheOutOfBand => "tranche_out_of_band",
+            ViolationKind::SettlementNotApplied => "settlement_not_applied",
+            ViolationKind::SettlementReapplied => "settlement_reapplied",
+            ViolationKind::SettlementUnknown => "settlement_unknown",
+            ViolationKind::SettlementMismatch => "settlement_mismatch",
+            ViolationKind::IntentRefilled => "intent_refilled",
+            ViolationKind::MintUnattested => "mint_unattested",
+            ViolationKind::MintOverLimit => "mint_over_limit",
+        }
+    }
+
+    /// The rule with code `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == s)
+    }
+}
+
+/// One ledger line: where a figure started, every named flow in and out, and where it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The figure in the previous batch.
+    pub before: U256,
+    /// Named flows that raise it.
+    pub plus: Vec<(&'static str, U256)>,
+    /// Named flows that lower it.
+    pub minus: Vec<(&'static str, U256)>,
+    /// The figure in this batch.
+    pub after: U256,
+}
+
+impl Line {
+    /// `before + Σ plus − Σ minus`, or `None` when the flows out exceed what there was.
+    pub fn expected(&self) -> Option<U256> {
+        let up = self.plus.iter().try_fold(self.before, |a, (_, x)| a.checked_add(*x))?;
+        self.minus.iter().try_fold(up, |a, (_, x)| a.checked_sub(*x))
+    }
+
+    /// Whether the flows explain the change exactly.
+    pub fn balanced(&self) -> bool {
+        self.expected() == Some(self.after)
+    }
+
+    fn to_json(&self) -> Value {
+        let flows = |v: &[(&str, U256)]| v.iter().map(|(n, x)| (n.to_string(), json!(x.to_string()))).collect();
+        json!({
+            "before": self.before.to_string(),
+            "plus": Value::Object(flows(&self.plus)),
+            "minus": Value::Object(flows(&self.minus)),
+            "expected": self.expected().map(|x| x.to_string()),
+            "after": self.after.to_string(),
+            "balanced": self.balanced(),
+        })
+    }
+
+    /// "after is X, flows explain Y (off by D)".
+    fn mismatch(&self, unit: &str) -> String {
+        match self.expected() {
+            Some(e) => format!(
+                "{} {unit} in the batch, {} {unit} explained by its flows ({}{} {unit})",
+                self.after,
+                e,
+                if self.after > e { "+" } else { "-" },
+                self.after.abs_diff(e)
+            ),
+            None => format!("its flows take out more than the previous batch's {} {unit}", self.before),
+        }
+    }
+}
+
+/// What the audit of one batch found: every line balanced (else it returns a [`Violation`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms {
+    /// The audited epoch.
+    pub epoch: u64,
+    /// MYCO supply (18 decimals); `None` without a version 2 previous batch to start from.
+    pub supply: Option<Line>,
+    /// The sum of USDC balances (6 decimals).
+    pub usdc: Option<Line>,
+    /// The reserve figure (WAD USD).
+    pub reserve: Option<Line>,
+    /// The reserve's on-chain part against the escrow, when a chain node was asked.
+    pub onchain: Option<OnChain>,
+    /// The epochs whose settlements this batch applied.
+    pub applied: Vec<u64>,
+}
+
+/// The reserve's on-chain part and what covers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnChain {
+    /// `reserve.onchain` (WAD USD).
+    pub reserve: U256,
+    /// The escrow's holdings (USDC units).
+    pub holdings: Holdings,
+}
+
+impl OnChain {
+    /// What the escrow holds beyond what it owes, in WAD USD.
+    pub fn available_usd(&self) -> U256 {
+        self.holdings.escrow_usdc.saturating_sub(self.holdings.owed_usdc) * WAD_PER_USDC_UNIT
+    }
+}
+
+impl Terms {
+    /// The terms as JSON (amounts as decimal strings), as stored and as `inspect-batch` prints them.
+    pub fn to_json(&self) -> Value {
+        let line = |l: &Option<Line>| l.as_ref().map(Line::to_json);
+        json!({
+            "epoch": self.epoch,
+            "balanced": true,
+            "myco_supply": line(&self.supply),
+            "usdc_balances": line(&self.usdc),
+            "reserve": line(&self.reserve),
+            "onchain": self.onchain.map(|o| json!({
+                "reserve_onchain": o.reserve.to_string(),
+                "escrow_usdc": o.holdings.escrow_usdc.to_string(),
+                "owed_usdc": o.holdings.owed_usdc.to_string(),
+                "available_usd": o.available_usd().to_string(),
+            })),
+            "settlements_applied": self.applied,
+        })
+    }
+}
+
+/// Audits `batch` against the previous batch and what happened on chain in between.
+pub fn audit(batch: &BatchState, context: &Context, policy: &Policy) -> Result<Terms, Violation> {
+    let epoch = batch.epoch;
+    let violation = |kind, detail: String| Violation { epoch, kind, detail };
+    let previous = context.previous.as_ref();
+    let Some(ledger) = &batch.ledger else {
+        if previous.is_some_and(|p| p.ledger.is_some()) {
+            let detail = "a version 1 batch after a version 2 one: its changes cannot be explained".into();
+            return Err(violation(ViolationKind::LedgerMissing, detail));
+        }
+        // Before the first version 2 batch there is nothing to audit against (docs/batch-format.md).
+        return Ok(Terms { epoch, supply: None, usdc: None, reserve: None, onchain: None, applied: Vec::new() });
+    };
+    if let Some(((maker, intent), traded)) =
+        batch.intents.iter().find_map(|i| context.closed_intents.get_key_value(&(i.maker, i.id)))
+    {
+        let detail = format!("intent {intent} of maker {maker} traded in epoch {traded} and is listed again");
+        return Err(violation(ViolationKind::IntentRefilled, detail));
+    }
+    issuance::check(batch, context, &policy.issuance).map_err(|(kind, detail)| violation(kind, detail))?;
+    let applied = check_settlements(batch, context, policy).map_err(|(kind, detail)| violation(kind, detail))?;
+
+    let mut terms = Terms { epoch, supply: None, usdc: None, reserve: None, onchain: None, applied };
+    if let Some(previous) = previous.filter(|p| p.ledger.is_some()) {
+        let settled: Vec<&SettledFill> = ledger.settlements.iter().flat_map(|s| &s.fills).collect();
+        let lines = [
+            (supply_line(previous, batch, &settled), ViolationKind::SupplyUnexplained, "MYCO units of supply"),
+            (usdc_line(previous, batch, &settled), ViolationKind::UsdcUnexplained, "USDC units in balances"),
+            (
+                reserve_line(previous, batch, context.previous_paid_usd),
+                ViolationKind::ReserveUnexplained,
+                "WAD USD of reserve",
+            ),
+        ];
+        for (line, kind, unit) in &lines {
+            if !line.balanced() {
+                return Err(violation(*kind, line.mismatch(unit)));
+            }
+        }
+        let [supply, usdc, reserve] = lines.map(|(l, _, _)| Some(l));
+        terms = Terms { supply, usdc, reserve, ..terms };
+        vaults::check(previous, batch, context.previous_paid_usd, policy.band)
+            .map_err(|(kind, detail)| violation(kind, detail))?;
+    }
+    if let Some(holdings) = context.holdings {
+        let onchain = OnChain { reserve: ledger.onchain_reserve, holdings };
+        if onchain.reserve > onchain.available_usd() {
+            let detail = format!(
+                "reserve.onchain is {} WAD USD but the escrow holds {} USDC units and owes {} of them ({} WAD USD short)",
+                onchain.reserve,
+                holdings.escrow_usdc,
+                holdings.owed_usdc,
+                onchain.reserve - onchain.available_usd()
+            );
+            return Err(violation(ViolationKind::ReserveAboveHoldings, detail));
+        }
+        terms.onchain = Some(onchain);
+    }
+    Ok(terms)
+}
+
+/// Each settlement the batch applies is of an executed, unapplied epoch and equals what was executed; no
+/// executed settlement waits longer than the policy allows. Returns the epochs applied.
+fn check_settlements(
+    batch: &BatchState,
+    context: &Context,
+    policy: &Policy,
+) -> Result<Vec<u64>, (ViolationKind, String)> {
+    let ledger = batch.ledger.as_ref().expect("audited as version 2");
+    let mut applied = Vec::new();
+    for s in &ledger.settlements {
+        if applied.contains(&s.epoch) {
+            return Err((ViolationKind::SettlementReapplied, format!("epoch {}'s settlement appears twice", s.epoch)));
+        }
+        match context.settlements.get(&s.epoch) {
+            None => {
+                let detail = format!("applies epoch {}'s settlement, which has not executed on chain", s.epoch);
+                return Err((ViolationKind::SettlementUnknown, detail));
+            }
+            Some(Settlement::Applied(first)) => {
+                let detail = format!("epoch {}'s settlement was already applied by epoch {first}", s.epoch);
+                return Err((ViolationKind::SettlementReapplied, detail));
+            }
+            Some(Settlement::Pending(expected)) => {
+                let mut got = s.fills.clone();
+                got.sort();
+                if got != *expected {
+                    return Err((ViolationKind::SettlementMismatch, first_difference(s.epoch, expected, &got)));
+                }
+            }
+        }
+        applied.push(s.epoch);
+    }
+    for (&settled, state) in &context.settlements {
+        let overdue = settled.saturating_add(policy.settle_within_epochs) < batch.epoch;
+        if let Settlement::Pending(fills) = state
+            && overdue
+            && !fills.is_empty()
+        {
+            let detail = format!(
+                "epoch {settled}'s executed settlement ({} fills) is not applied within {} epochs",
+                fills.len(),
+                policy.settle_within_epochs
+            );
+            return Err((ViolationKind::SettlementNotApplied, detail));
+        }
+    }
+    Ok(applied)
+}
+
+/// Where an applied settlement first differs from the executed one.
+fn first_difference(epoch: u64, expected: &[SettledFill], got: &[SettledFill]) -> String {
+    let key = |f: &SettledFill| (f.maker, f.intent);
+    let want: BTreeMap<_, _> = expected.iter().map(|f| (key(f), f)).collect();
+    let have: BTreeMap<_, _> = got.iter().map(|f| (key(f), f)).collect();
+    let keys: BTreeSet<_> = want.keys().chain(have.keys()).collect();
+    for k in keys {
+        match (want.get(k), have.get(k)) {
+            (Some(w), Some(h)) if w == h => continue,
+            (Some(w), Some(h)) => {
+                return format!(
+                    "epoch {epoch}, intent {} of {}: executed sold {} bought {}, applied sold {} bought {}",
+                    k.1, k.0, w.sold, w.bought, h.sold, h.bought
+                );
+            }
+            (Some(w), None) => {
+                return format!("epoch {epoch}: intent {} of {} traded (sold {}) but is not applied", k.1, k.0, w.sold);
+            }
+            (None, Some(h)) => {
+                return format!(
+                    "epoch {epoch}: intent {} of {} is applied (sold {}) but did not trade",
+                    k.1, k.0, h.sold
+                );
+            }
+            (None, None) => unreachable!("every key comes from one of the maps"),
+        }
+    }
+    format!("epoch {epoch}: the applied fills differ from the executed ones")
+}
+
+/// Σ of one token the settled fills credit (`in`) and debit (`out`).
+fn settled(fills: &[&SettledFill], token: Token) -> (U256, U256) {
+    let credited = fills.iter().filter(|f| f.sell_token != token).map(|f| f.bought).sum();
+    let debited = fills.iter().filter(|f| f.sell_token == token).map(|f| f.sold).sum();
+    (credited, debited)
+}
+
+fn total(state: &BatchState, token: Token) -> U256 {
+    state.balances.get(&token).map(|b| b.values().copied().sum()).unwrap_or_default()
+}
+
+fn supply_line(previous: &BatchState, batch: &BatchState, fills: &[&SettledFill]) -> Line {
+    let minted = batch.ledger.as_ref().map(|l| l.mints.iter().map(|m| m.amount).sum()).unwrap_or_default();
+    let (settled_in, settled_out) = settled(fills, Token::Myco);
+    Line {
+        before: previous.reserve.total_supply,
+        plus: vec![("minted", minted), ("settled_in", settled_in)],
+        minus: vec![("settled_out", settled_out), ("withdrawn", batch.withdrawals.iter().map(|w| w.amount).sum())],
+        after: batch.reserve.total_supply,
+    }
+}
+
+fn usdc_line(previous: &BatchState, batch: &BatchState, fills: &[&SettledFill]) -> Line {
+    let (settled_in, settled_out) = settled(fills, Token::Usdc);
+    Line {
+        before: total(previous, Token::Usdc),
+        plus: vec![("deposited", batch.deposits.iter().map(|d| d.amount).sum()), ("settled_in", settled_in)],
+        minus: vec![("settled_out", settled_out)],
+        after: total(batch, Token::Usdc),
+    }
+}
+
+fn reserve_line(previous: &BatchState, batch: &BatchState, paid_usd: U256) -> Line {
+    let revaluations = batch.ledger.as_ref().map(|l| l.revaluations.as_slice()).unwrap_or_default();
+    let (gains, losses) = revaluations
+        .iter()
+        .fold((U256::ZERO, U256::ZERO), |(g, l), r| if r.loss { (g, l + r.amount) } else { (g + r.amount, l) });
+    let deposited: U256 = batch.deposits.iter().map(|d| d.amount).sum();
+    Line {
+        before: previous.reserve.total_reserve,
+        plus: vec![("deposited", deposited * WAD_PER_USDC_UNIT), ("revalued_up", gains)],
+        minus: vec![("paid", paid_usd), ("revalued_down", losses)],
+        after: batch.reserve.total_reserve,
+    }
+}
