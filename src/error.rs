@@ -20,6 +20,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A certified batch breaks conservation: it is not committed, and the relayer halts until someone looks.
+    #[error("CONSERVATION: {0}; halting")]
+    Conservation(#[from] crate::settle::conservation::Violation),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),

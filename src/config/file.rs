@@ -40,6 +40,64 @@ pub struct File {
     /// `[attestation]`
     #[serde(default)]
     pub attestation: AttestationSection,
+    /// `[conservation]`
+    #[serde(default)]
+    pub conservation: ConservationSection,
+}
+
+/// `[conservation]`: the protocol rules the conservation audit enforces before a commitment
+/// (docs/settlement-math.md, "Conservation between epochs").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConservationSection {
+    /// An executed epoch's settlement must be applied by a batch at most this many epochs later.
+    #[serde(default = "default_settle_within")]
+    pub settle_within_epochs: u64,
+    /// Each vault's relative band around its target weight, WAD as a decimal string ("100000000000000000" is 10%).
+    #[serde(default = "default_band")]
+    pub band: String,
+    /// The labor attesters' Ed25519 public keys (0x hex, 32 bytes): the only keys whose attestations mint.
+    #[serde(default)]
+    pub labor_attesters: Vec<String>,
+    /// The most MYCO (base units, decimal) one contributor may be minted within `mint_window_epochs` epochs.
+    #[serde(default = "default_max_mint")]
+    pub max_mint_per_window: String,
+    /// The length of that window, epochs.
+    #[serde(default = "default_mint_window")]
+    pub mint_window_epochs: u64,
+    /// Epochs between two mints to one contributor.
+    #[serde(default = "default_mint_cooldown")]
+    pub mint_cooldown_epochs: u64,
+}
+
+impl Default for ConservationSection {
+    fn default() -> Self {
+        Self {
+            settle_within_epochs: default_settle_within(),
+            band: default_band(),
+            labor_attesters: Vec::new(),
+            max_mint_per_window: default_max_mint(),
+            mint_window_epochs: default_mint_window(),
+            mint_cooldown_epochs: default_mint_cooldown(),
+        }
+    }
+}
+
+fn default_settle_within() -> u64 {
+    8
+}
+fn default_band() -> String {
+    crate::settle::tranche::DEFAULT_BAND.to_string()
+}
+/// 100,000 MYCO.
+fn default_max_mint() -> String {
+    "100000000000000000000000".into()
+}
+fn default_mint_window() -> u64 {
+    24
+}
+fn default_mint_cooldown() -> u64 {
+    1
 }
 
 /// `[attestation]`: where the relayer collects the validators' attestations of each commitment, and how long it

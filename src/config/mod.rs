@@ -70,6 +70,8 @@ pub struct Settings {
     pub source: SourceConfig,
     /// The alert thresholds.
     pub thresholds: Thresholds,
+    /// The rules of the conservation audit.
+    pub conservation: crate::settle::conservation::Policy,
 }
 
 impl Settings {
@@ -188,6 +190,7 @@ impl Settings {
             },
             attestation_endpoints: f.attestation.endpoints.clone(),
             attestation_timeout: Duration::from_millis(f.attestation.timeout_ms),
+            conservation: self.conservation.clone(),
         }
     }
 }

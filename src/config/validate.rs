@@ -26,7 +26,38 @@ impl File {
         let thresholds = self.thresholds()?;
         let validators = self.validator_set()?;
         let source = self.batch_source()?;
-        Ok(Settings { file: self, validators, source, thresholds })
+        let conservation = self.conservation_policy()?;
+        Ok(Settings { file: self, validators, source, thresholds, conservation })
+    }
+
+    /// `[conservation]` as the audit's policy.
+    fn conservation_policy(&self) -> Result<crate::settle::conservation::Policy, Error> {
+        use crate::ingest::document::parse_amount;
+        let c = &self.conservation;
+        let band = parse_amount(&c.band).map_err(|e| invalid("conservation.band", &e))?;
+        if band > alloy::primitives::U256::from(crate::settle::WAD) {
+            return Err(invalid("conservation.band", "at most 1e18 (100%)"));
+        }
+        let max_per_window =
+            parse_amount(&c.max_mint_per_window).map_err(|e| invalid("conservation.max_mint_per_window", &e))?;
+        if c.mint_window_epochs == 0 {
+            return Err(invalid("conservation.mint_window_epochs", "at least 1"));
+        }
+        let mut attesters = std::collections::BTreeSet::new();
+        for key in &c.labor_attesters {
+            let parsed = parse_keys(key).map_err(|e| invalid("conservation.labor_attesters", &e))?;
+            attesters.extend(parsed.into_iter().map(alloy::primitives::B256::from));
+        }
+        Ok(crate::settle::conservation::Policy {
+            settle_within_epochs: c.settle_within_epochs,
+            issuance: crate::settle::conservation::Issuance {
+                attesters,
+                max_per_window,
+                window_epochs: c.mint_window_epochs,
+                cooldown_epochs: c.mint_cooldown_epochs,
+            },
+            band,
+        })
     }
 
     fn check_chain(&self) -> Result<(), Error> {

@@ -59,6 +59,21 @@ pub fn unix_now() -> u64 {
 
 /// Anvil account that deploys and administers the contracts (and is their guardian).
 pub const ADMIN_ACCOUNT: usize = 0;
+
+/// The seed of the devnet's one labor attester key (the simulator signs its mints with it).
+pub const LABOR_ATTESTER_SEED: [u8; 32] = [0x1a; 32];
+
+/// The devnet's labor attester.
+pub fn labor_attester() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&LABOR_ATTESTER_SEED)
+}
+
+/// The conservation rules the devnet's relayer audits by: the default policy, with the devnet's labor attester.
+pub fn conservation_policy() -> crate::settle::conservation::Policy {
+    let mut policy = crate::settle::conservation::Policy::default();
+    policy.issuance.attesters.insert(alloy::primitives::B256::from(labor_attester().verifying_key().to_bytes()));
+    policy
+}
 /// Anvil account the relayer signs with.
 pub const RELAYER_ACCOUNT: usize = 1;
 /// First anvil account free for users.
@@ -167,6 +182,7 @@ impl Devnet {
             // Filled in by whoever runs the attesters (`spawn_attesters`).
             attestation_endpoints: Vec::new(),
             attestation_timeout: Duration::from_secs(2),
+            conservation: conservation_policy(),
         }
     }
 

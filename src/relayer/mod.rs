@@ -20,6 +20,7 @@ use crate::settle::pamm;
 use crate::store::Pool;
 use crate::{Error, Handling, Result};
 
+mod audit;
 mod submit;
 mod watch;
 
@@ -62,6 +63,8 @@ pub struct Config {
     pub attestation_endpoints: Vec<String>,
     /// How long one attester may take to answer.
     pub attestation_timeout: Duration,
+    /// The rules each batch is audited by before its commitment.
+    pub conservation: crate::settle::conservation::Policy,
 }
 
 /// The relayer: a store, a signing provider, its configuration, and the health it reports.
@@ -127,6 +130,12 @@ impl Relayer {
     }
 
     async fn pipeline(self, params: pamm::Params, shutdown: CancellationToken) -> Result<()> {
+        // A batch that broke conservation is evidence against the validators: someone must look at it first.
+        if let Some(v) = crate::store::ledger::violations(&self.pool).await?.into_iter().next() {
+            tracing::error!(epoch = v.epoch, rule = v.kind.code(), detail = %v.detail,
+                "refusing to run: a conservation violation is on record; inspect it before clearing it");
+            return Err(v.into());
+        }
         let mut reader = Reader::open(self.pool.clone(), &self.reader_config(params)).await?;
         let txmgr =
             TxManager::new(self.provider.clone(), self.config.settlement_account, self.pool.clone(), self.config.tx);
@@ -147,7 +156,7 @@ impl Relayer {
         loop {
             let pass = async {
                 reader.read_available().await?;
-                self.submit_uncommitted(&settler, &submitter, &collector).await
+                self.submit_uncommitted(&settler, &submitter, &collector, &params).await
             };
             // A stop does not wait for a pass stuck on a receipt: every step is recorded before it is sent and
             // recovered from the chain, so leaving mid-pass is as safe as the kills the fault tests inflict.

@@ -10,7 +10,7 @@ use crate::ids::{Epoch, Purpose};
 use crate::settle::{cow, execution};
 use crate::store::curve::{self as curve_store, Planned, Status};
 use crate::store::{self, batches, commitments};
-use crate::{Error, Result, ingest};
+use crate::{Error, Result};
 
 impl Relayer {
     /// Settles every stored epoch the chain does not have yet, in order: its root first, then its net curve
@@ -25,6 +25,7 @@ impl Relayer {
         settler: &CurveSettler,
         submitter: &Submitter,
         collector: &Collector,
+        params: &crate::settle::pamm::Params,
     ) -> Result<()> {
         // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
         // guardian revoked) is forgotten, and its epoch is submitted again.
@@ -42,6 +43,8 @@ impl Relayer {
             self.settle_net_orders(settler, epoch).await?;
         }
         for batch in batches::uncommitted(&self.pool).await? {
+            // Every earlier epoch is settled by now, so the audit sees what the chain executed before this batch.
+            self.audit_before_commit(&batch, params).await?;
             let root = attest::commitment::of_stored(&self.pool, &batch).await?;
             // A commitment already on chain is compared, not signed again; a new one needs a quorum of attesters
             // over our own computation.
@@ -125,6 +128,7 @@ impl Relayer {
         };
         tracing::info!(tx = %executed.tx_hash, usdc_out = %executed.usdc_out, myco_out = %executed.myco_out,
             "net orders executed");
+        self.record_settlement_fills(&planned, &executed).await?;
         curve_store::executed(&self.pool, epoch, &executed).await?;
         Ok(())
     }
@@ -139,14 +143,7 @@ impl Relayer {
 
     /// Runs `epoch`'s batch auction at the curve's spot and plans the net orders the curve and float can take.
     async fn plan_net_orders(&self, epoch: Epoch, view: &crate::chain::CurveView) -> Result<Planned> {
-        let (_, raw) = batches::raw(&self.pool, epoch).await?.ok_or(store::Error::Corrupt {
-            table: "batches",
-            column: "raw".into(),
-            reason: format!("epoch {epoch} is listed uncommitted but not stored"),
-        })?;
-        // The batch was verified when accepted; only its document is needed again.
-        let envelope = ingest::Envelope::decode(&raw)?;
-        let state = ingest::BatchState::from_automerge_within(&envelope.document, &self.config.document_limits)?;
+        let state = self.stored_state(epoch).await?;
         let (spot, view) = (view.spot, *view);
         let planned = tokio::task::spawn_blocking(move || -> crate::settle::fixed::Result<_> {
             let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;

@@ -15,6 +15,7 @@ pub mod equivocations;
 pub mod escrow;
 pub mod escrow_totals;
 pub mod halts;
+pub mod ledger;
 pub mod mismatches;
 pub mod outputs;
 pub mod quarantine;

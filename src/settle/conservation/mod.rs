@@ -44,6 +44,23 @@ pub struct Policy {
     pub band: U256,
 }
 
+impl Default for Policy {
+    /// Settlements applied within 8 epochs; the default 10% band; no labor attesters (nothing may mint), and
+    /// once some are configured at most 100,000 MYCO per contributor per 24 epochs, one mint per epoch.
+    fn default() -> Self {
+        Self {
+            settle_within_epochs: 8,
+            issuance: Issuance {
+                attesters: Default::default(),
+                max_per_window: U256::from(100_000u64) * U256::from(crate::settle::WAD),
+                window_epochs: 24,
+                cooldown_epochs: 1,
+            },
+            band: crate::settle::tranche::DEFAULT_BAND,
+        }
+    }
+}
+
 /// Where an earlier epoch's settlement stands when a batch is audited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settlement {
