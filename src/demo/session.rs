@@ -136,6 +136,7 @@ impl Session {
             transfers: 10,
             intents: 20,
             reserve_loss_bps: if withdraw { options.reserve_loss_bps } else { 0 },
+            ..Default::default()
         };
         let produced = self.network.next_batch(&inputs);
         self.source.publish(epoch, &produced.bytes).await.map_err(crate::ingest::Error::from)?;

@@ -107,8 +107,8 @@ impl Relayer {
         let mut figures = std::collections::BTreeMap::new();
         for stored in store::claims::all(&self.pool).await?.into_iter().filter(|c| c.paid_tx.is_none()) {
             let epoch = Epoch(stored.claim.epoch);
-            if !figures.contains_key(&epoch) {
-                figures.insert(epoch, batches::get(&self.pool, epoch).await?.map(|b| b.reserve));
+            if let std::collections::btree_map::Entry::Vacant(e) = figures.entry(epoch) {
+                e.insert(batches::get(&self.pool, epoch).await?.map(|b| b.reserve));
             }
             if let Some(Some(f)) = figures.get(&epoch) {
                 owed_usdc += stored.claim.usdc_payout(f, params)?;

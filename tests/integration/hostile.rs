@@ -217,6 +217,7 @@ fn extreme_state(epoch: u64, parent: alloy::primitives::B256, chain_id: u64) -> 
                 target_weight: U256::from(10u64).pow(U256::from(18)),
             }],
         },
+        ledger: None,
     }
 }
 

@@ -44,7 +44,9 @@ impl Network {
         for ask in &inputs.withdrawals {
             let short = ask.amount.saturating_sub(self.balance(Token::Myco, &ask.account));
             let usdc_needed = short.div_ceil(U256::from(MYCO_PER_USDC_UNIT));
-            if ask.amount.is_zero() || usdc_needed > self.balance(Token::Usdc, &ask.account) {
+            // A version 2 network has no minting at par: the account must hold the MYCO.
+            let unbacked = self.ledger.is_some() && !short.is_zero();
+            if ask.amount.is_zero() || unbacked || usdc_needed > self.balance(Token::Usdc, &ask.account) {
                 tracing::warn!(account = %ask.account, "simulator: withdrawal exceeds balance, not certified");
                 continue;
             }
@@ -76,10 +78,11 @@ impl Network {
     /// Sellers of MYCO and buyers of MYCO with limits within ±5% of par, each signed by its maker.
     pub(super) fn random_intents(&mut self, count: usize, now: u64) -> Vec<Intent> {
         let mut intents = Vec::with_capacity(count);
+        let active = self.active();
         for i in 0..count {
             let key = self.accounts[self.rng.below(self.accounts.len())].clone();
             let maker = account_of(&key);
-            if self.passive.contains(&maker) {
+            if !active.contains(&maker) {
                 continue;
             }
             let (myco, usdc) = (self.balance(Token::Myco, &maker), self.balance(Token::Usdc, &maker));

@@ -18,6 +18,7 @@ use crate::rng::SplitMix64;
 use crate::settle::WAD;
 
 mod activity;
+mod ledger;
 mod reserve;
 
 use reserve::{Redeemed, redeemed};
@@ -56,8 +57,14 @@ pub struct EpochInputs {
     /// Random signed intents, on both sides of the market.
     pub intents: usize,
     /// A loss of reserve value this epoch, in basis points of the reserve (a vault written down): enough of it
-    /// takes the reserve below par and the P-AMM below a rate of 1.
+    /// takes the reserve below par and the P-AMM below a rate of 1. In a version 2 network each vault is written
+    /// down by this much, as certified revaluations.
     pub reserve_loss_bps: u64,
+    /// Version 2: labor-attested mints this epoch (contributor, MYCO), signed by the devnet's labor attester.
+    pub mints: Vec<(B256, U256)>,
+    /// Version 2: earlier epochs' executed settlements to apply (from [`Network::settlement_of`] and the chain);
+    /// one with no fills says the epoch executed with nothing to apply, which frees its makers.
+    pub settlements: Vec<crate::ingest::document::AppliedSettlement>,
 }
 
 /// One produced batch.
@@ -95,6 +102,8 @@ pub struct Network {
     last_timestamp: u64,
     next_claim_id: u64,
     rng: SplitMix64,
+    /// Version 2's bookkeeping, when the network writes version 2 batches.
+    ledger: Option<ledger::Books>,
 }
 
 impl Network {
@@ -120,7 +129,15 @@ impl Network {
             last_timestamp: 0,
             next_claim_id: 1,
             rng: SplitMix64(seed),
+            ledger: None,
         }
+    }
+
+    /// The same network writing version 2 batches (docs/batch-format.md): supply changes only by labor mints,
+    /// applied settlements and withdrawals; the reserve only by deposits, paid claims and revaluations.
+    pub fn with_ledger(mut self) -> Self {
+        self.ledger = Some(ledger::Books::default());
+        self
     }
 
     /// The same network continuing after `history`, its batches so far in epoch order (as a folder holds them):
@@ -148,6 +165,9 @@ impl Network {
         let highest = history.iter().flat_map(|(_, s)| s.withdrawals.iter().map(|w| w.claim_id)).max();
         network.next_claim_id = highest.map_or(1, |id| id.saturating_to::<u64>().saturating_add(1));
         network.rng = SplitMix64(seed ^ last.epoch.rotate_left(32));
+        if last.ledger.is_some() {
+            network.ledger = Some(ledger::Books::resume(history));
+        }
         network
     }
 
@@ -182,8 +202,10 @@ impl Network {
     }
 
     /// Accounts open to random activity.
+    /// In a version 2 network, makers waiting for their intents' settlement are not active either.
     fn active(&self) -> Vec<B256> {
-        self.accounts().into_iter().filter(|a| !self.passive.contains(a)).collect()
+        let busy = self.ledger.as_ref().map(ledger::Books::busy).unwrap_or_default();
+        self.accounts().into_iter().filter(|a| !self.passive.contains(a) && !busy.contains(a)).collect()
     }
 
     /// The balance of `account` in `token`.
@@ -213,19 +235,12 @@ impl Network {
 
     /// Advances the economy by one epoch and returns the state to certify.
     fn next_state(&mut self, inputs: &EpochInputs) -> BatchState {
-        self.epoch += 1;
-        if let Some(Redeemed { myco: redeemed, paid_usd, at }) = self.pending.take() {
-            self.reserve_wad = self.reserve_wad.saturating_sub(paid_usd);
-            let elapsed = at.saturating_sub(self.redemption_updated);
-            let decayed = crate::settle::pamm::decay(
-                self.redemption_level,
-                crate::settle::pamm::Params::default().decay,
-                elapsed,
-            )
-            .unwrap_or(self.redemption_level);
-            self.redemption_level = decayed + redeemed;
-            self.redemption_updated = at;
+        if self.ledger.is_some() {
+            return self.next_ledger_state(inputs);
         }
+        self.epoch += 1;
+        let paid_usd = self.pay_previous_claims();
+        self.reserve_wad = self.reserve_wad.saturating_sub(paid_usd);
         for d in &inputs.deposits {
             self.credit(Token::Usdc, d.account, d.amount);
         }
@@ -242,6 +257,30 @@ impl Network {
         let withdrawals = self.withdraw(inputs);
         let intents = self.random_intents(inputs.intents, inputs.timestamp);
 
+        self.state(inputs, intents, withdrawals, self.vaults())
+    }
+
+    /// The previous batch's claims, as the escrow pays them: the redemption level rises by what they redeem;
+    /// returns the USD (WAD) they take from the reserve.
+    fn pay_previous_claims(&mut self) -> U256 {
+        let Some(Redeemed { myco: redeemed, paid_usd, at }) = self.pending.take() else { return U256::ZERO };
+        let elapsed = at.saturating_sub(self.redemption_updated);
+        let decayed =
+            crate::settle::pamm::decay(self.redemption_level, crate::settle::pamm::Params::default().decay, elapsed)
+                .unwrap_or(self.redemption_level);
+        self.redemption_level = decayed + redeemed;
+        self.redemption_updated = at;
+        paid_usd
+    }
+
+    /// The state to certify, from the network's books and this epoch's lists.
+    fn state(
+        &self,
+        inputs: &EpochInputs,
+        intents: Vec<crate::ingest::intent::Intent>,
+        withdrawals: Vec<crate::ingest::document::WithdrawalRequest>,
+        vaults: Vec<crate::ingest::document::Vault>,
+    ) -> BatchState {
         let total_supply = self.total(Token::Myco);
         let withdrawn: U256 = withdrawals.iter().map(|w| w.amount).sum();
         let flow_pressure = match total_supply + withdrawn {
@@ -263,7 +302,7 @@ impl Network {
                 flow_pressure,
                 redemption_level: self.redemption_level,
                 redemption_updated: self.redemption_updated,
-                vaults: self.vaults(),
+                vaults,
             },
             ledger: None,
         }
