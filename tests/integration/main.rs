@@ -6,6 +6,7 @@ mod capped_rpc;
 mod chain_faults;
 mod cli;
 mod common;
+mod conservation;
 mod demo_flow;
 mod differential;
 mod escrow_params;

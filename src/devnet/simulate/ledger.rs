@@ -98,7 +98,11 @@ impl Network {
 
         let mut settlements = Vec::new();
         for s in &inputs.settlements {
-            if books.unapplied.remove(&s.epoch).is_none() && s.fills.is_empty() {
+            if books.unapplied.remove(&s.epoch).is_none() {
+                // Applied already, or the epoch listed no intents: honest validators apply a settlement once.
+                if !s.fills.is_empty() {
+                    tracing::warn!(epoch = s.epoch, "simulator: settlement already applied; not applying it again");
+                }
                 continue;
             }
             for f in &s.fills {
@@ -146,10 +150,11 @@ impl Network {
         }
 
         // A write-down of every vault by the same fraction, certified as revaluations.
-        let drawn = conservation::next_vaults(&books.vaults, paid_usd, &[], U256::ZERO, tranche::DEFAULT_BAND)
-            .expect("the simulated reserve pays its claims within the bands");
+        let band = tranche::DEFAULT_BAND;
+        let drawn = conservation::next_vaults(&books.vaults, paid_usd, &[], U256::ZERO, band)
+            .unwrap_or_else(|_| spread(&books.vaults, paid_usd, &[], U256::ZERO));
         let bps = U256::from(inputs.reserve_loss_bps.min(10_000));
-        let revaluations: Vec<Revaluation> = books
+        let mut revaluations: Vec<Revaluation> = books
             .vaults
             .iter()
             .zip(&drawn)
@@ -162,9 +167,14 @@ impl Network {
                 reason: format!("written down {} bps", inputs.reserve_loss_bps),
             })
             .collect();
-        let values =
-            conservation::next_vaults(&books.vaults, paid_usd, &revaluations, deposited_usd, tranche::DEFAULT_BAND)
-                .expect("the simulated reserve stays within its bands");
+        revaluations.extend(inputs.revaluations.iter().cloned());
+        let values = conservation::next_vaults(&books.vaults, paid_usd, &revaluations, deposited_usd, band)
+            .unwrap_or_else(|(rule, why)| {
+                // Honest validators would stop here; the simulator certifies what a faulty quorum would (each flow
+                // spread by value) so tests can see the relayer refuse it.
+                tracing::warn!(rule = rule.code(), %why, "simulator: the reserve leaves its bands; certifying anyway");
+                spread(&books.vaults, paid_usd, &revaluations, deposited_usd)
+            });
         let vaults: Vec<Vault> =
             books.vaults.iter().zip(values).map(|(v, value)| Vault { value, ..v.clone() }).collect();
         self.reserve_wad = vaults.iter().map(|v| v.value).sum();
@@ -185,6 +195,33 @@ impl Network {
         self.ledger = Some(books);
         state
     }
+}
+
+/// The vault values after paying `paid` pro rata to value (the rounding remainder from the largest vault), the
+/// revaluations, and deposits pro rata to target weight (the remainder to the first vault): what a quorum that
+/// ignores the bands certifies.
+fn spread(vaults: &[Vault], paid: U256, revaluations: &[Revaluation], deposited: U256) -> Vec<U256> {
+    let total: U256 = vaults.iter().map(|v| v.value).sum();
+    let paid = paid.min(total);
+    let mut values: Vec<U256> =
+        vaults.iter().map(|v| if total.is_zero() { v.value } else { v.value - v.value * paid / total }).collect();
+    let short = values.iter().copied().sum::<U256>() - (total - paid);
+    if let Some(largest) = values.iter_mut().max() {
+        *largest -= short;
+    }
+    for r in revaluations {
+        if let Some(i) = vaults.iter().position(|v| v.id == r.vault) {
+            values[i] = if r.loss { values[i].saturating_sub(r.amount) } else { values[i] + r.amount };
+        }
+    }
+    let given: Vec<U256> = vaults.iter().map(|v| deposited * v.target_weight / U256::from(WAD)).collect();
+    for (v, g) in values.iter_mut().zip(&given) {
+        *v += *g;
+    }
+    if let Some(first) = values.first_mut() {
+        *first += deposited - given.iter().copied().sum::<U256>();
+    }
+    values
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub struct EpochInputs {
     /// Version 2: earlier epochs' executed settlements to apply (from [`Network::settlement_of`] and the chain);
     /// one with no fills says the epoch executed with nothing to apply, which frees its makers.
     pub settlements: Vec<crate::ingest::document::AppliedSettlement>,
+    /// Version 2: certified revaluations besides the write-down (after the previous claims are paid).
+    pub revaluations: Vec<crate::ingest::document::Revaluation>,
 }
 
 /// One produced batch.
@@ -220,6 +222,22 @@ impl Network {
         self.last_timestamp = inputs.timestamp;
         let state = self.next_state(inputs);
         self.pending = redeemed(&state);
+        let mut envelope = Envelope {
+            chain_id: self.chain_id,
+            epoch: state.epoch,
+            parent: state.parent,
+            document: state.to_automerge(),
+            signatures: Vec::new(),
+        };
+        let digest = envelope.digest();
+        envelope.signatures = self.validators.iter().map(|k| sign(k, &digest)).collect();
+        self.last_digest = digest;
+        Produced { bytes: envelope.encode(), envelope, state, digest }
+    }
+
+    /// Certifies `state` as the next batch, whatever it says (a faulty quorum, for tests of what the relayer
+    /// refuses); the next batch links to it, while the network's own books stay as they were.
+    pub fn certify(&mut self, state: BatchState) -> Produced {
         let mut envelope = Envelope {
             chain_id: self.chain_id,
             epoch: state.epoch,

@@ -1,0 +1,230 @@
+//! The conservation audit against anvil: a long version 2 run in which every settlement flows back into the
+//! ledger and every epoch balances; and one test per rule a certified batch can break, each refused with its
+//! named reason and nothing committed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alloy::primitives::{Address, B256, U256};
+use myco_bridge::chain::bindings::{Erc20, StateCommitment};
+use myco_bridge::devnet::simulate::{EpochInputs, Network, Produced, WithdrawalAsk};
+use myco_bridge::devnet::{ADMIN_ACCOUNT, FIRST_USER_ACCOUNT, RELAYER_ACCOUNT};
+use myco_bridge::ids::Epoch;
+use myco_bridge::ingest::document::{AppliedSettlement, CreditedDeposit, Revaluation};
+use myco_bridge::ingest::folder::FolderSource;
+use myco_bridge::ingest::intent::Token;
+use myco_bridge::settle::WAD;
+use myco_bridge::settle::conservation::ViolationKind;
+use myco_bridge::store::curve::{self, Status};
+use myco_bridge::store::{batches, ledger, mismatches};
+
+use crate::common::{Harness, Running, wait_until};
+
+/// A harness whose simulated validators write version 2 batches.
+async fn harness() -> Harness {
+    let mut h = Harness::start().await;
+    h.network = Network::new(h.devnet.chain_id(), 11, 4, 4).with_ledger();
+    h
+}
+
+async fn latest_on_chain(h: &Harness) -> u64 {
+    let provider = h.devnet.provider(ADMIN_ACCOUNT);
+    StateCommitment::new(h.devnet.deployment.state_commitment, &provider).latestEpoch().call().await.unwrap()
+}
+
+async fn settled(h: &Harness, epoch: u64) -> bool {
+    curve::get(&h.pool, Epoch(epoch)).await.unwrap().is_some_and(|r| r.status == Status::Executed)
+}
+
+/// Every epoch the network has not applied whose settlement the chain has executed, as the validators compute it.
+async fn executed_settlements(h: &Harness) -> Vec<AppliedSettlement> {
+    let provider = h.devnet.provider(ADMIN_ACCOUNT);
+    let (curve, from) = (h.devnet.deployment.curve, h.devnet.deployment.start_block);
+    let mut out = Vec::new();
+    for epoch in h.network.unapplied_epochs() {
+        let Some(cs) = myco_bridge::devnet::settlements::executed(&provider, curve, epoch, from).await.unwrap() else {
+            continue;
+        };
+        out.extend(h.network.settlement_of(epoch, cs.spot, cs.sell, cs.buy));
+    }
+    out
+}
+
+/// Publishes `produced` and waits until the relayer committed and settled its epoch.
+async fn publish_and_settle(h: &Harness, produced: &Produced) {
+    let epoch = produced.state.epoch;
+    FolderSource::new(&h.batch_dir).publish(epoch, &produced.bytes).await.unwrap();
+    wait_until(&format!("epoch {epoch} is committed and settled"), || settled(h, epoch)).await;
+}
+
+/// Publishes `produced` and waits for the relayer to halt on it; returns the rule it names.
+async fn refused(h: &Harness, relayer: Running, produced: &Produced) -> ViolationKind {
+    let epoch = produced.state.epoch;
+    FolderSource::new(&h.batch_dir).publish(epoch, &produced.bytes).await.unwrap();
+    wait_until("the relayer halts", || async { relayer.task.is_finished() }).await;
+    let kind = match relayer.stop().await {
+        Err(myco_bridge::Error::Conservation(v)) => {
+            assert_eq!(v.epoch, epoch);
+            v.kind
+        }
+        other => panic!("expected a conservation violation, got {other:?}"),
+    };
+    assert_eq!(latest_on_chain(h).await, epoch - 1, "nothing of the violating epoch is committed");
+    let recorded = ledger::violations(&h.pool).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].kind, kind);
+    // It refuses to start again while the violation is on record.
+    let again = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("a restarted relayer refuses to run", || async { again.task.is_finished() }).await;
+    assert!(matches!(again.stop().await, Err(myco_bridge::Error::Conservation(_))));
+    kind
+}
+
+/// A funded account of the network's: a real deposit of `usdc` units credited and `myco` MYCO minted for labor.
+fn funding(deposit_id: u64, account: B256, usdc: u64, myco: u64) -> EpochInputs {
+    EpochInputs {
+        deposits: vec![CreditedDeposit { deposit_id, account, amount: U256::from(usdc) }],
+        mints: vec![(account, U256::from(myco) * U256::from(WAD))],
+        ..Default::default()
+    }
+}
+
+/// The state the relayer stored for `epoch`.
+async fn stored_state(h: &Harness, epoch: u64) -> myco_bridge::ingest::BatchState {
+    let raw = batches::raw(&h.pool, Epoch(epoch)).await.unwrap().expect("stored").1;
+    let envelope = myco_bridge::ingest::Envelope::decode(&raw).unwrap();
+    myco_bridge::ingest::BatchState::from_automerge(&envelope.document).unwrap()
+}
+
+/// Two good epochs (a real deposit and a mint, then trading), settled; returns the running relayer.
+async fn two_good_epochs(h: &mut Harness) -> Running {
+    let config = h.config();
+    two_good_epochs_with(h, config).await
+}
+
+/// [`two_good_epochs`] with a relayer configured by `config`.
+async fn two_good_epochs_with(h: &mut Harness, config: myco_bridge::relayer::Config) -> Running {
+    let account = h.network.accounts()[0];
+    let id = h.deposit(FIRST_USER_ACCOUNT, account, 5_000_000_000).await;
+    let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
+    let first = h.network.next_batch(&funding(id, account, 5_000_000_000, 1_000));
+    publish_and_settle(h, &first).await;
+    let second = h.network.next_batch(&EpochInputs {
+        intents: 12,
+        transfers: 4,
+        settlements: executed_settlements(h).await,
+        ..Default::default()
+    });
+    publish_and_settle(h, &second).await;
+    relayer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supply_raised_without_a_source_is_refused() {
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    let mut bad = h.network.next_batch(&EpochInputs::default()).state;
+    let account = h.network.accounts()[1];
+    *bad.balances.get_mut(&Token::Myco).unwrap().entry(account).or_default() += U256::from(WAD);
+    bad.reserve.total_supply += U256::from(WAD);
+    let bad = h.network.certify(bad);
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::SupplyUnexplained);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserve_above_what_the_escrow_holds_is_refused() {
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    // A deposit the escrow never received, credited as if it had.
+    let account = h.network.accounts()[2];
+    let made_up = CreditedDeposit { deposit_id: 999, account, amount: U256::from(1_000_000_000u64) };
+    let bad = h.network.next_batch(&EpochInputs { deposits: vec![made_up], ..Default::default() });
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::ReserveAboveHoldings);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settlement_applied_twice_or_altered_or_never_is_refused() {
+    // Applied twice.
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    let settlements = executed_settlements(&h).await;
+    assert!(!settlements.is_empty() && !settlements[0].fills.is_empty(), "epoch 2's intents traded");
+    let third = h.network.next_batch(&EpochInputs { settlements: settlements.clone(), ..Default::default() });
+    publish_and_settle(&h, &third).await;
+    // The validators list it again (the balances would move twice; the audit refuses before it looks at them).
+    let mut bad = h.network.next_batch(&EpochInputs::default()).state;
+    bad.ledger.as_mut().unwrap().settlements = settlements;
+    let bad = h.network.certify(bad);
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::SettlementReapplied);
+
+    // Altered by one unit.
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    let mut settlements = executed_settlements(&h).await;
+    settlements[0].fills[0].bought += U256::from(1);
+    let bad = h.network.next_batch(&EpochInputs { settlements, ..Default::default() });
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::SettlementMismatch);
+
+    // Never applied: with one epoch allowed, epoch 2's settlement is overdue at epoch 4.
+    let mut h = harness().await;
+    let mut config = h.config();
+    config.conservation.settle_within_epochs = 1;
+    let relayer = two_good_epochs_with(&mut h, config).await;
+    assert!(!executed_settlements(&h).await.is_empty(), "epoch 2's intents traded");
+    let third = h.network.next_batch(&EpochInputs::default());
+    publish_and_settle(&h, &third).await;
+    let bad = h.network.next_batch(&EpochInputs::default());
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::SettlementNotApplied);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_listed_again_after_it_traded_is_refused() {
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    let traded = executed_settlements(&h).await.remove(0).fills.remove(0);
+    let listed = stored_state(&h, 2).await.intents;
+    let intent = listed.into_iter().find(|i| (i.maker, i.id) == (traded.maker, traded.intent)).unwrap();
+    let mut bad = h.network.next_batch(&EpochInputs::default()).state;
+    bad.intents.push(intent);
+    let bad = h.network.certify(bad);
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::IntentRefilled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mint_without_a_valid_attestation_or_over_its_limit_is_refused() {
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    let account = h.network.accounts()[3];
+    let mut bad = h.network.next_batch(&EpochInputs { mints: vec![(account, U256::from(WAD))], ..Default::default() }).state;
+    let mint = bad.ledger.as_mut().unwrap().mints.iter_mut().find(|m| m.contributor == account).unwrap();
+    mint.sign(h.devnet.chain_id(), bad.epoch, &ed25519_dalek::SigningKey::from_bytes(&[0x77; 32]));
+    let bad = h.network.certify(bad);
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::MintUnattested);
+
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    let over = U256::from(100_001u64) * U256::from(WAD);
+    let bad = h.network.next_batch(&EpochInputs { mints: vec![(account, over)], ..Default::default() });
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::MintOverLimit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tranche_pushed_out_of_its_band_is_refused() {
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    // Epoch 3 certifies a claim and writes the t-bills vault off entirely; epoch 4 pays the claim from the
+    // vaults, and the empty one stays outside its band without improving.
+    let account = h.network.accounts()[0];
+    let tbills = stored_state(&h, 2).await.reserve.vaults.iter().find(|v| v.id == "t-bills").unwrap().value;
+    let ask = WithdrawalAsk { account, amount: U256::from(WAD), recipient: Address::repeat_byte(9) };
+    let write_off = Revaluation { vault: "t-bills".into(), loss: true, amount: tbills, reason: "default".into() };
+    let third = h.network.next_batch(&EpochInputs {
+        withdrawals: vec![ask],
+        revaluations: vec![write_off],
+        settlements: executed_settlements(&h).await,
+        ..Default::default()
+    });
+    publish_and_settle(&h, &third).await;
+    let bad = h.network.next_batch(&EpochInputs::default());
+    assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::TrancheOutOfBand);
+}
+
