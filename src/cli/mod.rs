@@ -206,6 +206,14 @@ pub struct InspectArgs {
     /// The chain's JSON-RPC endpoint, to read --escrow's parameters.
     #[arg(long, requires = "escrow")]
     pub rpc_url: Option<String>,
+    /// The previous epoch's batch (a file, or the folder holding `<epoch − 1>.batch`): prints the conservation
+    /// audit's terms between the two (docs/settlement-math.md, "Conservation between epochs").
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+    /// The labor attesters' keys (one hex key per line) whose mints count; without it, mint signatures are
+    /// checked against the keys the batch names.
+    #[arg(long, requires = "previous")]
+    pub labor_attesters_file: Option<PathBuf>,
     /// One line of JSON instead of indented JSON.
     #[arg(long)]
     pub json: bool,

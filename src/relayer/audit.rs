@@ -90,12 +90,13 @@ impl Relayer {
             settlements: ledger::settlements(&self.pool, &named, &executed_without_fills).await?,
             closed_intents: ledger::closed_intents(&self.pool, state.timestamp).await?,
             mint_history: ledger::mint_history(&self.pool, &contributors, state.epoch, window).await?,
-            holdings: Some(self.holdings(params).await?),
+            holdings: Some(self.holdings(Epoch(state.epoch), params).await?),
         })
     }
 
-    /// What the escrow holds, and what the committed claims it has not paid will take.
-    async fn holdings(&self, params: &pamm::Params) -> Result<Holdings> {
+    /// What the escrow holds, and what the claims committed before `epoch` that it has not paid will take (the
+    /// epoch's own claims leave the reserve in the next batch; its figures are from before them).
+    async fn holdings(&self, epoch: Epoch, params: &pamm::Params) -> Result<Holdings> {
         let escrow = crate::chain::bindings::USDCEscrow::new(self.config.escrow, &self.provider);
         let usdc = escrow.usdc().call().await.map_err(|e| crate::chain::Error::from_call("usdc", e))?;
         let escrow_usdc = crate::chain::bindings::Erc20::new(usdc, &self.provider)
@@ -105,7 +106,8 @@ impl Relayer {
             .map_err(|e| crate::chain::Error::from_call("balanceOf", e))?;
         let mut owed_usdc = U256::ZERO;
         let mut figures = std::collections::BTreeMap::new();
-        for stored in store::claims::all(&self.pool).await?.into_iter().filter(|c| c.paid_tx.is_none()) {
+        let unpaid = store::claims::all(&self.pool).await?.into_iter().filter(|c| c.paid_tx.is_none());
+        for stored in unpaid.filter(|c| c.claim.epoch < epoch.0) {
             let epoch = Epoch(stored.claim.epoch);
             if let std::collections::btree_map::Entry::Vacant(e) = figures.entry(epoch) {
                 e.insert(batches::get(&self.pool, epoch).await?.map(|b| b.reserve));

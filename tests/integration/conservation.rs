@@ -194,7 +194,8 @@ async fn a_mint_without_a_valid_attestation_or_over_its_limit_is_refused() {
     let mut h = harness().await;
     let relayer = two_good_epochs(&mut h).await;
     let account = h.network.accounts()[3];
-    let mut bad = h.network.next_batch(&EpochInputs { mints: vec![(account, U256::from(WAD))], ..Default::default() }).state;
+    let mut bad =
+        h.network.next_batch(&EpochInputs { mints: vec![(account, U256::from(WAD))], ..Default::default() }).state;
     let mint = bad.ledger.as_mut().unwrap().mints.iter_mut().find(|m| m.contributor == account).unwrap();
     mint.sign(h.devnet.chain_id(), bad.epoch, &ed25519_dalek::SigningKey::from_bytes(&[0x77; 32]));
     let bad = h.network.certify(bad);
@@ -228,3 +229,117 @@ async fn a_tranche_pushed_out_of_its_band_is_refused() {
     assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::TrancheOutOfBand);
 }
 
+/// Epochs of the long run.
+const LONG_RUN_EPOCHS: u64 = 200;
+/// How far the validators' batches run ahead of the chain's settlements in the long run.
+const RUN_AHEAD_EPOCHS: u64 = 3;
+
+/// The settlement account's MYCO and USDC.
+async fn float(h: &Harness) -> (U256, U256) {
+    let provider = h.devnet.provider(ADMIN_ACCOUNT);
+    let account = h.devnet.signer(RELAYER_ACCOUNT).address();
+    let d = h.devnet.deployment;
+    let myco = Erc20::new(d.myco, &provider).balanceOf(account).call().await.unwrap();
+    let usdc = Erc20::new(d.usdc, &provider).balanceOf(account).call().await.unwrap();
+    (myco, usdc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_run_balances_every_epoch_and_settles_every_fill_exactly_once() {
+    let mut h = harness().await;
+    let accounts = h.network.accounts();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let float_before = float(&h).await;
+    let mut epoch = 0;
+    while epoch < LONG_RUN_EPOCHS || !h.network.unapplied_epochs().is_empty() {
+        epoch += 1;
+        let trading = epoch <= LONG_RUN_EPOCHS;
+        let mut inputs = EpochInputs {
+            mints: vec![(accounts[epoch as usize % 4], U256::from(20 * WAD))],
+            intents: if trading { 12 } else { 0 },
+            transfers: 6,
+            reserve_loss_bps: if epoch == LONG_RUN_EPOCHS / 2 { 30 } else { 0 },
+            settlements: executed_settlements(&h).await,
+            ..Default::default()
+        };
+        if epoch % 10 == 1 {
+            let account = accounts[(epoch / 10) as usize % 4];
+            let id = h.deposit(FIRST_USER_ACCOUNT, account, 2_000_000_000).await;
+            inputs.deposits.push(CreditedDeposit { deposit_id: id, account, amount: U256::from(2_000_000_000u64) });
+        }
+        let richest = *accounts.iter().max_by_key(|a| h.network.balance(Token::Myco, a)).unwrap();
+        if epoch % 7 == 0 && h.network.balance(Token::Myco, &richest) > U256::from(10 * WAD) {
+            let ask =
+                WithdrawalAsk { account: richest, amount: U256::from(5 * WAD), recipient: Address::repeat_byte(5) };
+            inputs.withdrawals.push(ask);
+        }
+        // The validators run ahead of the chain by a few epochs, as they may: each settlement is applied as soon
+        // as it executed, well within the eight epochs allowed.
+        let produced = h.network.next_batch(&inputs);
+        FolderSource::new(&h.batch_dir).publish(epoch, &produced.bytes).await.unwrap();
+        if let Some(behind) = epoch.checked_sub(RUN_AHEAD_EPOCHS).filter(|b| *b > 0) {
+            wait_until(&format!("epoch {behind} is settled"), || settled(&h, behind)).await;
+        }
+    }
+    wait_until(&format!("epoch {epoch} is settled"), || settled(&h, epoch)).await;
+    relayer.stop().await.unwrap();
+
+    // Every epoch audited and balanced, from the second on with every ledger line; no violation, no mismatch.
+    let audits = ledger::audits(&h.pool).await.unwrap();
+    assert_eq!(audits.len() as u64, epoch);
+    for (e, terms) in &audits {
+        assert_eq!(terms["balanced"], true, "epoch {e}");
+        if e.0 > 1 {
+            for line in ["myco_supply", "usdc_balances", "reserve"] {
+                assert_eq!(terms[line]["balanced"], true, "epoch {e}: {line}");
+            }
+        }
+        assert!(terms["onchain"].is_object(), "epoch {e}: the escrow's holdings were checked");
+    }
+    assert!(ledger::violations(&h.pool).await.unwrap().is_empty());
+    assert!(mismatches::open(&h.pool).await.unwrap().is_empty(), "the watcher reconciled every deposit");
+
+    // Every fill credited exactly once: each traded epoch applied once, and as many fills applied as traded.
+    let traded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settlement_fills").fetch_one(&h.pool).await.unwrap();
+    let unapplied: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM settlement_fills WHERE epoch NOT IN (SELECT settled_epoch FROM settlement_applications)",
+    )
+    .fetch_one(&h.pool)
+    .await
+    .unwrap();
+    assert!(traded > 50, "a busy market: {traded} fills");
+    assert_eq!(unapplied, 0);
+    let mut applied_fills = 0;
+    let mut listed: BTreeMap<(B256, B256), u64> = BTreeMap::new();
+    let mut partial_fills = 0;
+    for e in 1..=epoch {
+        let state = stored_state(&h, e).await;
+        let ledger_flows = state.ledger.expect("version 2");
+        applied_fills += ledger_flows.settlements.iter().map(|s| s.fills.len()).sum::<usize>();
+        for i in &state.intents {
+            *listed.entry((i.maker, i.id)).or_default() += 1;
+            partial_fills += usize::from(i.partial);
+        }
+    }
+    assert_eq!(applied_fills as i64, traded);
+    // No intent trades twice: every intent is listed in one batch only.
+    assert!(listed.values().all(|&n| n == 1));
+    assert!(partial_fills > 0);
+
+    // The float ends where the executed orders say.
+    let (mut myco, mut usdc) = float_before;
+    let mut legs = BTreeSet::new();
+    for row in curve::all(&h.pool).await.unwrap() {
+        let executed = row.executed.expect("every epoch executed");
+        myco = myco - row.plan.sell.0 + executed.myco_out;
+        usdc = usdc - row.plan.buy.0 + executed.usdc_out;
+        if !row.plan.sell.0.is_zero() {
+            legs.insert("sell");
+        }
+        if !row.plan.buy.0.is_zero() {
+            legs.insert("buy");
+        }
+    }
+    assert_eq!(float(&h).await, (myco, usdc));
+    assert_eq!(legs.len(), 2, "both curve legs traded");
+}
