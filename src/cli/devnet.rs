@@ -21,7 +21,7 @@ pub struct DemoArgs {
     /// Folder for batches and the relayer's database (recreated on each run).
     #[arg(long, default_value = ".demo")]
     pub workdir: PathBuf,
-    /// Write the reserve down by this many basis points in the withdrawal epoch (e.g. 1500): below par,
+    /// Write every reserve vault down by this many basis points in the withdrawal epoch (e.g. 6500): below par,
     /// withdrawals pay the P-AMM rate instead of 1.0.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub reserve_loss_bps: u64,

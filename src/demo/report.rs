@@ -29,6 +29,8 @@ pub struct EpochLine {
     pub curve: Option<store::curve::CurveSettlement>,
     /// The P-AMM rate, payouts and deposit split.
     pub outputs: Option<store::outputs::EpochOutputs>,
+    /// The conservation audit's terms (JSON, as stored), once audited.
+    pub conservation: Option<serde_json::Value>,
 }
 
 /// What the demo did.
@@ -167,6 +169,67 @@ impl Report {
         Ok(())
     }
 
+    fn conservation(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "conservation per epoch (before + named flows = after, exactly; shown with 2 decimals):")?;
+        for e in &self.epochs {
+            let Some(t) = &e.conservation else {
+                writeln!(f, "{:>5}  not audited", e.epoch)?;
+                continue;
+            };
+            let lines = [
+                ("MYCO supply", "myco_supply", 18),
+                ("USDC balances", "usdc_balances", 6),
+                ("reserve USD", "reserve", 18),
+            ];
+            let mut first = true;
+            for (name, key, decimals) in lines {
+                let Some(line) = t.get(key).filter(|l| l.is_object()) else { continue };
+                let figure = |v: &serde_json::Value| {
+                    v.as_str()
+                        .and_then(|s| U256::from_str_radix(s, 10).ok())
+                        .map_or("?".into(), |x| decimal(x, decimals, 2))
+                };
+                let flows = |sign: &str, m: &serde_json::Value| {
+                    m.as_object()
+                        .map(|m| {
+                            m.iter()
+                                .filter(|(_, v)| v.as_str() != Some("0"))
+                                .map(|(k, v)| format!(" {sign} {} {k}", figure(v)))
+                                .collect::<String>()
+                        })
+                        .unwrap_or_default()
+                };
+                let verdict = if line["balanced"] == true { "balanced" } else { "UNBALANCED" };
+                writeln!(
+                    f,
+                    "{:>5}  {name:<14} {}{}{} = {}  {verdict}",
+                    if first { e.epoch.to_string() } else { String::new() },
+                    figure(&line["before"]),
+                    flows("+", &line["plus"]),
+                    flows("-", &line["minus"]),
+                    figure(&line["after"]),
+                )?;
+                first = false;
+            }
+            if first {
+                writeln!(f, "{:>5}  the first audited batch: its ledger starts here", e.epoch)?;
+            }
+            if let Some(o) = t.get("onchain").filter(|o| o.is_object()) {
+                let usd = |v: &serde_json::Value| {
+                    v.as_str().and_then(|s| U256::from_str_radix(s, 10).ok()).map_or("?".into(), |x| decimal(x, 18, 2))
+                };
+                writeln!(
+                    f,
+                    "       {:<14} {} on chain <= {} the escrow holds beyond what it owes",
+                    "reserve USD",
+                    usd(&o["reserve_onchain"]),
+                    usd(&o["available_usd"])
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn attestations(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "attested by (the validators' attesters whose signatures went on chain with each root):")?;
         for e in &self.epochs {
@@ -216,6 +279,8 @@ impl fmt::Display for Report {
         self.commitments(f)?;
         writeln!(f)?;
         self.settlements(f)?;
+        writeln!(f)?;
+        self.conservation(f)?;
         writeln!(f)?;
         self.attestations(f)?;
         writeln!(f)?;

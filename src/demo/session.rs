@@ -35,7 +35,7 @@ pub(super) struct Session {
     shutdown: CancellationToken,
     status_url: String,
     status_page: DropGuard,
-    /// Four users with an off-chain account each; the first two convert to MYCO and withdraw.
+    /// Four users with an off-chain account each; the first two are minted MYCO for their labor and withdraw.
     depositors: Vec<(PrivateKeySigner, B256)>,
     /// The highest deposit id credited so far, and how many each epoch credited.
     credited: (u64, Vec<usize>),
@@ -52,7 +52,7 @@ impl Session {
         prepare_workdir(workdir).await?;
         let devnet = Devnet::start(CHALLENGE_WINDOW, &[]).await?;
         let pool = store::connect(&database).await?;
-        let network = Network::new(devnet.chain_id(), options.seed, options.validators, options.accounts);
+        let network = Network::new(devnet.chain_id(), options.seed, options.validators, options.accounts).with_ledger();
         let batch_dir = workdir.join("batches");
         let validators = ValidatorSet::new(network.validator_keys())?;
         let source = SourceConfig::Folder(batch_dir.clone());
@@ -87,8 +87,8 @@ impl Session {
         &self.depositors[..2]
     }
 
-    /// Four users deposit USDC on chain for four off-chain accounts; the first two turn it into MYCO and later
-    /// withdraw (the network leaves them alone, so their figures are exact), the other two trade it. Returns once
+    /// Four users deposit USDC on chain for four off-chain accounts; the first two are minted MYCO for their labor
+    /// and later withdraw (the network leaves them alone, so their figures are exact), the other two trade. Returns once
     /// the relayer's watcher has seen every deposit: the validators credit only deposits they have seen.
     pub(super) async fn deposit_for_users(&mut self) -> Result<()> {
         let d = self.devnet.deployment;
@@ -126,12 +126,16 @@ impl Session {
                 .collect(),
             false => Vec::new(),
         };
-        // The users turn their deposits into MYCO as soon as they are credited.
-        let convert = if epoch == 1 { self.users().iter().map(|(_, account)| *account).collect() } else { Vec::new() };
+        // The users are minted MYCO for their labor, worth their deposits at par, by the labor attester.
+        let par = U256::from(DEPOSIT_USDC) * U256::from(1_000_000_000_000u64);
+        let mints =
+            if epoch == 1 { self.users().iter().map(|(_, account)| (*account, par)).collect() } else { Vec::new() };
+        let settlements = self.executed_settlements().await?;
         let inputs = EpochInputs {
             timestamp: devnet::unix_now(),
             deposits,
-            convert,
+            mints,
+            settlements,
             withdrawals,
             transfers: 10,
             intents: 20,
@@ -146,6 +150,20 @@ impl Session {
             Ok(commitments::latest(&pool).await?.is_some_and(|l| l.0 >= epoch))
         })
         .await
+    }
+
+    /// The settlements the validators apply next: every epoch of theirs the curve has executed, computed from their
+    /// own batch and the chain's `EpochSettled` log.
+    async fn executed_settlements(&self) -> Result<Vec<crate::ingest::document::AppliedSettlement>> {
+        let provider = self.devnet.provider(devnet::ADMIN_ACCOUNT);
+        let d = self.devnet.deployment;
+        let mut out = Vec::new();
+        for epoch in self.network.unapplied_epochs() {
+            if let Some(c) = devnet::settlements::executed(&provider, d.curve, epoch, d.start_block).await? {
+                out.extend(self.network.settlement_of(epoch, c.spot, c.sell, c.buy));
+            }
+        }
+        Ok(out)
     }
 
     /// Lets the challenge window pass; then each user claims on chain with the proof from the relayer's store.
@@ -266,6 +284,7 @@ async fn epoch_lines(pool: &Pool, credited_per_epoch: &[usize]) -> Result<Vec<Ep
     let claims = claims::all(pool).await?;
     let curve_rows = store::curve::all(pool).await?;
     let output_rows = store::outputs::all(pool).await?;
+    let audits = store::ledger::audits(pool).await?;
     let mut epochs = Vec::new();
     for c in commitments::all(pool).await? {
         let epoch = c.epoch.0;
@@ -279,6 +298,7 @@ async fn epoch_lines(pool: &Pool, credited_per_epoch: &[usize]) -> Result<Vec<Ep
             attested_by: c.attested_by.clone(),
             curve: curve_rows.iter().find(|r| r.plan.epoch == c.epoch).cloned(),
             outputs: output_rows.iter().find(|r| r.epoch == epoch).cloned(),
+            conservation: audits.iter().find(|(e, _)| *e == c.epoch).map(|(_, t)| t.clone()),
         });
     }
     Ok(epochs)

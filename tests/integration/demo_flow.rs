@@ -49,6 +49,12 @@ async fn check(options: &Options, finished: &Finished) -> BTreeMap<U256, U256> {
         assert_eq!(on_chain.reserve.flowPressure, f.flow_pressure, "epoch {epoch} redemption level");
         let line = &report.epochs[epoch as usize - 1];
         assert_eq!(line.state_root, root);
+        let terms = line.conservation.as_ref().expect("audited before commit");
+        assert_eq!(terms["balanced"], true, "epoch {epoch}");
+        if epoch > 1 {
+            assert_eq!(terms["myco_supply"]["balanced"], true, "epoch {epoch}");
+            assert_eq!(terms["reserve"]["balanced"], true, "epoch {epoch}");
+        }
         assert_eq!(line.outputs.as_ref().expect("outputs stored").pamm_rate, outputs.pamm_rate, "epoch {epoch}");
         for (claim, payout) in settlement.claims.iter().zip(&outputs.payouts) {
             payouts.insert(claim.claim_id, *payout);
@@ -112,7 +118,7 @@ async fn demo_commits_every_epoch_and_pays_withdrawals_at_par_less_the_flow_pena
 async fn below_par_the_escrow_pays_what_the_rust_pamm_computes() {
     let dir = tempfile::tempdir().unwrap();
     let options =
-        Options { epochs: 3, workdir: dir.path().join("demo"), reserve_loss_bps: 4_500, ..Default::default() };
+        Options { epochs: 3, workdir: dir.path().join("demo"), reserve_loss_bps: 6_500, ..Default::default() };
     let finished = demo::run(&options).await.expect("demo");
     let payouts = check(&options, &finished).await;
     // Below par the P-AMM pays less than the fully backed run's 80 and 62.5 USDC.
