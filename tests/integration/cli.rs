@@ -138,3 +138,73 @@ async fn deploy_prints_a_working_chain_section_and_migrate_and_status_read_the_s
     assert_eq!(json["last_committed_epoch"], 0);
     assert_eq!(json["open_mismatches"].as_array().unwrap().len(), 0);
 }
+
+/// `inspect-batch --previous`: the conservation terms between two version 2 batches, and the rule a tampered
+/// batch breaks.
+#[test]
+fn inspect_batch_with_the_previous_batch_prints_the_conservation_terms() {
+    use alloy::primitives::{Address, U256};
+    use myco_bridge::devnet::simulate::{EpochInputs, Network, WithdrawalAsk};
+    use myco_bridge::ingest::document::CreditedDeposit;
+    use myco_bridge::ingest::intent::Token;
+    let wad = U256::from(10u64).pow(U256::from(18));
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Network::new(31337, 3, 4, 4).with_ledger();
+    let a = net.accounts()[0];
+    let deposit = CreditedDeposit { deposit_id: 1, account: a, amount: U256::from(1_000_000_000u64) };
+    let ask = WithdrawalAsk { account: a, amount: U256::from(50) * wad, recipient: Address::repeat_byte(1) };
+    let batches = [
+        net.next_batch(&EpochInputs {
+            deposits: vec![deposit],
+            mints: vec![(a, U256::from(500) * wad)],
+            ..Default::default()
+        }),
+        net.next_batch(&EpochInputs { withdrawals: vec![ask], intents: 6, transfers: 4, ..Default::default() }),
+        net.next_batch(&EpochInputs { reserve_loss_bps: 100, ..Default::default() }),
+    ];
+    for p in &batches {
+        std::fs::write(dir.path().join(format!("{}.batch", p.state.epoch)), &p.bytes).unwrap();
+    }
+    let keys = dir.path().join("validators.txt");
+    std::fs::write(&keys, myco_bridge::ingest::certificate::format_keys(&net.validator_keys())).unwrap();
+    let labor = dir.path().join("labor.txt");
+    let attester = myco_bridge::devnet::labor_attester().verifying_key().to_bytes();
+    std::fs::write(&labor, alloy::hex::encode(attester)).unwrap();
+    let inspect = |file: &std::path::Path| {
+        let out = bin()
+            .arg("inspect-batch")
+            .arg(file)
+            .arg("--validators-file")
+            .arg(&keys)
+            .arg("--previous")
+            .arg(dir.path())
+            .arg("--labor-attesters-file")
+            .arg(&labor)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["conservation"].clone()
+    };
+    let third = inspect(&dir.path().join("3.batch"));
+    let reserve = &third["terms"]["reserve"];
+    assert_eq!(reserve["balanced"], true, "{third}");
+    assert_ne!(reserve["minus"]["paid"], "0", "epoch 2's claim leaves the reserve in epoch 3: {third}");
+    assert_ne!(reserve["minus"]["revalued_down"], "0", "{third}");
+    assert_eq!(third["terms"]["myco_supply"]["balanced"], true);
+
+    // The same epoch with one MYCO more than its flows explain, certified by the same validators.
+    let mut bad = batches[2].state.clone();
+    *bad.balances.get_mut(&Token::Myco).unwrap().get_mut(&a).unwrap() += wad;
+    bad.reserve.total_supply += wad;
+    let mut envelope = batches[2].envelope.clone();
+    envelope.document = bad.to_automerge();
+    let digest = envelope.digest();
+    envelope.signatures =
+        net.validator_signing_keys().iter().map(|k| myco_bridge::ingest::certificate::sign(k, &digest)).collect();
+    let tampered = dir.path().join("tampered.batch");
+    std::fs::write(&tampered, envelope.encode()).unwrap();
+    let verdict = inspect(&tampered);
+    assert_eq!(verdict["balanced"], false, "{verdict}");
+    assert_eq!(verdict["violation"]["rule"], "supply_unexplained", "{verdict}");
+}
