@@ -221,6 +221,19 @@ mod tests {
     }
 
     #[test]
+    fn the_conservation_section_becomes_the_audit_policy_and_bad_values_name_their_key() {
+        let s = example_with(&[]).unwrap();
+        assert_eq!(s.conservation, crate::settle::conservation::Policy::default(), "the example states the defaults");
+        let key = "11".repeat(32);
+        let s = example_with(&[("MYCO_BRIDGE__CONSERVATION__LABOR_ATTESTERS", &format!("[\"0x{key}\"]"))]).unwrap();
+        assert_eq!(s.conservation.issuance.attesters.len(), 1);
+        let err = example_with(&[("MYCO_BRIDGE__CONSERVATION__BAND", "\"2000000000000000000\"")]).unwrap_err();
+        assert!(err.to_string().starts_with("conservation.band"), "{err}");
+        let err = example_with(&[("MYCO_BRIDGE__CONSERVATION__MINT_WINDOW_EPOCHS", "0")]).unwrap_err();
+        assert!(err.to_string().starts_with("conservation.mint_window_epochs"), "{err}");
+    }
+
+    #[test]
     fn environment_overrides_keep_their_type() {
         let s = example_with(&[
             ("MYCO_BRIDGE__DATABASE__URL", "postgres://relayer@db/myco"),
