@@ -66,6 +66,12 @@ pub struct SimulateArgs {
     /// The chain's JSON-RPC endpoint, for --escrow.
     #[arg(long, requires = "escrow")]
     pub rpc_url: Option<String>,
+    /// Write version 2 batches (docs/batch-format.md): each epoch's trades are applied back to balances once the
+    /// bonding curve at this address executed them (its `EpochSettled` logs, read through --rpc-url), MYCO is
+    /// minted only by the devnet's labor attester (`0x1a…` seed), and the reserve moves by deposits, paid claims
+    /// and revaluations. Without it, version 1 batches.
+    #[arg(long, requires = "escrow")]
+    pub curve: Option<alloy::primitives::Address>,
     /// First block to read the escrow's deposits from (its deployment block).
     #[arg(long, default_value_t = 0)]
     pub from_block: u64,

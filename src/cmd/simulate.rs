@@ -28,6 +28,10 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         None => (Network::new(args.chain_id, args.seed, validators, accounts), Vec::new()),
     };
+    // A new run writes version 2 batches when it can read the curve's settlements; a resumed one keeps its version.
+    if args.curve.is_some() && network.epoch() == 0 {
+        network = network.with_ledger();
+    }
     let keys = format_keys(&network.validator_keys());
     let (sink, source) = match (&args.out, args.listen) {
         (Some(dir), _) => {
@@ -54,6 +58,7 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let credited = history.iter().flat_map(|(_, s)| s.deposits.iter().map(|d| d.deposit_id)).max().unwrap_or(0);
     let deposits = deposits_feed(&args, credited).await?;
+    let settlements = settlement_feed(&args)?;
     let mut options = StreamOptions {
         epochs: (args.epochs > 0).then_some(network.epoch() + args.epochs),
         interval: Duration::from_millis(args.interval_ms),
@@ -62,6 +67,7 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         intents: args.intents,
         withdrawals: args.withdrawals,
         faults: args.faults.into_iter().collect(),
+        settlements,
     };
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -120,6 +126,17 @@ async fn attesters(
         running.push(attester);
     }
     Ok(running)
+}
+
+/// With --curve, where a version 2 network reads the settlements it applies.
+fn settlement_feed(args: &SimulateArgs) -> anyhow::Result<Option<myco_bridge::devnet::stream::SettlementFeed>> {
+    let (Some(curve), Some(url)) = (args.curve, &args.rpc_url) else { return Ok(None) };
+    let provider = myco_bridge::chain::signing_provider(
+        url.parse().context("--rpc-url")?,
+        alloy::signers::local::PrivateKeySigner::random(),
+    );
+    println!("writing version 2 batches: applying the settlements of curve {curve}");
+    Ok(Some(myco_bridge::devnet::stream::SettlementFeed { provider, curve, from_block: args.from_block }))
 }
 
 /// Where the simulated validators' deposits come from: the escrow's real ones (after deposit id `credited`) or

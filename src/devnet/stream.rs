@@ -150,6 +150,35 @@ pub struct StreamOptions {
     pub withdrawals: usize,
     /// Bad batches to publish (before the good one) at these epochs.
     pub faults: BTreeMap<u64, Fault>,
+    /// For a version 2 network: where executed settlements are read, to apply them.
+    pub settlements: Option<SettlementFeed>,
+}
+
+/// Where a version 2 network reads each epoch's executed settlement: the curve's `EpochSettled` logs.
+#[derive(Debug, Clone)]
+pub struct SettlementFeed {
+    /// A provider of the chain.
+    pub provider: DynProvider,
+    /// The bonding curve.
+    pub curve: Address,
+    /// The first block to search its logs from.
+    pub from_block: u64,
+}
+
+impl SettlementFeed {
+    /// The settlements `network` can apply now: each unapplied epoch of its that the curve executed.
+    pub async fn ready(&self, network: &Network) -> std::io::Result<Vec<crate::ingest::document::AppliedSettlement>> {
+        let mut out = Vec::new();
+        for epoch in network.unapplied_epochs() {
+            let executed = super::settlements::executed(&self.provider, self.curve, epoch, self.from_block)
+                .await
+                .map_err(std::io::Error::other)?;
+            if let Some(c) = executed {
+                out.extend(network.settlement_of(epoch, c.spot, c.sell, c.buy));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Produces batches until done or `shutdown`; returns how many epochs were produced.
@@ -179,12 +208,17 @@ pub async fn run(
                 recipient: Address::from_slice(&keccak256(a)[12..]),
             })
             .collect();
+        let settlements = match &options.settlements {
+            Some(feed) => feed.ready(network).await?,
+            None => Vec::new(),
+        };
         let inputs = EpochInputs {
             timestamp: super::unix_now(),
             deposits,
             withdrawals,
             transfers: options.transfers,
             intents: options.intents,
+            settlements,
             ..Default::default()
         };
         let produced = network.next_batch(&inputs);

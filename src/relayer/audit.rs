@@ -106,8 +106,7 @@ impl Relayer {
             .map_err(|e| crate::chain::Error::from_call("balanceOf", e))?;
         let mut owed_usdc = U256::ZERO;
         let mut figures = std::collections::BTreeMap::new();
-        let unpaid = store::claims::all(&self.pool).await?.into_iter().filter(|c| c.paid_tx.is_none());
-        for stored in unpaid.filter(|c| c.claim.epoch < epoch.0) {
+        for stored in store::claims::unpaid_before(&self.pool, epoch).await? {
             let epoch = Epoch(stored.claim.epoch);
             if let std::collections::btree_map::Entry::Vacant(e) = figures.entry(epoch) {
                 e.insert(batches::get(&self.pool, epoch).await?.map(|b| b.reserve));

@@ -235,7 +235,8 @@ impl LyingAttester {
 }
 
 /// `simulate --attest-for` runs one attester per validator beside the simulated network, keys from its seed (the
-/// devnet's): a relayer given the URLs it prints commits with their signatures.
+/// devnet's): a relayer given the URLs it prints commits with their signatures. With `--curve` its batches are
+/// version 2, and they pass the conservation audit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_runs_attesters_a_relayer_commits_with() {
     use std::io::{BufRead, BufReader};
@@ -246,9 +247,10 @@ async fn the_simulator_runs_attesters_a_relayer_commits_with() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("batches");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
-        .args(["simulate", "--epochs", "2", "--interval-ms", "50", "--accounts", "8", "--withdrawals", "0"])
+        .args(["simulate", "--epochs", "3", "--interval-ms", "300", "--accounts", "8", "--withdrawals", "0"])
         .args(["--chain-id", &h.devnet.chain_id().to_string(), "--rpc-url", h.devnet.url().as_str()])
         .args(["--escrow", &h.devnet.deployment.escrow.to_string()])
+        .args(["--curve", &h.devnet.deployment.curve.to_string()])
         .args(["--from-block", &h.devnet.deployment.start_block.to_string()])
         .args(["--attest-for", &h.devnet.deployment.state_commitment.to_string(), "--out"])
         .arg(&out)
@@ -273,9 +275,13 @@ async fn the_simulator_runs_attesters_a_relayer_commits_with() {
     let mut config = h.devnet.relayer_config(validators, myco_bridge::ingest::SourceConfig::Folder(out.clone()));
     config.attestation_endpoints = urls;
     let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
-    wait_until("both simulated epochs are committed with the simulator's attesters", || committed(&h, 2)).await;
+    wait_until("the simulated epochs are committed with the simulator's attesters", || committed(&h, 3)).await;
     relayer.stop().await.unwrap();
     assert_eq!(commitments::all(&h.pool).await.unwrap()[1].attested_by.len(), 3);
+    // With --curve the simulator writes version 2 batches, and each passed the conservation audit.
+    let audits = myco_bridge::store::ledger::audits(&h.pool).await.unwrap();
+    assert_eq!(audits.len(), 3);
+    assert!(audits[1..].iter().all(|(_, t)| t["myco_supply"]["balanced"] == true), "{audits:?}");
     child.kill().unwrap();
     child.wait().unwrap();
 }
