@@ -130,8 +130,8 @@ fn process(e: &mut Exposition, t: &Totals, live: &Live) {
     e.metric(
         "halted",
         "gauge",
-        "1 if the relayer stopped on an error or an equivocation is on record.",
-        &one_sample((live.halted || t.equivocations > 0).into()),
+        "1 if the relayer stopped on an error, or an equivocation or a conservation violation is on record.",
+        &one_sample((live.halted || t.equivocations > 0 || t.conservation_violations > 0).into()),
     );
     e.metric("rpc_up", "gauge", "1 if the chain's RPC answered this scrape.", &one_sample(live.head.is_some().into()));
     let alarms: Vec<(String, f64)> = Alarm::ALL
@@ -200,6 +200,18 @@ fn ingest(e: &mut Exposition, t: &Totals) {
         "counter",
         "Attesters' signatures over a commitment other than ours (recorded with the differing fields, never counted).",
         &one_sample(t.attestation_disagreements),
+    );
+    e.metric(
+        "conservation_audits_total",
+        "counter",
+        "Epochs whose batch passed the conservation audit before its commitment.",
+        &one_sample(t.conservation_audits),
+    );
+    e.metric(
+        "conservation_violations",
+        "gauge",
+        "Certified batches on record that broke conservation (never committed; the relayer halts).",
+        &one_sample(t.conservation_violations),
     );
     let rejected: u64 = t.rejected_by_reason.iter().map(|r| r.1).sum::<u64>() + t.rejected_repeats;
     let mut by_reason = vec![(r#"{reason="all"}"#.to_string(), rejected as f64)];

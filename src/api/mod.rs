@@ -152,6 +152,9 @@ async fn ready(State(s): State<ApiState>) -> Response {
     if store::equivocations::count(&s.pool).await.unwrap_or(0) > 0 {
         problems.push("equivocation on record".to_string());
     }
+    if let Some(v) = store::ledger::violations(&s.pool).await.ok().and_then(|v| v.into_iter().next()) {
+        problems.push(format!("conservation violation on record: {v}"));
+    }
     let role = if s.health.is_leader() { "leader" } else { "follower" };
     let alarms: Vec<_> =
         s.health.alarms().into_iter().map(|(a, m)| json!({ "alarm": a.as_str(), "message": m })).collect();

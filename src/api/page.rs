@@ -75,6 +75,7 @@ async fn render(s: &ApiState) -> Result<String> {
     let halt = match s.halt_reason().await {
         Some(reason) => Some(reason),
         None if totals.equivocations > 0 => Some("an equivocation is on record".to_string()),
+        None if totals.conservation_violations > 0 => Some("a conservation violation is on record".to_string()),
         None => None,
     };
     let mut h = String::new();

@@ -72,6 +72,9 @@ async fn refused(h: &Harness, relayer: Running, produced: &Produced) -> Violatio
     let recorded = ledger::violations(&h.pool).await.unwrap();
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].kind, kind);
+    // The totals /metrics and the status page read count it (the relayer shows as halted).
+    let totals = myco_bridge::store::views::totals(&h.pool, 0).await.unwrap();
+    assert_eq!(totals.conservation_violations, 1);
     // It refuses to start again while the violation is on record.
     let again = h.spawn_relayer(RELAYER_ACCOUNT);
     wait_until("a restarted relayer refuses to run", || async { again.task.is_finished() }).await;

@@ -142,6 +142,8 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     assert_eq!(value("myco_bridge_pending_withdrawals"), 2.0);
     assert_eq!(value("myco_bridge_leader"), 1.0);
     assert_eq!(value("myco_bridge_halted"), 0.0);
+    assert_eq!(value("myco_bridge_conservation_audits_total"), 2.0, "each epoch audited before its commitment");
+    assert_eq!(value("myco_bridge_conservation_violations"), 0.0);
     assert!(value("myco_bridge_gas_used_total") > 0.0);
     for family in [
         "myco_bridge_reorgs_total",

@@ -48,6 +48,10 @@ pub struct Totals {
     pub rejected_repeats: u64,
     /// Attestations of a commitment other than ours, on record.
     pub attestation_disagreements: u64,
+    /// Epochs that passed the conservation audit.
+    pub conservation_audits: u64,
+    /// Conservation violations on record (the relayer refuses to run while there is one).
+    pub conservation_violations: u64,
 }
 
 /// Bucket bounds (seconds) of the ingest → commit latency histogram.
@@ -151,5 +155,7 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         skipped_net_orders: crate::store::curve::skips_by_reason(pool).await?,
         rejected_repeats: crate::store::quarantine::repeats(pool).await?,
         attestation_disagreements: count("SELECT COUNT(*) FROM attestation_disagreements").await?,
+        conservation_audits: count("SELECT COUNT(*) FROM conservation_audits").await?,
+        conservation_violations: count("SELECT COUNT(*) FROM conservation_violations").await?,
     })
 }
