@@ -242,6 +242,12 @@ mod tests {
     /// settlement one epoch later, and audits every batch as the relayer does (without a chain: no curve legs,
     /// no escrow holdings). Returns how many fills were applied.
     fn audited_run(seed: u64, epochs: u64) -> usize {
+        audited_epochs(seed, epochs).0
+    }
+
+    /// [`audited_run`], also returning each epoch's batch with the context it was audited in.
+    fn audited_epochs(seed: u64, epochs: u64) -> (usize, Vec<(crate::ingest::BatchState, Context)>) {
+        let mut audited = Vec::new();
         let mut net = Network::new(31337, seed, 4, 6).with_ledger();
         let mut verifier = Verifier::new(31337, ValidatorSet::new(net.validator_keys()).unwrap(), None);
         let policy = crate::devnet::conservation_policy();
@@ -294,6 +300,7 @@ mod tests {
                 closed_intents: closed.clone(),
                 ..Default::default()
             };
+            audited.push((state.clone(), context.clone()));
             let terms = conservation::audit(&state, &context, &policy)
                 .unwrap_or_else(|v| panic!("seed {seed}: the simulated ledger breaks conservation: {v}"));
             for e in &terms.applied {
@@ -307,7 +314,29 @@ mod tests {
             }
             previous = Some(state);
         }
-        applied_fills
+        (applied_fills, audited)
+    }
+
+    /// Every list of `state` in a random order (what concurrent CRDT inserts may give), written to Automerge and
+    /// read back.
+    fn shuffled(state: &crate::ingest::BatchState, rng: &mut crate::rng::SplitMix64) -> crate::ingest::BatchState {
+        fn shuffle<T>(v: &mut [T], rng: &mut crate::rng::SplitMix64) {
+            for i in (1..v.len()).rev() {
+                v.swap(i, rng.below(i + 1));
+            }
+        }
+        let mut s = state.clone();
+        shuffle(&mut s.intents, rng);
+        shuffle(&mut s.deposits, rng);
+        shuffle(&mut s.withdrawals, rng);
+        let ledger = s.ledger.as_mut().expect("version 2");
+        shuffle(&mut ledger.mints, rng);
+        shuffle(&mut ledger.revaluations, rng);
+        shuffle(&mut ledger.settlements, rng);
+        for applied in &mut ledger.settlements {
+            shuffle(&mut applied.fills, rng);
+        }
+        crate::ingest::BatchState::from_automerge(&s.to_automerge()).expect("a shuffled document reads back")
     }
 
     #[test]
@@ -321,6 +350,18 @@ mod tests {
         #[test]
         fn netting_then_applying_is_conservative_for_random_batches(seed in any::<u64>()) {
             audited_run(seed, 12);
+        }
+
+        /// The audit's terms do not depend on the order the document lists anything in.
+        #[test]
+        fn the_ledger_equation_holds_under_shuffled_document_order(seed in any::<u64>()) {
+            let policy = crate::devnet::conservation_policy();
+            let mut rng = crate::rng::SplitMix64(seed);
+            let (_, audited) = audited_epochs(seed, 10);
+            for (state, context) in audited.iter().skip(1) {
+                let terms = conservation::audit(state, context, &policy).expect("balanced as produced");
+                prop_assert_eq!(conservation::audit(&shuffled(state, &mut rng), context, &policy), Ok(terms));
+            }
         }
     }
 }

@@ -387,6 +387,8 @@ fn check_settlements(
         }
         applied.push(s.epoch);
     }
+    // In epoch order, whatever order the document lists them in.
+    applied.sort_unstable();
     for (&settled, state) in &context.settlements {
         let overdue = settled.saturating_add(policy.settle_within_epochs) < batch.epoch;
         if let Settlement::Pending(fills) = state
