@@ -16,6 +16,12 @@ CREATE TABLE settlement_fills (
 CREATE INDEX settlement_fills_valid ON settlement_fills (valid_until);
 CREATE INDEX settlement_fills_epoch ON settlement_fills (epoch);
 
+-- Every epoch whose net orders executed on chain (with or without fills): its settlement is known. The relayer
+-- records it when it executes them; an attester or an auditor when it reads the curve's EpochSettled log.
+CREATE TABLE settled_epochs (
+    epoch        BIGINT PRIMARY KEY
+);
+
 -- Which batch applied each executed epoch's settlement.
 CREATE TABLE settlement_applications (
     settled_epoch BIGINT PRIMARY KEY,

@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod escrow_events;
 mod fees;
 pub mod logs;
+pub mod settlements;
 pub mod settler;
 pub mod submitter;
 pub mod txmgr;

@@ -159,7 +159,7 @@ impl Session {
         let d = self.devnet.deployment;
         let mut out = Vec::new();
         for epoch in self.network.unapplied_epochs() {
-            if let Some(c) = devnet::settlements::executed(&provider, d.curve, epoch, d.start_block).await? {
+            if let Some(c) = crate::chain::settlements::executed(&provider, d.curve, epoch, d.start_block).await? {
                 out.extend(self.network.settlement_of(epoch, c.spot, c.sell, c.buy));
             }
         }

@@ -6,7 +6,6 @@ pub mod attesters;
 pub mod deploy;
 pub mod faults;
 pub mod serve;
-pub mod settlements;
 pub mod simulate;
 pub mod stream;
 

@@ -170,7 +170,7 @@ impl SettlementFeed {
     pub async fn ready(&self, network: &Network) -> std::io::Result<Vec<crate::ingest::document::AppliedSettlement>> {
         let mut out = Vec::new();
         for epoch in network.unapplied_epochs() {
-            let executed = super::settlements::executed(&self.provider, self.curve, epoch, self.from_block)
+            let executed = crate::chain::settlements::executed(&self.provider, self.curve, epoch, self.from_block)
                 .await
                 .map_err(std::io::Error::other)?;
             if let Some(c) = executed {

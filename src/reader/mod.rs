@@ -12,6 +12,7 @@
 //! ```
 
 mod accept;
+pub mod conservation;
 mod quarantine;
 mod verify;
 

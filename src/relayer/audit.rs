@@ -1,164 +1,58 @@
-//! The conservation audit before each commitment: the relayer gathers what the audit reads (the previous batch,
-//! the executed settlements, traded intents, mint history, and the escrow's holdings from the chain), runs
-//! `settle::conservation::audit`, and either records the terms or records the violation and halts. A batch that
-//! breaks conservation is never committed.
-
-use std::collections::BTreeSet;
-
-use alloy::primitives::U256;
+//! The conservation audit before each commitment (`reader::conservation`), with the escrow's holdings: what it
+//! holds (read from the chain) and what the claims committed before the epoch that it has not paid will take
+//! (from the watcher's record of withdrawals). A batch that breaks conservation is never committed.
 
 use super::Relayer;
+use crate::Result;
 use crate::ids::Epoch;
-use crate::ingest::{self, BatchState};
-use crate::settle::conservation::{self, Context, ExecutedLeg, Holdings, WAD_PER_USDC_UNIT};
-use crate::settle::{ClaimDomain, EpochSettlement, cow, pamm};
-use crate::store::curve::{self as curve_store, Status};
-use crate::store::{self, batches, ledger};
-use crate::{Error, Result};
+use crate::reader::conservation::LedgerAudit;
+use crate::settle::conservation::{ExecutedLeg, Holdings};
+use crate::settle::pamm;
+use crate::store::batches;
+use crate::store::curve::Planned;
 
 impl Relayer {
-    /// Audits stored `batch` against the previous one unless done before; a violation is recorded with the
-    /// batch's digest and returned (it halts the relayer).
-    pub(super) async fn audit_before_commit(&self, batch: &batches::StoredBatch, params: &pamm::Params) -> Result<()> {
-        if ledger::audited(&self.pool, batch.epoch).await? {
-            return Ok(());
-        }
-        let state = self.stored_state(batch.epoch).await?;
-        let context = self.audit_context(&state, params).await?;
-        let policy = self.config.conservation.clone();
-        let audited =
-            tokio::task::spawn_blocking(move || conservation::audit(&state, &context, &policy).map(|t| (t, state)))
-                .await
-                .map_err(|e| Error::Task { what: "conservation audit", reason: e.to_string() })?;
-        match audited {
-            Ok((terms, state)) => {
-                let mints: Vec<_> =
-                    state.ledger.iter().flat_map(|l| &l.mints).map(|m| (m.contributor, m.amount)).collect();
-                ledger::record_audit(&self.pool, &terms, &mints).await?;
-                tracing::info!(epoch = batch.epoch.0, applied = ?terms.applied, "conservation audit: balanced");
-                Ok(())
-            }
-            Err(violation) => {
-                ledger::record_violation(&self.pool, &violation, batch.digest).await?;
-                tracing::error!(epoch = violation.epoch, rule = violation.kind.code(), detail = %violation.detail,
-                    digest = %batch.digest, "CONSERVATION VIOLATION: the batch is not committed; halting");
-                Err(violation.into())
-            }
-        }
-    }
-
-    /// The decoded state of stored epoch `epoch`.
-    pub(super) async fn stored_state(&self, epoch: Epoch) -> Result<BatchState> {
-        let (_, raw) = batches::raw(&self.pool, epoch).await?.ok_or(store::Error::Corrupt {
-            table: "batches",
-            column: "raw".into(),
-            reason: format!("epoch {epoch} is not stored"),
-        })?;
-        // The batch was verified when accepted; only its document is needed again.
-        let envelope = ingest::Envelope::decode(&raw)?;
-        Ok(BatchState::from_automerge_within(&envelope.document, &self.config.document_limits)?)
-    }
-
-    async fn audit_context(&self, state: &BatchState, params: &pamm::Params) -> Result<Context> {
-        let previous = match Epoch(state.epoch).previous() {
-            Some(e) if e.0 > 0 => Some(self.stored_state(e).await?),
-            _ => None,
-        };
-        let domain = ClaimDomain { chain_id: self.config.chain_id, escrow: self.config.escrow };
-        let previous_paid_usd = match &previous {
-            Some(p) => quoted_usdc(&EpochSettlement::compute(p, params, domain), params)? * WAD_PER_USDC_UNIT,
-            None => U256::ZERO,
-        };
-        let Some(ledger_flows) = &state.ledger else {
-            return Ok(Context { chain_id: self.config.chain_id, previous, previous_paid_usd, ..Default::default() });
-        };
-        let named: Vec<u64> = ledger_flows.settlements.iter().map(|s| s.epoch).collect();
-        let mut executed_without_fills = Vec::new();
-        for &epoch in &named {
-            if let Some(row) = curve_store::get(&self.pool, Epoch(epoch)).await?
-                && row.status == Status::Executed
-            {
-                executed_without_fills.push(epoch);
-            }
-        }
-        let contributors: BTreeSet<_> = ledger_flows.mints.iter().map(|m| m.contributor).collect();
-        let window = self.config.conservation.issuance.window_epochs;
-        Ok(Context {
+    /// The audit over the relayer's store.
+    pub(super) fn ledger_audit(&self, params: &pamm::Params) -> LedgerAudit {
+        LedgerAudit {
+            pool: self.pool.clone(),
             chain_id: self.config.chain_id,
-            previous,
-            previous_paid_usd,
-            settlements: ledger::settlements(&self.pool, &named, &executed_without_fills).await?,
-            closed_intents: ledger::closed_intents(&self.pool, state.timestamp).await?,
-            mint_history: ledger::mint_history(&self.pool, &contributors, state.epoch, window).await?,
-            holdings: Some(self.holdings(Epoch(state.epoch), params).await?),
-        })
+            escrow: self.config.escrow,
+            document_limits: self.config.document_limits,
+            params: *params,
+            policy: self.config.conservation.clone(),
+        }
     }
 
-    /// What the escrow holds, and what the claims committed before `epoch` that it has not paid will take (the
-    /// epoch's own claims leave the reserve in the next batch; its figures are from before them).
-    async fn holdings(&self, epoch: Epoch, params: &pamm::Params) -> Result<Holdings> {
+    /// Audits stored `batch` with the escrow's holdings; a violation halts the relayer.
+    pub(super) async fn audit_before_commit(&self, batch: &batches::StoredBatch, params: &pamm::Params) -> Result<()> {
+        let audit = self.ledger_audit(params);
+        let holdings =
+            Holdings { escrow_usdc: self.escrow_usdc().await?, owed_usdc: audit.owed_before(batch.epoch).await? };
+        audit.audit(batch, Some(holdings)).await
+    }
+
+    /// `USDC.balanceOf(escrow)`.
+    async fn escrow_usdc(&self) -> Result<alloy::primitives::U256> {
         let escrow = crate::chain::bindings::USDCEscrow::new(self.config.escrow, &self.provider);
         let usdc = escrow.usdc().call().await.map_err(|e| crate::chain::Error::from_call("usdc", e))?;
-        let escrow_usdc = crate::chain::bindings::Erc20::new(usdc, &self.provider)
+        Ok(crate::chain::bindings::Erc20::new(usdc, &self.provider)
             .balanceOf(self.config.escrow)
             .call()
             .await
-            .map_err(|e| crate::chain::Error::from_call("balanceOf", e))?;
-        let mut owed_usdc = U256::ZERO;
-        let mut figures = std::collections::BTreeMap::new();
-        for stored in store::claims::unpaid_before(&self.pool, epoch).await? {
-            let epoch = Epoch(stored.claim.epoch);
-            if let std::collections::btree_map::Entry::Vacant(e) = figures.entry(epoch) {
-                e.insert(batches::get(&self.pool, epoch).await?.map(|b| b.reserve));
-            }
-            if let Some(Some(f)) = figures.get(&epoch) {
-                owed_usdc += stored.claim.usdc_payout(f, params)?;
-            }
-        }
-        Ok(Holdings { escrow_usdc, owed_usdc })
+            .map_err(|e| crate::chain::Error::from_call("balanceOf", e))?)
     }
 
-    /// Records what `epoch`'s executed net orders and peer-to-peer fills credit each intent that traded: the
-    /// settlement a later batch must apply.
+    /// Records what `planned`'s epoch credits each intent that traded, now that its legs executed.
     pub(super) async fn record_settlement_fills(
         &self,
-        planned: &curve_store::Planned,
+        planned: &Planned,
         executed: &crate::chain::Executed,
+        params: &pamm::Params,
     ) -> Result<()> {
-        let state = self.stored_state(planned.epoch).await?;
-        let (spot, sell, buy) =
-            (planned.spot, leg(planned.sell, executed.usdc_out), leg(planned.buy, executed.myco_out));
-        let fills = tokio::task::spawn_blocking(move || -> Result<Vec<_>> {
-            let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;
-            let fills = conservation::expected_fills(&auction, sell, buy)
-                .map_err(|reason| Error::Task { what: "settlement fills", reason })?;
-            let valid_until: std::collections::BTreeMap<_, _> =
-                state.intents.iter().map(|i| ((i.maker, i.id), i.valid_until)).collect();
-            Ok(fills
-                .into_iter()
-                .map(|f| {
-                    let until = valid_until.get(&(f.maker, f.intent)).copied().unwrap_or(u64::MAX);
-                    (f, until)
-                })
-                .collect())
-        })
-        .await
-        .map_err(|e| Error::Task { what: "settlement fills", reason: e.to_string() })??;
-        ledger::record_fills(&self.pool, planned.epoch, &fills).await?;
-        Ok(())
+        let leg =
+            |(amount, _): (alloy::primitives::U256, _), out| (!amount.is_zero()).then_some(ExecutedLeg { amount, out });
+        let (sell, buy) = (leg(planned.sell, executed.usdc_out), leg(planned.buy, executed.myco_out));
+        self.ledger_audit(params).record_settlement(Epoch(planned.epoch.0), planned.spot, sell, buy).await
     }
-}
-
-/// An executed leg from the plan's amount and what the chain says it got; `None` when not sent.
-fn leg((amount, _min_out): (U256, U256), out: U256) -> Option<ExecutedLeg> {
-    (!amount.is_zero()).then_some(ExecutedLeg { amount, out })
-}
-
-/// What an epoch's claims are quoted to pay, in USDC units, exactly as the escrow pays them.
-fn quoted_usdc(settlement: &EpochSettlement, params: &pamm::Params) -> Result<U256> {
-    let mut total = U256::ZERO;
-    for claim in &settlement.claims {
-        total += claim.usdc_payout(&settlement.figures, params)?;
-    }
-    Ok(total)
 }

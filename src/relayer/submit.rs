@@ -40,7 +40,7 @@ impl Relayer {
             commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?, payable_at).await?;
         }
         for epoch in curve_store::committed_unsettled(&self.pool).await? {
-            self.settle_net_orders(settler, epoch).await?;
+            self.settle_net_orders(settler, epoch, params).await?;
         }
         for batch in batches::uncommitted(&self.pool).await? {
             // Every earlier epoch is settled by now, so the audit sees what the chain executed before this batch.
@@ -73,7 +73,7 @@ impl Relayer {
                 attested_by,
             };
             commitments::insert(&self.pool, &record).await?;
-            self.settle_net_orders(settler, batch.epoch).await?;
+            self.settle_net_orders(settler, batch.epoch, params).await?;
         }
         Ok(())
     }
@@ -82,7 +82,12 @@ impl Relayer {
     /// previous epoch, stored before anything is sent, and resent as stored until the chain has it. An epoch
     /// without orders is settled too, with zeros: the curve takes every committed epoch in turn.
     #[tracing::instrument(skip_all, fields(epoch = epoch.0))]
-    async fn settle_net_orders(&self, settler: &CurveSettler, epoch: Epoch) -> Result<()> {
+    async fn settle_net_orders(
+        &self,
+        settler: &CurveSettler,
+        epoch: Epoch,
+        params: &crate::settle::pamm::Params,
+    ) -> Result<()> {
         let stored = curve_store::get(&self.pool, epoch).await?;
         if let Some(row) = &stored
             && row.status != Status::Planned
@@ -106,7 +111,7 @@ impl Relayer {
                 // With the row lost (the store was restored from an old copy) but the epoch settled on chain, this
                 // plan is recomputed at the later spot; the execution below is still recovered from the chain's
                 // log, never traded twice.
-                let planned = self.plan_net_orders(epoch, &view).await?;
+                let planned = self.plan_net_orders(epoch, &view, params).await?;
                 for skip in &planned.skipped {
                     tracing::warn!(reason = skip.reason.as_str(), detail = %skip.detail, "net order not executed");
                 }
@@ -128,7 +133,7 @@ impl Relayer {
         };
         tracing::info!(tx = %executed.tx_hash, usdc_out = %executed.usdc_out, myco_out = %executed.myco_out,
             "net orders executed");
-        self.record_settlement_fills(&planned, &executed).await?;
+        self.record_settlement_fills(&planned, &executed, params).await?;
         curve_store::executed(&self.pool, epoch, &executed).await?;
         Ok(())
     }
@@ -142,8 +147,13 @@ impl Relayer {
     }
 
     /// Runs `epoch`'s batch auction at the curve's spot and plans the net orders the curve and float can take.
-    async fn plan_net_orders(&self, epoch: Epoch, view: &crate::chain::CurveView) -> Result<Planned> {
-        let state = self.stored_state(epoch).await?;
+    async fn plan_net_orders(
+        &self,
+        epoch: Epoch,
+        view: &crate::chain::CurveView,
+        params: &crate::settle::pamm::Params,
+    ) -> Result<Planned> {
+        let state = self.ledger_audit(params).stored_state(epoch).await?;
         let (spot, view) = (view.spot, *view);
         let planned = tokio::task::spawn_blocking(move || -> crate::settle::fixed::Result<_> {
             let auction = cow::auction(&state.intents, &state.balances, state.timestamp, spot)?;

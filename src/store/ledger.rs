@@ -19,10 +19,14 @@ fn bigint(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Records `epoch`'s settlement fills, each with its intent's `valid_until` (once: a second call for the same
-/// epoch, after a restart, finds them there).
+/// Records that `epoch`'s net orders executed, with its settlement fills, each with its intent's `valid_until`
+/// (once: a second call for the same epoch, after a restart, finds them there).
 pub async fn record_fills(pool: &Pool, epoch: Epoch, fills: &[(SettledFill, u64)]) -> Result<()> {
     let mut tx = super::begin(pool).await?;
+    sqlx::query("INSERT INTO settled_epochs (epoch) VALUES ($1) ON CONFLICT (epoch) DO NOTHING")
+        .bind(epoch)
+        .execute(&mut *tx)
+        .await?;
     for (f, valid_until) in fills {
         sqlx::query(
             "INSERT INTO settlement_fills (epoch, maker, intent_id, sell_token, sold, bought, valid_until)
@@ -70,14 +74,32 @@ impl FillRow {
     }
 }
 
-/// Where each settlement stands for the audit of `batch_epoch`: every executed epoch before it that is not
-/// applied yet (with its fills, sorted), and each of `named` (the epochs the batch applies) as applied, pending
-/// or (absent) never executed. `executed` lists the executed epochs among `named` that traded nothing.
-pub async fn settlements(
-    pool: &Pool,
-    named: &[u64],
-    executed_without_fills: &[u64],
-) -> Result<BTreeMap<u64, Settlement>> {
+/// Stored epochs before `before` whose execution is not recorded yet, in order.
+pub async fn unsettled_before(pool: &Pool, before: Epoch) -> Result<Vec<Epoch>> {
+    sqlx::query_scalar(
+        "SELECT b.epoch FROM batches b LEFT JOIN settled_epochs s ON s.epoch = b.epoch
+         WHERE s.epoch IS NULL AND b.epoch < $1 ORDER BY b.epoch",
+    )
+    .bind(before)
+    .fetch_all(pool)
+    .await
+    .map_err(decoding("settled_epochs"))
+}
+
+/// Whether `epoch`'s execution is recorded.
+pub async fn settled(pool: &Pool, epoch: Epoch) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM settled_epochs WHERE epoch = $1")
+        .bind(epoch)
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding("settled_epochs"))?;
+    Ok(found.is_some())
+}
+
+/// Where each settlement stands for an audit: every executed epoch not applied yet that has fills (sorted), and
+/// each of `named` (the epochs the batch applies) as applied, pending (an executed epoch without fills is
+/// pending with none) or, absent, never executed.
+pub async fn settlements(pool: &Pool, named: &[u64]) -> Result<BTreeMap<u64, Settlement>> {
     let rows: Vec<FillRow> = sqlx::query_as(
         "SELECT epoch, maker, intent_id, sell_token, sold, bought FROM settlement_fills
          WHERE epoch NOT IN (SELECT settled_epoch FROM settlement_applications)
@@ -94,10 +116,10 @@ pub async fn settlements(
             Settlement::Applied(_) => unreachable!("only pending epochs are read"),
         }
     }
-    for &epoch in executed_without_fills {
-        out.entry(epoch).or_insert_with(|| Settlement::Pending(Vec::new()));
-    }
     for &epoch in named {
+        if settled(pool, Epoch(epoch)).await? {
+            out.entry(epoch).or_insert_with(|| Settlement::Pending(Vec::new()));
+        }
         let applied: Option<Epoch> =
             sqlx::query_scalar("SELECT applied_in FROM settlement_applications WHERE settled_epoch = $1")
                 .bind(Epoch(epoch))

@@ -41,7 +41,7 @@ async fn executed_settlements(h: &Harness) -> Vec<AppliedSettlement> {
     let (curve, from) = (h.devnet.deployment.curve, h.devnet.deployment.start_block);
     let mut out = Vec::new();
     for epoch in h.network.unapplied_epochs() {
-        let Some(cs) = myco_bridge::devnet::settlements::executed(&provider, curve, epoch, from).await.unwrap() else {
+        let Some(cs) = myco_bridge::chain::settlements::executed(&provider, curve, epoch, from).await.unwrap() else {
             continue;
         };
         out.extend(h.network.settlement_of(epoch, cs.spot, cs.sell, cs.buy));

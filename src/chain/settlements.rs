@@ -1,7 +1,8 @@
-//! What the simulated validators read from the chain to apply an epoch's settlement, as real ones would: the
-//! curve's `EpochSettled` log for the epoch (what each leg put in and got) and the curve's spot price right
-//! before it (the price the auction ran at: the curve's after the previous epoch's settlement, since only
-//! `settleEpoch` moves it). With their own batch of that epoch, that is every input of the settlement.
+//! What anyone reads from the chain to compute an epoch's settlement (docs/batch-format.md, "Applying a
+//! settlement"): the curve's `EpochSettled` log for the epoch (what each leg put in and got) and the curve's spot
+//! price right before it (the price the auction ran at: the curve's after the previous epoch's settlement, since
+//! only `settleEpoch` moves it). With the epoch's batch, that is every input of the settlement: validators apply
+//! it, attesters and auditors check it.
 
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, U256};
@@ -9,7 +10,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 
-use crate::chain::bindings::MycoBondingCurve;
+use super::bindings::MycoBondingCurve;
 use crate::settle::conservation::ExecutedLeg;
 
 /// One epoch's settlement as the chain records it.
@@ -29,27 +30,26 @@ pub async fn executed(
     curve: Address,
     epoch: u64,
     from_block: u64,
-) -> Result<Option<ChainSettlement>, crate::chain::Error> {
+) -> Result<Option<ChainSettlement>, super::Error> {
     let filter = Filter::new()
         .address(curve)
         .event_signature(MycoBondingCurve::EpochSettled::SIGNATURE_HASH)
         .topic1(U256::from(epoch));
     let head = provider.get_block_number().await?;
     let Some(log) =
-        crate::chain::logs::find_newest(provider, &filter, from_block, head, crate::chain::logs::DEFAULT_MAX_LOG_RANGE)
-            .await?
+        super::logs::find_newest(provider, &filter, from_block, head, super::logs::DEFAULT_MAX_LOG_RANGE).await?
     else {
         return Ok(None);
     };
     let event = MycoBondingCurve::EpochSettled::decode_log_data(log.data())
-        .map_err(|e| crate::chain::Error::Decode { what: "EpochSettled", reason: e.to_string() })?;
+        .map_err(|e| super::Error::Decode { what: "EpochSettled", reason: e.to_string() })?;
     let before = log.block_number.unwrap_or_default().saturating_sub(1);
     let spot = MycoBondingCurve::new(curve, provider)
         .spotPrice()
         .block(BlockId::number(before))
         .call()
         .await
-        .map_err(|e| crate::chain::Error::from_call("spotPrice", e))?;
+        .map_err(|e| super::Error::from_call("spotPrice", e))?;
     let leg = |amount: U256, out: U256| (!amount.is_zero()).then_some(ExecutedLeg { amount, out });
     Ok(Some(ChainSettlement { spot, sell: leg(event.mycoIn, event.usdcOut), buy: leg(event.usdcIn, event.mycoOut) }))
 }
