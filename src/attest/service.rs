@@ -23,6 +23,7 @@ use crate::backoff::Backoff;
 use crate::health::Health;
 use crate::ids::Epoch;
 use crate::reader::Reader;
+use crate::reader::conservation::LedgerAudit;
 use crate::store::attestations::{self, Signed};
 use crate::store::{Pool, batches};
 use crate::{Handling, Result};
@@ -36,6 +37,23 @@ pub struct Config {
     pub domain: AttestationDomain,
     /// How often the source is polled.
     pub poll_interval: Duration,
+    /// With it, the attester audits conservation before each signature (docs/settlement-math.md, "Conservation
+    /// between epochs"): it signs epoch N only once the chain has executed epoch N − 1, and never a batch that
+    /// breaks a rule (it halts with the rule instead). Without it, it signs what it computes, unaudited.
+    pub ledger: Option<LedgerChain>,
+}
+
+/// Where an attester reads executed settlements, and the rules it audits by.
+#[derive(Debug, Clone)]
+pub struct LedgerChain {
+    /// A provider of the chain (reads only).
+    pub provider: alloy::providers::DynProvider,
+    /// The bonding curve whose `EpochSettled` logs say what each epoch executed.
+    pub curve: Address,
+    /// The first block to search its logs from.
+    pub from_block: u64,
+    /// The conservation rules (the relayer's `[conservation]`).
+    pub policy: crate::settle::conservation::Policy,
 }
 
 /// One attester.
@@ -100,9 +118,26 @@ impl Attester {
         }
     }
 
-    /// Signs every stored epoch not signed yet, in order.
+    /// Signs every stored epoch not signed yet, in order; with [`Config::ledger`], each only once it passed the
+    /// conservation audit (and not before the chain executed the epoch before it).
     async fn sign_new(&self) -> Result<()> {
         for batch in batches::unattested(&self.pool).await? {
+            if let Some(chain) = &self.config.ledger {
+                let audit = LedgerAudit {
+                    pool: self.pool.clone(),
+                    chain_id: self.config.reader.chain_id,
+                    escrow: self.config.reader.escrow,
+                    document_limits: self.config.reader.document_limits,
+                    params: self.config.reader.params,
+                    policy: chain.policy.clone(),
+                };
+                if !audit.catch_up(&chain.provider, chain.curve, chain.from_block, batch.epoch).await? {
+                    // The earlier epochs' settlements are not all on chain yet: sign once they are.
+                    return Ok(());
+                }
+                // What the escrow holds is checked by those who watch its withdrawals (the relayer, an auditor).
+                audit.audit(&batch, None).await?;
+            }
             let root = commitment::of_stored(&self.pool, &batch).await?;
             self.sign(&root).await?;
         }

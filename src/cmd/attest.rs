@@ -32,6 +32,12 @@ pub async fn attest(args: AttestArgs) -> anyhow::Result<ExitCode> {
         reader: settings.reader(params),
         domain: AttestationDomain { chain_id: f.chain.chain_id, state_commitment: f.chain.state_commitment },
         poll_interval: Duration::from_millis(f.relayer.poll_interval_ms),
+        ledger: Some(service::LedgerChain {
+            provider: provider.clone(),
+            curve: f.chain.curve,
+            from_block: f.chain.start_block,
+            policy: settings.conservation.clone(),
+        }),
     };
     let attester = Attester::new(pool, key, config);
     tracing::info!(attester = %attester.address(), listen = %f.api.listen, "attester starting");

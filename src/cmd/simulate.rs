@@ -117,6 +117,13 @@ async fn attesters(
         },
         domain: myco_bridge::attest::AttestationDomain { chain_id: args.chain_id, state_commitment },
         poll_interval: Duration::from_millis(100),
+        // With --curve the attesters audit conservation as the devnet's relayer does.
+        ledger: args.curve.map(|curve| myco_bridge::attest::service::LedgerChain {
+            provider: provider.clone(),
+            curve,
+            from_block: args.from_block,
+            policy: myco_bridge::devnet::conservation_policy(),
+        }),
     };
     let mut running = Vec::new();
     println!("attesters (for StateCommitment {state_commitment}):");

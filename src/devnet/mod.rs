@@ -222,6 +222,12 @@ impl Devnet {
             reader,
             domain: self.attestation_domain(),
             poll_interval: Duration::from_millis(50),
+            ledger: Some(crate::attest::service::LedgerChain {
+                provider: self.provider(ADMIN_ACCOUNT),
+                curve: self.deployment.curve,
+                from_block: self.deployment.start_block,
+                policy: conservation_policy(),
+            }),
         };
         let mut running = Vec::new();
         for key in attesters::keys(attesters::ATTESTER_SEED, attesters::ATTESTERS) {

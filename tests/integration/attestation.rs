@@ -165,6 +165,7 @@ async fn an_attester_refuses_to_sign_a_second_commitment_for_an_epoch_across_res
         },
         domain: h.devnet.attestation_domain(),
         poll_interval: std::time::Duration::from_millis(50),
+        ledger: None,
     };
     let first = root(1, B256::repeat_byte(1), 10);
     {

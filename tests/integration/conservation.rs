@@ -131,6 +131,16 @@ async fn supply_raised_without_a_source_is_refused() {
     bad.reserve.total_supply += U256::from(WAD);
     let bad = h.network.certify(bad);
     assert_eq!(refused(&h, relayer, &bad).await, ViolationKind::SupplyUnexplained);
+    // The validators' attesters audit it too, before signing: none signs epoch 3, each halts with the rule (so a
+    // relayer that skipped the audit could not commit it either).
+    for attester in std::mem::take(&mut h.attesters) {
+        wait_until("the attester halts", || async { attester.task.is_finished() }).await;
+        assert!(myco_bridge::store::attestations::get(&attester.pool, Epoch(3)).await.unwrap().is_none());
+        match attester.task.await.unwrap() {
+            Err(myco_bridge::Error::Conservation(v)) => assert_eq!(v.kind, ViolationKind::SupplyUnexplained),
+            other => panic!("the attester should halt on the violation, got {other:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
