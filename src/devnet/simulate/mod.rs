@@ -222,17 +222,7 @@ impl Network {
         self.last_timestamp = inputs.timestamp;
         let state = self.next_state(inputs);
         self.pending = redeemed(&state);
-        let mut envelope = Envelope {
-            chain_id: self.chain_id,
-            epoch: state.epoch,
-            parent: state.parent,
-            document: state.to_automerge(),
-            signatures: Vec::new(),
-        };
-        let digest = envelope.digest();
-        envelope.signatures = self.validators.iter().map(|k| sign(k, &digest)).collect();
-        self.last_digest = digest;
-        Produced { bytes: envelope.encode(), envelope, state, digest }
+        self.certify(state)
     }
 
     /// Certifies `state` as the next batch, whatever it says (a faulty quorum, for tests of what the relayer
