@@ -98,13 +98,14 @@ impl LedgerAudit {
         };
         let named: Vec<u64> = flows.settlements.iter().map(|s| s.epoch).collect();
         let contributors: BTreeSet<_> = flows.mints.iter().map(|m| m.contributor).collect();
+        let listed: Vec<_> = state.intents.iter().map(|i| (i.maker, i.id)).collect();
         let window = self.policy.issuance.window_epochs;
         Ok(Context {
             chain_id: self.chain_id,
             previous,
             previous_paid_usd,
             settlements: ledger::settlements(&self.pool, &named).await?,
-            closed_intents: ledger::closed_intents(&self.pool, state.timestamp).await?,
+            closed_intents: ledger::closed_among(&self.pool, &listed, state.timestamp).await?,
             mint_history: ledger::mint_history(&self.pool, &contributors, state.epoch, window).await?,
             holdings: None,
         })

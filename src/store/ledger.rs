@@ -133,16 +133,28 @@ pub async fn settlements(pool: &Pool, named: &[u64]) -> Result<BTreeMap<u64, Set
     Ok(out)
 }
 
-/// The intents that traded and are still valid at `now` (an expired intent cannot trade, so listing it again
-/// is harmless): (maker, intent) → the epoch it traded in. Bounded by the intents traded within their validity.
-pub async fn closed_intents(pool: &Pool, now: u64) -> Result<BTreeMap<(B256, B256), u64>> {
-    let rows: Vec<(Epoch, Hash, Hash)> =
-        sqlx::query_as("SELECT epoch, maker, intent_id FROM settlement_fills WHERE valid_until >= $1")
-            .bind(bigint(now))
-            .fetch_all(pool)
-            .await
-            .map_err(decoding("settlement_fills"))?;
-    Ok(rows.into_iter().map(|(e, m, i)| ((m.0, i.0), e.0)).collect())
+/// Pairs per query in [`closed_among`]: two parameters each, well under SQLite's limit of 32,766.
+const CLOSED_CHUNK: usize = 500;
+
+/// Which of `intents` (maker, intent id) traded in an earlier epoch and are still valid at `now` (an expired
+/// intent cannot trade, so listing it again is harmless), with that epoch. Asked in chunks of the batch's own
+/// intents, so the memory it takes is bounded by the batch, not by the history of trades.
+pub async fn closed_among(pool: &Pool, intents: &[(B256, B256)], now: u64) -> Result<BTreeMap<(B256, B256), u64>> {
+    let mut out = BTreeMap::new();
+    for chunk in intents.chunks(CLOSED_CHUNK) {
+        let pairs: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+        let sql = format!(
+            "SELECT epoch, maker, intent_id FROM settlement_fills WHERE valid_until >= $1 AND (maker, intent_id) IN ({})",
+            pairs.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (Epoch, Hash, Hash)>(sqlx::AssertSqlSafe(sql)).bind(bigint(now));
+        for (maker, intent) in chunk {
+            query = query.bind(maker.as_slice()).bind(intent.as_slice());
+        }
+        let rows = query.fetch_all(pool).await.map_err(decoding("settlement_fills"))?;
+        out.extend(rows.into_iter().map(|(e, m, i)| ((m.0, i.0), e.0)));
+    }
+    Ok(out)
 }
 
 /// Each of `contributors`' mints before `epoch`: the last one's epoch, and the sum within the `window` epochs
@@ -267,4 +279,38 @@ pub async fn violations(pool: &Pool) -> Result<Vec<Violation>> {
             Ok(Violation { epoch: epoch.0, kind, detail })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(n: u32) -> SettledFill {
+        let id = B256::from(U256::from(n));
+        SettledFill {
+            maker: B256::repeat_byte(1),
+            intent: id,
+            sell_token: Token::Myco,
+            sold: U256::from(1),
+            bought: U256::from(1),
+        }
+    }
+
+    /// Traded intents are found among a batch's however many it lists (several chunks), by maker and id, and only
+    /// while they are valid.
+    #[tokio::test]
+    async fn closed_intents_are_found_in_chunks_and_only_while_valid() {
+        let pool = crate::store::connect("sqlite::memory:").await.unwrap();
+        let traded: Vec<(SettledFill, u64)> =
+            (0..1_200).map(|n| (fill(n), if n % 2 == 0 { 100 } else { 50 })).collect();
+        record_fills(&pool, Epoch(3), &traded).await.unwrap();
+        let mut listed: Vec<(B256, B256)> = (0..1_300).map(|n| (B256::repeat_byte(1), fill(n).intent)).collect();
+        listed.push((B256::repeat_byte(2), fill(0).intent)); // another maker, same id
+        let closed = closed_among(&pool, &listed, 60).await.unwrap();
+        assert_eq!(closed.len(), 600, "the 600 valid until 100; those valid until 50 have expired");
+        assert!(closed.keys().all(|(m, _)| *m == B256::repeat_byte(1)));
+        assert!(closed.values().all(|e| *e == 3));
+        assert!(settled(&pool, Epoch(3)).await.unwrap());
+        assert_eq!(closed_among(&pool, &[], 0).await.unwrap().len(), 0);
+    }
 }
