@@ -87,6 +87,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/withdrawals/{claim_id}", get(withdrawal::claim))
         .route("/api/v1/deposits", get(deposits))
         .route("/api/v1/mismatches", get(mismatch_list))
+        .route("/api/v1/conservation", get(conservation))
         .with_state(state)
 }
 
@@ -252,6 +253,28 @@ async fn deposits(State(s): State<ApiState>, Query(p): Query<Paging>) -> Respons
         Ok(items) => paged(items, p.page()),
         Err(e) => internal(e),
     }
+}
+
+/// The conservation audit: every violation on record, and one page of the audited epochs' terms, newest first.
+async fn conservation(State(s): State<ApiState>, Query(p): Query<Paging>) -> Response {
+    let page = p.page();
+    let (audits, violations) =
+        match (store::ledger::audits_page(&s.pool, page).await, store::ledger::violations(&s.pool).await) {
+            (Ok(a), Ok(v)) => (a, v),
+            (Err(e), _) | (_, Err(e)) => return internal(e),
+        };
+    let items: Vec<serde_json::Value> = audits.into_iter().map(|(_, terms)| terms).collect();
+    let violations: Vec<serde_json::Value> =
+        violations.iter().map(|v| json!({ "epoch": v.epoch, "rule": v.kind.code(), "detail": v.detail })).collect();
+    let next = (items.len() as u64 == page.limit).then(|| page.offset + page.limit);
+    axum::Json(json!({
+        "violations": violations,
+        "items": items,
+        "offset": page.offset,
+        "limit": page.limit,
+        "next_offset": next,
+    }))
+    .into_response()
 }
 
 async fn mismatch_list(State(s): State<ApiState>, Query(p): Query<Paging>) -> Response {

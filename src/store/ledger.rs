@@ -234,16 +234,27 @@ pub async fn audits(pool: &Pool) -> Result<Vec<(Epoch, serde_json::Value)>> {
         .fetch_all(pool)
         .await
         .map_err(decoding("conservation_audits"))?;
-    rows.into_iter()
-        .map(|(e, t)| {
-            let terms = serde_json::from_str(&t).map_err(|err| super::Error::Corrupt {
-                table: "conservation_audits",
-                column: "terms".into(),
-                reason: err.to_string(),
-            })?;
-            Ok((e, terms))
-        })
-        .collect()
+    rows.into_iter().map(|(e, t)| Ok((e, parse_terms(&t)?))).collect()
+}
+
+/// One page of the audited epochs' terms, newest first.
+pub async fn audits_page(pool: &Pool, page: super::views::Page) -> Result<Vec<(Epoch, serde_json::Value)>> {
+    let rows: Vec<(Epoch, String)> =
+        sqlx::query_as("SELECT epoch, terms FROM conservation_audits ORDER BY epoch DESC LIMIT $1 OFFSET $2")
+            .bind(page.limit as i64)
+            .bind(page.offset as i64)
+            .fetch_all(pool)
+            .await
+            .map_err(decoding("conservation_audits"))?;
+    rows.into_iter().map(|(e, t)| Ok((e, parse_terms(&t)?))).collect()
+}
+
+fn parse_terms(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|err| super::Error::Corrupt {
+        table: "conservation_audits",
+        column: "terms".into(),
+        reason: err.to_string(),
+    })
 }
 
 /// Records a violation with the batch's digest (once per epoch).

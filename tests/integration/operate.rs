@@ -166,6 +166,13 @@ async fn run_serves_status_metrics_and_a_page_and_stops_cleanly_on_sigterm() {
     assert!(scrape.samples.iter().any(|s| s.metric == "myco_bridge_ingest_to_commit_seconds"
         && matches!(&s.value, prometheus_parse::Value::Histogram(b) if b.last().is_some_and(|b| b.count == 2.0))));
 
+    // The conservation audit of each epoch, newest first, and no violation.
+    let conservation = json(&format!("{base}/api/v1/conservation")).await;
+    assert_eq!(conservation["violations"], serde_json::json!([]), "{conservation}");
+    let audited: Vec<u64> =
+        conservation["items"].as_array().unwrap().iter().map(|t| t["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(audited, [2, 1], "{conservation}");
+
     // The JSON API: withdrawals by status and account, paginated; bad filters are refused with a reason.
     let in_root = json(&format!("{base}/api/v1/withdrawals?status=in_root")).await;
     assert_eq!(in_root["items"].as_array().unwrap().len(), 2, "{in_root}");
