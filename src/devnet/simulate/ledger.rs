@@ -95,9 +95,39 @@ impl Network {
         }
         let paid_usd = self.pay_previous_claims();
         books.onchain_usd = books.onchain_usd.saturating_sub(paid_usd);
+        let settlements = self.apply_settlements(&mut books, &inputs.settlements);
+        let mut deposited_usd = U256::ZERO;
+        for d in &inputs.deposits {
+            self.credit(Token::Usdc, d.account, d.amount);
+            deposited_usd += d.amount * U256::from(MYCO_PER_USDC_UNIT);
+        }
+        books.onchain_usd += deposited_usd;
+        let mints = self.labor_mints(&inputs.mints, &books.busy());
+        let (vaults, revaluations) = next_vaults(&books.vaults, paid_usd, deposited_usd, inputs);
+        self.reserve_wad = vaults.iter().map(|v| v.value).sum();
+        books.onchain_usd = books.onchain_usd.min(self.reserve_wad);
+        books.vaults = vaults.clone();
 
-        let mut settlements = Vec::new();
-        for s in &inputs.settlements {
+        // The random activity sees which makers are busy.
+        self.ledger = Some(books);
+        self.transfer_randomly(inputs.transfers);
+        let withdrawals = self.withdraw(inputs);
+        let intents = self.random_intents(inputs.intents, inputs.timestamp);
+        let mut books = self.ledger.take().expect("put back above");
+
+        let mut state = self.state(inputs, intents, withdrawals, vaults);
+        state.ledger = Some(LedgerFlows { mints, revaluations, settlements, onchain_reserve: books.onchain_usd });
+        if !state.intents.is_empty() {
+            books.unapplied.insert(state.epoch, state.clone());
+        }
+        self.ledger = Some(books);
+        state
+    }
+
+    /// Applies each settlement once: its makers are debited what they sold and credited what they bought.
+    fn apply_settlements(&mut self, books: &mut Books, settlements: &[AppliedSettlement]) -> Vec<AppliedSettlement> {
+        let mut applied = Vec::new();
+        for s in settlements {
             if books.unapplied.remove(&s.epoch).is_none() {
                 // Applied already, or the epoch listed no intents: honest validators apply a settlement once.
                 if !s.fills.is_empty() {
@@ -110,20 +140,14 @@ impl Network {
                 self.debit(f.sell_token, f.maker, f.sold);
                 self.credit(buy_token, f.maker, f.bought);
             }
-            settlements.push(s.clone());
+            applied.push(s.clone());
         }
+        applied
+    }
 
-        let mut deposited_usd = U256::ZERO;
-        for d in &inputs.deposits {
-            self.credit(Token::Usdc, d.account, d.amount);
-            deposited_usd += d.amount * U256::from(MYCO_PER_USDC_UNIT);
-        }
-        books.onchain_usd += deposited_usd;
-
-        let busy = books.busy();
-        let mut mints = Vec::new();
-        let labor = crate::devnet::labor_attester();
-        let mut minted = BTreeSet::new();
+    /// The asked mints and random ones to idle active accounts, signed by the devnet's labor attester and
+    /// credited; one per contributor (the default cooldown).
+    fn labor_mints(&mut self, asked: &[(B256, U256)], busy: &BTreeSet<B256>) -> Vec<Mint> {
         let mut random: Vec<(B256, U256)> = Vec::new();
         for account in self.active().into_iter().filter(|a| !busy.contains(a)) {
             if self.rng.below(4) == 0 {
@@ -131,8 +155,10 @@ impl Network {
                 random.push((account, U256::from(myco) * U256::from(WAD)));
             }
         }
-        for (contributor, amount) in inputs.mints.iter().chain(&random) {
-            // One mint per contributor per epoch (the default cooldown).
+        let labor = crate::devnet::labor_attester();
+        let mut minted = BTreeSet::new();
+        let mut mints = Vec::new();
+        for (contributor, amount) in asked.iter().chain(&random) {
             if amount.is_zero() || !minted.insert(*contributor) {
                 continue;
             }
@@ -148,53 +174,45 @@ impl Network {
             self.credit(Token::Myco, *contributor, *amount);
             mints.push(mint);
         }
-
-        // A write-down of every vault by the same fraction, certified as revaluations.
-        let band = tranche::DEFAULT_BAND;
-        let drawn = conservation::next_vaults(&books.vaults, paid_usd, &[], U256::ZERO, band)
-            .unwrap_or_else(|_| spread(&books.vaults, paid_usd, &[], U256::ZERO));
-        let bps = U256::from(inputs.reserve_loss_bps.min(10_000));
-        let mut revaluations: Vec<Revaluation> = books
-            .vaults
-            .iter()
-            .zip(&drawn)
-            .map(|(v, value)| (v, *value * bps / U256::from(10_000)))
-            .filter(|(_, loss)| !loss.is_zero())
-            .map(|(v, loss)| Revaluation {
-                vault: v.id.clone(),
-                loss: true,
-                amount: loss,
-                reason: format!("written down {} bps", inputs.reserve_loss_bps),
-            })
-            .collect();
-        revaluations.extend(inputs.revaluations.iter().cloned());
-        let values = conservation::next_vaults(&books.vaults, paid_usd, &revaluations, deposited_usd, band)
-            .unwrap_or_else(|(rule, why)| {
-                // Honest validators would stop here; the simulator certifies what a faulty quorum would (each flow
-                // spread by value) so tests can see the relayer refuse it.
-                tracing::warn!(rule = rule.code(), %why, "simulator: the reserve leaves its bands; certifying anyway");
-                spread(&books.vaults, paid_usd, &revaluations, deposited_usd)
-            });
-        let vaults: Vec<Vault> =
-            books.vaults.iter().zip(values).map(|(v, value)| Vault { value, ..v.clone() }).collect();
-        self.reserve_wad = vaults.iter().map(|v| v.value).sum();
-        books.onchain_usd = books.onchain_usd.min(self.reserve_wad);
-        books.vaults = vaults.clone();
-
-        self.ledger = Some(books);
-        self.transfer_randomly(inputs.transfers);
-        let withdrawals = self.withdraw(inputs);
-        let intents = self.random_intents(inputs.intents, inputs.timestamp);
-        let mut books = self.ledger.take().expect("put back above");
-
-        let mut state = self.state(inputs, intents, withdrawals, vaults);
-        state.ledger = Some(LedgerFlows { mints, revaluations, settlements, onchain_reserve: books.onchain_usd });
-        if !state.intents.is_empty() {
-            books.unapplied.insert(state.epoch, state.clone());
-        }
-        self.ledger = Some(books);
-        state
+        mints
     }
+}
+
+/// The vaults after the previous claims are paid, the epoch's revaluations (the asked write-down of every vault by
+/// the same fraction, and any others asked) and its deposits, split as `settle::conservation::next_vaults` does.
+fn next_vaults(
+    vaults: &[Vault],
+    paid_usd: U256,
+    deposited_usd: U256,
+    inputs: &EpochInputs,
+) -> (Vec<Vault>, Vec<Revaluation>) {
+    let band = tranche::DEFAULT_BAND;
+    let drawn = conservation::next_vaults(vaults, paid_usd, &[], U256::ZERO, band)
+        .unwrap_or_else(|_| spread(vaults, paid_usd, &[], U256::ZERO));
+    let bps = U256::from(inputs.reserve_loss_bps.min(10_000));
+    let mut revaluations: Vec<Revaluation> = vaults
+        .iter()
+        .zip(&drawn)
+        .map(|(v, value)| (v, *value * bps / U256::from(10_000)))
+        .filter(|(_, loss)| !loss.is_zero())
+        .map(|(v, loss)| Revaluation {
+            vault: v.id.clone(),
+            loss: true,
+            amount: loss,
+            reason: format!("written down {} bps", inputs.reserve_loss_bps),
+        })
+        .collect();
+    revaluations.extend(inputs.revaluations.iter().cloned());
+    let values = conservation::next_vaults(vaults, paid_usd, &revaluations, deposited_usd, band).unwrap_or_else(
+        |(rule, why)| {
+            // Honest validators would stop here; the simulator certifies what a faulty quorum would (each flow
+            // spread by value) so tests can see the relayer refuse it.
+            tracing::warn!(rule = rule.code(), %why, "simulator: the reserve leaves its bands; certifying anyway");
+            spread(vaults, paid_usd, &revaluations, deposited_usd)
+        },
+    );
+    let vaults = vaults.iter().zip(values).map(|(v, value)| Vault { value, ..v.clone() }).collect();
+    (vaults, revaluations)
 }
 
 /// The vault values after paying `paid` pro rata to value (the rounding remainder from the largest vault), the
