@@ -52,8 +52,10 @@ impl Watcher {
         }
         let next = store::escrow::cursor(pool).await?.unwrap_or(self.start_block);
         let head = self.events.head().await?;
+        // A chain shorter than the confirmations has nothing confirmed yet: caught up, wait for blocks (a
+        // "not caught up" here would have the caller read again at once, spinning).
         let Some(safe) = head.checked_sub(self.confirmations) else {
-            return Ok(Progress::default());
+            return Ok(Progress { caught_up: true, ..Default::default() });
         };
         if next > safe {
             return Ok(Progress { caught_up: true, ..Default::default() });

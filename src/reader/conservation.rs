@@ -112,12 +112,13 @@ impl LedgerAudit {
     }
 
     /// What the claims of epochs before `epoch` that the escrow has not paid will take, in USDC units (the
-    /// epoch's own claims leave the reserve in the next batch; its figures are from before them). Which claims
-    /// are paid is what the store's escrow watcher saw.
-    pub async fn owed_before(&self, epoch: Epoch) -> Result<U256> {
+    /// epoch's own claims leave the reserve in the next batch; its figures are from before them). A claim is paid
+    /// if the store's escrow watcher saw it paid or it is in `paid_since` (paid in blocks the watcher has not read).
+    pub async fn owed_before(&self, epoch: Epoch, paid_since: &BTreeSet<U256>) -> Result<U256> {
         let mut owed = U256::ZERO;
         let mut figures = std::collections::BTreeMap::new();
-        for stored in store::claims::unpaid_before(&self.pool, epoch).await? {
+        let unpaid = store::claims::unpaid_before(&self.pool, epoch).await?;
+        for stored in unpaid.into_iter().filter(|c| !paid_since.contains(&c.claim.claim_id)) {
             let epoch = Epoch(stored.claim.epoch);
             if let std::collections::btree_map::Entry::Vacant(e) = figures.entry(epoch) {
                 e.insert(batches::get(&self.pool, epoch).await?.map(|b| b.reserve));

@@ -21,7 +21,8 @@ impl Relayer {
             let wait = match self.watch_once(&watcher, &params, &mut reconciled_at).await {
                 Ok(caught_up) => {
                     backoff.succeeded();
-                    if !caught_up {
+                    // Behind: read the next range at once, unless asked to stop.
+                    if !caught_up && !shutdown.is_cancelled() {
                         continue;
                     }
                     self.config.poll_interval

@@ -360,3 +360,42 @@ async fn a_long_run_balances_every_epoch_and_settles_every_fill_exactly_once() {
     assert_eq!(float(&h).await, (myco, usdc));
     assert_eq!(legs.len(), 2, "both curve legs traded");
 }
+
+/// A claim paid in blocks the escrow watcher has not read yet (it waits for confirmations) left the escrow's
+/// balance: the audit reads those blocks' withdrawals too, so the claim is owed no more and the next epoch,
+/// whose on-chain reserve is exactly what the escrow holds, still balances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_paid_before_the_watcher_reads_it_is_not_owed_twice() {
+    use myco_bridge::chain::bindings::USDCEscrow;
+    let mut h = harness().await;
+    let mut config = h.config();
+    config.confirmations = 250; // more blocks than the test makes: the watcher reads none, every payment is after its cursor
+    let relayer = two_good_epochs_with(&mut h, config).await;
+    let account = h.network.accounts()[0];
+    let recipient = h.devnet.signer(FIRST_USER_ACCOUNT + 1).address();
+    let ask = WithdrawalAsk { account, amount: U256::from(10 * WAD), recipient };
+    let third = h.network.next_batch(&EpochInputs {
+        withdrawals: vec![ask],
+        settlements: executed_settlements(&h).await,
+        ..Default::default()
+    });
+    publish_and_settle(&h, &third).await;
+
+    // Past the challenge window, the claim is paid on chain with the relayer's proof.
+    h.devnet.advance_time(601).await.unwrap();
+    let stored = myco_bridge::store::claims::all(&h.pool).await.unwrap().remove(0);
+    let provider = h.devnet.provider(FIRST_USER_ACCOUNT + 1);
+    let escrow = USDCEscrow::new(h.devnet.deployment.escrow, &provider);
+    let claim = myco_bridge::chain::withdrawal_claim(&stored.claim);
+    myco_bridge::chain::send_call("withdraw", escrow.withdraw(claim, stored.proof.clone())).await.unwrap();
+    assert!(stored.paid_tx.is_none() && myco_bridge::store::claims::all(&h.pool).await.unwrap()[0].paid_tx.is_none());
+
+    let fourth =
+        h.network.next_batch(&EpochInputs { settlements: executed_settlements(&h).await, ..Default::default() });
+    publish_and_settle(&h, &fourth).await;
+    relayer.stop().await.unwrap();
+    let audits = ledger::audits(&h.pool).await.unwrap();
+    let onchain = &audits[3].1["onchain"];
+    assert_eq!(onchain["available_usd"], onchain["reserve_onchain"], "exactly covered: {onchain}");
+    assert_eq!(onchain["owed_usdc"], "0", "{onchain}");
+}
