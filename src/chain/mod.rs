@@ -334,7 +334,12 @@ where
     P: alloy::providers::Provider,
     C: alloy::sol_types::SolCall,
 {
-    let pending = builder.send().await.map_err(|e| Error::from_call(call, e))?;
+    // Estimated for the pending block, plus headroom as the relayer's sender gives (20%, and a cold storage
+    // write): a write whose cost depends on the block's time (unpausing adds the paused time to a total that may
+    // still be zero) costs more when the call is mined a second later than estimated.
+    let gas = builder.estimate_gas().await.map_err(|e| Error::from_call(call, e))?;
+    let pending =
+        builder.gas(gas.saturating_mul(6) / 5 + 22_100).send().await.map_err(|e| Error::from_call(call, e))?;
     let tx = *pending.tx_hash();
     let receipt = pending.get_receipt().await.map_err(|e| Error::Receipt { tx, reason: e.to_string() })?;
     if receipt.status() { Ok(receipt) } else { Err(Error::TxReverted { call, tx }) }
