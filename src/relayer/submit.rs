@@ -105,6 +105,8 @@ impl Relayer {
             }
             .into());
         }
+        // A plan made now for an epoch the chain already settled ran at a later spot than the chain's auction.
+        let replanned_after_settlement = stored.is_none() && view.last_settled >= epoch;
         let planned = match stored {
             Some(row) => row.plan,
             None => {
@@ -133,7 +135,18 @@ impl Relayer {
         };
         tracing::info!(tx = %executed.tx_hash, usdc_out = %executed.usdc_out, myco_out = %executed.myco_out,
             "net orders executed");
-        self.record_settlement_fills(&planned, &executed, params).await?;
+        if replanned_after_settlement {
+            // What the epoch's makers are owed is what the chain executed, at the spot before it.
+            let floor = self.settlement_floor(epoch).await?;
+            let audit = self.ledger_audit(params);
+            if let Some(c) =
+                crate::chain::settlements::executed(&self.provider, self.config.curve, epoch.0, floor).await?
+            {
+                audit.record_settlement(epoch, c.spot, c.sell, c.buy).await?;
+            }
+        } else {
+            self.record_settlement_fills(&planned, &executed, params).await?;
+        }
         curve_store::executed(&self.pool, epoch, &executed).await?;
         Ok(())
     }
