@@ -236,8 +236,10 @@ async fn a_revoked_own_commitment_stops_the_relayer_with_the_reason_and_keeps_ev
     source.publish(1, &b1.bytes).await.unwrap();
     source.publish(2, &b2.bytes).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
-    wait_until("both epochs are committed", || async {
-        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 2)
+    // Committed and its net orders settled: a revocation racing the settlement transaction would make that
+    // transaction revert instead: still a halt, but with the bare "reverted" of a mined transaction as its reason.
+    wait_until("both epochs are committed and settled", || async {
+        curve::get(&h.pool, Epoch(2)).await.unwrap().is_some_and(|r| r.status == CurveStatus::Executed)
     })
     .await;
 
