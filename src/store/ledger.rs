@@ -88,11 +88,12 @@ pub async fn unsettled_before(pool: &Pool, before: Epoch) -> Result<Vec<Epoch>> 
 
 /// Whether `epoch`'s execution is recorded.
 pub async fn settled(pool: &Pool, epoch: Epoch) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM settled_epochs WHERE epoch = $1")
-        .bind(epoch)
-        .fetch_optional(pool)
-        .await
-        .map_err(decoding("settled_epochs"))?;
+    has_epoch(pool, "settled_epochs", "SELECT 1 FROM settled_epochs WHERE epoch = $1", epoch).await
+}
+
+/// Whether the one-row-per-epoch `table` has a row for `epoch` (`sql` selects it).
+async fn has_epoch(pool: &Pool, table: &'static str, sql: &'static str, epoch: Epoch) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(sql).bind(epoch).fetch_optional(pool).await.map_err(decoding(table))?;
     Ok(found.is_some())
 }
 
@@ -220,12 +221,7 @@ pub async fn record_audit(pool: &Pool, terms: &Terms, mints: &[(B256, U256)]) ->
 
 /// Whether `epoch` passed its audit already.
 pub async fn audited(pool: &Pool, epoch: Epoch) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM conservation_audits WHERE epoch = $1")
-        .bind(epoch)
-        .fetch_optional(pool)
-        .await
-        .map_err(decoding("conservation_audits"))?;
-    Ok(found.is_some())
+    has_epoch(pool, "conservation_audits", "SELECT 1 FROM conservation_audits WHERE epoch = $1", epoch).await
 }
 
 /// Each audited epoch's terms (JSON), in epoch order.

@@ -10,6 +10,7 @@ import * as A from '@automerge/automerge';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { certify, u64be } from './envelope.mjs';
 
 const outDir = process.argv[2];
 const chainId = BigInt(process.argv[3] ?? '31337');
@@ -17,7 +18,6 @@ if (!outDir) throw new Error('usage: make-batch.mjs OUT_DIR [CHAIN_ID]');
 
 const enc = new TextEncoder();
 const hex = (bytes) => '0x' + Buffer.from(bytes).toString('hex');
-const u64be = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
 const u256be = (n) => Buffer.from(BigInt(n).toString(16).padStart(64, '0'), 'hex');
 const str = (s) => new A.ImmutableString(s); // scalar strings, as the spec asks
 const key = (label) => sha256(enc.encode(label)); // deterministic 32-byte Ed25519 secret keys
@@ -78,18 +78,8 @@ const state = {
 const doc = A.change(A.init(), (d) => { for (const [k, v] of Object.entries(state)) d[k] = v; });
 const document = A.save(doc);
 
-// The certificate: every validator signs keccak256(domain ‖ chain_id ‖ epoch ‖ parent ‖ keccak256(document)).
-const digest = keccak_256(Buffer.concat([
-  enc.encode('myco-bridge/batch/v1'), u64be(chainId), u64be(epoch), parent, keccak_256(document),
-]));
-const signatures = validators.map((sk) => Buffer.concat([ed25519.getPublicKey(sk), ed25519.sign(digest, sk)]));
-
-// The envelope.
-const docLen = Buffer.alloc(4); docLen.writeUInt32BE(document.length);
-const sigCount = Buffer.alloc(2); sigCount.writeUInt16BE(signatures.length);
-const envelope = Buffer.concat([
-  enc.encode('MYCOBAT1'), u64be(chainId), u64be(epoch), parent, docLen, document, sigCount, ...signatures,
-]);
+// The certificate and the envelope (envelope.mjs).
+const { digest, envelope } = certify(chainId, epoch, parent, document, validators);
 
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, '1.batch'), envelope);

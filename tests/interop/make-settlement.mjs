@@ -12,6 +12,7 @@ import * as A from '@automerge/automerge';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { certify, u64be } from './envelope.mjs';
 
 const [outDir, chainArg, spotArg] = process.argv.slice(2);
 if (!outDir) throw new Error('usage: make-settlement.mjs OUT_DIR [CHAIN_ID] [SPOT_WAD]');
@@ -20,7 +21,6 @@ const spot = BigInt(spotArg ?? '1000000000000000000');
 
 const enc = new TextEncoder();
 const hex = (bytes) => '0x' + Buffer.from(bytes).toString('hex');
-const u64be = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
 const u256be = (n) => Buffer.from(BigInt(n).toString(16).padStart(64, '0'), 'hex');
 const str = (s) => new A.ImmutableString(String(s));
 // Integers inside nested objects are plain numbers (Automerge wraps only top-level Uint values as scalars; the
@@ -107,18 +107,9 @@ function auction(intents, balances, now) {
   return fills;
 }
 
-function certify(epoch, parent, state) {
+function certifyState(epoch, parent, state) {
   const doc = A.change(A.init(), (d) => { for (const [k, v] of Object.entries(state)) d[k] = v; });
-  const document = A.save(doc);
-  const digest = keccak_256(Buffer.concat([
-    enc.encode('myco-bridge/batch/v1'), u64be(chainId), u64be(epoch), parent, keccak_256(document),
-  ]));
-  const signatures = validators.map((sk) => Buffer.concat([ed25519.getPublicKey(sk), ed25519.sign(digest, sk)]));
-  const docLen = Buffer.alloc(4); docLen.writeUInt32BE(document.length);
-  const sigCount = Buffer.alloc(2); sigCount.writeUInt16BE(signatures.length);
-  const envelope = Buffer.concat([
-    enc.encode('MYCOBAT1'), u64be(chainId), u64be(epoch), parent, docLen, document, sigCount, ...signatures,
-  ]);
+  const { digest, envelope } = certify(chainId, epoch, parent, A.save(doc), validators);
   writeFileSync(join(outDir, `${epoch}.batch`), envelope);
   return digest;
 }
@@ -142,7 +133,7 @@ const intents = [
   intent(buyerKey, keccak_256(enc.encode('interop buy')), 'USDC', 'MYCO', 2_000_000n, 198n * WAD / 100n, t1 + 3600, true),
 ];
 const reserve1 = 5n * WAD;
-const digest1 = certify(1n, new Uint8Array(32), {
+const digest1 = certifyState(1n, new Uint8Array(32), {
   version: new A.Uint(2), epoch: new A.Uint(1), parent: str(hex(new Uint8Array(32))), timestamp: new A.Uint(t1),
   balances: { MYCO: amounts(balances1.MYCO), USDC: amounts(balances1.USDC) },
   intents: intents.map(intentDoc), flows: {},
@@ -167,7 +158,7 @@ for (const { o, sold, bought } of fills) {
 balances2.MYCO[hex(seller)] += WAD;
 const supply2 = Object.values(balances2.MYCO).reduce((a, b) => a + b, 0n);
 const reserve2 = reserve1 + WAD;
-certify(2n, digest1, {
+certifyState(2n, digest1, {
   version: new A.Uint(2), epoch: new A.Uint(2), parent: str(hex(digest1)), timestamp: new A.Uint(t1 + 60),
   balances: { MYCO: amounts(balances2.MYCO), USDC: amounts(balances2.USDC) },
   intents: [], flows: {}, deposits: [], withdrawals: [],

@@ -47,8 +47,10 @@ pub(super) fn check(batch: &BatchState, context: &Context, policy: &Issuance) ->
             return Err((ViolationKind::MintUnattested, detail));
         }
         let history = context.mint_history.get(&mint.contributor).copied().unwrap_or_default();
+        // Minted at `last`, it may be minted again from `last + cooldown` (a history at or after this epoch is
+        // inside the cooldown too).
         if let Some(last) = history.last_epoch
-            && last.saturating_add(policy.cooldown_epochs) > epoch
+            && epoch.checked_sub(last).is_none_or(|since| since < policy.cooldown_epochs)
         {
             let detail = format!(
                 "mints[{i}]: contributor {} was minted in epoch {last}, inside its {}-epoch cooldown",
@@ -62,14 +64,15 @@ pub(super) fn check(batch: &BatchState, context: &Context, policy: &Issuance) ->
             let detail = format!("mints[{i}]: contributor {} is minted twice in one epoch", mint.contributor);
             return Err((ViolationKind::MintOverLimit, detail));
         }
-        *sum = sum.saturating_add(mint.amount);
-        if *sum > policy.max_per_window {
+        let within = sum.checked_add(mint.amount).filter(|total| *total <= policy.max_per_window);
+        let Some(total) = within else {
             let detail = format!(
-                "mints[{i}]: contributor {} would have {} MYCO units minted within {} epochs, the limit is {}",
-                mint.contributor, sum, policy.window_epochs, policy.max_per_window
+                "mints[{i}]: contributor {} has {} MYCO units minted within {} epochs; {} more exceeds the limit {}",
+                mint.contributor, sum, policy.window_epochs, mint.amount, policy.max_per_window
             );
             return Err((ViolationKind::MintOverLimit, detail));
-        }
+        };
+        *sum = total;
     }
     Ok(())
 }
