@@ -53,6 +53,7 @@
 
 pub mod api;
 pub mod attest;
+pub mod audit;
 pub mod backoff;
 pub mod chain;
 pub mod config;
@@ -61,6 +62,7 @@ pub mod demo;
 #[cfg(feature = "devnet")]
 pub mod devnet;
 pub mod error;
+pub mod escrow_side;
 pub mod health;
 pub mod ids;
 pub mod ingest;

@@ -26,6 +26,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Demo(args) => cmd::demo::demo(args).await,
         Command::Run(args) => cmd::run::run(args).await,
         Command::Attest(args) => cmd::attest::attest(args).await,
+        Command::Audit(args) => cmd::audit::audit(args).await,
         Command::Status(args) => cmd::status::status(args).await,
         Command::Deploy(args) => cmd::deploy::deploy(args).await,
         Command::Withdraw(args) => cmd::withdraw::withdraw(args).await,

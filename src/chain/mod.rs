@@ -4,6 +4,7 @@
 
 pub mod attempts;
 pub mod bindings;
+pub mod commitment_events;
 pub mod deploy;
 pub mod escrow_events;
 mod fees;
@@ -323,6 +324,14 @@ pub fn signing_provider(
     // configuration type it is given; neither depends on input.
     let client = crate::net::client(RPC_TIMEOUT).expect("an HTTP client with TLS and timeouts");
     ProviderBuilder::new().wallet(signer).connect_reqwest(client, url).erased()
+}
+
+/// A provider over HTTP(S) that only reads (an auditor without a guardian key), with the same timeouts as
+/// [`signing_provider`].
+pub fn read_provider(url: alloy::transports::http::reqwest::Url) -> alloy::providers::DynProvider {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let client = crate::net::client(RPC_TIMEOUT).expect("an HTTP client with TLS and timeouts");
+    ProviderBuilder::new().connect_reqwest(client, url).erased()
 }
 
 /// Simulates, sends and waits for the receipt of a contract call; a revert comes back decoded.

@@ -30,6 +30,12 @@ pub enum Command {
     /// sign it with the attester key (MYCO_BRIDGE_ATTESTER_KEY, or [signer] keystore) and serve the signatures at
     /// GET /v1/attestations/{epoch}. Never signs two different commitments for one epoch (it halts, exit 2).
     Attest(AttestArgs),
+    /// Run an independent auditor (anyone can: a validator, a user, the guardian's operator): follow
+    /// StateCommitment, recompute every committed epoch from the certified batches, check the attestations, the
+    /// conservation audit and every withdrawal, ask every source again for late equivocations, and revoke a wrong
+    /// commitment inside its window with a guardian key (MYCO_BRIDGE_GUARDIAN_KEY or [audit] guardian_keystore),
+    /// or raise the alarm without one. Serves /api/v1/findings, a status page and /metrics on [api] listen.
+    Audit(AuditArgs),
     /// What the relayer (running or not) has done, from its store: epochs ingested, committed and finalized,
     /// pending withdrawals, open mismatches. Exits 0, or 2 when the relayer is halted by an equivocation.
     Status(StatusArgs),
@@ -60,6 +66,15 @@ pub enum Command {
 pub struct AttestArgs {
     /// The attester's configuration file: the relayer's format ([chain], [validators], [source], [database] (its
     /// own store), [api] listen); the relayer-only sections are ignored.
+    #[arg(long, short, env = "MYCO_BRIDGE_CONFIG")]
+    pub config: PathBuf,
+}
+
+/// `audit` options.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The auditor's configuration file: the relayer's format ([chain], [validators], [source], [database] (its
+    /// own store), [api] listen, [conservation]) and [audit]; the relayer-only sections are ignored.
     #[arg(long, short, env = "MYCO_BRIDGE_CONFIG")]
     pub config: PathBuf,
 }

@@ -2,6 +2,7 @@
 //! print). `main.rs` parses the arguments and dispatches here.
 
 pub mod attest;
+pub mod audit;
 pub mod batch;
 #[cfg(feature = "devnet")]
 pub mod demo;

@@ -43,6 +43,48 @@ pub struct File {
     /// `[conservation]`
     #[serde(default)]
     pub conservation: ConservationSection,
+    /// `[audit]`
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+/// `[audit]`: what `myco-bridge audit` adds to the shared sections (it reads `[chain]`, `[validators]`,
+/// `[source]`, `[database]` (its own store), `[relayer]` poll_interval_ms and credit_within_epochs, `[api]` listen
+/// and `[conservation]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Accepted epochs back from the newest that the auditor keeps asking every source for (late equivocations).
+    #[serde(default = "default_horizon")]
+    pub horizon_epochs: u64,
+    /// How many of them it asks for per pass (it walks the horizon round).
+    #[serde(default = "default_recheck_per_pass")]
+    pub recheck_per_pass: u64,
+    /// A keystore of the guardian key: with it (or MYCO_BRIDGE_GUARDIAN_KEY), a wrong commitment inside its
+    /// challenge window is revoked; without either, the auditor only alarms.
+    #[serde(default)]
+    pub guardian_keystore: Option<PathBuf>,
+    /// A file holding that keystore's password (else MYCO_BRIDGE_KEYSTORE_PASSWORD).
+    #[serde(default)]
+    pub guardian_keystore_password_file: Option<PathBuf>,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            horizon_epochs: default_horizon(),
+            recheck_per_pass: default_recheck_per_pass(),
+            guardian_keystore: None,
+            guardian_keystore_password_file: None,
+        }
+    }
+}
+
+fn default_horizon() -> u64 {
+    crate::audit::DEFAULT_HORIZON_EPOCHS
+}
+fn default_recheck_per_pass() -> u64 {
+    crate::audit::DEFAULT_RECHECK_PER_PASS
 }
 
 /// `[conservation]`: the protocol rules the conservation audit enforces before a commitment

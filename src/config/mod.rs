@@ -24,6 +24,8 @@ pub const ENV_PREFIX: &str = "MYCO_BRIDGE__";
 pub const KEY_ENV: &str = "MYCO_BRIDGE_PRIVATE_KEY";
 /// The environment variable holding an attester's key (hex), when it is not in a keystore.
 pub const ATTESTER_KEY_ENV: &str = "MYCO_BRIDGE_ATTESTER_KEY";
+/// The environment variable an auditor's guardian key is read from (hex), when `[audit] guardian_keystore` is not set.
+pub const GUARDIAN_KEY_ENV: &str = "MYCO_BRIDGE_GUARDIAN_KEY";
 /// The keystore's password, when no password file is configured.
 pub const KEYSTORE_PASSWORD_ENV: &str = "MYCO_BRIDGE_KEYSTORE_PASSWORD";
 
@@ -110,18 +112,7 @@ impl Settings {
     /// The relayer's signer, from the keystore or `MYCO_BRIDGE_PRIVATE_KEY` in `env`.
     pub fn signer(&self, env: impl Fn(&str) -> Option<String>) -> Result<PrivateKeySigner, Error> {
         match &self.file.signer.keystore {
-            Some(path) => {
-                let password = match &self.file.signer.keystore_password_file {
-                    Some(file) => std::fs::read_to_string(file)
-                        .map_err(|e| Error::Key(format!("reading the password file {}: {e}", file.display())))?
-                        .trim_end_matches(['\n', '\r'])
-                        .to_string(),
-                    None => env(KEYSTORE_PASSWORD_ENV)
-                        .ok_or_else(|| Error::Key(format!("{KEYSTORE_PASSWORD_ENV} is not set")))?,
-                };
-                PrivateKeySigner::decrypt_keystore(path, password)
-                    .map_err(|e| Error::Key(format!("decrypting the keystore {}: {e}", path.display())))
-            }
+            Some(path) => keystore(path, self.file.signer.keystore_password_file.as_deref(), &env),
             None => {
                 let hex = env(KEY_ENV).ok_or_else(|| {
                     Error::Key(format!("set {KEY_ENV} or [signer] keystore (the key never goes in the file)"))
@@ -141,6 +132,41 @@ impl Settings {
                 .parse()
                 .map_err(|_| Error::Key(format!("{ATTESTER_KEY_ENV} is not a 32-byte hex private key"))),
             None => self.signer(env),
+        }
+    }
+
+    /// The auditor's guardian key, if it has one: the `[audit] guardian_keystore`, else `MYCO_BRIDGE_GUARDIAN_KEY`
+    /// in `env`. Without either the auditor only alarms. Never logged.
+    pub fn guardian_signer(&self, env: impl Fn(&str) -> Option<String>) -> Result<Option<PrivateKeySigner>, Error> {
+        let a = &self.file.audit;
+        if let Some(path) = &a.guardian_keystore {
+            return keystore(path, a.guardian_keystore_password_file.as_deref(), &env).map(Some);
+        }
+        env(GUARDIAN_KEY_ENV)
+            .map(|hex| {
+                hex.trim()
+                    .parse()
+                    .map_err(|_| Error::Key(format!("{GUARDIAN_KEY_ENV} is not a 32-byte hex private key")))
+            })
+            .transpose()
+    }
+
+    /// The auditor configuration, with the escrow's P-AMM `params`; `guardian` when it signs as the guardian.
+    pub fn auditor(&self, params: crate::settle::pamm::Params, guardian: Option<Address>) -> crate::audit::Config {
+        let f = &self.file;
+        crate::audit::Config {
+            reader: self.reader(params),
+            state_commitment: f.chain.state_commitment,
+            curve: f.chain.curve,
+            start_block: f.chain.start_block,
+            confirmations: f.chain.confirmations,
+            max_log_range: f.chain.max_log_range,
+            poll_interval: Duration::from_millis(f.relayer.poll_interval_ms),
+            horizon_epochs: f.audit.horizon_epochs,
+            recheck_per_pass: f.audit.recheck_per_pass,
+            credit_within_epochs: f.relayer.credit_within_epochs,
+            policy: self.conservation.clone(),
+            guardian,
         }
     }
 
@@ -193,6 +219,23 @@ impl Settings {
             conservation: self.conservation.clone(),
         }
     }
+}
+
+/// Decrypts the keystore at `path` with the password in `password_file`, else `MYCO_BRIDGE_KEYSTORE_PASSWORD`.
+fn keystore(
+    path: &Path,
+    password_file: Option<&Path>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<PrivateKeySigner, Error> {
+    let password = match password_file {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| Error::Key(format!("reading the password file {}: {e}", file.display())))?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        None => env(KEYSTORE_PASSWORD_ENV).ok_or_else(|| Error::Key(format!("{KEYSTORE_PASSWORD_ENV} is not set")))?,
+    };
+    PrivateKeySigner::decrypt_keystore(path, password)
+        .map_err(|e| Error::Key(format!("decrypting the keystore {}: {e}", path.display())))
 }
 
 #[cfg(test)]

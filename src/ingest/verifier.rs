@@ -81,13 +81,19 @@ impl Verifier {
     /// The epoch and digest of `bytes` if it is an envelope for our chain certified by a quorum, whatever else
     /// may be wrong with it: what matters when deciding whether two batches are an equivocation.
     pub fn certified(&self, bytes: &[u8]) -> Option<(u64, B256)> {
+        self.certified_link(bytes).map(|(epoch, digest, _)| (epoch, digest))
+    }
+
+    /// [`Verifier::certified`] with the parent digest the batch links to: a certified batch whose parent is not
+    /// the accepted batch of the epoch before shows the validators certified another batch of that epoch.
+    pub fn certified_link(&self, bytes: &[u8]) -> Option<(u64, B256, B256)> {
         let env = Envelope::decode(bytes).ok()?;
         if env.chain_id != self.chain_id {
             return None;
         }
         let digest = env.digest();
         self.validators.verify(env.epoch, &digest, &env.signatures).ok()?;
-        Some((env.epoch, digest))
+        Some((env.epoch, digest, env.parent))
     }
 
     /// Certificate, document, header agreement and value checks.

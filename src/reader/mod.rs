@@ -13,6 +13,7 @@
 
 mod accept;
 pub mod conservation;
+mod holdings;
 mod quarantine;
 mod verify;
 
@@ -20,7 +21,7 @@ use crate::Result;
 use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
 use crate::settle::{ClaimDomain, pamm};
-use crate::store::equivocations::{self, Evidence, Side};
+use crate::store::equivocations::{self, Evidence, Shape, Side};
 use crate::store::{Pool, batches};
 
 pub use accept::{Accepted, epoch_outputs};
@@ -63,6 +64,12 @@ impl Reader {
                 ingest::Error::Equivocation { epoch: e.epoch, first: e.first.digest, second: e.second.digest }.into()
             );
         }
+        Self::open_for_audit(pool, config).await
+    }
+
+    /// A reader that opens with evidence on record: an auditor reports equivocations, it does not act on the
+    /// batches, so it keeps reading what it can (it still stops at an epoch with two certified batches).
+    pub async fn open_for_audit(pool: Pool, config: &Config) -> Result<Self> {
         let source = Source::open(&config.source)?;
         let last = batches::last(&pool).await?.map(|(epoch, digest)| (epoch.0, digest));
         let verifier =
@@ -103,7 +110,8 @@ impl Reader {
                             let first =
                                 Side { digest: first.digest, raw: first.raw.clone(), origin: first_origin.clone() };
                             let second = Side { digest: batch.digest, raw: bytes, origin };
-                            return Err(verify::equivocation(&self.pool, Evidence { epoch, first, second }).await);
+                            let evidence = Evidence { epoch, shape: Shape::TwoBatches, first, second };
+                            return Err(verify::equivocation(&self.pool, evidence).await);
                         }
                     },
                     Err(e) => {
@@ -125,5 +133,24 @@ impl Reader {
             self.source.accepted(&origin);
             self.verifier.accept(&batch);
         }
+    }
+
+    /// Asks the source again for already accepted `epochs`: a certified batch for one of them with another
+    /// digest, or whose parent forks the accepted chain, is an equivocation that arrived late. Each is kept as
+    /// evidence (once) and returned when new; nothing accepted changes.
+    pub async fn recheck(&mut self, epochs: std::ops::RangeInclusive<u64>) -> Result<Vec<Evidence>> {
+        let mut found = Vec::new();
+        for epoch in epochs {
+            let fetched = self.source.fetch(epoch).await;
+            for Candidate { origin, bytes } in fetched.candidates {
+                if let Some(evidence) =
+                    verify::conflicts_with_accepted(&self.pool, &self.verifier, &origin, &bytes).await?
+                    && verify::record(&self.pool, &evidence).await?
+                {
+                    found.push(evidence);
+                }
+            }
+        }
+        Ok(found)
     }
 }

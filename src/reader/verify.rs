@@ -1,12 +1,11 @@
 //! The checks of a candidate batch: the verifier's (certificate, chain of batches, schema, values), then the ones
 //! that need the store's history (batch times increase; claim ids and deposits are used once, ever); and the
-//! equivocation watch: a
-//! certified batch for an epoch already accepted, with another digest, means the validators signed two
-//! histories.
+//! equivocation watch: a certified batch for an epoch already accepted, with another digest, or a certified batch
+//! whose parent is not the accepted batch of the epoch before (a fork), means the validators signed two histories.
 
 use crate::ids::{ClaimId, DepositId, Epoch};
 use crate::ingest::{self, Batch, Verifier};
-use crate::store::equivocations::{self, Evidence, Side};
+use crate::store::equivocations::{self, Evidence, Shape, Side};
 use crate::store::{Pool, batches, claims, credits};
 use crate::{Error, Result};
 
@@ -40,30 +39,51 @@ pub(super) async fn verify(pool: &Pool, verifier: &Verifier, bytes: &[u8]) -> Re
     Ok(batch)
 }
 
-/// A certified batch for an already accepted epoch with another digest: the validators signed two histories.
+/// A certified batch for an already accepted epoch with another digest, or one whose parent is not the accepted
+/// batch of the epoch before it: the validators signed two histories.
 pub(super) async fn conflicts_with_accepted(
     pool: &Pool,
     verifier: &Verifier,
     origin: &str,
     bytes: &[u8],
 ) -> Result<Option<Evidence>> {
-    let Some((epoch, digest)) = verifier.certified(bytes) else { return Ok(None) };
-    let Some((accepted, raw)) = batches::raw(pool, epoch.into()).await? else { return Ok(None) };
-    if accepted == digest {
+    let Some((epoch, digest, parent)) = verifier.certified_link(bytes) else { return Ok(None) };
+    let second = Side { digest, raw: bytes.to_vec(), origin: origin.into() };
+    if let Some((accepted, raw)) = batches::raw(pool, epoch.into()).await? {
+        if accepted == digest {
+            return Ok(None);
+        }
+        let first = Side { digest: accepted, raw, origin: "accepted".into() };
+        return Ok(Some(Evidence { epoch, shape: Shape::TwoBatches, first, second }));
+    }
+    let Some(before) = epoch.checked_sub(1).filter(|e| *e > 0) else { return Ok(None) };
+    let Some((accepted, raw)) = batches::raw(pool, Epoch(before)).await? else { return Ok(None) };
+    if accepted == parent {
         return Ok(None);
     }
     let first = Side { digest: accepted, raw, origin: "accepted".into() };
-    Ok(Some(Evidence { epoch, first, second: Side { digest, raw: bytes.to_vec(), origin: origin.into() } }))
+    let second = Side { origin: format!("{origin} (epoch {epoch}, parent {parent})"), ..second };
+    Ok(Some(Evidence { epoch: before, shape: Shape::Fork, first, second }))
 }
 
 /// Keeps both batches of an equivocation as evidence; returns the error that stops the reader (or the failure
 /// to record it, which stops it just the same).
 pub(super) async fn equivocation(pool: &Pool, evidence: Evidence) -> Error {
     let (epoch, first, second) = (evidence.epoch, evidence.first.digest, evidence.second.digest);
-    if let Err(e) = equivocations::insert(pool, &evidence).await {
-        return e.into();
+    match record(pool, &evidence).await {
+        Ok(_) => ingest::Error::Equivocation { epoch, first, second }.into(),
+        Err(e) => e,
     }
-    tracing::error!(epoch, %first, %second, first_origin = %evidence.first.origin,
-            second_origin = %evidence.second.origin, "EQUIVOCATION: two certified batches for one epoch; halting");
-    ingest::Error::Equivocation { epoch, first, second }.into()
+}
+
+/// Keeps an equivocation's evidence (once); returns whether it was new, logged loudly when it is.
+pub(super) async fn record(pool: &Pool, evidence: &Evidence) -> Result<bool> {
+    let (epoch, first, second) = (evidence.epoch, evidence.first.digest, evidence.second.digest);
+    let new = equivocations::insert(pool, evidence).await?;
+    if new {
+        tracing::error!(epoch, shape = evidence.shape.as_str(), %first, %second,
+            first_origin = %evidence.first.origin, second_origin = %evidence.second.origin,
+            "EQUIVOCATION: the validators certified two histories");
+    }
+    Ok(new)
 }

@@ -136,3 +136,16 @@ pub async fn unattested(pool: &Pool) -> Result<Vec<StoredBatch>> {
 pub async fn uncommitted(pool: &Pool) -> Result<Vec<StoredBatch>> {
     stored(select!("LEFT JOIN commitments c ON c.epoch = b.epoch WHERE c.epoch IS NULL ORDER BY b.epoch"), pool).await
 }
+
+/// Accepted batches the conservation audit has not judged yet (neither balanced nor violating), in epoch order.
+pub async fn unaudited(pool: &Pool) -> Result<Vec<StoredBatch>> {
+    stored(
+        select!(
+            "LEFT JOIN conservation_audits a ON a.epoch = b.epoch
+             LEFT JOIN conservation_violations v ON v.epoch = b.epoch
+             WHERE a.epoch IS NULL AND v.epoch IS NULL ORDER BY b.epoch"
+        ),
+        pool,
+    )
+    .await
+}

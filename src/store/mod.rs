@@ -4,6 +4,7 @@
 
 pub mod attempts;
 pub mod attestations;
+pub mod audit;
 pub mod batches;
 pub mod claims;
 pub mod clock;

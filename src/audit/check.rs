@@ -1,0 +1,174 @@
+//! The auditor's checks of what the chain holds: each commitment against the one it computes from the certified
+//! batch (every field the escrow pays from), the attesters' signatures the commit carried, and the conservation
+//! audit of each accepted batch.
+
+use alloy::primitives::Address;
+use serde_json::json;
+
+use super::Auditor;
+use crate::attest::wire::CommitmentFields;
+use crate::attest::{AttestationDomain, commitment};
+use crate::chain::commitment_events::CommitmentEvents;
+use crate::store::audit::{self, Action, NewFinding, Observed, Verdict};
+use crate::store::{batches, ledger};
+use crate::{Error, Result};
+
+/// Commitments checked per store read (a long catch-up goes through them a page at a time).
+const PAGE: u64 = 256;
+
+/// What a commit transaction's signatures show.
+#[derive(Debug, Default)]
+struct Attested {
+    /// The attesters whose signatures it carried, in order.
+    signers: Vec<Address>,
+    /// What is wrong with them, if anything (the contract should have refused the commit).
+    problem: Option<String>,
+    /// Whether the transaction called `commit` directly (else the signatures could not be read).
+    direct: bool,
+}
+
+impl Auditor {
+    /// Checks every commitment read from the chain whose certified batch is here, in epoch order.
+    pub(super) async fn check_commitments(&self) -> Result<()> {
+        let events = CommitmentEvents::new(self.provider.clone(), self.config.state_commitment);
+        let domain =
+            AttestationDomain { chain_id: self.config.reader.chain_id, state_commitment: self.config.state_commitment };
+        loop {
+            let page = audit::unchecked(&self.pool, PAGE).await?;
+            let full = page.len() as u64 == PAGE;
+            for observed in page {
+                let Some(batch) = batches::get(&self.pool, observed.root.epoch).await? else {
+                    // Its certified batch has not arrived (or the reader waits at an equivocation): checked later.
+                    return Ok(());
+                };
+                let expected = commitment::of_stored(&self.pool, &batch).await?;
+                let attested = attestations(&events, &domain, &observed).await?;
+                let differs = expected.differences(&observed.root);
+                let signers: Vec<String> = attested.signers.iter().map(|a| a.to_string()).collect();
+                let evidence = |expected: Option<&crate::chain::RootCommit>| {
+                    json!({
+                        "commitment_hash": observed.hash,
+                        "tx": observed.tx_hash,
+                        "block": observed.block_number,
+                        "final_at": observed.final_at,
+                        "signers": signers,
+                        "signatures_read": attested.direct,
+                        "on_chain": CommitmentFields::from(&observed.root),
+                        "expected": expected.map(CommitmentFields::from),
+                    })
+                };
+                let epoch = observed.root.epoch.0;
+                if !differs.is_empty() {
+                    let mut evidence = evidence(Some(&expected));
+                    evidence["differs"] = json!(differs);
+                    let detail = format!(
+                        "epoch {epoch}: the commitment on chain differs from the certified batch in {} (signed by {})",
+                        differs.join(", "),
+                        if signers.is_empty() { "unknown attesters".to_string() } else { signers.join(", ") }
+                    );
+                    self.found(NewFinding {
+                        kind: "commitment_differs",
+                        epoch,
+                        subject: observed.hash.to_string(),
+                        detail,
+                        evidence,
+                        action: Action::Open,
+                    })
+                    .await?;
+                }
+                if let Some(problem) = &attested.problem {
+                    self.found(NewFinding {
+                        kind: "attestation",
+                        epoch,
+                        subject: observed.hash.to_string(),
+                        detail: format!("epoch {epoch}: the commit's attestations do not make a quorum: {problem}"),
+                        evidence: evidence(None),
+                        action: Action::Open,
+                    })
+                    .await?;
+                }
+                let verdict =
+                    if differs.is_empty() && attested.problem.is_none() { Verdict::Matches } else { Verdict::Differs };
+                audit::set_verdict(&self.pool, observed.root.epoch, observed.hash, verdict, &signers.join(",")).await?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Runs the conservation audit on each accepted batch not judged yet, in order, once the chain executed the
+    /// epoch before it. A violation is a finding (the batch is evidence against the validators) and the audit
+    /// stops there. The escrow's holdings bound is checked while the epoch is not final: until then no claim of it
+    /// or of a later epoch can have been paid, so the head's balance is the one its figures must fit.
+    pub(super) async fn check_conservation(&self) -> Result<()> {
+        if !ledger::violations(&self.pool).await?.is_empty() {
+            return Ok(());
+        }
+        let audit = self.ledger_audit();
+        let c = &self.config;
+        let contract = crate::chain::bindings::StateCommitment::new(c.state_commitment, &self.provider);
+        for batch in batches::unaudited(&self.pool).await? {
+            if !audit.catch_up(&self.provider, c.curve, c.start_block, batch.epoch).await? {
+                return Ok(());
+            }
+            let is_final = contract
+                .isFinal(batch.epoch.0)
+                .call()
+                .await
+                .map_err(|e| crate::chain::Error::from_call("isFinal", e))?;
+            let holdings = match is_final {
+                true => None,
+                false => Some(audit.holdings(&self.provider, c.start_block, c.max_log_range, batch.epoch).await?),
+            };
+            match audit.audit(&batch, holdings).await {
+                Ok(()) => {}
+                Err(Error::Conservation(v)) => {
+                    self.found(NewFinding {
+                        kind: "conservation",
+                        epoch: v.epoch,
+                        subject: batch.digest.to_string(),
+                        detail: format!(
+                            "epoch {}: the certified batch breaks {}: {}",
+                            v.epoch,
+                            v.kind.code(),
+                            v.detail
+                        ),
+                        evidence: json!({ "rule": v.kind.code(), "detail": v.detail, "batch_digest": batch.digest }),
+                        action: Action::Open,
+                    })
+                    .await?;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the signatures `observed`'s transaction carried and checks them against the attesters the contract had
+/// at the block before it: distinct, registered, at least the threshold, each over exactly this commitment.
+async fn attestations(events: &CommitmentEvents, domain: &AttestationDomain, observed: &Observed) -> Result<Attested> {
+    let Some(signatures) = events.signatures(observed.tx_hash).await? else { return Ok(Attested::default()) };
+    let quorum = events.quorum_at(observed.block_number.saturating_sub(1)).await?;
+    let mut attested = Attested { direct: true, ..Default::default() };
+    let mut problems = Vec::new();
+    for (i, signature) in signatures.iter().enumerate() {
+        match domain.signer(&observed.root, signature) {
+            Some(signer) if !quorum.attesters.contains(&signer) => {
+                problems.push(format!("signature {i} is by {signer}, not a registered attester"));
+            }
+            Some(signer) if attested.signers.contains(&signer) => {
+                problems.push(format!("{signer} signed twice"));
+            }
+            Some(signer) => attested.signers.push(signer),
+            None => problems.push(format!("signature {i} does not recover over this commitment")),
+        }
+    }
+    if attested.signers.len() < quorum.threshold {
+        problems.push(format!("{} valid signatures, {} needed", attested.signers.len(), quorum.threshold));
+    }
+    attested.problem = (!problems.is_empty()).then(|| problems.join("; "));
+    Ok(attested)
+}

@@ -1,0 +1,183 @@
+//! The auditor's HTTP endpoints: `GET /api/v1/findings` (JSON), `/` (its status page: server-rendered HTML),
+//! `/metrics` (Prometheus text) and `/health` (503 with the reason once halted).
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use super::{Auditor, Stats};
+use crate::api::{escape, internal};
+use crate::health::Health;
+use crate::store::{self, Pool, audit};
+
+/// Findings the API and the page list (newest first).
+const LISTED: u64 = 500;
+
+/// What the endpoints read.
+#[derive(Debug, Clone)]
+struct ApiState {
+    pool: Pool,
+    health: Arc<Health>,
+    stats: Arc<Stats>,
+    guardian: bool,
+}
+
+/// Everything the endpoints show, read once per request.
+struct Summary {
+    findings: Vec<audit::Finding>,
+    counts: Vec<(String, String, u64)>,
+    /// Commitments (matched, differing, waiting for their batch).
+    verdicts: (u64, u64, u64),
+    latest_matched: u64,
+}
+
+async fn summary(pool: &Pool) -> store::Result<Summary> {
+    Ok(Summary {
+        findings: audit::recent(pool, LISTED).await?,
+        counts: audit::counts(pool).await?,
+        verdicts: audit::verdict_counts(pool).await?,
+        latest_matched: audit::latest_matched(pool).await?.map_or(0, |e| e.0),
+    })
+}
+
+/// The auditor's router.
+pub fn router(auditor: &Auditor) -> axum::Router {
+    let state = ApiState {
+        pool: auditor.pool.clone(),
+        health: auditor.health.clone(),
+        stats: auditor.stats.clone(),
+        guardian: auditor.config.guardian.is_some(),
+    };
+    axum::Router::new()
+        .route("/", get(page))
+        .route("/api/v1/findings", get(findings))
+        .route("/metrics", get(metrics))
+        .route("/health", get(health))
+        .with_state(state)
+}
+
+async fn findings(State(s): State<ApiState>) -> Response {
+    match summary(&s.pool).await {
+        Ok(sum) => axum::Json(json!({
+            "guardian": s.guardian,
+            "commitments": { "matched": sum.verdicts.0, "differ": sum.verdicts.1, "unchecked": sum.verdicts.2,
+                             "latest_matched_epoch": sum.latest_matched },
+            "counts": sum.counts.iter().map(|(k, a, n)| json!({ "kind": k, "action": a, "count": n })).collect::<Vec<_>>(),
+            "findings": sum.findings,
+        }))
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn health(State(s): State<ApiState>) -> Response {
+    match s.health.halted() {
+        Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("halted: {reason}")).into_response(),
+        None => (StatusCode::OK, "ok\n").into_response(),
+    }
+}
+
+/// The finding kinds, so each has a series from the start.
+const KINDS: [&str; 6] = ["commitment_differs", "attestation", "conservation", "equivocation", "fork", "withdrawal"];
+
+async fn metrics(State(s): State<ApiState>) -> Response {
+    let sum = match summary(&s.pool).await {
+        Ok(sum) => sum,
+        Err(e) => return internal(e),
+    };
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# HELP myco_bridge_audit_findings Findings on record, by kind and by what was done (open, revoked, alarmed, \
+         final, gone, reported).\n# TYPE myco_bridge_audit_findings gauge"
+    );
+    for kind in KINDS {
+        let of_kind: Vec<_> = sum.counts.iter().filter(|(k, _, _)| k == kind).collect();
+        if of_kind.is_empty() {
+            let _ = writeln!(text, "myco_bridge_audit_findings{{kind=\"{kind}\",action=\"open\"}} 0");
+        }
+        for (k, action, n) in of_kind {
+            let _ = writeln!(text, "myco_bridge_audit_findings{{kind=\"{k}\",action=\"{action}\"}} {n}");
+        }
+    }
+    let (matched, differ, unchecked) = sum.verdicts;
+    let lines = [
+        ("audit_commitments_matched", "gauge", "Commitments equal to what the auditor computed.", matched),
+        ("audit_commitments_differing", "gauge", "Commitments that differ from the certified batch.", differ),
+        ("audit_commitments_unchecked", "gauge", "Commitments waiting for their certified batch.", unchecked),
+        ("audit_latest_matched_epoch", "gauge", "The highest epoch whose commitment matched.", sum.latest_matched),
+        ("audit_new_findings_total", "counter", "Findings this run recorded.", Stats::get(&s.stats.new_findings)),
+        ("audit_revocations_total", "counter", "Revocations this run sent.", Stats::get(&s.stats.revocations)),
+        ("audit_passes_total", "counter", "Audit passes completed.", Stats::get(&s.stats.passes)),
+        (
+            "audit_halted",
+            "gauge",
+            "1 if the auditor stopped on something only a person can decide.",
+            u64::from(s.health.halted().is_some()),
+        ),
+    ];
+    for (name, kind, help, value) in lines {
+        let _ = writeln!(
+            text,
+            "# HELP myco_bridge_{name} {help}\n# TYPE myco_bridge_{name} {kind}\nmyco_bridge_{name} {value}"
+        );
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+async fn page(State(s): State<ApiState>) -> Response {
+    let sum = match summary(&s.pool).await {
+        Ok(sum) => sum,
+        Err(e) => return internal(e),
+    };
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>myco-bridge auditor</title><style>\
+         body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;\
+         padding:4px 8px;text-align:left;vertical-align:top}.bad{background:#fdd}.done{background:#efe}</style>\
+         </head><body><h1>myco-bridge auditor</h1>",
+    );
+    let (matched, differ, unchecked) = sum.verdicts;
+    let _ = write!(
+        html,
+        "<p>Commitments: {matched} matched (up to epoch {}), {differ} differ, {unchecked} waiting for their batch. \
+         Guardian key: {}.</p>",
+        sum.latest_matched,
+        if s.guardian { "yes (wrong commitments inside their window are revoked)" } else { "no (findings alarm)" }
+    );
+    if let Some(reason) = s.health.halted() {
+        let _ = write!(html, "<p class=\"bad\">Halted: {}</p>", escape(&reason));
+    }
+    for (alarm, message) in s.health.alarms() {
+        let _ = write!(html, "<p class=\"bad\">Alarm {}: {}</p>", alarm.as_str(), escape(&message));
+    }
+    html.push_str("<h2>Findings</h2>");
+    if sum.findings.is_empty() {
+        html.push_str("<p>None.</p>");
+    } else {
+        html.push_str("<table><tr><th>id</th><th>kind</th><th>epoch</th><th>what</th><th>action</th><th>tx</th></tr>");
+        for f in &sum.findings {
+            let class = match f.action {
+                audit::Action::Open | audit::Action::Alarmed | audit::Action::Final => "bad",
+                _ => "done",
+            };
+            let tx = f.action_tx.map(|t| t.to_string()).unwrap_or_default();
+            let _ = write!(
+                html,
+                "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{tx}</td></tr>",
+                f.id,
+                escape(&f.kind),
+                f.epoch,
+                escape(&f.detail),
+                f.action.as_str()
+            );
+        }
+        html.push_str("</table>");
+    }
+    html.push_str("</body></html>");
+    Html(html).into_response()
+}

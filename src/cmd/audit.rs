@@ -1,0 +1,61 @@
+//! `myco-bridge audit`: the independent auditor, as a service.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use myco_bridge::audit::{Auditor, server};
+use myco_bridge::config::Settings;
+use tokio_util::sync::CancellationToken;
+
+use super::EXIT_HALTED;
+use crate::cli::AuditArgs;
+
+pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(&args.config, std::env::vars())?;
+    let f = &settings.file;
+    let guardian = settings.guardian_signer(|name| std::env::var(name).ok())?;
+    let url = f.chain.rpc_url.parse()?;
+    let (provider, guardian_address) = match guardian {
+        Some(key) => {
+            let address = key.address();
+            (myco_bridge::chain::signing_provider(url, key), Some(address))
+        }
+        None => (myco_bridge::chain::read_provider(url), None),
+    };
+    let params = loop {
+        match myco_bridge::chain::escrow_pamm_params(&provider, f.chain.escrow).await {
+            Ok(p) => break p,
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(error = %e, "reading the escrow's P-AMM parameters; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => anyhow::bail!("reading the escrow's P-AMM parameters from {}: {e}", f.chain.escrow),
+        }
+    };
+    let pool = myco_bridge::store::connect(&f.database.url).await?;
+    let auditor = Auditor::new(pool, provider, settings.auditor(params, guardian_address));
+    tracing::info!(listen = %f.api.listen, guardian = ?guardian_address, "auditor starting");
+    let listener = tokio::net::TcpListener::bind(f.api.listen).await?;
+    let shutdown = CancellationToken::new();
+    myco_bridge::service::cancel_on_signals(shutdown.clone());
+    let router = server::router(&auditor);
+    let server = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(
+            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
+        )
+    };
+    match auditor.run(shutdown.clone()).await {
+        Ok(()) => {
+            let _ = server.await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            // Keep serving the findings (and /health saying why) until stopped.
+            eprintln!("myco-bridge auditor halted: {}", myco_bridge::error::with_causes(&e));
+            shutdown.cancelled().await;
+            let _ = server.await;
+            Ok(ExitCode::from(EXIT_HALTED))
+        }
+    }
+}
