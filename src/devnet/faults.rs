@@ -30,7 +30,9 @@ pub enum Fault {
     UnknownSigner,
     /// One validator's signature twice: `duplicate_signer`.
     DuplicateSigner,
-    /// Certified, but linked to a parent digest that is not the accepted one: `parent_mismatch`.
+    /// Certified, but linked to a parent digest that is not the accepted one: `parent_mismatch` to a verifier on
+    /// its own; a reader with the accepted chain keeps it as evidence of a fork (the validators certified another
+    /// batch of the previous epoch).
     WrongParent,
     /// The previous epoch's batch served again: `stale`.
     Replay,

@@ -186,6 +186,38 @@ impl Devnet {
         }
     }
 
+    /// An auditor configuration for this devnet, trusting `validators`, reading batches from `source` and paying
+    /// by the escrow's P-AMM `params`; `guardian` when its provider signs as the guardian (the admin account).
+    pub fn auditor_config(
+        &self,
+        validators: ValidatorSet,
+        source: SourceConfig,
+        params: crate::settle::pamm::Params,
+        guardian: Option<alloy::primitives::Address>,
+    ) -> crate::audit::Config {
+        crate::audit::Config {
+            reader: crate::reader::Config {
+                chain_id: self.chain_id(),
+                validators,
+                source,
+                document_limits: Default::default(),
+                params,
+                escrow: self.deployment.escrow,
+            },
+            state_commitment: self.deployment.state_commitment,
+            curve: self.deployment.curve,
+            start_block: self.deployment.start_block,
+            confirmations: 0,
+            max_log_range: crate::chain::logs::DEFAULT_MAX_LOG_RANGE,
+            poll_interval: Duration::from_millis(100),
+            horizon_epochs: crate::audit::DEFAULT_HORIZON_EPOCHS,
+            recheck_per_pass: crate::audit::DEFAULT_RECHECK_PER_PASS,
+            credit_within_epochs: crate::reconcile::DEFAULT_CREDIT_WITHIN_EPOCHS,
+            policy: conservation_policy(),
+            guardian,
+        }
+    }
+
     /// Where this devnet's attestations count.
     pub fn attestation_domain(&self) -> crate::attest::AttestationDomain {
         crate::attest::AttestationDomain {

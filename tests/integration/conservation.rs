@@ -20,23 +20,23 @@ use myco_bridge::store::{batches, ledger, mismatches};
 use crate::common::{Harness, Running, wait_until};
 
 /// A harness whose simulated validators write version 2 batches.
-async fn harness() -> Harness {
+pub async fn harness() -> Harness {
     let mut h = Harness::start().await;
     h.network = Network::new(h.devnet.chain_id(), 11, 4, 4).with_ledger();
     h
 }
 
-async fn latest_on_chain(h: &Harness) -> u64 {
+pub async fn latest_on_chain(h: &Harness) -> u64 {
     let provider = h.devnet.provider(ADMIN_ACCOUNT);
     StateCommitment::new(h.devnet.deployment.state_commitment, &provider).latestEpoch().call().await.unwrap()
 }
 
-async fn settled(h: &Harness, epoch: u64) -> bool {
+pub async fn settled(h: &Harness, epoch: u64) -> bool {
     curve::get(&h.pool, Epoch(epoch)).await.unwrap().is_some_and(|r| r.status == Status::Executed)
 }
 
 /// Every epoch the network has not applied whose settlement the chain has executed, as the validators compute it.
-async fn executed_settlements(h: &Harness) -> Vec<AppliedSettlement> {
+pub async fn executed_settlements(h: &Harness) -> Vec<AppliedSettlement> {
     let provider = h.devnet.provider(ADMIN_ACCOUNT);
     let (curve, from) = (h.devnet.deployment.curve, h.devnet.deployment.start_block);
     let mut out = Vec::new();
@@ -50,7 +50,7 @@ async fn executed_settlements(h: &Harness) -> Vec<AppliedSettlement> {
 }
 
 /// Publishes `produced` and waits until the relayer committed and settled its epoch.
-async fn publish_and_settle(h: &Harness, produced: &Produced) {
+pub async fn publish_and_settle(h: &Harness, produced: &Produced) {
     let epoch = produced.state.epoch;
     FolderSource::new(&h.batch_dir).publish(epoch, &produced.bytes).await.unwrap();
     wait_until(&format!("epoch {epoch} is committed and settled"), || settled(h, epoch)).await;
@@ -99,7 +99,7 @@ async fn stored_state(h: &Harness, epoch: u64) -> myco_bridge::ingest::BatchStat
 }
 
 /// Two good epochs (a real deposit and a mint, then trading), settled; returns the running relayer.
-async fn two_good_epochs(h: &mut Harness) -> Running {
+pub async fn two_good_epochs(h: &mut Harness) -> Running {
     let config = h.config();
     two_good_epochs_with(h, config).await
 }

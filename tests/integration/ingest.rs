@@ -117,3 +117,26 @@ async fn conflicting_certified_batches_halt_and_are_kept_as_evidence() {
     assert!(ended.expect_err("still halted").to_string().contains("EQUIVOCATION"));
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certified_fork_at_the_next_epoch_halts_and_is_kept_as_evidence() {
+    let mut h = Harness::start().await;
+    let source = myco_bridge::ingest::folder::FolderSource::new(&h.batch_dir);
+    let first = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    source.publish(1, &first.bytes).await.unwrap();
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("epoch 1 is accepted", || async { myco_bridge::store::batches::last(&h.pool).await.unwrap().is_some() })
+        .await;
+
+    // Epoch 2, certified by the quorum, names a parent that is not the accepted epoch 1: the validators certified
+    // another epoch 1 somewhere. Not a bad input to wait past: two histories, for a person to look at.
+    let second = h.network.next_batch(&EpochInputs { timestamp: 2, ..Default::default() });
+    let forked = h.network.faulty(&second, Some(&first), Fault::WrongParent);
+    source.publish(2, &forked).await.unwrap();
+    let ended = tokio::time::timeout(crate::common::TIMEOUT, relayer.task).await.expect("relayer halts").unwrap();
+    assert!(ended.expect_err("a fork must halt").to_string().contains("EQUIVOCATION"));
+    let evidence = equivocations::all(&h.pool).await.unwrap();
+    assert_eq!(evidence.len(), 1);
+    assert_eq!((evidence[0].epoch, evidence[0].shape), (1, equivocations::Shape::Fork));
+    assert_eq!((evidence[0].first.raw.clone(), evidence[0].second.raw.clone()), (first.bytes.clone(), forked));
+}

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod attestation;
+mod auditor;
 mod capped_rpc;
 mod chain_faults;
 mod cli;

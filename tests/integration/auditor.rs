@@ -1,0 +1,292 @@
+//! The auditor against anvil: a faulty relayer with a colluding attester quorum commits a wrong root, then a
+//! wrong figure; the auditor revokes each inside its window, the honest relayer commits the right one, and only
+//! the right root pays. A late equivocation and a certified fork at the next epoch are flagged; a restarted
+//! auditor raises nothing again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::U256;
+use myco_bridge::audit::{Auditor, Stats};
+use myco_bridge::chain::RootCommit;
+use myco_bridge::chain::bindings::{Erc20, StateCommitment, USDCEscrow};
+use myco_bridge::devnet::faults::Fault;
+use myco_bridge::devnet::serve::BatchServer;
+use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
+use myco_bridge::devnet::{ADMIN_ACCOUNT, FIRST_USER_ACCOUNT, RELAYER_ACCOUNT};
+use myco_bridge::ids::Epoch;
+use myco_bridge::ingest::folder::FolderSource;
+use myco_bridge::ingest::{SourceConfig, ValidatorSet};
+use myco_bridge::settle::{ClaimDomain, EpochSettlement, WAD, pamm};
+use myco_bridge::store::audit::{self, Action, Finding};
+use myco_bridge::store::{self, Pool, batches, equivocations};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{Harness, wait_until};
+use crate::conservation::{executed_settlements, harness, latest_on_chain, settled, two_good_epochs};
+
+/// An auditor running in a task over its own store.
+struct RunningAuditor {
+    task: JoinHandle<myco_bridge::Result<()>>,
+    shutdown: CancellationToken,
+    stats: Arc<Stats>,
+}
+
+impl RunningAuditor {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("auditor task").expect("the auditor stops cleanly");
+    }
+
+    /// Waits until it has completed `n` more passes.
+    async fn passes(&self, n: u64) {
+        let target = Stats::get(&self.stats.passes) + n;
+        wait_until("the auditor completes its passes", || async { Stats::get(&self.stats.passes) >= target }).await;
+    }
+}
+
+async fn escrow_params(h: &Harness) -> pamm::Params {
+    myco_bridge::chain::escrow_pamm_params(&h.devnet.provider(ADMIN_ACCOUNT), h.devnet.deployment.escrow).await.unwrap()
+}
+
+/// Starts an auditor over `pool` reading `source`; with `guardian`, it signs as the devnet's guardian (the admin).
+async fn spawn_auditor(h: &Harness, pool: &Pool, source: SourceConfig, guardian: bool) -> RunningAuditor {
+    let validators = ValidatorSet::new(h.network.validator_keys()).unwrap();
+    let admin = h.devnet.signer(ADMIN_ACCOUNT).address();
+    let (provider, guardian) = match guardian {
+        true => (h.devnet.provider(ADMIN_ACCOUNT), Some(admin)),
+        false => (myco_bridge::chain::read_provider(h.devnet.url()), None),
+    };
+    let config = h.devnet.auditor_config(validators, source, escrow_params(h).await, guardian);
+    let auditor = Auditor::new(pool.clone(), provider, config);
+    let (shutdown, stats) = (CancellationToken::new(), auditor.stats().clone());
+    RunningAuditor { task: tokio::spawn(auditor.run(shutdown.clone())), shutdown, stats }
+}
+
+/// A store of the auditor's own (a second database beside the relayer's).
+async fn auditor_store(dir: &tempfile::TempDir) -> Pool {
+    store::connect(&crate::common::database_url(dir.path()).await).await.unwrap()
+}
+
+/// Waits until the auditor records a finding of `kind` for `epoch` with `action`; returns it.
+async fn finding(pool: &Pool, kind: &str, epoch: u64, action: Action) -> Finding {
+    let matching =
+        || async { audit::recent(pool, 100).await.unwrap().into_iter().find(|f| f.kind == kind && f.epoch == epoch) };
+    wait_until(&format!("a {kind} finding for epoch {epoch}, {}", action.as_str()), || async {
+        matching().await.is_some_and(|f| f.action == action)
+    })
+    .await;
+    matching().await.unwrap()
+}
+
+/// Waits until the auditor has checked the chain's commitments up to `epoch` and found each matching.
+async fn matched_up_to(pool: &Pool, epoch: u64) {
+    wait_until(&format!("the auditor matched every commitment up to epoch {epoch}"), || async {
+        audit::latest_matched(pool).await.unwrap().is_some_and(|e| e.0 >= epoch)
+    })
+    .await;
+}
+
+/// The commitment the auditor computed for `epoch` from the certified batch.
+async fn honest_root(pool: &Pool, epoch: u64) -> RootCommit {
+    wait_until(&format!("the auditor read epoch {epoch}"), || async {
+        batches::get(pool, Epoch(epoch)).await.unwrap().is_some()
+    })
+    .await;
+    let batch = batches::get(pool, Epoch(epoch)).await.unwrap().unwrap();
+    myco_bridge::attest::commitment::of_stored(pool, &batch).await.unwrap()
+}
+
+/// What a faulty relayer does with a colluding attester quorum: commits `root` directly, from a user's account.
+async fn commit_wrong(h: &Harness, root: &RootCommit) {
+    let provider = h.devnet.provider(FIRST_USER_ACCOUNT + 2);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &provider);
+    let figures = myco_bridge::chain::bindings::state_commitment::IStateCommitment::ReserveFigures {
+        totalSupply: root.figures.total_supply,
+        totalReserve: root.figures.total_reserve,
+        flowPressure: root.figures.flow_pressure,
+        timestamp: root.timestamp,
+    };
+    let call = sc.commit(root.epoch.0, root.parent_root, root.state_root, root.digest, figures, h.quorum(root));
+    myco_bridge::chain::send_call("commit", call).await.expect("the colluding quorum's commitment lands");
+}
+
+async fn commitment_hash_on_chain(h: &Harness, epoch: u64) -> alloy::primitives::B256 {
+    let provider = h.devnet.provider(ADMIN_ACCOUNT);
+    StateCommitment::new(h.devnet.deployment.state_commitment, &provider).commitmentHashOf(epoch).call().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays() {
+    let mut h = harness().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = auditor_store(&dir).await;
+    let params = escrow_params(&h).await;
+    let auditor = spawn_auditor(&h, &pool, h.source.clone(), true).await;
+    let relayer = two_good_epochs(&mut h).await;
+    matched_up_to(&pool, 2).await;
+    relayer.stop().await.unwrap();
+
+    // Epoch 3 certifies a claim. Before the honest relayer commits it, a faulty relayer with a colluding quorum
+    // commits a root over the same claim at twice its amount (the figures are right, the root is not).
+    let account = h.network.accounts()[0];
+    let recipient = h.devnet.signer(FIRST_USER_ACCOUNT + 1).address();
+    let ask = WithdrawalAsk { account, amount: U256::from(10 * WAD), recipient };
+    let third = h.network.next_batch(&EpochInputs {
+        withdrawals: vec![ask],
+        settlements: executed_settlements(&h).await,
+        ..Default::default()
+    });
+    FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
+    let honest3 = honest_root(&pool, 3).await;
+    let mut inflated = third.state.clone();
+    inflated.withdrawals[0].amount *= U256::from(2);
+    let domain = ClaimDomain { chain_id: h.devnet.chain_id(), escrow: h.devnet.deployment.escrow };
+    let forged = EpochSettlement::compute(&inflated, &params, domain);
+    let wrong3 = RootCommit { state_root: forged.root(), ..honest3 };
+    commit_wrong(&h, &wrong3).await;
+
+    let found = finding(&pool, "commitment_differs", 3, Action::Revoked).await;
+    assert!(found.detail.contains("state root"), "{}", found.detail);
+    assert_eq!(found.subject, wrong3.hash().to_string());
+    assert!(found.action_tx.is_some());
+    let signers = found.evidence["signers"].as_array().expect("the colluding signers are named");
+    assert_eq!(signers.len(), myco_bridge::devnet::attesters::ATTESTATION_THRESHOLD);
+    assert_eq!(latest_on_chain(&h).await, 2, "epoch 3 is open again");
+
+    // Restarted mid-way, the auditor resumes from its store: nothing is found, logged or revoked again.
+    let recorded = audit::recent(&pool, 100).await.unwrap();
+    auditor.stop().await;
+    let auditor = spawn_auditor(&h, &pool, h.source.clone(), true).await;
+    auditor.passes(3).await;
+    assert_eq!(Stats::get(&auditor.stats.new_findings), 0, "nothing raised again");
+    assert_eq!(Stats::get(&auditor.stats.revocations), 0);
+    assert_eq!(audit::recent(&pool, 100).await.unwrap(), recorded);
+
+    // The honest relayer commits the right root (its attesters signed it) and settles the epoch.
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("epoch 3 is committed right and settled", || settled(&h, 3)).await;
+    assert_eq!(commitment_hash_on_chain(&h, 3).await, honest3.hash());
+    relayer.stop().await.unwrap();
+
+    // Epoch 4: a wrong figure this time (a reserve twice the certified one would raise every payout rate),
+    // committed before the honest relayer, which then waits for the revocation and commits its own.
+    let fourth =
+        h.network.next_batch(&EpochInputs { settlements: executed_settlements(&h).await, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(4, &fourth.bytes).await.unwrap();
+    let honest4 = honest_root(&pool, 4).await;
+    let mut wrong4 = honest4;
+    wrong4.figures.total_reserve *= U256::from(2);
+    commit_wrong(&h, &wrong4).await;
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    let found = finding(&pool, "commitment_differs", 4, Action::Revoked).await;
+    assert!(found.detail.contains("total reserve"), "{}", found.detail);
+    wait_until("epoch 4 is committed right and settled", || settled(&h, 4)).await;
+    assert_eq!(commitment_hash_on_chain(&h, 4).await, honest4.hash());
+    matched_up_to(&pool, 4).await;
+
+    // Past the window: the forged claim does not pay against the committed root; the right one pays exactly
+    // what the right root and figures say.
+    h.devnet.advance_time(601).await.unwrap();
+    let provider = h.devnet.provider(FIRST_USER_ACCOUNT + 1);
+    let escrow = USDCEscrow::new(h.devnet.deployment.escrow, &provider);
+    let forged_claim = &forged.claims[0];
+    let forged_call = escrow.withdraw(myco_bridge::chain::withdrawal_claim(forged_claim), forged.proof(forged_claim));
+    assert!(myco_bridge::chain::send_call("withdraw", forged_call).await.is_err(), "the forged claim is refused");
+    let right = store::claims::all(&pool).await.unwrap().remove(0);
+    let quote = right.claim.usdc_payout(&honest3.figures, &params).unwrap();
+    let usdc = Erc20::new(h.devnet.deployment.usdc, &provider);
+    let before = usdc.balanceOf(recipient).call().await.unwrap();
+    let call = escrow.withdraw(myco_bridge::chain::withdrawal_claim(&right.claim), right.proof.clone());
+    myco_bridge::chain::send_call("withdraw", call).await.unwrap();
+    assert_eq!(usdc.balanceOf(recipient).call().await.unwrap() - before, quote);
+
+    // The auditor's watcher sees the payment match its claim: the two revocations are all it found.
+    wait_until("the auditor sees the claim paid", || async {
+        store::claims::all(&pool).await.unwrap()[0].paid_tx.is_some()
+    })
+    .await;
+    auditor.passes(2).await;
+    let kinds: Vec<(String, u64, Action)> =
+        audit::recent(&pool, 100).await.unwrap().into_iter().map(|f| (f.kind, f.epoch, f.action)).collect();
+    assert_eq!(
+        kinds,
+        [("commitment_differs".into(), 4, Action::Revoked), ("commitment_differs".into(), 3, Action::Revoked)]
+    );
+    relayer.stop().await.unwrap();
+    auditor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_guardian_key_a_wrong_commitment_raises_the_alarm_and_stays() {
+    let mut h = harness().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = auditor_store(&dir).await;
+    let auditor = spawn_auditor(&h, &pool, h.source.clone(), false).await;
+    let relayer = two_good_epochs(&mut h).await;
+    relayer.stop().await.unwrap();
+    let third =
+        h.network.next_batch(&EpochInputs { settlements: executed_settlements(&h).await, ..Default::default() });
+    FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
+    let mut wrong = honest_root(&pool, 3).await;
+    wrong.figures.total_supply += U256::from(1);
+    commit_wrong(&h, &wrong).await;
+    let found = finding(&pool, "commitment_differs", 3, Action::Alarmed).await;
+    assert!(found.detail.contains("total supply"), "{}", found.detail);
+    assert_eq!(latest_on_chain(&h).await, 3, "nothing revoked it");
+
+    // A guardian acting on the alarm revokes it; the auditor sees the commitment gone and records that.
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    myco_bridge::chain::send_call("revoke", sc.revoke(3)).await.unwrap();
+    let found = finding(&pool, "commitment_differs", 3, Action::Revoked).await;
+    assert_eq!(found.action_tx, None, "revoked by someone else");
+    auditor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_equivocation_and_a_fork_at_the_next_epoch_are_flagged_once_across_a_restart() {
+    let mut h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = auditor_store(&dir).await;
+    let stop = CancellationToken::new();
+    let a = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
+    let b = BatchServer::start("127.0.0.1:0".parse().unwrap(), stop.clone()).await.unwrap();
+    let first = h.network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    a.publish(1, first.bytes.clone());
+    b.publish(1, first.bytes.clone());
+    let source = SourceConfig::Http { endpoints: vec![a.url(), b.url()], timeout: Duration::from_secs(2) };
+    let auditor = spawn_auditor(&h, &pool, source.clone(), false).await;
+    wait_until("the auditor accepts epoch 1", || async { batches::get(&pool, Epoch(1)).await.unwrap().is_some() })
+        .await;
+
+    // Long after epoch 1 was accepted, one endpoint serves a second certified batch for it.
+    let second_one = h.network.faulty(&first, None, Fault::Equivocation);
+    b.publish(1, second_one.clone());
+    let found = finding(&pool, "equivocation", 1, Action::Reported).await;
+    assert_eq!(found.evidence["first"]["digest"], first.digest.to_string());
+
+    // The next epoch arrives certified with a parent that is not the accepted epoch 1: a fork.
+    let next = h.network.next_batch(&EpochInputs { timestamp: 2, ..Default::default() });
+    let forked = h.network.faulty(&next, Some(&first), Fault::WrongParent);
+    a.publish(2, forked.clone());
+    let found = finding(&pool, "fork", 1, Action::Reported).await;
+    assert!(found.detail.contains("forks"), "{}", found.detail);
+    assert!(!auditor.task.is_finished(), "findings do not stop the auditor");
+    let kept = equivocations::all(&pool).await.unwrap();
+    assert_eq!(kept.len(), 2, "each kept once, with both sides");
+    assert_eq!(kept[0].second.raw, second_one);
+    assert_eq!(kept[1].second.raw, forked);
+
+    // Restarted, it keeps asking (and finding the same) without recording or raising anything again.
+    let recorded = audit::recent(&pool, 100).await.unwrap();
+    auditor.stop().await;
+    let auditor = spawn_auditor(&h, &pool, source, false).await;
+    auditor.passes(3).await;
+    assert_eq!(Stats::get(&auditor.stats.new_findings), 0);
+    assert_eq!(audit::recent(&pool, 100).await.unwrap(), recorded);
+    assert_eq!(equivocations::all(&pool).await.unwrap().len(), 2);
+    auditor.stop().await;
+    stop.cancel();
+}
