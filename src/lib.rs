@@ -30,6 +30,9 @@
 //! - [`relayer`]: the writer: each stored epoch's root then its net orders, and the escrow watcher with
 //!   reconciliation, both cancellable, faults waited out with alarms.
 //! - [`watcher`]: the escrow's events (`chain::escrow_events`) into the store, following reorgs.
+//! - [`escrow_side`]: one step of the escrow side (clock, watcher, reconciliation), for the relayer and the auditor.
+//! - [`audit`]: the independent auditor: every commitment recomputed and compared, attestations, conservation,
+//!   late equivocations, withdrawals; a wrong commitment revoked with a guardian key or alarmed.
 //! - [`reconcile`]: every escrow event against the certified ledger; disagreements become stored mismatches.
 //! - [`store`]: SQLite or PostgreSQL through sqlx; one module per table.
 //!

@@ -362,7 +362,8 @@ mod tests {
         let rules = include_str!("../../deploy/alerts.yml");
         let mut used = 0;
         for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if word.starts_with("myco_bridge_") {
+            // The auditor's series are its own /metrics' (`audit::server`'s test checks them).
+            if word.starts_with("myco_bridge_") && !word.starts_with("myco_bridge_audit_") {
                 assert!(published.contains(word), "deploy/alerts.yml uses {word}, which /metrics does not publish");
                 used += 1;
             }

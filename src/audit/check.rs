@@ -39,7 +39,7 @@ impl Auditor {
             for observed in page {
                 let Some(batch) = batches::get(&self.pool, observed.root.epoch).await? else {
                     // Its certified batch has not arrived (or the reader waits at an equivocation): checked later.
-                    return Ok(());
+                    return self.unverified(&observed).await;
                 };
                 let expected = commitment::of_stored(&self.pool, &batch).await?;
                 let attested = attestations(&events, &domain, &observed).await?;
@@ -95,6 +95,41 @@ impl Auditor {
                 return Ok(());
             }
         }
+    }
+
+    /// A commitment whose certified batch no source has served while half its window has passed: nobody can
+    /// check it, so nobody could challenge it in time. Absence is not proof (the sources may be down), so it
+    /// alarms and is not revoked.
+    async fn unverified(&self, observed: &Observed) -> Result<()> {
+        let contract = crate::chain::bindings::StateCommitment::new(self.config.state_commitment, &self.provider);
+        let window = contract
+            .challengeWindow()
+            .call()
+            .await
+            .map_err(|e| crate::chain::Error::from_call("challengeWindow", e))?;
+        let now = crate::store::clock::chain_time(&self.pool).await?.max(0) as u64;
+        if now < observed.final_at.saturating_sub(window / 2) {
+            return Ok(());
+        }
+        let epoch = observed.root.epoch.0;
+        self.found(NewFinding {
+            kind: "unverified",
+            epoch,
+            subject: observed.hash.to_string(),
+            detail: format!(
+                "epoch {epoch}: committed with batch digest {} that no source has served, and its window closes at {}",
+                observed.root.digest, observed.final_at
+            ),
+            evidence: json!({
+                "commitment_hash": observed.hash,
+                "tx": observed.tx_hash,
+                "final_at": observed.final_at,
+                "on_chain": CommitmentFields::from(&observed.root),
+            }),
+            action: Action::Alarmed,
+        })
+        .await?;
+        Ok(())
     }
 
     /// Runs the conservation audit on each accepted batch not judged yet, in order, once the chain executed the

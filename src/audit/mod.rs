@@ -137,9 +137,7 @@ impl Auditor {
     /// Audits until `shutdown` is cancelled. Findings never stop it (reporting them is its job); transient
     /// failures are retried with alarms.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
-        if let Some(guardian) = self.config.guardian {
-            self.check_guardian(guardian).await?;
-        }
+        self.preflight().await?;
         let mut reader = Reader::open_for_audit(self.pool.clone(), &self.config.reader).await?;
         let c = &self.config;
         let watcher =
@@ -186,8 +184,9 @@ impl Auditor {
     }
 
     /// Refuses a guardian key that `StateCommitment` does not know as its guardian: its revocations would fail
-    /// exactly when they matter.
-    async fn check_guardian(&self, guardian: Address) -> Result<()> {
+    /// exactly when they matter. Without a guardian key there is nothing to check.
+    pub async fn preflight(&self) -> Result<()> {
+        let Some(guardian) = self.config.guardian else { return Ok(()) };
         let sc = crate::chain::bindings::StateCommitment::new(self.config.state_commitment, &self.provider);
         let access = crate::chain::bindings::AccessControl::new(self.config.state_commitment, &self.provider);
         let call = |name| move |e| crate::chain::Error::from_call(name, e);

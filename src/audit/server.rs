@@ -28,6 +28,7 @@ struct ApiState {
 }
 
 /// Everything the endpoints show, read once per request.
+#[derive(Debug, Default)]
 struct Summary {
     findings: Vec<audit::Finding>,
     counts: Vec<(String, String, u64)>,
@@ -83,13 +84,20 @@ async fn health(State(s): State<ApiState>) -> Response {
 }
 
 /// The finding kinds, so each has a series from the start.
-const KINDS: [&str; 6] = ["commitment_differs", "attestation", "conservation", "equivocation", "fork", "withdrawal"];
+const KINDS: [&str; 7] =
+    ["commitment_differs", "attestation", "conservation", "unverified", "equivocation", "fork", "withdrawal"];
 
 async fn metrics(State(s): State<ApiState>) -> Response {
     let sum = match summary(&s.pool).await {
         Ok(sum) => sum,
         Err(e) => return internal(e),
     };
+    let text = render(&sum, &s.stats, s.health.halted().is_some());
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// The Prometheus exposition of `sum` and this run's `stats`.
+fn render(sum: &Summary, stats: &Stats, halted: bool) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -111,15 +119,10 @@ async fn metrics(State(s): State<ApiState>) -> Response {
         ("audit_commitments_differing", "gauge", "Commitments that differ from the certified batch.", differ),
         ("audit_commitments_unchecked", "gauge", "Commitments waiting for their certified batch.", unchecked),
         ("audit_latest_matched_epoch", "gauge", "The highest epoch whose commitment matched.", sum.latest_matched),
-        ("audit_new_findings_total", "counter", "Findings this run recorded.", Stats::get(&s.stats.new_findings)),
-        ("audit_revocations_total", "counter", "Revocations this run sent.", Stats::get(&s.stats.revocations)),
-        ("audit_passes_total", "counter", "Audit passes completed.", Stats::get(&s.stats.passes)),
-        (
-            "audit_halted",
-            "gauge",
-            "1 if the auditor stopped on something only a person can decide.",
-            u64::from(s.health.halted().is_some()),
-        ),
+        ("audit_new_findings_total", "counter", "Findings this run recorded.", Stats::get(&stats.new_findings)),
+        ("audit_revocations_total", "counter", "Revocations this run sent.", Stats::get(&stats.revocations)),
+        ("audit_passes_total", "counter", "Audit passes completed.", Stats::get(&stats.passes)),
+        ("audit_halted", "gauge", "1 if the auditor stopped on something only a person can decide.", u64::from(halted)),
     ];
     for (name, kind, help, value) in lines {
         let _ = writeln!(
@@ -127,7 +130,7 @@ async fn metrics(State(s): State<ApiState>) -> Response {
             "# HELP myco_bridge_{name} {help}\n# TYPE myco_bridge_{name} {kind}\nmyco_bridge_{name} {value}"
         );
     }
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+    text
 }
 
 async fn page(State(s): State<ApiState>) -> Response {
@@ -180,4 +183,28 @@ async fn page(State(s): State<ApiState>) -> Response {
     }
     html.push_str("</body></html>");
     Html(html).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_auditor_series_the_shipped_alerts_use_is_published_from_the_start() {
+        let exposition = render(&Summary::default(), &Stats::default(), false);
+        let published: std::collections::BTreeSet<&str> =
+            exposition.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
+        let rules = include_str!("../../deploy/alerts.yml");
+        let mut used = 0;
+        for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("myco_bridge_audit_") {
+                assert!(published.contains(word), "deploy/alerts.yml uses {word}, which the auditor does not publish");
+                used += 1;
+            }
+        }
+        assert!(used >= 5, "the auditor's rules use its series");
+        for kind in KINDS {
+            assert!(exposition.contains(&format!("kind=\"{kind}\"")), "{kind} has a series from the start");
+        }
+    }
 }

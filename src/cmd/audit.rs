@@ -34,6 +34,7 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     let pool = myco_bridge::store::connect(&f.database.url).await?;
     let auditor = Auditor::new(pool, provider, settings.auditor(params, guardian_address));
+    auditor.preflight().await.map_err(|e| anyhow::anyhow!("{}", myco_bridge::error::with_causes(&e)))?;
     tracing::info!(listen = %f.api.listen, guardian = ?guardian_address, "auditor starting");
     let listener = tokio::net::TcpListener::bind(f.api.listen).await?;
     let shutdown = CancellationToken::new();

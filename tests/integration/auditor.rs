@@ -219,21 +219,39 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_guardian_key_a_wrong_commitment_raises_the_alarm_and_stays() {
+async fn without_a_guardian_key_a_wrong_or_unverifiable_commitment_raises_the_alarm() {
     let mut h = harness().await;
     let dir = tempfile::tempdir().unwrap();
     let pool = auditor_store(&dir).await;
     let auditor = spawn_auditor(&h, &pool, h.source.clone(), false).await;
     let relayer = two_good_epochs(&mut h).await;
     relayer.stop().await.unwrap();
+    let second = honest_root(&pool, 2).await;
+
+    // A colluding quorum commits epoch 3 before any source serves its batch: nobody can check it. Once half its
+    // window has passed with no batch, that alone raises the alarm (it is not revoked: absence is not proof).
+    h.devnet.advance_time(5).await.unwrap();
+    let unseen = RootCommit {
+        epoch: Epoch(3),
+        parent_root: second.state_root,
+        state_root: alloy::primitives::B256::repeat_byte(0x33),
+        digest: alloy::primitives::B256::repeat_byte(0x34),
+        timestamp: second.timestamp + 1,
+        figures: second.figures,
+    };
+    commit_wrong(&h, &unseen).await;
+    auditor.passes(2).await;
+    assert!(audit::recent(&pool, 10).await.unwrap().is_empty(), "too early to call it unverifiable");
+    h.devnet.advance_time(301).await.unwrap();
+    let found = finding(&pool, "unverified", 3, Action::Alarmed).await;
+    assert!(found.detail.contains("no source has served"), "{}", found.detail);
+
+    // The batch arrives: the commitment is wrong, and with no guardian key here the finding alarms.
     let third =
         h.network.next_batch(&EpochInputs { settlements: executed_settlements(&h).await, ..Default::default() });
     FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
-    let mut wrong = honest_root(&pool, 3).await;
-    wrong.figures.total_supply += U256::from(1);
-    commit_wrong(&h, &wrong).await;
     let found = finding(&pool, "commitment_differs", 3, Action::Alarmed).await;
-    assert!(found.detail.contains("total supply"), "{}", found.detail);
+    assert!(found.detail.contains("state root") && found.detail.contains("batch digest"), "{}", found.detail);
     assert_eq!(latest_on_chain(&h).await, 3, "nothing revoked it");
 
     // A guardian acting on the alarm revokes it; the auditor sees the commitment gone and records that.
@@ -242,6 +260,47 @@ async fn without_a_guardian_key_a_wrong_commitment_raises_the_alarm_and_stays() 
     myco_bridge::chain::send_call("revoke", sc.revoke(3)).await.unwrap();
     let found = finding(&pool, "commitment_differs", 3, Action::Revoked).await;
     assert_eq!(found.action_tx, None, "revoked by someone else");
+    auditor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_commitment_left_to_finality_is_flagged_final_and_its_payout_is_a_withdrawal_finding() {
+    let mut h = harness().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = auditor_store(&dir).await;
+    let params = escrow_params(&h).await;
+    let auditor = spawn_auditor(&h, &pool, h.source.clone(), false).await;
+    let relayer = two_good_epochs(&mut h).await;
+    relayer.stop().await.unwrap();
+    let account = h.network.accounts()[0];
+    let recipient = h.devnet.signer(FIRST_USER_ACCOUNT + 1).address();
+    let ask = WithdrawalAsk { account, amount: U256::from(10 * WAD), recipient };
+    let third = h.network.next_batch(&EpochInputs {
+        withdrawals: vec![ask],
+        settlements: executed_settlements(&h).await,
+        ..Default::default()
+    });
+    FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
+    let honest = honest_root(&pool, 3).await;
+    let mut inflated = third.state.clone();
+    inflated.withdrawals[0].amount *= U256::from(2);
+    let domain = ClaimDomain { chain_id: h.devnet.chain_id(), escrow: h.devnet.deployment.escrow };
+    let forged = EpochSettlement::compute(&inflated, &params, domain);
+    commit_wrong(&h, &RootCommit { state_root: forged.root(), ..honest }).await;
+    finding(&pool, "commitment_differs", 3, Action::Alarmed).await;
+
+    // Nobody acts on the alarm: the window closes, and the finding says it is final.
+    h.devnet.advance_time(601).await.unwrap();
+    finding(&pool, "commitment_differs", 3, Action::Final).await;
+
+    // The forged claim is paid; the auditor's reconciliation names the payment against the certified claim.
+    let provider = h.devnet.provider(FIRST_USER_ACCOUNT + 1);
+    let escrow = USDCEscrow::new(h.devnet.deployment.escrow, &provider);
+    let claim = &forged.claims[0];
+    let call = escrow.withdraw(myco_bridge::chain::withdrawal_claim(claim), forged.proof(claim));
+    myco_bridge::chain::send_call("withdraw", call).await.expect("a final root pays, wrong or not");
+    let found = finding(&pool, "withdrawal", 3, Action::Reported).await;
+    assert!(found.subject.starts_with("withdrawal_differs:"), "{}", found.subject);
     auditor.stop().await;
 }
 
@@ -289,4 +348,61 @@ async fn a_late_equivocation_and_a_fork_at_the_next_epoch_are_flagged_once_acros
     assert_eq!(equivocations::all(&pool).await.unwrap().len(), 2);
     auditor.stop().await;
     stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_command_serves_its_findings_page_and_metrics_and_refuses_a_key_that_is_not_the_guardian() {
+    use crate::process::{Service, free_port, get, json, key_of, write_config};
+    let mut h = Harness::start().await;
+    let relayer = Service::start(&h);
+    for epoch in 1..=2 {
+        let produced = h.network.next_batch(&EpochInputs { timestamp: epoch, ..Default::default() });
+        FolderSource::new(&h.batch_dir).publish(epoch, &produced.bytes).await.unwrap();
+    }
+    let mut relayer = relayer;
+    relayer.wait_committed(2).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(&h, dir.path(), port);
+    let own_store = format!("\"sqlite://{}\"", dir.path().join("audit.db").display());
+    let audit = |key: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_myco-bridge"))
+            .args(["audit", "--config"])
+            .arg(&config)
+            .env("MYCO_BRIDGE__DATABASE__URL", &own_store)
+            .env("MYCO_BRIDGE_GUARDIAN_KEY", key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("audit.log")).unwrap())
+            .spawn()
+            .unwrap()
+    };
+
+    // The relayer's key is not the guardian: refused at once, saying why.
+    let mut refused = audit(&key_of(&h, RELAYER_ACCOUNT));
+    let status = crate::process::wait_for_exit(&mut refused).await;
+    assert!(!status.success());
+    let log = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
+    assert!(log.contains("GUARDIAN_ROLE"), "{log}");
+
+    // With the guardian's key it audits both epochs and serves what it found (nothing).
+    let mut child = audit(&key_of(&h, ADMIN_ACCOUNT));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until("the auditor matched both epochs", || async {
+        let (status, body) = get(&format!("{base}/api/v1/findings")).await;
+        status == 200 && serde_json::from_str::<serde_json::Value>(&body).unwrap()["commitments"]["matched"] == 2
+    })
+    .await;
+    let findings = json(&format!("{base}/api/v1/findings")).await;
+    assert_eq!(findings["guardian"], true);
+    assert_eq!(findings["findings"], serde_json::json!([]));
+    let (_, metrics) = get(&format!("{base}/metrics")).await;
+    assert!(metrics.contains("myco_bridge_audit_latest_matched_epoch 2"), "{metrics}");
+    assert!(metrics.contains("myco_bridge_audit_findings{kind=\"commitment_differs\",action=\"open\"} 0"));
+    let (status, page) = get(&format!("{base}/")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("2 matched"), "{page}");
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(crate::process::wait_for_exit(&mut child).await.success());
+    assert!(relayer.stop().await.success());
 }
