@@ -180,6 +180,16 @@ async fn main() {
         rate(epochs, audit)
     );
     println!("| ratio (auditor / floor) | {:.1}× | |", audit.as_secs_f64() / floor.as_secs_f64());
+    println!();
+    println!("| auditor stage | time | share |");
+    println!("|---|---|---|");
+    for (stage, time) in stats.stage_times() {
+        println!(
+            "| {stage} | {:.2} s | {:.0}% |",
+            time.as_secs_f64(),
+            100.0 * time.as_secs_f64() / audit.as_secs_f64()
+        );
+    }
     for a in attesters {
         a.stop().await;
     }

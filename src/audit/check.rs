@@ -6,6 +6,7 @@ use alloy::primitives::Address;
 use serde_json::json;
 
 use super::Auditor;
+use super::settled::Settled;
 use crate::attest::wire::CommitmentFields;
 use crate::attest::{AttestationDomain, commitment};
 use crate::chain::commitment_events::CommitmentEvents;
@@ -133,28 +134,43 @@ impl Auditor {
     }
 
     /// Runs the conservation audit on each accepted batch not judged yet, in order, once the chain executed the
-    /// epoch before it. A violation is a finding (the batch is evidence against the validators) and the audit
-    /// stops there. The escrow's holdings bound is checked while the epoch is not final: until then no claim of it
-    /// or of a later epoch can have been paid, so the head's balance is the one its figures must fit.
-    pub(super) async fn check_conservation(&self) -> Result<()> {
+    /// epoch before it (`settled`, read forward from the curve's logs). A violation is a finding (the batch is
+    /// evidence against the validators) and the audit stops there. The escrow's holdings bound is checked while
+    /// the epoch is not final: until then no claim of it or of a later epoch can have been paid, so the head's
+    /// balance is the one its figures must fit. The head is read once a pass, and finality once an epoch is not
+    /// final (every later one is not either: windows run in commit order on one clock).
+    pub(super) async fn check_conservation(&self, settled: &mut Settled) -> Result<()> {
         if !ledger::violations(&self.pool).await?.is_empty() {
             return Ok(());
         }
         let audit = self.ledger_audit();
         let c = &self.config;
         let contract = crate::chain::bindings::StateCommitment::new(c.state_commitment, &self.provider);
-        for batch in batches::unaudited(&self.pool).await? {
-            if !audit.catch_up(&self.provider, c.curve, c.start_block, batch.epoch).await? {
-                return Ok(());
+        let unaudited = batches::unaudited(&self.pool).await?;
+        if unaudited.is_empty() {
+            return Ok(());
+        }
+        settled.read(&self.provider, c.curve, c.confirmations, c.max_log_range).await?;
+        let mut at_head = None;
+        for batch in unaudited {
+            for epoch in ledger::unsettled_before(&self.pool, batch.epoch).await? {
+                let Some(s) = settled.take(epoch.0) else { return Ok(()) };
+                audit.record_settlement(epoch, s.spot, s.sell, s.buy).await?;
             }
-            let is_final = contract
-                .isFinal(batch.epoch.0)
-                .call()
-                .await
-                .map_err(|e| crate::chain::Error::from_call("isFinal", e))?;
-            let holdings = match is_final {
-                true => None,
-                false => Some(audit.holdings(&self.provider, c.start_block, c.max_log_range, batch.epoch).await?),
+            let is_final = at_head.is_none()
+                && contract
+                    .isFinal(batch.epoch.0)
+                    .call()
+                    .await
+                    .map_err(|e| crate::chain::Error::from_call("isFinal", e))?;
+            let holdings = if is_final {
+                None
+            } else {
+                if at_head.is_none() {
+                    at_head = Some(audit.escrow_at_head(&self.provider, c.start_block, c.max_log_range).await?);
+                }
+                let at_head = at_head.as_ref().expect("read just above");
+                Some(audit.holdings_with(at_head, batch.epoch).await?)
             };
             match audit.audit(&batch, holdings).await {
                 Ok(()) => {}

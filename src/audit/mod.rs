@@ -20,6 +20,7 @@ mod challenge;
 mod check;
 mod findings;
 pub mod server;
+mod settled;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,12 +85,27 @@ pub struct Stats {
     pub revocations: AtomicU64,
     /// Passes completed.
     pub passes: AtomicU64,
+    /// Time spent in each stage of a pass ([`STAGES`]), nanoseconds: where a catch-up's time goes.
+    pub stage_nanos: [AtomicU64; STAGES.len()],
 }
+
+/// The stages of a pass, in order.
+pub const STAGES: [&str; 8] =
+    ["read batches", "recheck", "follow logs", "commitments", "escrow", "withdrawals", "conservation", "challenge"];
 
 impl Stats {
     /// A counter's value.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// Time spent in each stage so far.
+    pub fn stage_times(&self) -> Vec<(&'static str, Duration)> {
+        STAGES.iter().zip(&self.stage_nanos).map(|(s, n)| (*s, Duration::from_nanos(Self::get(n)))).collect()
+    }
+
+    fn spent(&self, stage: usize, since: std::time::Instant) {
+        self.stage_nanos[stage].fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
 }
 
@@ -144,11 +160,12 @@ impl Auditor {
             Watcher::new(self.provider.clone(), c.reader.escrow, c.start_block, c.confirmations, c.max_log_range);
         let mut escrow = EscrowSide::new(self.pool.clone(), self.provider.clone(), watcher, c.credit_within_epochs);
         let mut recheck_from = 0;
+        let mut settled = settled::Settled::new(c.start_block);
         tracing::info!(next_epoch = reader.next_epoch(), source = %reader.describe(), guardian = ?c.guardian,
             "auditor started");
         let mut backoff = Backoff::default();
         loop {
-            let pass = self.pass(&mut reader, &mut escrow, &mut recheck_from);
+            let pass = self.pass(&mut reader, &mut escrow, &mut recheck_from, &mut settled);
             let outcome = tokio::select! {
                 outcome = pass => outcome,
                 _ = shutdown.cancelled() => return Ok(()),
@@ -203,7 +220,15 @@ impl Auditor {
 
     /// One pass: read new batches, ask again for recent ones, follow the contract, check what is new, act on what
     /// is wrong, and reconcile the escrow's events.
-    async fn pass(&self, reader: &mut Reader, escrow: &mut EscrowSide, recheck_from: &mut u64) -> Result<()> {
+    async fn pass(
+        &self,
+        reader: &mut Reader,
+        escrow: &mut EscrowSide,
+        recheck_from: &mut u64,
+        settled: &mut settled::Settled,
+    ) -> Result<()> {
+        use std::time::Instant;
+        let mut t = Instant::now();
         match reader.read_available().await {
             // Two certified batches for the next epoch: kept as evidence (a finding below); the reader waits there.
             Err(e) if is_evidence(&e) => {}
@@ -211,15 +236,31 @@ impl Auditor {
                 other?;
             }
         }
+        self.stats.spent(0, t);
+        t = Instant::now();
         self.recheck(reader, recheck_from).await?;
         self.sync_equivocations().await?;
+        self.stats.spent(1, t);
+        t = Instant::now();
         self.follow().await?;
+        self.stats.spent(2, t);
+        t = Instant::now();
         self.check_commitments().await?;
+        self.stats.spent(3, t);
+        t = Instant::now();
         // The escrow's events before the conservation audit: its holdings bound counts what they paid.
         while !escrow.step(&self.config.reader.params).await? {}
+        self.stats.spent(4, t);
+        t = Instant::now();
         self.sync_withdrawals().await?;
-        self.check_conservation().await?;
-        self.challenge().await
+        self.stats.spent(5, t);
+        t = Instant::now();
+        self.check_conservation(settled).await?;
+        self.stats.spent(6, t);
+        t = Instant::now();
+        self.challenge().await?;
+        self.stats.spent(7, t);
+        Ok(())
     }
 
     /// Asks the sources again for the next slice of the horizon's accepted epochs.

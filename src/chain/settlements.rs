@@ -41,6 +41,35 @@ pub async fn executed(
     else {
         return Ok(None);
     };
+    Ok(Some(settlement_of(provider, curve, &log).await?.1))
+}
+
+/// Every epoch the curve at `curve` settled in blocks `from..=to` (the caller bounds the range), with its
+/// settlement, in order: one log request for a whole range, where a catch-up would otherwise search per epoch.
+pub async fn executed_in(
+    provider: &DynProvider,
+    curve: Address,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, ChainSettlement)>, super::Error> {
+    let filter = Filter::new()
+        .address(curve)
+        .event_signature(MycoBondingCurve::EpochSettled::SIGNATURE_HASH)
+        .from_block(from)
+        .to_block(to);
+    let mut out = Vec::new();
+    for log in provider.get_logs(&filter).await? {
+        out.push(settlement_of(provider, curve, &log).await?);
+    }
+    Ok(out)
+}
+
+/// The epoch and settlement an `EpochSettled` log records, with the curve's spot at the block before it.
+async fn settlement_of(
+    provider: &DynProvider,
+    curve: Address,
+    log: &alloy::rpc::types::Log,
+) -> Result<(u64, ChainSettlement), super::Error> {
     let event = MycoBondingCurve::EpochSettled::decode_log_data(log.data())
         .map_err(|e| super::Error::Decode { what: "EpochSettled", reason: e.to_string() })?;
     let before = log.block_number.unwrap_or_default().saturating_sub(1);
@@ -51,5 +80,7 @@ pub async fn executed(
         .await
         .map_err(|e| super::Error::from_call("spotPrice", e))?;
     let leg = |amount: U256, out: U256| (!amount.is_zero()).then_some(ExecutedLeg { amount, out });
-    Ok(Some(ChainSettlement { spot, sell: leg(event.mycoIn, event.usdcOut), buy: leg(event.usdcIn, event.mycoOut) }))
+    let settlement =
+        ChainSettlement { spot, sell: leg(event.mycoIn, event.usdcOut), buy: leg(event.usdcIn, event.mycoOut) };
+    Ok((event.epoch, settlement))
 }

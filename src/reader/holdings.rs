@@ -14,10 +14,18 @@ use crate::ids::Epoch;
 use crate::settle::conservation::Holdings;
 use crate::store;
 
+/// What the escrow holds at the head, and the claims paid in blocks the store's watcher has not read yet: the
+/// part of [`Holdings`] that is the same for every epoch audited against one head.
+#[derive(Debug, Clone, Default)]
+pub struct EscrowAtHead {
+    /// The escrow's USDC balance at the head (units).
+    pub escrow_usdc: alloy::primitives::U256,
+    /// Claims paid after the watcher's cursor, up to the head.
+    pub paid_since: BTreeSet<alloy::primitives::U256>,
+}
+
 impl LedgerAudit {
-    /// The escrow's holdings at one block, the head. The store's watcher records payments up to the block it last
-    /// read (it waits for confirmations), so the withdrawals of the blocks after it, up to the head, are read here
-    /// (at most `max_log_range` blocks a request): a claim paid there left the balance and is owed no more.
+    /// The escrow's holdings at one block, the head, for the audit of `epoch`.
     pub async fn holdings(
         &self,
         provider: &DynProvider,
@@ -25,6 +33,19 @@ impl LedgerAudit {
         max_log_range: u64,
         epoch: Epoch,
     ) -> Result<Holdings> {
+        let at_head = self.escrow_at_head(provider, start_block, max_log_range).await?;
+        self.holdings_with(&at_head, epoch).await
+    }
+
+    /// The escrow's balance at the head. The store's watcher records payments up to the block it last read (it
+    /// waits for confirmations), so the withdrawals of the blocks after it, up to the head, are read here (at most
+    /// `max_log_range` blocks a request): a claim paid there left the balance and is owed no more.
+    pub async fn escrow_at_head(
+        &self,
+        provider: &DynProvider,
+        start_block: u64,
+        max_log_range: u64,
+    ) -> Result<EscrowAtHead> {
         let events = EscrowEvents::new(provider.clone(), self.escrow);
         let head = events.head().await?;
         let watched = store::escrow::cursor(&self.pool).await?.unwrap_or(start_block);
@@ -44,6 +65,15 @@ impl LedgerAudit {
             .call()
             .await
             .map_err(|e| crate::chain::Error::from_call("balanceOf", e))?;
-        Ok(Holdings { escrow_usdc, owed_usdc: self.owed_before(epoch, &paid_since).await? })
+        Ok(EscrowAtHead { escrow_usdc, paid_since })
+    }
+
+    /// The holdings for the audit of `epoch` against `at_head`: its balance, and what the claims committed before
+    /// `epoch` that are unpaid at the head will take.
+    pub async fn holdings_with(&self, at_head: &EscrowAtHead, epoch: Epoch) -> Result<Holdings> {
+        Ok(Holdings {
+            escrow_usdc: at_head.escrow_usdc,
+            owed_usdc: self.owed_before(epoch, &at_head.paid_since).await?,
+        })
     }
 }

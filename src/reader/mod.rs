@@ -25,6 +25,7 @@ use crate::store::equivocations::{self, Evidence, Shape, Side};
 use crate::store::{Pool, batches};
 
 pub use accept::{Accepted, epoch_outputs};
+pub use holdings::EscrowAtHead;
 
 /// What the reader needs to know.
 #[derive(Debug, Clone)]
