@@ -16,6 +16,9 @@ use crate::{Error, Result};
 
 /// Commitments checked per store read (a long catch-up goes through them a page at a time).
 const PAGE: u64 = 256;
+/// Commit transactions whose signatures are read at once (each read is three requests to the node: a catch-up
+/// waits on round trips, not on the node's work, and a hosted provider takes a few in flight).
+const CONCURRENT_READS: usize = 8;
 
 /// What a commit transaction's signatures show.
 #[derive(Debug, Default)]
@@ -29,7 +32,8 @@ struct Attested {
 }
 
 impl Auditor {
-    /// Checks every commitment read from the chain whose certified batch is here, in epoch order.
+    /// Checks every commitment read from the chain whose certified batch is here, in epoch order; the first whose
+    /// batch has not arrived waits (see [`Auditor::unverified`]).
     pub(super) async fn check_commitments(&self) -> Result<()> {
         let events = CommitmentEvents::new(self.provider.clone(), self.config.state_commitment);
         let domain =
@@ -37,65 +41,72 @@ impl Auditor {
         loop {
             let page = audit::unchecked(&self.pool, PAGE).await?;
             let full = page.len() as u64 == PAGE;
-            for observed in page {
-                let Some(batch) = batches::get(&self.pool, observed.root.epoch).await? else {
-                    // Its certified batch has not arrived (or the reader waits at an equivocation): checked later.
-                    return self.unverified(&observed).await;
-                };
-                let expected = commitment::of_stored(&self.pool, &batch).await?;
-                let attested = attestations(&events, &domain, &observed).await?;
-                let differs = expected.differences(&observed.root);
-                let signers: Vec<String> = attested.signers.iter().map(|a| a.to_string()).collect();
-                let evidence = |expected: Option<&crate::chain::RootCommit>| {
-                    json!({
-                        "commitment_hash": observed.hash,
-                        "tx": observed.tx_hash,
-                        "block": observed.block_number,
-                        "final_at": observed.final_at,
-                        "signers": signers,
-                        "signatures_read": attested.direct,
-                        "on_chain": CommitmentFields::from(&observed.root),
-                        "expected": expected.map(CommitmentFields::from),
-                    })
-                };
-                let epoch = observed.root.epoch.0;
-                if !differs.is_empty() {
-                    let mut evidence = evidence(Some(&expected));
-                    evidence["differs"] = json!(differs);
-                    let detail = format!(
-                        "epoch {epoch}: the commitment on chain differs from the certified batch in {} (signed by {})",
-                        differs.join(", "),
-                        if signers.is_empty() { "unknown attesters".to_string() } else { signers.join(", ") }
-                    );
-                    self.found(NewFinding {
-                        kind: "commitment_differs",
-                        epoch,
-                        subject: observed.hash.to_string(),
-                        detail,
-                        evidence,
-                        action: Action::Open,
-                    })
-                    .await?;
+            // The reader accepts epochs in order, so the commitments up to its last epoch have their batch.
+            let accepted = batches::last(&self.pool).await?.map_or(0, |(e, _)| e.0);
+            let ready = page.iter().take_while(|o| o.root.epoch.0 <= accepted).count();
+            for chunk in page[..ready].chunks(CONCURRENT_READS) {
+                for (observed, attested) in chunk.iter().zip(read_attestations(&events, domain, chunk).await?) {
+                    self.judge(observed, &attested).await?;
                 }
-                if let Some(problem) = &attested.problem {
-                    self.found(NewFinding {
-                        kind: "attestation",
-                        epoch,
-                        subject: observed.hash.to_string(),
-                        detail: format!("epoch {epoch}: the commit's attestations do not make a quorum: {problem}"),
-                        evidence: evidence(None),
-                        action: Action::Open,
-                    })
-                    .await?;
-                }
-                let verdict =
-                    if differs.is_empty() && attested.problem.is_none() { Verdict::Matches } else { Verdict::Differs };
-                audit::set_verdict(&self.pool, observed.root.epoch, observed.hash, verdict, &signers.join(",")).await?;
+            }
+            if let Some(waiting) = page.get(ready) {
+                return self.unverified(waiting).await;
             }
             if !full {
                 return Ok(());
             }
         }
+    }
+
+    /// Compares `observed` with the commitment of its certified batch, records what differs and the verdict.
+    async fn judge(&self, observed: &Observed, attested: &Attested) -> Result<()> {
+        let epoch = observed.root.epoch.0;
+        let batch = batches::get(&self.pool, observed.root.epoch).await?.ok_or(crate::store::Error::Corrupt {
+            table: "batches",
+            column: "epoch".into(),
+            reason: format!("epoch {epoch} is below the last accepted epoch but not stored"),
+        })?;
+        let expected = commitment::of_stored(&self.pool, &batch).await?;
+        let differs = expected.differences(&observed.root);
+        let signers: Vec<String> = attested.signers.iter().map(|a| a.to_string()).collect();
+        let evidence = |expected: Option<&crate::chain::RootCommit>| {
+            json!({
+                "commitment_hash": observed.hash,
+                "tx": observed.tx_hash,
+                "block": observed.block_number,
+                "final_at": observed.final_at,
+                "signers": signers,
+                "signatures_read": attested.direct,
+                "on_chain": CommitmentFields::from(&observed.root),
+                "expected": expected.map(CommitmentFields::from),
+            })
+        };
+        if !differs.is_empty() {
+            let mut evidence = evidence(Some(&expected));
+            evidence["differs"] = json!(differs);
+            let detail = format!(
+                "epoch {epoch}: the commitment on chain differs from the certified batch in {} (signed by {})",
+                differs.join(", "),
+                if signers.is_empty() { "unknown attesters".to_string() } else { signers.join(", ") }
+            );
+            let kind = "commitment_differs";
+            let subject = observed.hash.to_string();
+            self.found(NewFinding { kind, epoch, subject, detail, evidence, action: Action::Open }).await?;
+        }
+        if let Some(problem) = &attested.problem {
+            self.found(NewFinding {
+                kind: "attestation",
+                epoch,
+                subject: observed.hash.to_string(),
+                detail: format!("epoch {epoch}: the commit's attestations do not make a quorum: {problem}"),
+                evidence: evidence(None),
+                action: Action::Open,
+            })
+            .await?;
+        }
+        let verdict =
+            if differs.is_empty() && attested.problem.is_none() { Verdict::Matches } else { Verdict::Differs };
+        Ok(audit::set_verdict(&self.pool, observed.root.epoch, observed.hash, verdict, &signers.join(",")).await?)
     }
 
     /// A commitment whose certified batch no source has served while half its window has passed: nobody can
@@ -196,6 +207,25 @@ impl Auditor {
         }
         Ok(())
     }
+}
+
+/// The attestations of each of `chunk`'s commitments, read concurrently, in `chunk`'s order.
+async fn read_attestations(
+    events: &CommitmentEvents,
+    domain: AttestationDomain,
+    chunk: &[Observed],
+) -> Result<Vec<Attested>> {
+    let mut reads = tokio::task::JoinSet::new();
+    for (i, observed) in chunk.iter().enumerate() {
+        let (events, observed) = (events.clone(), *observed);
+        reads.spawn(async move { (i, attestations(&events, &domain, &observed).await) });
+    }
+    let mut out: Vec<Option<Attested>> = (0..chunk.len()).map(|_| None).collect();
+    while let Some(joined) = reads.join_next().await {
+        let (i, attested) = joined.map_err(|e| Error::Task { what: "attestation read", reason: e.to_string() })?;
+        out[i] = Some(attested?);
+    }
+    Ok(out.into_iter().map(|a| a.expect("every read joined")).collect())
 }
 
 /// Reads the signatures `observed`'s transaction carried and checks them against the attesters the contract had
