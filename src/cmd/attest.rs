@@ -17,16 +17,7 @@ pub async fn attest(args: AttestArgs) -> anyhow::Result<ExitCode> {
     let f = &settings.file;
     // Reads only: the escrow's P-AMM parameters (the committed flow pressure decays with them).
     let provider = myco_bridge::chain::signing_provider(f.chain.rpc_url.parse()?, key.clone());
-    let params = loop {
-        match myco_bridge::chain::escrow_pamm_params(&provider, f.chain.escrow).await {
-            Ok(p) => break p,
-            Err(e) if e.is_retryable() => {
-                tracing::warn!(error = %e, "reading the escrow's P-AMM parameters; retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            Err(e) => anyhow::bail!("reading the escrow's P-AMM parameters from {}: {e}", f.chain.escrow),
-        }
-    };
+    let params = super::escrow_params(&provider, f.chain.escrow).await?;
     let pool = myco_bridge::store::connect(&f.database.url).await?;
     let config = service::Config {
         reader: settings.reader(params),

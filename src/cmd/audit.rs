@@ -1,7 +1,6 @@
 //! `myco-bridge audit`: the independent auditor, as a service.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use myco_bridge::audit::{Auditor, server};
 use myco_bridge::config::Settings;
@@ -22,16 +21,7 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         }
         None => (myco_bridge::chain::read_provider(url), None),
     };
-    let params = loop {
-        match myco_bridge::chain::escrow_pamm_params(&provider, f.chain.escrow).await {
-            Ok(p) => break p,
-            Err(e) if e.is_retryable() => {
-                tracing::warn!(error = %e, "reading the escrow's P-AMM parameters; retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            Err(e) => anyhow::bail!("reading the escrow's P-AMM parameters from {}: {e}", f.chain.escrow),
-        }
-    };
+    let params = super::escrow_params(&provider, f.chain.escrow).await?;
     let pool = myco_bridge::store::connect(&f.database.url).await?;
     let auditor = Auditor::new(pool, provider, settings.auditor(params, guardian_address));
     auditor.preflight().await.map_err(|e| anyhow::anyhow!("{}", myco_bridge::error::with_causes(&e)))?;

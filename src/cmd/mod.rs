@@ -16,6 +16,23 @@ pub mod withdraw;
 /// Exit code of a relayer that halted on an error needing an operator (and of `status` while it is halted).
 pub const EXIT_HALTED: u8 = 2;
 
+/// The escrow's P-AMM parameters (immutable, read once at start); a node that does not answer yet is waited out.
+pub async fn escrow_params(
+    provider: &alloy::providers::DynProvider,
+    escrow: alloy::primitives::Address,
+) -> anyhow::Result<myco_bridge::settle::pamm::Params> {
+    loop {
+        match myco_bridge::chain::escrow_pamm_params(provider, escrow).await {
+            Ok(p) => return Ok(p),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(error = %e, "reading the escrow's P-AMM parameters; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(e) => anyhow::bail!("reading the escrow's P-AMM parameters from {escrow}: {e}"),
+        }
+    }
+}
+
 /// The database URL from `--database`, or from the configuration file's `[database]`.
 pub fn database_url(config: Option<&std::path::Path>, database: Option<String>) -> anyhow::Result<String> {
     match (database, config) {

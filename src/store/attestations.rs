@@ -21,8 +21,9 @@ pub struct Signed {
     pub signature: Vec<u8>,
 }
 
+/// A whole commitment's columns, as every table that keeps one names them (`flatten` them into a row).
 #[derive(FromRow)]
-struct Row {
+pub(super) struct CommitmentColumns {
     epoch: Epoch,
     parent_root: Hash,
     state_root: Hash,
@@ -31,28 +32,36 @@ struct Row {
     total_reserve: Decimal,
     flow_pressure: Decimal,
     timestamp: Unsigned,
+}
+
+impl From<CommitmentColumns> for RootCommit {
+    fn from(r: CommitmentColumns) -> Self {
+        RootCommit {
+            epoch: r.epoch,
+            state_root: r.state_root.0,
+            parent_root: r.parent_root.0,
+            digest: r.batch_digest.0,
+            timestamp: r.timestamp.0,
+            figures: CommittedFigures {
+                total_supply: r.total_supply.0,
+                total_reserve: r.total_reserve.0,
+                flow_pressure: r.flow_pressure.0,
+            },
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct Row {
+    #[sqlx(flatten)]
+    root: CommitmentColumns,
     signer: Addr,
     signature: Vec<u8>,
 }
 
 impl From<Row> for Signed {
     fn from(r: Row) -> Self {
-        Self {
-            root: RootCommit {
-                epoch: r.epoch,
-                state_root: r.state_root.0,
-                parent_root: r.parent_root.0,
-                digest: r.batch_digest.0,
-                timestamp: r.timestamp.0,
-                figures: CommittedFigures {
-                    total_supply: r.total_supply.0,
-                    total_reserve: r.total_reserve.0,
-                    flow_pressure: r.flow_pressure.0,
-                },
-            },
-            signer: r.signer.0,
-            signature: r.signature,
-        }
+        Self { root: r.root.into(), signer: r.signer.0, signature: r.signature }
     }
 }
 

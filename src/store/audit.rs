@@ -4,12 +4,10 @@
 use alloy::primitives::B256;
 use sqlx::FromRow;
 
-use super::columns::{Decimal, Hash, Unsigned, decoding};
+use super::columns::{Hash, Unsigned, decoding};
 use super::{Pool, Result, now};
-use crate::chain::RootCommit;
 pub use crate::chain::commitment_events::Committed as Observed;
 use crate::ids::Epoch;
-use crate::settle::CommittedFigures;
 
 /// The auditor's verdict on a commitment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,15 +79,9 @@ pub async fn advance(pool: &Pool, block: u64, observed: &[Observed], revoked: &[
 
 #[derive(FromRow)]
 struct ObservedRow {
-    epoch: Epoch,
+    #[sqlx(flatten)]
+    root: super::attestations::CommitmentColumns,
     commitment_hash: Hash,
-    state_root: Hash,
-    parent_root: Hash,
-    batch_digest: Hash,
-    total_supply: Decimal,
-    total_reserve: Decimal,
-    flow_pressure: Decimal,
-    timestamp: Unsigned,
     final_at: Unsigned,
     block_number: Unsigned,
     tx_hash: Hash,
@@ -98,18 +90,7 @@ struct ObservedRow {
 impl From<ObservedRow> for Observed {
     fn from(r: ObservedRow) -> Self {
         Observed {
-            root: RootCommit {
-                epoch: r.epoch,
-                state_root: r.state_root.0,
-                parent_root: r.parent_root.0,
-                digest: r.batch_digest.0,
-                timestamp: r.timestamp.0,
-                figures: CommittedFigures {
-                    total_supply: r.total_supply.0,
-                    total_reserve: r.total_reserve.0,
-                    flow_pressure: r.flow_pressure.0,
-                },
-            },
+            root: r.root.into(),
             hash: r.commitment_hash.0,
             final_at: r.final_at.0,
             block_number: r.block_number.0,

@@ -112,6 +112,40 @@ async fn commit_wrong(h: &Harness, root: &RootCommit) {
     myco_bridge::chain::send_call("commit", call).await.expect("the colluding quorum's commitment lands");
 }
 
+/// Epoch 3 as a faulty relayer with a colluding quorum commits it: the certified batch pays one claim of 10 MYCO,
+/// the committed root pays it at twice the amount.
+struct Forged {
+    /// What the certified batch gives.
+    honest: RootCommit,
+    /// What was committed instead.
+    wrong: RootCommit,
+    /// The settlement the wrong root is of (its claim and proof pay double).
+    forged: EpochSettlement,
+    /// The claim's recipient.
+    recipient: alloy::primitives::Address,
+}
+
+/// Publishes epoch 3 with one claim, and commits the forged root over it before anyone else.
+async fn forge_epoch_3(h: &mut Harness, pool: &Pool, params: &pamm::Params) -> Forged {
+    let account = h.network.accounts()[0];
+    let recipient = h.devnet.signer(FIRST_USER_ACCOUNT + 1).address();
+    let ask = WithdrawalAsk { account, amount: U256::from(10 * WAD), recipient };
+    let third = h.network.next_batch(&EpochInputs {
+        withdrawals: vec![ask],
+        settlements: executed_settlements(h).await,
+        ..Default::default()
+    });
+    FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
+    let honest = honest_root(pool, 3).await;
+    let mut inflated = third.state.clone();
+    inflated.withdrawals[0].amount *= U256::from(2);
+    let domain = ClaimDomain { chain_id: h.devnet.chain_id(), escrow: h.devnet.deployment.escrow };
+    let forged = EpochSettlement::compute(&inflated, params, domain);
+    let wrong = RootCommit { state_root: forged.root(), ..honest };
+    commit_wrong(h, &wrong).await;
+    Forged { honest, wrong, forged, recipient }
+}
+
 async fn commitment_hash_on_chain(h: &Harness, epoch: u64) -> alloy::primitives::B256 {
     let provider = h.devnet.provider(ADMIN_ACCOUNT);
     StateCommitment::new(h.devnet.deployment.state_commitment, &provider).commitmentHashOf(epoch).call().await.unwrap()
@@ -130,22 +164,7 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
 
     // Epoch 3 certifies a claim. Before the honest relayer commits it, a faulty relayer with a colluding quorum
     // commits a root over the same claim at twice its amount (the figures are right, the root is not).
-    let account = h.network.accounts()[0];
-    let recipient = h.devnet.signer(FIRST_USER_ACCOUNT + 1).address();
-    let ask = WithdrawalAsk { account, amount: U256::from(10 * WAD), recipient };
-    let third = h.network.next_batch(&EpochInputs {
-        withdrawals: vec![ask],
-        settlements: executed_settlements(&h).await,
-        ..Default::default()
-    });
-    FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
-    let honest3 = honest_root(&pool, 3).await;
-    let mut inflated = third.state.clone();
-    inflated.withdrawals[0].amount *= U256::from(2);
-    let domain = ClaimDomain { chain_id: h.devnet.chain_id(), escrow: h.devnet.deployment.escrow };
-    let forged = EpochSettlement::compute(&inflated, &params, domain);
-    let wrong3 = RootCommit { state_root: forged.root(), ..honest3 };
-    commit_wrong(&h, &wrong3).await;
+    let Forged { honest: honest3, wrong: wrong3, forged, recipient } = forge_epoch_3(&mut h, &pool, &params).await;
 
     let found = finding(&pool, "commitment_differs", 3, Action::Revoked).await;
     assert!(found.detail.contains("state root"), "{}", found.detail);
@@ -272,21 +291,7 @@ async fn a_wrong_commitment_left_to_finality_is_flagged_final_and_its_payout_is_
     let auditor = spawn_auditor(&h, &pool, h.source.clone(), false).await;
     let relayer = two_good_epochs(&mut h).await;
     relayer.stop().await.unwrap();
-    let account = h.network.accounts()[0];
-    let recipient = h.devnet.signer(FIRST_USER_ACCOUNT + 1).address();
-    let ask = WithdrawalAsk { account, amount: U256::from(10 * WAD), recipient };
-    let third = h.network.next_batch(&EpochInputs {
-        withdrawals: vec![ask],
-        settlements: executed_settlements(&h).await,
-        ..Default::default()
-    });
-    FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
-    let honest = honest_root(&pool, 3).await;
-    let mut inflated = third.state.clone();
-    inflated.withdrawals[0].amount *= U256::from(2);
-    let domain = ClaimDomain { chain_id: h.devnet.chain_id(), escrow: h.devnet.deployment.escrow };
-    let forged = EpochSettlement::compute(&inflated, &params, domain);
-    commit_wrong(&h, &RootCommit { state_root: forged.root(), ..honest }).await;
+    let Forged { forged, .. } = forge_epoch_3(&mut h, &pool, &params).await;
     finding(&pool, "commitment_differs", 3, Action::Alarmed).await;
 
     // Nobody acts on the alarm: the window closes, and the finding says it is final.
