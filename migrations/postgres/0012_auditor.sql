@@ -45,6 +45,17 @@ CREATE TABLE audit_findings (
     UNIQUE (kind, epoch, subject)
 );
 
+-- Every attester set StateCommitment put in force (AttestersChanged, the constructor's included), as the auditor
+-- read it: a commit's signatures are judged against the set in force at its block, from the logs alone (no call
+-- at a past block, which a node without the history's state cannot answer).
+CREATE TABLE audit_attester_sets (
+    block_number BIGINT  NOT NULL,
+    log_index    BIGINT  NOT NULL,
+    attesters    TEXT    NOT NULL,
+    threshold    BIGINT  NOT NULL,
+    PRIMARY KEY (block_number, log_index)
+);
+
 -- How far the auditor has read StateCommitment's logs (one row).
 CREATE TABLE audit_cursor (
     id     INTEGER PRIMARY KEY CHECK (id = 1),

@@ -45,7 +45,9 @@ impl Auditor {
             let accepted = batches::last(&self.pool).await?.map_or(0, |(e, _)| e.0);
             let ready = page.iter().take_while(|o| o.root.epoch.0 <= accepted).count();
             for chunk in page[..ready].chunks(CONCURRENT_READS) {
-                for (observed, attested) in chunk.iter().zip(read_attestations(&events, domain, chunk).await?) {
+                for (observed, attested) in
+                    chunk.iter().zip(read_attestations(&self.pool, &events, domain, chunk).await?)
+                {
                     self.judge(observed, &attested).await?;
                 }
             }
@@ -211,14 +213,15 @@ impl Auditor {
 
 /// The attestations of each of `chunk`'s commitments, read concurrently, in `chunk`'s order.
 async fn read_attestations(
+    pool: &crate::store::Pool,
     events: &CommitmentEvents,
     domain: AttestationDomain,
     chunk: &[Observed],
 ) -> Result<Vec<Attested>> {
     let mut reads = tokio::task::JoinSet::new();
     for (i, observed) in chunk.iter().enumerate() {
-        let (events, observed) = (events.clone(), *observed);
-        reads.spawn(async move { (i, attestations(&events, &domain, &observed).await) });
+        let (pool, events, observed) = (pool.clone(), events.clone(), *observed);
+        reads.spawn(async move { (i, attestations(&pool, &events, &domain, &observed).await) });
     }
     let mut out: Vec<Option<Attested>> = (0..chunk.len()).map(|_| None).collect();
     while let Some(joined) = reads.join_next().await {
@@ -228,11 +231,34 @@ async fn read_attestations(
     Ok(out.into_iter().map(|a| a.expect("every read joined")).collect())
 }
 
-/// Reads the signatures `observed`'s transaction carried and checks them against the attesters the contract had
-/// at the block before it: distinct, registered, at least the threshold, each over exactly this commitment.
-async fn attestations(events: &CommitmentEvents, domain: &AttestationDomain, observed: &Observed) -> Result<Attested> {
+/// Reads the signatures `observed`'s transaction carried and checks them against the attester set in force at
+/// its block, known from the contract's `AttestersChanged` logs (a set changed in the same block may precede the
+/// commit, so it counts too): distinct, registered, at least the threshold, each over exactly this commitment.
+async fn attestations(
+    pool: &crate::store::Pool,
+    events: &CommitmentEvents,
+    domain: &AttestationDomain,
+    observed: &Observed,
+) -> Result<Attested> {
     let Some(signatures) = events.signatures(observed.tx_hash).await? else { return Ok(Attested::default()) };
-    let quorum = events.quorum_at(observed.block_number.saturating_sub(1)).await?;
+    let mut sets = audit::attester_sets_at(pool, observed.block_number).await?;
+    if sets.is_empty() {
+        // Committed before every set the logs read hold (the auditor starts after the deployment): ask the
+        // contract at the block before, which needs a node with that block's state.
+        sets.push(events.quorum_at(observed.block_number.saturating_sub(1)).await?);
+    }
+    let judged: Vec<Attested> = sets.iter().map(|q| judge_signatures(domain, observed, &signatures, q)).collect();
+    let first_valid = judged.iter().position(|a| a.problem.is_none()).unwrap_or(0);
+    Ok(judged.into_iter().nth(first_valid).expect("at least one set"))
+}
+
+/// `signatures` against `quorum`.
+fn judge_signatures(
+    domain: &AttestationDomain,
+    observed: &Observed,
+    signatures: &[alloy::primitives::Bytes],
+    quorum: &crate::attest::collect::Quorum,
+) -> Attested {
     let mut attested = Attested { direct: true, ..Default::default() };
     let mut problems = Vec::new();
     for (i, signature) in signatures.iter().enumerate() {
@@ -251,5 +277,50 @@ async fn attestations(events: &CommitmentEvents, domain: &AttestationDomain, obs
         problems.push(format!("{} valid signatures, {} needed", attested.signers.len(), quorum.threshold));
     }
     attested.problem = (!problems.is_empty()).then(|| problems.join("; "));
-    Ok(attested)
+    attested
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{B256, Bytes};
+    use alloy::signers::local::PrivateKeySigner;
+
+    use super::*;
+    use crate::attest::collect::Quorum;
+    use crate::ids::Epoch;
+
+    #[test]
+    fn signatures_count_only_as_distinct_registered_attesters_over_this_commitment() {
+        let domain = AttestationDomain { chain_id: 1, state_commitment: Address::repeat_byte(9) };
+        let root = crate::chain::RootCommit {
+            epoch: Epoch(4),
+            state_root: B256::repeat_byte(1),
+            parent_root: B256::repeat_byte(2),
+            digest: B256::repeat_byte(3),
+            timestamp: 7,
+            figures: Default::default(),
+        };
+        let observed = Observed { root, hash: root.hash(), final_at: 0, block_number: 1, tx_hash: B256::ZERO };
+        let keys: Vec<_> = (1..=4u8).map(|i| PrivateKeySigner::from_bytes(&B256::repeat_byte(i)).unwrap()).collect();
+        let quorum = Quorum { attesters: keys[..3].iter().map(|k| k.address()).collect(), threshold: 2 };
+        let sign =
+            |k: &PrivateKeySigner, r: &crate::chain::RootCommit| Bytes::from(domain.sign(k, r).unwrap().to_vec());
+
+        let good = [sign(&keys[0], &root), sign(&keys[1], &root)];
+        let judged = judge_signatures(&domain, &observed, &good, &quorum);
+        assert_eq!((judged.problem, judged.signers.len()), (None, 2));
+
+        let outsider = [sign(&keys[0], &root), sign(&keys[3], &root)];
+        let judged = judge_signatures(&domain, &observed, &outsider, &quorum);
+        let problem = judged.problem.unwrap();
+        assert!(problem.contains("not a registered attester") && problem.contains("1 valid signatures, 2 needed"));
+
+        let twice = [sign(&keys[0], &root), sign(&keys[0], &root)];
+        assert!(judge_signatures(&domain, &observed, &twice, &quorum).problem.unwrap().contains("signed twice"));
+
+        let other = crate::chain::RootCommit { timestamp: 8, ..root };
+        let elsewhere = [sign(&keys[0], &root), sign(&keys[1], &other)];
+        let judged = judge_signatures(&domain, &observed, &elsewhere, &quorum);
+        assert!(judged.problem.is_some(), "a signature over another commitment does not count");
+    }
 }

@@ -290,7 +290,7 @@ impl Auditor {
         };
         for (start, end) in crate::chain::logs::ranges(from, head, c.max_log_range) {
             let range = events.read(start, end).await?;
-            crate::store::audit::advance(&self.pool, end, &range.committed, &range.revoked).await?;
+            crate::store::audit::advance(&self.pool, end, &range).await?;
         }
         Ok(())
     }

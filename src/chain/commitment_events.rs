@@ -28,6 +28,17 @@ pub struct Committed {
     pub tx_hash: B256,
 }
 
+/// An attester set put in force (`AttestersChanged`, the constructor's included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttesterSet {
+    /// The block it was put in force in.
+    pub block_number: u64,
+    /// Its log's index in the block.
+    pub log_index: u64,
+    /// The attesters and the threshold.
+    pub quorum: crate::attest::collect::Quorum,
+}
+
 /// What one range of blocks holds.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Range {
@@ -35,6 +46,8 @@ pub struct Range {
     pub committed: Vec<Committed>,
     /// Revoked commitments: (epoch, commitment hash).
     pub revoked: Vec<(Epoch, B256)>,
+    /// Attester sets put in force.
+    pub attester_sets: Vec<AttesterSet>,
 }
 
 /// Reads one `StateCommitment`'s logs.
@@ -62,6 +75,7 @@ impl CommitmentEvents {
             .event_signature(vec![
                 StateCommitment::RootCommitted::SIGNATURE_HASH,
                 StateCommitment::CommitmentRevoked::SIGNATURE_HASH,
+                StateCommitment::AttestersChanged::SIGNATURE_HASH,
             ])
             .from_block(from)
             .to_block(to);
@@ -99,6 +113,18 @@ impl CommitmentEvents {
                         .map_err(|e| decode("CommitmentRevoked", e))?;
                     range.revoked.push((Epoch(e.epoch), e.commitmentHash));
                 }
+                Some(&StateCommitment::AttestersChanged::SIGNATURE_HASH) => {
+                    let e = StateCommitment::AttestersChanged::decode_log_data(log.data())
+                        .map_err(|e| decode("AttestersChanged", e))?;
+                    range.attester_sets.push(AttesterSet {
+                        block_number: log.block_number.unwrap_or_default(),
+                        log_index: log.log_index.unwrap_or_default(),
+                        quorum: crate::attest::collect::Quorum {
+                            attesters: e.attesters.into_iter().collect(),
+                            threshold: e.threshold.saturating_to(),
+                        },
+                    });
+                }
                 _ => {}
             }
         }
@@ -116,7 +142,8 @@ impl CommitmentEvents {
         Ok(StateCommitment::commitCall::abi_decode(found.input()).ok().map(|call| call.signatures))
     }
 
-    /// The attesters in force at `block` and the threshold, as the contract reported them then.
+    /// The attesters in force at `block` and the threshold, as the contract reported them then (a call at a past
+    /// block: for a commit older than every attester set read from the logs).
     pub async fn quorum_at(&self, block: u64) -> Result<crate::attest::collect::Quorum, Error> {
         let contract = StateCommitment::new(self.address, &self.provider);
         let at = alloy::eips::BlockId::number(block);

@@ -6,7 +6,9 @@ use sqlx::FromRow;
 
 use super::columns::{Hash, Unsigned, decoding};
 use super::{Pool, Result, now};
+use crate::attest::collect::Quorum;
 pub use crate::chain::commitment_events::Committed as Observed;
+use crate::chain::commitment_events::Range;
 use crate::ids::Epoch;
 
 /// The auditor's verdict on a commitment.
@@ -36,9 +38,24 @@ pub async fn cursor(pool: &Pool) -> Result<Option<u64>> {
     Ok(block.map(|b| b.0))
 }
 
-/// Records the last block read, with the commitments and revocations read up to it, in one transaction.
-pub async fn advance(pool: &Pool, block: u64, observed: &[Observed], revoked: &[(Epoch, B256)]) -> Result<()> {
+/// Records the last block read, with the commitments, revocations and attester sets read up to it, in one
+/// transaction.
+pub async fn advance(pool: &Pool, block: u64, range: &Range) -> Result<()> {
+    let (observed, revoked) = (&range.committed, &range.revoked);
     let mut tx = super::begin(pool).await?;
+    for set in &range.attester_sets {
+        let attesters: Vec<String> = set.quorum.attesters.iter().map(|a| a.to_string()).collect();
+        sqlx::query(
+            "INSERT INTO audit_attester_sets (block_number, log_index, attesters, threshold) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (block_number, log_index) DO NOTHING",
+        )
+        .bind(set.block_number as i64)
+        .bind(set.log_index as i64)
+        .bind(attesters.join(","))
+        .bind(set.quorum.threshold as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
     for o in observed {
         let r = &o.root;
         sqlx::query(
@@ -62,7 +79,7 @@ pub async fn advance(pool: &Pool, block: u64, observed: &[Observed], revoked: &[
         .execute(&mut *tx)
         .await?;
     }
-    for (epoch, hash) in revoked {
+    for (epoch, hash) in revoked.iter() {
         sqlx::query("UPDATE audit_commitments SET revoked = 1 WHERE epoch = $1 AND commitment_hash = $2")
             .bind(*epoch)
             .bind(hash.as_slice())
@@ -136,6 +153,38 @@ pub async fn is_revoked(pool: &Pool, epoch: Epoch, hash: B256) -> Result<bool> {
             .await
             .map_err(decoding("audit_commitments"))?;
     Ok(revoked.unwrap_or(0) != 0)
+}
+
+/// The attester sets a commit in `block` may have been judged by: the last put in force before the block, and
+/// any put in force in the block itself (the commit may come after it in the block), oldest first. Empty when the
+/// logs read hold no set that early (the auditor starts after the deployment).
+pub async fn attester_sets_at(pool: &Pool, block: u64) -> Result<Vec<Quorum>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT attesters, threshold FROM (
+             SELECT block_number, log_index, attesters, threshold FROM audit_attester_sets WHERE block_number < $1
+             ORDER BY block_number DESC, log_index DESC LIMIT 1) before
+         UNION ALL
+         SELECT attesters, threshold FROM audit_attester_sets WHERE block_number = $1",
+    )
+    .bind(block as i64)
+    .fetch_all(pool)
+    .await
+    .map_err(decoding("audit_attester_sets"))?;
+    rows.into_iter()
+        .map(|(attesters, threshold)| {
+            let attesters = attesters
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(|a| a.parse())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| super::Error::Corrupt {
+                    table: "audit_attester_sets",
+                    column: "attesters".into(),
+                    reason: format!("{e}"),
+                })?;
+            Ok(Quorum { attesters, threshold: threshold as usize })
+        })
+        .collect()
 }
 
 /// How many commitments have each verdict: (matches, differs, unchecked).

@@ -161,6 +161,11 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
     let relayer = two_good_epochs(&mut h).await;
     matched_up_to(&pool, 2).await;
     relayer.stop().await.unwrap();
+    // The attester set the commits were judged by came from the deployment's own `AttestersChanged` log.
+    let sets = audit::attester_sets_at(&pool, i64::MAX as u64).await.unwrap();
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].attesters, myco_bridge::devnet::attesters::addresses().into_iter().collect());
+    assert_eq!(sets[0].threshold, myco_bridge::devnet::attesters::ATTESTATION_THRESHOLD);
 
     // Epoch 3 certifies a claim. Before the honest relayer commits it, a faulty relayer with a colluding quorum
     // commits a root over the same claim at twice its amount (the figures are right, the root is not).
