@@ -20,7 +20,7 @@ mod challenge;
 mod check;
 mod findings;
 pub mod server;
-mod settled;
+pub mod settled;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

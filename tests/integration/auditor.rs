@@ -157,6 +157,8 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
     let dir = tempfile::tempdir().unwrap();
     let pool = auditor_store(&dir).await;
     let params = escrow_params(&h).await;
+    // A block after the float's seed purchase: the curve's logs from there on do not give its supply.
+    let after_seed = alloy::providers::Provider::get_block_number(&h.devnet.provider(ADMIN_ACCOUNT)).await.unwrap();
     let auditor = spawn_auditor(&h, &pool, h.source.clone(), true).await;
     let relayer = two_good_epochs(&mut h).await;
     matched_up_to(&pool, 2).await;
@@ -209,6 +211,27 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
     wait_until("epoch 4 is committed right and settled", || settled(&h, 4)).await;
     assert_eq!(commitment_hash_on_chain(&h, 4).await, honest4.hash());
     matched_up_to(&pool, 4).await;
+    // The spots the auditor's conservation audit ran each auction at, computed from the curve's logs, are the
+    // curve's own price at the block before each settlement (epoch 2 traded on both legs).
+    // Read from after the deployment, the supply is off and the spots are read from the chain instead.
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let mut settled = myco_bridge::audit::settled::Settled::new(h.devnet.deployment.start_block);
+    let mut late = myco_bridge::audit::settled::Settled::new(after_seed + 1);
+    settled.read(&admin, h.devnet.deployment.curve, 0, 1_000).await.unwrap();
+    late.read(&admin, h.devnet.deployment.curve, 0, 1_000).await.unwrap();
+    for epoch in 1..=4 {
+        let from_chain = myco_bridge::chain::settlements::executed(
+            &admin,
+            h.devnet.deployment.curve,
+            epoch,
+            h.devnet.deployment.start_block,
+        )
+        .await
+        .unwrap();
+        assert_eq!(settled.take(epoch), from_chain, "epoch {epoch}");
+        assert_eq!(late.take(epoch), from_chain, "epoch {epoch}, read from after the deployment");
+        assert!(from_chain.is_some());
+    }
 
     // Past the window: the forged claim does not pay against the committed root; the right one pays exactly
     // what the right root and figures say.
