@@ -16,8 +16,8 @@ use crate::{Error, Result};
 
 /// Commitments checked per store read (a long catch-up goes through them a page at a time).
 const PAGE: u64 = 256;
-/// Commit transactions whose signatures are read at once (each read is three requests to the node: a catch-up
-/// waits on round trips, not on the node's work, and a hosted provider takes a few in flight).
+/// Commit transactions whose signatures are read at once (a catch-up waits on the node's round trips, not on its
+/// work, and a hosted provider takes a few requests in flight).
 const CONCURRENT_READS: usize = 8;
 
 /// What a commit transaction's signatures show.
@@ -165,6 +165,8 @@ impl Auditor {
         }
         settled.read(&self.provider, c.curve, c.confirmations, c.max_log_range).await?;
         let mut at_head = None;
+        // What the claims before the last epoch audited owe, so the next adds only that epoch's.
+        let mut owed: Option<(crate::ids::Epoch, alloy::primitives::U256)> = None;
         for batch in unaudited {
             for epoch in ledger::unsettled_before(&self.pool, batch.epoch).await? {
                 let Some(s) = settled.take(epoch.0) else { return Ok(()) };
@@ -183,7 +185,14 @@ impl Auditor {
                     at_head = Some(audit.escrow_at_head(&self.provider, c.start_block, c.max_log_range).await?);
                 }
                 let at_head = at_head.as_ref().expect("read just above");
-                Some(audit.holdings_with(at_head, batch.epoch).await?)
+                let before = match owed {
+                    Some((to, sum)) if to <= batch.epoch => {
+                        sum + audit.owed_between(to, batch.epoch, &at_head.paid_since).await?
+                    }
+                    _ => audit.owed_before(batch.epoch, &at_head.paid_since).await?,
+                };
+                owed = Some((batch.epoch, before));
+                Some(crate::settle::conservation::Holdings { escrow_usdc: at_head.escrow_usdc, owed_usdc: before })
             };
             match audit.audit(&batch, holdings).await {
                 Ok(()) => {}

@@ -115,9 +115,15 @@ impl LedgerAudit {
     /// epoch's own claims leave the reserve in the next batch; its figures are from before them). A claim is paid
     /// if the store's escrow watcher saw it paid or it is in `paid_since` (paid in blocks the watcher has not read).
     pub async fn owed_before(&self, epoch: Epoch, paid_since: &BTreeSet<U256>) -> Result<U256> {
+        self.owed_between(Epoch(0), epoch, paid_since).await
+    }
+
+    /// [`LedgerAudit::owed_before`] for the claims of epochs `from` (inclusive) to `to` (exclusive) only, so a run
+    /// over consecutive epochs adds each epoch's claims once.
+    pub async fn owed_between(&self, from: Epoch, to: Epoch, paid_since: &BTreeSet<U256>) -> Result<U256> {
         let mut owed = U256::ZERO;
         let mut figures = std::collections::BTreeMap::new();
-        let unpaid = store::claims::unpaid_before(&self.pool, epoch).await?;
+        let unpaid = store::claims::unpaid_between(&self.pool, from, to).await?;
         for stored in unpaid.into_iter().filter(|c| !paid_since.contains(&c.claim.claim_id)) {
             let epoch = Epoch(stored.claim.epoch);
             if let std::collections::btree_map::Entry::Vacant(e) = figures.entry(epoch) {

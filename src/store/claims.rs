@@ -126,12 +126,19 @@ pub async fn get(pool: &Pool, claim_id: ClaimId) -> Result<Option<StoredClaim>> 
 /// The claims of epochs before `epoch` the escrow has not paid, by epoch then claim id: what committed epochs
 /// still owe (paid claims are left out by the query, so this grows with what is outstanding, not with history).
 pub async fn unpaid_before(pool: &Pool, epoch: Epoch) -> Result<Vec<StoredClaim>> {
-    let rows: Vec<Row> =
-        sqlx::query_as(select_claims!("WHERE w.tx_hash IS NULL AND c.epoch < $1 ORDER BY c.epoch, c.claim_id"))
-            .bind(epoch)
-            .fetch_all(pool)
-            .await
-            .map_err(decoding(T))?;
+    unpaid_between(pool, Epoch(0), epoch).await
+}
+
+/// Unpaid claims of epochs `from` (inclusive) to `to` (exclusive), by epoch then claim id.
+pub async fn unpaid_between(pool: &Pool, from: Epoch, to: Epoch) -> Result<Vec<StoredClaim>> {
+    let rows: Vec<Row> = sqlx::query_as(select_claims!(
+        "WHERE w.tx_hash IS NULL AND c.epoch >= $1 AND c.epoch < $2 ORDER BY c.epoch, c.claim_id"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(decoding(T))?;
     rows.into_iter().map(StoredClaim::try_from).collect()
 }
 
