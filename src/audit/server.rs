@@ -164,9 +164,11 @@ async fn page(State(s): State<ApiState>) -> Response {
     } else {
         html.push_str("<table><tr><th>id</th><th>kind</th><th>epoch</th><th>what</th><th>action</th><th>tx</th></tr>");
         for f in &sum.findings {
+            // Done once the chain no longer holds it; everything else (an equivocation reported included) needs a
+            // person.
             let class = match f.action {
-                audit::Action::Open | audit::Action::Alarmed | audit::Action::Final => "bad",
-                _ => "done",
+                audit::Action::Revoked | audit::Action::Gone => "done",
+                _ => "bad",
             };
             let tx = f.action_tx.map(|t| t.to_string()).unwrap_or_default();
             let _ = write!(
