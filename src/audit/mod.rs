@@ -145,11 +145,6 @@ impl Auditor {
         &self.stats
     }
 
-    /// Its store.
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     /// Audits until `shutdown` is cancelled. Findings never stop it (reporting them is its job); transient
     /// failures are retried with alarms.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {

@@ -27,23 +27,26 @@ struct ApiState {
     guardian: bool,
 }
 
-/// Everything the endpoints show, read once per request.
+/// The counts every endpoint shows (a scrape reads only these, never the findings' evidence).
 #[derive(Debug, Default)]
-struct Summary {
-    findings: Vec<audit::Finding>,
+struct Totals {
     counts: Vec<(String, String, u64)>,
     /// Commitments (matched, differing, waiting for their batch).
     verdicts: (u64, u64, u64),
     latest_matched: u64,
 }
 
-async fn summary(pool: &Pool) -> store::Result<Summary> {
-    Ok(Summary {
-        findings: audit::recent(pool, LISTED).await?,
+async fn totals(pool: &Pool) -> store::Result<Totals> {
+    Ok(Totals {
         counts: audit::counts(pool).await?,
         verdicts: audit::verdict_counts(pool).await?,
         latest_matched: audit::latest_matched(pool).await?.map_or(0, |e| e.0),
     })
+}
+
+/// The totals and the newest findings, for the API and the page.
+async fn summary(pool: &Pool) -> store::Result<(Totals, Vec<audit::Finding>)> {
+    Ok((totals(pool).await?, audit::recent(pool, LISTED).await?))
 }
 
 /// The auditor's router.
@@ -64,12 +67,12 @@ pub fn router(auditor: &Auditor) -> axum::Router {
 
 async fn findings(State(s): State<ApiState>) -> Response {
     match summary(&s.pool).await {
-        Ok(sum) => axum::Json(json!({
+        Ok((sum, findings)) => axum::Json(json!({
             "guardian": s.guardian,
             "commitments": { "matched": sum.verdicts.0, "differ": sum.verdicts.1, "unchecked": sum.verdicts.2,
                              "latest_matched_epoch": sum.latest_matched },
             "counts": sum.counts.iter().map(|(k, a, n)| json!({ "kind": k, "action": a, "count": n })).collect::<Vec<_>>(),
-            "findings": sum.findings,
+            "findings": findings,
         }))
         .into_response(),
         Err(e) => internal(e),
@@ -88,7 +91,7 @@ const KINDS: [&str; 7] =
     ["commitment_differs", "attestation", "conservation", "unverified", "equivocation", "fork", "withdrawal"];
 
 async fn metrics(State(s): State<ApiState>) -> Response {
-    let sum = match summary(&s.pool).await {
+    let sum = match totals(&s.pool).await {
         Ok(sum) => sum,
         Err(e) => return internal(e),
     };
@@ -97,7 +100,7 @@ async fn metrics(State(s): State<ApiState>) -> Response {
 }
 
 /// The Prometheus exposition of `sum` and this run's `stats`.
-fn render(sum: &Summary, stats: &Stats, halted: bool) -> String {
+fn render(sum: &Totals, stats: &Stats, halted: bool) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -134,8 +137,8 @@ fn render(sum: &Summary, stats: &Stats, halted: bool) -> String {
 }
 
 async fn page(State(s): State<ApiState>) -> Response {
-    let sum = match summary(&s.pool).await {
-        Ok(sum) => sum,
+    let (sum, findings) = match summary(&s.pool).await {
+        Ok(read) => read,
         Err(e) => return internal(e),
     };
     let mut html = String::from(
@@ -159,11 +162,11 @@ async fn page(State(s): State<ApiState>) -> Response {
         let _ = write!(html, "<p class=\"bad\">Alarm {}: {}</p>", alarm.as_str(), escape(&message));
     }
     html.push_str("<h2>Findings</h2>");
-    if sum.findings.is_empty() {
+    if findings.is_empty() {
         html.push_str("<p>None.</p>");
     } else {
         html.push_str("<table><tr><th>id</th><th>kind</th><th>epoch</th><th>what</th><th>action</th><th>tx</th></tr>");
-        for f in &sum.findings {
+        for f in &findings {
             // Done once the chain no longer holds it; everything else (an equivocation reported included) needs a
             // person.
             let class = match f.action {
@@ -193,7 +196,7 @@ mod tests {
 
     #[test]
     fn every_auditor_series_the_shipped_alerts_use_is_published_from_the_start() {
-        let exposition = render(&Summary::default(), &Stats::default(), false);
+        let exposition = render(&Totals::default(), &Stats::default(), false);
         let published: std::collections::BTreeSet<&str> =
             exposition.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
         let rules = include_str!("../../deploy/alerts.yml");

@@ -6,9 +6,7 @@ use std::time::Duration;
 use myco_bridge::attest::AttestationDomain;
 use myco_bridge::attest::service::{self, Attester};
 use myco_bridge::config::Settings;
-use tokio_util::sync::CancellationToken;
 
-use super::EXIT_HALTED;
 use crate::cli::AttestArgs;
 
 pub async fn attest(args: AttestArgs) -> anyhow::Result<ExitCode> {
@@ -32,28 +30,6 @@ pub async fn attest(args: AttestArgs) -> anyhow::Result<ExitCode> {
     };
     let attester = Attester::new(pool, key, config);
     tracing::info!(attester = %attester.address(), listen = %f.api.listen, "attester starting");
-    let listener = tokio::net::TcpListener::bind(f.api.listen).await?;
-    let shutdown = CancellationToken::new();
-    myco_bridge::service::cancel_on_signals(shutdown.clone());
     let router = service::router(&attester);
-    let server = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(
-            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
-        )
-    };
-    let ended = attester.run(shutdown.clone()).await;
-    match ended {
-        Ok(()) => {
-            let _ = server.await;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            // Keep serving what was signed (and /health saying why) until stopped.
-            eprintln!("myco-bridge attester halted: {e}");
-            shutdown.cancelled().await;
-            let _ = server.await;
-            Ok(ExitCode::from(EXIT_HALTED))
-        }
-    }
+    super::serve_beside(f.api.listen, router, "attester", |shutdown| attester.run(shutdown)).await
 }

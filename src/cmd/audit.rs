@@ -4,9 +4,7 @@ use std::process::ExitCode;
 
 use myco_bridge::audit::{Auditor, server};
 use myco_bridge::config::Settings;
-use tokio_util::sync::CancellationToken;
 
-use super::EXIT_HALTED;
 use crate::cli::AuditArgs;
 
 pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
@@ -26,27 +24,6 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let auditor = Auditor::new(pool, provider, settings.auditor(params, guardian_address));
     auditor.preflight().await.map_err(|e| anyhow::anyhow!("{}", myco_bridge::error::with_causes(&e)))?;
     tracing::info!(listen = %f.api.listen, guardian = ?guardian_address, "auditor starting");
-    let listener = tokio::net::TcpListener::bind(f.api.listen).await?;
-    let shutdown = CancellationToken::new();
-    myco_bridge::service::cancel_on_signals(shutdown.clone());
     let router = server::router(&auditor);
-    let server = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(
-            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
-        )
-    };
-    match auditor.run(shutdown.clone()).await {
-        Ok(()) => {
-            let _ = server.await;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            // Keep serving the findings (and /health saying why) until stopped.
-            eprintln!("myco-bridge auditor halted: {}", myco_bridge::error::with_causes(&e));
-            shutdown.cancelled().await;
-            let _ = server.await;
-            Ok(ExitCode::from(EXIT_HALTED))
-        }
-    }
+    super::serve_beside(f.api.listen, router, "auditor", |shutdown| auditor.run(shutdown)).await
 }

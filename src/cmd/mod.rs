@@ -16,6 +16,35 @@ pub mod withdraw;
 /// Exit code of a relayer that halted on an error needing an operator (and of `status` while it is halted).
 pub const EXIT_HALTED: u8 = 2;
 
+/// Serves `router` on `listen` beside a service loop until SIGINT or SIGTERM: exits 0 when the loop stopped
+/// cleanly; after a halt it keeps serving (its `/health` says why) until stopped, then exits 2.
+pub async fn serve_beside<F>(
+    listen: std::net::SocketAddr,
+    router: axum::Router,
+    what: &str,
+    run: impl FnOnce(tokio_util::sync::CancellationToken) -> F,
+) -> anyhow::Result<std::process::ExitCode>
+where
+    F: std::future::Future<Output = myco_bridge::Result<()>>,
+{
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    myco_bridge::service::cancel_on_signals(shutdown.clone());
+    let server = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(
+            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
+        )
+    };
+    let ended = run(shutdown.clone()).await;
+    if let Err(e) = &ended {
+        eprintln!("myco-bridge {what} halted: {}", myco_bridge::error::with_causes(e));
+        shutdown.cancelled().await;
+    }
+    let _ = server.await;
+    Ok(std::process::ExitCode::from(if ended.is_ok() { 0 } else { EXIT_HALTED }))
+}
+
 /// The escrow's P-AMM parameters (immutable, read once at start); a node that does not answer yet is waited out.
 pub async fn escrow_params(
     provider: &alloy::providers::DynProvider,

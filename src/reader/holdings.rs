@@ -34,7 +34,10 @@ impl LedgerAudit {
         epoch: Epoch,
     ) -> Result<Holdings> {
         let at_head = self.escrow_at_head(provider, start_block, max_log_range).await?;
-        self.holdings_with(&at_head, epoch).await
+        Ok(Holdings {
+            escrow_usdc: at_head.escrow_usdc,
+            owed_usdc: self.owed_before(epoch, &at_head.paid_since).await?,
+        })
     }
 
     /// The escrow's balance at the head. The store's watcher records payments up to the block it last read (it
@@ -66,14 +69,5 @@ impl LedgerAudit {
             .await
             .map_err(|e| crate::chain::Error::from_call("balanceOf", e))?;
         Ok(EscrowAtHead { escrow_usdc, paid_since })
-    }
-
-    /// The holdings for the audit of `epoch` against `at_head`: its balance, and what the claims committed before
-    /// `epoch` that are unpaid at the head will take.
-    pub async fn holdings_with(&self, at_head: &EscrowAtHead, epoch: Epoch) -> Result<Holdings> {
-        Ok(Holdings {
-            escrow_usdc: at_head.escrow_usdc,
-            owed_usdc: self.owed_before(epoch, &at_head.paid_since).await?,
-        })
     }
 }

@@ -143,18 +143,6 @@ pub async fn set_verdict(pool: &Pool, epoch: Epoch, hash: B256, verdict: Verdict
     Ok(())
 }
 
-/// Whether the auditor read a revocation of this commitment.
-pub async fn is_revoked(pool: &Pool, epoch: Epoch, hash: B256) -> Result<bool> {
-    let revoked: Option<i64> =
-        sqlx::query_scalar("SELECT revoked FROM audit_commitments WHERE epoch = $1 AND commitment_hash = $2")
-            .bind(epoch)
-            .bind(hash.as_slice())
-            .fetch_optional(pool)
-            .await
-            .map_err(decoding("audit_commitments"))?;
-    Ok(revoked.unwrap_or(0) != 0)
-}
-
 /// The attester sets a commit in `block` may have been judged by: the last put in force before the block, and
 /// any put in force in the block itself (the commit may come after it in the block), oldest first. Empty when the
 /// logs read hold no set that early (the auditor starts after the deployment).
