@@ -71,6 +71,7 @@ pub mod ids;
 pub mod ingest;
 pub mod leader;
 pub mod net;
+pub mod parallel;
 pub mod preflight;
 pub mod reader;
 pub mod reconcile;

@@ -45,23 +45,31 @@ pub fn sub(a: U256, b: U256) -> Result<U256> {
 /// `floor(a·b / c)` with a 512-bit intermediate product (OpenZeppelin `Math.mulDiv`): it fails only when the
 /// result itself does not fit, or `c` is zero.
 pub fn mul_div(a: U256, b: U256, c: U256) -> Result<U256> {
-    if c.is_zero() {
-        return Err(MathError::DivisionByZero);
-    }
-    let product: U512 = a.widening_mul(b);
-    let q = product / U512::from(c);
-    let limbs = q.as_limbs();
-    if limbs[4..].iter().any(|&l| l != 0) {
-        return Err(MathError::Overflow);
-    }
-    Ok(U256::from_limbs([limbs[0], limbs[1], limbs[2], limbs[3]]))
+    mul_div_rem(a, b, c).map(|(q, _)| q)
 }
 
 /// `ceil(a·b / c)` with a 512-bit intermediate product (OpenZeppelin `Math.mulDiv` rounding up).
 pub fn mul_div_up(a: U256, b: U256, c: U256) -> Result<U256> {
-    let down = mul_div(a, b, c)?;
-    let product: U512 = a.widening_mul(b);
-    if (product % U512::from(c)).is_zero() { Ok(down) } else { add(down, U256::from(1)) }
+    let (q, r) = mul_div_rem(a, b, c)?;
+    if r.is_zero() { Ok(q) } else { add(q, U256::from(1)) }
+}
+
+/// `(floor(a·b / c), a·b mod c)`. A product that fits in 256 bits (most of them: amounts are at most 10^30 and
+/// prices about 10^18) is divided at 256 bits; only a wider one pays for the 512-bit division.
+fn mul_div_rem(a: U256, b: U256, c: U256) -> Result<(U256, U256)> {
+    if c.is_zero() {
+        return Err(MathError::DivisionByZero);
+    }
+    if let Some(product) = a.checked_mul(b) {
+        return Ok(product.div_rem(c));
+    }
+    let (q, r) = a.widening_mul::<256, 4, 512, 8>(b).div_rem(U512::from(c));
+    let limbs = q.as_limbs();
+    if limbs[4..].iter().any(|&l| l != 0) {
+        return Err(MathError::Overflow);
+    }
+    let r = r.as_limbs();
+    Ok((U256::from_limbs([limbs[0], limbs[1], limbs[2], limbs[3]]), U256::from_limbs([r[0], r[1], r[2], r[3]])))
 }
 
 /// `a·b / 1e18`, truncated.
@@ -169,6 +177,30 @@ mod tests {
                 let (lo, hi) = (div_down(a, b).unwrap(), div_up(a, b).unwrap());
                 prop_assert!(lo <= hi && hi - lo <= U256::from(1));
                 prop_assert!(lo * b <= a * ONE && hi * b >= a * ONE);
+            }
+        }
+
+        /// Both paths of `mul_div_rem` (a 256-bit product, a wider one) against the 512-bit division itself;
+        /// the limb counts make half the products fit and half overflow.
+        #[test]
+        fn mul_div_matches_the_512_bit_quotient(
+            a in any::<[u64; 4]>(), b in any::<[u64; 4]>(), c in any::<[u64; 4]>(), la in 1usize..5, lb in 1usize..5,
+        ) {
+            let limbs = |x: [u64; 4], n: usize| U256::from_limbs(std::array::from_fn(|i| if i < n { x[i] } else { 0 }));
+            let (a, b, c) = (limbs(a, la), limbs(b, lb), U256::from_limbs(c));
+            prop_assume!(!c.is_zero());
+            let (q, r) = a.widening_mul::<256, 4, 512, 8>(b).div_rem(U512::from(c));
+            let fits = q < U512::from(U256::MAX) || q == U512::from(U256::MAX);
+            match mul_div(a, b, c) {
+                Ok(down) => {
+                    prop_assert!(fits);
+                    prop_assert_eq!(U512::from(down), q);
+                    let up = mul_div_up(a, b, c);
+                    if r.is_zero() { prop_assert_eq!(up, Ok(down)); } else if down < U256::MAX {
+                        prop_assert_eq!(up, Ok(down + U256::from(1)));
+                    }
+                }
+                Err(e) => { prop_assert!(!fits); prop_assert_eq!(e, MathError::Overflow); }
             }
         }
 

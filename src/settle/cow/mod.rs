@@ -5,14 +5,20 @@
 //! Prices are WAD USD per MYCO. `m` MYCO units at price `P` are `m·P / 1e30` USDC units. What traders receive
 //! rounds down and what they pay rounds up; the difference is reported as dust. Everything is sorted by a total
 //! order (limit, then intent id; balances are reserved by (maker, intent id)), so the result does not depend on
-//! the order intents appear in the document. Cost: O(n log n).
+//! the order intents appear in the document. Cost: O(n log n), the two sorts; everything after them is one pass
+//! over each side.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use alloy::primitives::{B256, U256};
 
 use super::fixed::{self, Result};
 use crate::ingest::intent::{Intent, Token};
+use crate::parallel;
+
+/// Sides at least this long are sorted, and filled, on two threads.
+const PARALLEL_FROM: usize = 20_000;
 
 /// USDC units × 1e30 / MYCO units = WAD USD per MYCO.
 const PRICE_SCALE: U256 = U256::from_limbs([5076944270305263616, 54210108624, 0, 0]);
@@ -84,14 +90,31 @@ pub struct Auction {
     pub excluded: Vec<(B256, Exclusion)>,
 }
 
-/// What each intent filled peer to peer, as (MYCO, USDC), by (maker, intent id): ids are unique per maker only.
-type Filled = BTreeMap<(B256, B256), (U256, U256)>;
-
+/// An eligible intent with its limit price (WAD USD per MYCO).
 #[derive(Debug, Clone)]
 struct Order<'a> {
-    intent: &'a Intent,
-    side: Side,
     limit: U256,
+    /// The first eight bytes of the intent id: most ties on the limit are settled by it without reading the
+    /// intent (limits repeat often, intents are scattered in memory).
+    id_prefix: u64,
+    intent: &'a Intent,
+}
+
+impl<'a> Order<'a> {
+    fn new(intent: &'a Intent, limit: U256) -> Self {
+        Self { limit, id_prefix: prefix_of(&intent.id), intent }
+    }
+
+    /// Sort order after the limit: ids are unique per maker only, so (id, maker).
+    fn tie_break(&self, other: &Self) -> Ordering {
+        self.id_prefix
+            .cmp(&other.id_prefix)
+            .then_with(|| (&self.intent.id, &self.intent.maker).cmp(&(&other.intent.id, &other.intent.maker)))
+    }
+}
+
+fn prefix_of(word: &B256) -> u64 {
+    u64::from_be_bytes(word[..8].try_into().expect("eight bytes"))
 }
 
 /// Runs the batch auction over `intents` at time `now`, with the makers' `balances` and the curve's `spot`.
@@ -101,90 +124,116 @@ pub fn auction(
     now: u64,
     spot: U256,
 ) -> Result<Auction> {
-    let mut out = Auction::default();
-    let (mut sellers, mut buyers) = (Vec::new(), Vec::new());
-    for (order, exclusion) in eligible(intents, balances, now)? {
-        match (order, exclusion) {
-            (o, None) if o.side == Side::SellMyco => sellers.push(o),
-            (o, None) => buyers.push(o),
-            (o, Some(why)) => out.excluded.push((o.intent.id, why)),
-        }
-    }
-    sellers.sort_by(|a, b| a.limit.cmp(&b.limit).then(a.intent.id.cmp(&b.intent.id)));
-    buyers.sort_by(|a, b| b.limit.cmp(&a.limit).then(a.intent.id.cmp(&b.intent.id)));
-
-    let filled = match clearing_price(&sellers, &buyers, spot)? {
+    let (mut sellers, mut buyers, excluded) = eligible(intents, balances, now)?;
+    // Sellers by rising limit, buyers by falling limit: each side's orders that a price meets are a prefix.
+    parallel::join(
+        sellers.len().min(buyers.len()) >= PARALLEL_FROM,
+        || sellers.sort_unstable_by(|a, b| a.limit.cmp(&b.limit).then_with(|| a.tie_break(b))),
+        || buyers.sort_unstable_by(|a, b| b.limit.cmp(&a.limit).then_with(|| a.tie_break(b))),
+    );
+    let mut out = Auction { excluded, ..Auction::default() };
+    let (sold, paid) = match clearing_price(&sellers, &buyers, spot)? {
         Some(p) => fill_at(p, &sellers, &buyers, &mut out)?,
-        None => BTreeMap::new(),
+        None => Default::default(),
     };
     // The rest goes to the curve where its spot price meets the intent's limit.
-    out.net_sell = to_curve(&sellers, Side::SellMyco, spot, &filled)?;
-    out.net_buy = to_curve(&buyers, Side::BuyMyco, spot, &filled)?;
+    out.net_sell = to_curve(&sellers, Side::SellMyco, spot, &sold)?;
+    out.net_buy = to_curve(&buyers, Side::BuyMyco, spot, &paid)?;
     Ok(out)
 }
 
+/// How many of `orders` (one side, in sort order) the price `p` meets: sellers asking at most `p`, buyers
+/// bidding at least `p`.
+fn met_by(orders: &[Order], side: Side, p: U256) -> usize {
+    match side {
+        Side::SellMyco => orders.partition_point(|o| o.limit <= p),
+        Side::BuyMyco => orders.partition_point(|o| o.limit >= p),
+    }
+}
+
 /// Fills every order whose limit `p` meets, peer to peer at the uniform price `p`, into `out` (fills, surplus,
-/// matched volume, dust); returns what each intent filled, as (MYCO, USDC).
-fn fill_at(p: U256, sellers: &[Order], buyers: &[Order], out: &mut Auction) -> Result<Filled> {
-    let mut filled = BTreeMap::new();
-    let sell_side: Vec<&Order> = sellers.iter().filter(|o| o.limit <= p).collect();
-    let buy_side: Vec<&Order> = buyers.iter().filter(|o| o.limit >= p).collect();
+/// matched volume, dust); returns what each seller and each buyer put in (MYCO sold, USDC paid), by position in
+/// its side's sort order (orders past the end put in nothing).
+fn fill_at(p: U256, sellers: &[Order], buyers: &[Order], out: &mut Auction) -> Result<(Vec<U256>, Vec<U256>)> {
+    let sell_side = &sellers[..met_by(sellers, Side::SellMyco, p)];
+    let buy_side = &buyers[..met_by(buyers, Side::BuyMyco, p)];
     let sell_caps: Vec<U256> = sell_side.iter().map(|o| o.intent.sell_amount).collect();
     let buy_caps =
         buy_side.iter().map(|o| fixed::mul_div(o.intent.sell_amount, PRICE_SCALE, p)).collect::<Result<Vec<_>>>()?;
-    let (sold, bought) = settle_volumes(&sell_side, &sell_caps, &buy_side, &buy_caps);
-    for (o, &x) in sell_side.iter().zip(&sold).filter(|(_, x)| !x.is_zero()) {
-        let usdc = fixed::mul_div(x, p, PRICE_SCALE)?;
-        out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::SellMyco, myco: x, usdc });
-        let required = fixed::mul_div(x, o.intent.min_buy, o.intent.sell_amount)?;
-        out.surplus_usd += usdc.saturating_sub(required) * U256::from(1_000_000_000_000u64);
-        filled.insert((o.intent.maker, o.intent.id), (x, usdc));
-    }
-    for (o, &m) in buy_side.iter().zip(&bought).filter(|(_, m)| !m.is_zero()) {
-        let usdc = fixed::mul_div_up(m, p, PRICE_SCALE)?;
-        out.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::BuyMyco, myco: m, usdc });
-        let required = fixed::mul_div_up(usdc, o.intent.min_buy, o.intent.sell_amount)?;
-        out.surplus_usd += fixed::mul_div(m.saturating_sub(required), p, fixed::ONE)?;
-        filled.insert((o.intent.maker, o.intent.id), (m, usdc));
-    }
+    let (sold, bought) = settle_volumes(sell_side, &sell_caps, buy_side, &buy_caps);
+    let (sells, buys) = parallel::join(
+        sell_side.len().min(buy_side.len()) >= PARALLEL_FROM,
+        || seller_fills(p, sell_side, &sold),
+        || buyer_fills(p, buy_side, &bought),
+    );
+    let (sells, (buys, paid)) = (sells?, buys?);
+    out.fills = sells.fills;
+    out.fills.extend(buys.fills);
+    out.surplus_usd = sells.surplus_usd + buys.surplus_usd;
     out.matched_myco = sold.iter().copied().sum();
-    let paid: U256 = out.fills.iter().filter(|f| f.side == Side::BuyMyco).map(|f| f.usdc).sum();
-    let received: U256 = out.fills.iter().filter(|f| f.side == Side::SellMyco).map(|f| f.usdc).sum();
-    out.dust_usdc = paid - received;
+    out.dust_usdc = buys.usdc - sells.usdc;
     out.price = (!out.matched_myco.is_zero()).then_some(p);
-    Ok(filled)
+    Ok((sold, paid))
 }
 
-/// The part of `orders` (one side) the curve takes at `spot`: each order whose limit the spot meets, for what
-/// the auction left of it, with the worst carried limit as the order's minimum out.
-fn to_curve(orders: &[Order], side: Side, spot: U256, filled: &Filled) -> Result<Option<NetOrder>> {
-    let left = |o: &Order| {
-        let (myco, usdc) = filled.get(&(o.intent.maker, o.intent.id)).copied().unwrap_or_default();
-        match o.side {
-            Side::SellMyco => o.intent.sell_amount - myco,
-            Side::BuyMyco => o.intent.sell_amount - usdc,
-        }
-    };
-    let carried: Vec<(&Order, U256)> = orders
+/// One side's fills at a price.
+struct SideFills {
+    fills: Vec<Fill>,
+    /// Σ (what each got − what its limit required), WAD USD.
+    surplus_usd: U256,
+    /// USDC received (sellers) or paid (buyers), in all.
+    usdc: U256,
+}
+
+/// The sellers' fills at `p`, each selling `sold[i]` MYCO for what it is worth at `p`, rounded down.
+fn seller_fills(p: U256, sellers: &[Order], sold: &[U256]) -> Result<SideFills> {
+    let mut side = SideFills { fills: Vec::with_capacity(sellers.len()), surplus_usd: U256::ZERO, usdc: U256::ZERO };
+    for (o, &x) in sellers.iter().zip(sold).filter(|(_, x)| !x.is_zero()) {
+        let usdc = fixed::mul_div(x, p, PRICE_SCALE)?;
+        side.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::SellMyco, myco: x, usdc });
+        let required = fixed::mul_div(x, o.intent.min_buy, o.intent.sell_amount)?;
+        side.surplus_usd += usdc.saturating_sub(required) * U256::from(1_000_000_000_000u64);
+        side.usdc += usdc;
+    }
+    Ok(side)
+}
+
+/// The buyers' fills at `p`, each buying `bought[i]` MYCO and paying for it at `p`, rounded up; and what each
+/// paid, by position.
+fn buyer_fills(p: U256, buyers: &[Order], bought: &[U256]) -> Result<(SideFills, Vec<U256>)> {
+    let mut side = SideFills { fills: Vec::with_capacity(buyers.len()), surplus_usd: U256::ZERO, usdc: U256::ZERO };
+    let mut paid = vec![U256::ZERO; bought.len()];
+    for ((o, &m), paid) in buyers.iter().zip(bought).zip(&mut paid).filter(|((_, m), _)| !m.is_zero()) {
+        let usdc = fixed::mul_div_up(m, p, PRICE_SCALE)?;
+        side.fills.push(Fill { intent: o.intent.id, maker: o.intent.maker, side: Side::BuyMyco, myco: m, usdc });
+        let required = fixed::mul_div_up(usdc, o.intent.min_buy, o.intent.sell_amount)?;
+        side.surplus_usd += fixed::mul_div(m.saturating_sub(required), p, fixed::ONE)?;
+        side.usdc += usdc;
+        *paid = usdc;
+    }
+    Ok((side, paid))
+}
+
+/// The part of `orders` (one side, in sort order) the curve takes at `spot`: each order whose limit the spot
+/// meets, for what the auction left of it (`put_in` is what each already put in), with the worst carried limit
+/// as the order's minimum out.
+fn to_curve(orders: &[Order], side: Side, spot: U256, put_in: &[U256]) -> Result<Option<NetOrder>> {
+    let carried: Vec<(&Order, U256)> = orders[..met_by(orders, side, spot)]
         .iter()
-        .filter(|o| if side == Side::SellMyco { o.limit <= spot } else { o.limit >= spot })
-        .map(|o| (o, left(o)))
+        .enumerate()
+        .map(|(i, o)| (o, o.intent.sell_amount - put_in.get(i).copied().unwrap_or_default()))
         .filter(|(_, l)| !l.is_zero())
         .collect();
-    if carried.is_empty() {
+    // In sort order, the last carried order has the worst limit: the highest ask, or the lowest bid.
+    let Some(&(worst, _)) = carried.last() else {
         return Ok(None);
-    }
+    };
     let amount: U256 = carried.iter().map(|(_, l)| *l).sum();
     let min_out = match side {
         // The highest seller limit carried: USDC out at least amount × that price.
-        Side::SellMyco => {
-            fixed::mul_div_up(amount, carried.iter().map(|(o, _)| o.limit).max().unwrap_or_default(), PRICE_SCALE)?
-        }
+        Side::SellMyco => fixed::mul_div_up(amount, worst.limit, PRICE_SCALE)?,
         // The lowest buyer limit carried: MYCO out at least amount / that price.
-        Side::BuyMyco => {
-            let worst = carried.iter().map(|(o, _)| o.limit).min().unwrap_or_default();
-            fixed::mul_div_up(amount, PRICE_SCALE, worst)?
-        }
+        Side::BuyMyco => fixed::mul_div_up(amount, PRICE_SCALE, worst.limit)?,
     };
     Ok(Some(NetOrder {
         side,
@@ -194,53 +243,137 @@ fn to_curve(orders: &[Order], side: Side, spot: U256, filled: &Filled) -> Result
     }))
 }
 
-/// Unexpired MYCO/USDC intents in (maker, id) order, each reserving its sell amount from its maker's balance.
+/// The sellers and buyers among `intents`, and the intents that take no part with why, in (maker, id) order:
+/// unexpired intents each reserve their sell amount from their maker's balance, in that order. Large inputs are
+/// cut into runs of whole makers, one per core (a maker's reservations never cross runs).
 fn eligible<'a>(
     intents: &'a [Intent],
     balances: &BTreeMap<Token, BTreeMap<B256, U256>>,
     now: u64,
-) -> Result<Vec<(Order<'a>, Option<Exclusion>)>> {
-    let mut sorted: Vec<&Intent> = intents.iter().collect();
-    sorted.sort_by_key(|i| (i.maker, i.id));
-    let mut reserved: BTreeMap<(B256, Token), U256> = BTreeMap::new();
-    let mut out = Vec::with_capacity(sorted.len());
-    for intent in sorted {
+) -> Result<Eligible<'a>> {
+    // The maker's first eight bytes beside each intent: the sort reads the intent only on a tie.
+    let mut sorted: Vec<(u64, &Intent)> = intents.iter().map(|i| (prefix_of(&i.maker), i)).collect();
+    sorted.sort_unstable_by(|(pa, a), (pb, b)| pa.cmp(pb).then_with(|| (&a.maker, &a.id).cmp(&(&b.maker, &b.id))));
+    let sorted: Vec<&Intent> = sorted.into_iter().map(|(_, i)| i).collect();
+    let (first, second) = sorted.split_at(maker_boundary_near(&sorted, sorted.len() / 2));
+    let (first, second) = parallel::join(
+        second.len() >= PARALLEL_FROM,
+        || eligible_run(first, balances, now),
+        || eligible_run(second, balances, now),
+    );
+    let (mut all, rest) = (first?, second?);
+    all.0.extend(rest.0);
+    all.1.extend(rest.1);
+    all.2.extend(rest.2);
+    Ok(all)
+}
+
+/// Sellers, buyers, and the excluded with why.
+type Eligible<'a> = (Vec<Order<'a>>, Vec<Order<'a>>, Vec<(B256, Exclusion)>);
+
+/// The first index at or after `i` where a new maker starts (or the end).
+fn maker_boundary_near(sorted: &[&Intent], i: usize) -> usize {
+    let mut i = i.min(sorted.len());
+    while i > 0 && i < sorted.len() && sorted[i].maker == sorted[i - 1].maker {
+        i += 1;
+    }
+    i
+}
+
+/// [`eligible`] over a run of intents in (maker, id) order that holds each of its makers whole.
+fn eligible_run<'a>(
+    sorted: &[&'a Intent],
+    balances: &BTreeMap<Token, BTreeMap<B256, U256>>,
+    now: u64,
+) -> Result<Eligible<'a>> {
+    let from = sorted.first().map(|i| i.maker).unwrap_or_default();
+    let mut holdings = [Token::Myco, Token::Usdc].map(|t| Holdings::new(balances.get(&t), &from, sorted.len()));
+    // What the current maker's earlier intents reserved, per token (makers come one after another).
+    let mut maker: Option<&B256> = None;
+    let mut reserved = [U256::ZERO; 2];
+    let (mut sellers, mut buyers, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
+    for &intent in sorted {
         let (side, limit) = match intent.sell_token {
             // A seller's limit is a least price: round it up, so no fill is worse than asked.
-            Token::Myco => (Side::SellMyco, fixed::mul_div_up(intent.min_buy, PRICE_SCALE, intent.sell_amount)?),
+            Token::Myco => (&mut sellers, fixed::mul_div_up(intent.min_buy, PRICE_SCALE, intent.sell_amount)?),
             // A buyer's limit is a most price: round it down.
-            Token::Usdc => (Side::BuyMyco, fixed::mul_div(intent.sell_amount, PRICE_SCALE, intent.min_buy)?),
+            Token::Usdc => (&mut buyers, fixed::mul_div(intent.sell_amount, PRICE_SCALE, intent.min_buy)?),
         };
-        let order = Order { intent, side, limit };
         if intent.valid_until < now {
-            out.push((order, Some(Exclusion::Expired)));
+            excluded.push((intent.id, Exclusion::Expired));
             continue;
         }
-        let held = balances.get(&intent.sell_token).and_then(|b| b.get(&intent.maker)).copied().unwrap_or_default();
-        let used = reserved.entry((intent.maker, intent.sell_token)).or_default();
-        if held.saturating_sub(*used) < intent.sell_amount {
-            out.push((order, Some(Exclusion::Uncovered)));
+        if maker != Some(&intent.maker) {
+            maker = Some(&intent.maker);
+            reserved = [U256::ZERO; 2];
+        }
+        let token = match intent.sell_token {
+            Token::Myco => 0,
+            Token::Usdc => 1,
+        };
+        let held = holdings[token].of(&intent.maker);
+        if held.saturating_sub(reserved[token]) < intent.sell_amount {
+            excluded.push((intent.id, Exclusion::Uncovered));
             continue;
         }
-        *used += intent.sell_amount;
-        out.push((order, None));
+        reserved[token] += intent.sell_amount;
+        side.push(Order::new(intent, limit));
     }
-    Ok(out)
+    Ok((sellers, buyers, excluded))
+}
+
+/// One token's balances, asked for makers in ascending order from `from`: a walk along the map when the
+/// questions are about as many as the balances (no search per maker), a lookup each when they are far fewer.
+struct Holdings<'m> {
+    map: Option<&'m BTreeMap<B256, U256>>,
+    walk: Option<std::iter::Peekable<std::collections::btree_map::Range<'m, B256, U256>>>,
+}
+
+impl<'m> Holdings<'m> {
+    fn new(map: Option<&'m BTreeMap<B256, U256>>, from: &B256, questions: usize) -> Self {
+        let walk = map.filter(|m| m.len() <= questions.saturating_mul(16)).map(|m| m.range::<B256, _>(from..).peekable());
+        Self { map, walk }
+    }
+
+    fn of(&mut self, maker: &B256) -> U256 {
+        match &mut self.walk {
+            Some(walk) => {
+                while walk.next_if(|(k, _)| *k < maker).is_some() {}
+                walk.peek().filter(|(k, _)| *k == maker).map(|(_, v)| **v).unwrap_or_default()
+            }
+            None => self.map.and_then(|m| m.get(maker)).copied().unwrap_or_default(),
+        }
+    }
 }
 
 /// The price with the largest matched volume among every limit and the spot price; ties go to the price nearest
-/// the spot, then the lower. `None` when nothing crosses.
+/// the spot, then the lower. `None` when nothing crosses. One sweep over the candidates in rising order: the
+/// sellers a price meets only grow along it and the buyers only shrink, so each side is a moving prefix.
 fn clearing_price(sellers: &[Order], buyers: &[Order], spot: U256) -> Result<Option<U256>> {
     if sellers.is_empty() || buyers.is_empty() {
         return Ok(None);
     }
     let supply: Vec<U256> = prefix(sellers.iter().map(|o| o.intent.sell_amount));
     let budget: Vec<U256> = prefix(buyers.iter().map(|o| o.intent.sell_amount));
+    let (mut asks_met, mut bids_met) = (0, buyers.len());
     let mut best: Option<(U256, U256)> = None; // (volume, price)
-    let candidates = sellers.iter().chain(buyers).map(|o| o.limit).chain(std::iter::once(spot));
-    for p in candidates.filter(|p| !p.is_zero()) {
-        let s = supply[sellers.partition_point(|o| o.limit <= p)];
-        let b = budget[buyers.partition_point(|o| o.limit >= p)];
+    let mut last = U256::ZERO;
+    // Limits repeat (round prices): each distinct price is weighed once.
+    for p in rising_prices(sellers, buyers, spot) {
+        if p == last {
+            continue;
+        }
+        last = p;
+        while asks_met < sellers.len() && sellers[asks_met].limit <= p {
+            asks_met += 1;
+        }
+        while bids_met > 0 && buyers[bids_met - 1].limit < p {
+            bids_met -= 1;
+        }
+        let (s, b) = (supply[asks_met], budget[bids_met]);
+        if s.is_zero() || b.is_zero() {
+            continue;
+        }
         let volume = s.min(fixed::mul_div(b, PRICE_SCALE, p)?);
         let better = match best {
             None => true,
@@ -253,14 +386,23 @@ fn clearing_price(sellers: &[Order], buyers: &[Order], spot: U256) -> Result<Opt
     Ok(best.filter(|(v, _)| !v.is_zero()).map(|(_, p)| p))
 }
 
+/// Every seller's and buyer's limit and the spot, in rising order (a merge of the two sorted sides).
+fn rising_prices<'o>(sellers: &'o [Order], buyers: &'o [Order], spot: U256) -> impl Iterator<Item = U256> + 'o {
+    let mut asks = sellers.iter().map(|o| o.limit).peekable();
+    let mut bids = buyers.iter().rev().map(|o| o.limit).peekable();
+    let mut spot = Some(spot);
+    std::iter::from_fn(move || {
+        let next = [asks.peek().copied(), bids.peek().copied(), spot].into_iter().flatten().min()?;
+        if asks.next_if_eq(&next).is_none() && bids.next_if_eq(&next).is_none() {
+            spot = None;
+        }
+        Some(next)
+    })
+}
+
 /// How much each seller sells and each buyer buys: both sides fill in sort order up to the same MYCO volume; an
 /// intent that does not allow partial fills is filled whole or skipped.
-fn settle_volumes(
-    sellers: &[&Order],
-    sell_caps: &[U256],
-    buyers: &[&Order],
-    buy_caps: &[U256],
-) -> (Vec<U256>, Vec<U256>) {
+fn settle_volumes(sellers: &[Order], sell_caps: &[U256], buyers: &[Order], buy_caps: &[U256]) -> (Vec<U256>, Vec<U256>) {
     let mut target = sell_caps.iter().copied().sum::<U256>().min(buy_caps.iter().copied().sum());
     loop {
         let sold = greedy(sellers, sell_caps, target);
@@ -274,7 +416,7 @@ fn settle_volumes(
     }
 }
 
-fn greedy(orders: &[&Order], caps: &[U256], target: U256) -> Vec<U256> {
+fn greedy(orders: &[Order], caps: &[U256], target: U256) -> Vec<U256> {
     let mut left = target;
     orders
         .iter()
@@ -302,5 +444,7 @@ fn prefix(values: impl Iterator<Item = U256>) -> Vec<U256> {
     out
 }
 
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 mod tests;

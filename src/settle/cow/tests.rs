@@ -162,4 +162,59 @@ proptest! {
         let b = auction(&shuffled, &rich(&shuffled), 50, ONE).unwrap();
         prop_assert_eq!(a, b);
     }
+
+    /// The auction against the reference model (the first, straightforward form of the same rules): the same
+    /// outcome, field for field, with makers short of balance, expired intents and any spot.
+    #[test]
+    fn the_auction_matches_the_reference_model(
+        intents in arb_intents(), spot_bps in 850u64..1_150, short in any::<u64>(), expiring in any::<u64>(),
+    ) {
+        let mut intents = intents;
+        for (k, i) in intents.iter_mut().enumerate() {
+            if expiring >> (k % 64) & 1 == 1 && k % 3 == 0 { i.valid_until = 10; }
+        }
+        let mut balances = rich(&intents);
+        for (k, b) in balances.values_mut().flat_map(|m| m.values_mut()).enumerate() {
+            if short >> (k % 64) & 1 == 1 { *b /= U256::from(2); }
+        }
+        let spot = ONE * U256::from(spot_bps) / U256::from(1000);
+        prop_assert_eq!(auction(&intents, &balances, 50, spot), super::reference::auction(&intents, &balances, 50, spot));
+    }
+}
+
+/// Past [`PARALLEL_FROM`] the auction splits its work over threads (eligibility in runs of whole makers, the
+/// sides' sorts and fills): the outcome is still the reference model's, with makers of several intents across
+/// the split and makers short of balance.
+#[test]
+fn a_large_auction_on_several_threads_matches_the_reference_model() {
+    // Halfway (30,001) is not a multiple of three: a cut there would split a maker.
+    let n = 3 * PARALLEL_FROM + 2;
+    let intents: Vec<Intent> = (0..n)
+        .map(|k| {
+            let h = alloy::primitives::keccak256((k as u64).to_be_bytes());
+            let word = |i: usize| u64::from_be_bytes(h[i..i + 8].try_into().unwrap());
+            let maker = alloy::primitives::keccak256(((k / 3) as u64).to_be_bytes());
+            // A maker's intents all sell the same amount of one token, so its reservations stack up.
+            let (size, bps) = (1 + u64::from_be_bytes(maker[..8].try_into().unwrap()) % 1_000, 950 + word(8) % 101);
+            let mut i = if maker[0] % 2 == 0 {
+                let usdc = U256::from(size * bps) * U256::from(USDC) / U256::from(1000);
+                intent(0, 0, Token::Myco, U256::from(size) * U256::from(MYCO), usdc, h[17] % 4 != 0)
+            } else {
+                let myco = U256::from(size) * U256::from(MYCO) * U256::from(1000) / U256::from(bps);
+                intent(0, 0, Token::Usdc, U256::from(size) * U256::from(USDC), myco, h[17] % 4 != 0)
+            };
+            i.id = h;
+            // Three intents a maker, so a cut between threads that ignored makers would split one.
+            i.maker = maker;
+            i
+        })
+        .collect();
+    let mut balances = rich(&intents);
+    // Every maker covers one of its intents (the lowest id); the last maker, with two, covers neither.
+    for b in balances.values_mut().flat_map(|m| m.values_mut()) {
+        *b /= U256::from(3);
+    }
+    let fast = auction(&intents, &balances, 50, ONE).unwrap();
+    assert!(fast.fills.len() > n / 10 && fast.excluded.len() > n / 2, "a market with fills and exclusions");
+    assert_eq!(fast, super::reference::auction(&intents, &balances, 50, ONE).unwrap());
 }
