@@ -196,12 +196,12 @@ fn a_large_auction_on_several_threads_matches_the_reference_model() {
             let maker = alloy::primitives::keccak256(((k / 3) as u64).to_be_bytes());
             // A maker's intents all sell the same amount of one token, so its reservations stack up.
             let (size, bps) = (1 + u64::from_be_bytes(maker[..8].try_into().unwrap()) % 1_000, 950 + word(8) % 101);
-            let mut i = if maker[0] % 2 == 0 {
+            let mut i = if maker[0].is_multiple_of(2) {
                 let usdc = U256::from(size * bps) * U256::from(USDC) / U256::from(1000);
-                intent(0, 0, Token::Myco, U256::from(size) * U256::from(MYCO), usdc, h[17] % 4 != 0)
+                intent(0, 0, Token::Myco, U256::from(size) * U256::from(MYCO), usdc, !h[17].is_multiple_of(4))
             } else {
                 let myco = U256::from(size) * U256::from(MYCO) * U256::from(1000) / U256::from(bps);
-                intent(0, 0, Token::Usdc, U256::from(size) * U256::from(USDC), myco, h[17] % 4 != 0)
+                intent(0, 0, Token::Usdc, U256::from(size) * U256::from(USDC), myco, !h[17].is_multiple_of(4))
             };
             i.id = h;
             // Three intents a maker, so a cut between threads that ignored makers would split one.
