@@ -29,16 +29,21 @@ pub fn join<RA: Send, RB: Send>(
 /// `out[i] = f(&items[i])` for every `i`, each core taking one contiguous run of at least `min_run` items.
 pub fn map_into<T: Sync, R: Send>(items: &[T], out: &mut [R], min_run: usize, f: impl Fn(&T) -> R + Sync) {
     assert_eq!(items.len(), out.len(), "one output slot per item");
-    let threads = cores().min(items.len() / min_run.max(1)).max(1);
+    fill(out, min_run, |i| f(&items[i]));
+}
+
+/// `out[i] = f(i)` for every `i`, each core taking one contiguous run of at least `min_run` slots.
+pub fn fill<R: Send>(out: &mut [R], min_run: usize, f: impl Fn(usize) -> R + Sync) {
+    let threads = cores().min(out.len() / min_run.max(1)).max(1);
     if threads == 1 {
-        out.iter_mut().zip(items).for_each(|(o, i)| *o = f(i));
+        out.iter_mut().enumerate().for_each(|(i, o)| *o = f(i));
         return;
     }
-    let run = items.len().div_ceil(threads);
+    let run = out.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        for (items, out) in items.chunks(run).zip(out.chunks_mut(run)) {
+        for (k, out) in out.chunks_mut(run).enumerate() {
             let f = &f;
-            scope.spawn(move || out.iter_mut().zip(items).for_each(|(o, i)| *o = f(i)));
+            scope.spawn(move || out.iter_mut().enumerate().for_each(|(i, o)| *o = f(k * run + i)));
         }
     });
 }

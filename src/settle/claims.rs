@@ -8,13 +8,13 @@
 //! redemption curve.
 
 use alloy::primitives::{Address, B256, U256, keccak256};
-use alloy::sol_types::SolValue;
 
 use super::fixed::{self, MathError};
 use super::{MerkleTree, flow, pamm};
 use crate::ingest::BatchState;
 use crate::ingest::document::FlowTracker;
 use crate::ingest::intent::Token;
+use crate::parallel;
 
 /// USDC units → WAD.
 const WAD_PER_USDC_UNIT: U256 = U256::from_limbs([1_000_000_000_000, 0, 0, 0]);
@@ -66,19 +66,27 @@ impl Claim {
 
     /// The claim's leaf hash in `domain`.
     pub fn leaf(&self, domain: &ClaimDomain) -> B256 {
-        let encoded = (
-            U256::from(domain.chain_id),
-            domain.escrow,
-            self.claim_id,
-            self.account,
-            self.recipient,
-            self.myco_amount,
-            self.flow_penalty,
-            self.epoch,
-            self.prior_redeemed,
-        )
-            .abi_encode();
-        keccak256(keccak256(encoded))
+        keccak256(keccak256(self.leaf_preimage(domain)))
+    }
+
+    /// `abi.encode` of the leaf's nine values, each in its own 32-byte word, written on the stack: a tree of a
+    /// million claims allocates nothing per leaf.
+    fn leaf_preimage(&self, domain: &ClaimDomain) -> [u8; 9 * 32] {
+        let mut words = [[0u8; 32]; 9];
+        words[0] = U256::from(domain.chain_id).to_be_bytes();
+        words[1][12..].copy_from_slice(domain.escrow.as_slice());
+        words[2] = self.claim_id.to_be_bytes();
+        words[3] = self.account.0;
+        words[4][12..].copy_from_slice(self.recipient.as_slice());
+        words[5] = self.myco_amount.to_be_bytes();
+        words[6] = self.flow_penalty.to_be_bytes();
+        words[7][24..].copy_from_slice(&self.epoch.to_be_bytes());
+        words[8] = self.prior_redeemed.to_be_bytes();
+        let mut out = [0u8; 9 * 32];
+        for (chunk, word) in out.chunks_exact_mut(32).zip(&words) {
+            chunk.copy_from_slice(word);
+        }
+        out
     }
 
     /// The USDC (6 decimals) the escrow pays for this claim under `figures`, exactly as `USDCEscrow._payout`:
@@ -94,6 +102,13 @@ impl Claim {
         let usd = through.saturating_sub(before);
         Ok(fixed::mul_div(usd, fixed::ONE, self.flow_penalty)? / WAD_PER_USDC_UNIT)
     }
+}
+
+/// The leaves of `claims` in `domain`, in order; a large set is hashed on every core.
+pub fn leaves(claims: &[Claim], domain: &ClaimDomain) -> Vec<B256> {
+    let mut out = vec![B256::ZERO; claims.len()];
+    parallel::map_into(claims, &mut out, super::merkle::PARALLEL_FROM, |c| c.leaf(domain));
+    out
 }
 
 /// The flow penalty attested for every claim of `account` in an epoch (docs/settlement-math.md, "Flow dampening"), from the certified
@@ -178,7 +193,7 @@ impl EpochSettlement {
                 prior_redeemed: prior[&w.claim_id],
             })
             .collect();
-        let tree = MerkleTree::new(claims.iter().map(|c| c.leaf(&domain)).collect());
+        let tree = MerkleTree::new(leaves(&claims, &domain));
         let r = &state.reserve;
         let elapsed = state.timestamp.saturating_sub(r.redemption_updated);
         let figures = CommittedFigures {
@@ -219,6 +234,28 @@ mod tests {
 
     fn tracker(flow: u64, t_last: u64) -> FlowTracker {
         FlowTracker { flow: myco(flow), t_last, memory: flow::DEFAULT_MEMORY, threshold: flow::DEFAULT_THRESHOLD }
+    }
+
+    proptest::proptest! {
+        /// The preimage written word by word on the stack is alloy's `abi_encode` of the same nine values.
+        #[test]
+        fn the_leaf_preimage_is_the_abi_encoding(
+            words in proptest::prelude::any::<[[u64; 4]; 5]>(), addresses in proptest::prelude::any::<[[u8; 20]; 2]>(),
+            account in proptest::prelude::any::<[u8; 32]>(), chain_id: u64, epoch: u64,
+        ) {
+            use alloy::sol_types::SolValue;
+            let [claim_id, myco_amount, flow_penalty, prior_redeemed, _] = words.map(U256::from_limbs);
+            let domain = ClaimDomain { chain_id, escrow: Address::from(addresses[0]) };
+            let claim = Claim {
+                claim_id, account: B256::from(account), recipient: Address::from(addresses[1]), myco_amount,
+                flow_penalty, epoch, prior_redeemed,
+            };
+            let encoded = (
+                U256::from(chain_id), domain.escrow, claim_id, claim.account, claim.recipient, myco_amount,
+                flow_penalty, epoch, prior_redeemed,
+            ).abi_encode();
+            proptest::prop_assert_eq!(claim.leaf_preimage(&domain).to_vec(), encoded);
+        }
     }
 
     #[test]

@@ -6,6 +6,11 @@
 
 use alloy::primitives::{B256, keccak256};
 
+use crate::parallel;
+
+/// Levels and leaf sets at least this long are hashed, and sorted, on every core.
+pub const PARALLEL_FROM: usize = 16_384;
+
 /// A complete tree over a set of leaf hashes.
 #[derive(Debug, Clone)]
 pub struct MerkleTree {
@@ -14,20 +19,27 @@ pub struct MerkleTree {
 }
 
 impl MerkleTree {
-    /// Builds the tree over `leaves` (already hashed), in any order.
+    /// Builds the tree over `leaves` (already hashed), in any order. Large trees sort their leaves and hash each
+    /// level on every core; the result is the same.
     pub fn new(mut leaves: Vec<B256>) -> Self {
-        leaves.sort_unstable();
         let n = leaves.len();
         if n == 0 {
             return Self { nodes: Vec::new(), leaf_count: 0 };
         }
         let len = 2 * n - 1;
         let mut nodes = vec![B256::ZERO; len];
-        for (i, leaf) in leaves.into_iter().enumerate() {
-            nodes[len - 1 - i] = leaf;
-        }
-        for i in (0..len - n).rev() {
-            nodes[i] = hash_pair(&nodes[2 * i + 1], &nodes[2 * i + 2]);
+        sort_descending_into(&mut leaves, &mut nodes[len - n..]);
+        // Level d holds nodes 2^d − 1 .. 2^(d+1) − 1; its children all sit past it, so each level is one pass
+        // that reads only the level below.
+        let internal = len - n;
+        let mut starts: Vec<usize> = (0..usize::BITS).map(|d| (1usize << d) - 1).take_while(|&s| s < internal).collect();
+        while let Some(start) = starts.pop() {
+            let end = (2 * start + 1).min(internal);
+            let (parents, below) = nodes.split_at_mut(end);
+            parallel::fill(&mut parents[start..], PARALLEL_FROM, |i| {
+                let child = 2 * (start + i) + 1 - end;
+                hash_pair(&below[child], &below[child + 1])
+            });
         }
         Self { nodes, leaf_count: n }
     }
@@ -72,6 +84,25 @@ pub fn hash_pair(a: &B256, b: &B256) -> B256 {
     keccak256(buf)
 }
 
+/// `leaves` sorted, written into `out` largest first (the order the leaves sit at the end of the tree). A large
+/// set is sorted as two halves on two threads, then merged.
+fn sort_descending_into(leaves: &mut [B256], out: &mut [B256]) {
+    let large = leaves.len() >= PARALLEL_FROM;
+    let (lo, hi) = leaves.split_at_mut(leaves.len() / 2);
+    parallel::join(large, || lo.sort_unstable(), || hi.sort_unstable());
+    let (mut a, mut b) = (lo.len(), hi.len());
+    for slot in out.iter_mut() {
+        // Take the larger of the two halves' remaining tops.
+        if b == 0 || (a > 0 && lo[a - 1] >= hi[b - 1]) {
+            a -= 1;
+            *slot = lo[a];
+        } else {
+            b -= 1;
+            *slot = hi[b];
+        }
+    }
+}
+
 /// Recomputes the root from a leaf and its proof (OpenZeppelin `MerkleProof.processProof`).
 pub fn process_proof(leaf: &B256, proof: &[B256]) -> B256 {
     proof.iter().fold(*leaf, |acc, sibling| hash_pair(&acc, sibling))
@@ -84,6 +115,29 @@ mod tests {
 
     fn leaves(n: usize) -> Vec<B256> {
         (0..n).map(|i| keccak256((i as u64).to_be_bytes())).collect()
+    }
+
+    /// The tree as first written (one thread, one sort, node by node from the last), as a reference.
+    fn reference_nodes(mut leaves: Vec<B256>) -> Vec<B256> {
+        leaves.sort_unstable();
+        let (n, len) = (leaves.len(), 2 * leaves.len() - 1);
+        let mut nodes = vec![B256::ZERO; len];
+        for (i, leaf) in leaves.into_iter().enumerate() {
+            nodes[len - 1 - i] = leaf;
+        }
+        for i in (0..len - n).rev() {
+            nodes[i] = hash_pair(&nodes[2 * i + 1], &nodes[2 * i + 2]);
+        }
+        nodes
+    }
+
+    #[test]
+    fn a_tree_built_on_several_threads_is_node_for_node_the_reference() {
+        // Sizes around the threshold and a power of two, where levels end mid-way or exactly.
+        for n in [PARALLEL_FROM - 1, PARALLEL_FROM, 2 * PARALLEL_FROM, 3 * PARALLEL_FROM + 5] {
+            let l = leaves(n);
+            assert_eq!(MerkleTree::new(l.clone()).nodes, reference_nodes(l), "{n} leaves");
+        }
     }
 
     #[test]
