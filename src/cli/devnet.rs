@@ -48,9 +48,14 @@ pub struct SimulateArgs {
     /// Seed for every key and random choice.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Off-chain accounts (the size of the balance maps).
+    /// Off-chain accounts (the size of the balance maps). With --exact, the balance entries of every batch.
     #[arg(long, default_value_t = 100)]
     pub accounts: usize,
+    /// Make every batch exactly --accounts balances, --intents intents, --withdrawals claims and --deposits
+    /// deposits (version 1 batches, for load tests; no transfers), or say why that size cannot be made. Without
+    /// it, a random economy whose sizes grow with its accounts' funds.
+    #[arg(long, conflicts_with_all = ["escrow", "curve"])]
+    pub exact: bool,
     /// Signed intents per epoch.
     #[arg(long, default_value_t = 50)]
     pub intents: usize,

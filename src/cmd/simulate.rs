@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use myco_bridge::devnet::attesters::RunningAttester;
 use myco_bridge::devnet::serve::BatchServer;
-use myco_bridge::devnet::simulate::Network;
+use myco_bridge::devnet::simulate::{Network, Sizes};
 use myco_bridge::devnet::stream::{self, Deposits, EscrowFeed, Sink, StreamOptions};
 use myco_bridge::ingest::certificate::format_keys;
 use myco_bridge::ingest::folder::FolderSource;
@@ -18,8 +18,18 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::devnet::SimulateArgs;
 
 pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let exact = args.exact.then_some(Sizes {
+        balances: args.accounts,
+        intents: args.intents,
+        withdrawals: args.withdrawals,
+        deposits: args.deposits,
+    });
+    if let Some(sizes) = exact {
+        sizes.check().context("--exact")?;
+    }
     let shutdown = CancellationToken::new();
-    let (validators, accounts) = (args.validators as usize, args.accounts);
+    // An exact network keys only its makers (derived as it needs them), not every account.
+    let (validators, accounts) = (args.validators as usize, if args.exact { 0 } else { args.accounts });
     let (mut network, history) = match &args.out {
         Some(dir) => {
             let history =
@@ -68,6 +78,7 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         withdrawals: args.withdrawals,
         faults: args.faults.into_iter().collect(),
         settlements,
+        exact,
     };
     let stop = shutdown.clone();
     tokio::spawn(async move {

@@ -152,6 +152,9 @@ pub struct StreamOptions {
     pub faults: BTreeMap<u64, Fault>,
     /// For a version 2 network: where executed settlements are read, to apply them.
     pub settlements: Option<SettlementFeed>,
+    /// Epochs of exactly this size instead of the random economy (`simulate --exact`; version 1): the
+    /// deposit, transfer, intent and withdrawal options above are not used.
+    pub exact: Option<super::simulate::Sizes>,
 }
 
 /// Where a version 2 network reads each epoch's executed settlement: the curve's `EpochSettled` logs.
@@ -196,30 +199,9 @@ pub async fn run(
             return Ok(network.epoch());
         }
         let epoch = network.epoch() + 1;
-        let accounts = network.accounts();
-        let deposits = options.deposits.next(epoch, &accounts).await?;
-        let withdrawals = accounts
-            .iter()
-            .filter(|a| !network.balance(Token::Myco, a).is_zero())
-            .take(options.withdrawals)
-            .map(|a| WithdrawalAsk {
-                account: *a,
-                amount: network.balance(Token::Myco, a) / U256::from(10),
-                recipient: Address::from_slice(&keccak256(a)[12..]),
-            })
-            .collect();
-        let settlements = match &options.settlements {
-            Some(feed) => feed.ready(network).await?,
-            None => Vec::new(),
-        };
-        let inputs = EpochInputs {
-            timestamp: super::unix_now(),
-            deposits,
-            withdrawals,
-            transfers: options.transfers,
-            intents: options.intents,
-            settlements,
-            ..Default::default()
+        let inputs = match options.exact {
+            Some(sizes) => EpochInputs { timestamp: super::unix_now(), exact: Some(sizes), ..Default::default() },
+            None => random_inputs(network, options, epoch).await?,
         };
         let produced = network.next_batch(&inputs);
         match options.faults.get(&epoch) {
@@ -244,6 +226,36 @@ pub async fn run(
             return Ok(network.epoch());
         }
     }
+}
+
+/// The next epoch's inputs for the network's random economy: deposits from `options`' feed, a tenth of the
+/// MYCO of the first holders withdrawn, executed settlements to apply.
+async fn random_inputs(network: &Network, options: &mut StreamOptions, epoch: u64) -> std::io::Result<EpochInputs> {
+    let accounts = network.accounts();
+    let deposits = options.deposits.next(epoch, &accounts).await?;
+    let withdrawals = accounts
+        .iter()
+        .filter(|a| !network.balance(Token::Myco, a).is_zero())
+        .take(options.withdrawals)
+        .map(|a| WithdrawalAsk {
+        account: *a,
+        amount: network.balance(Token::Myco, a) / U256::from(10),
+        recipient: Address::from_slice(&keccak256(a)[12..]),
+        })
+        .collect();
+    let settlements = match &options.settlements {
+        Some(feed) => feed.ready(network).await?,
+        None => Vec::new(),
+    };
+    Ok(EpochInputs {
+        timestamp: super::unix_now(),
+        deposits,
+        withdrawals,
+        transfers: options.transfers,
+        intents: options.intents,
+        settlements,
+        ..Default::default()
+    })
 }
 
 /// Sleeps; false if shutdown came first.

@@ -19,7 +19,10 @@ use crate::settle::WAD;
 
 mod activity;
 mod ledger;
+mod load;
 mod reserve;
+
+pub use load::{LARGEST, SizeError, Sizes};
 
 use reserve::{Redeemed, redeemed};
 
@@ -67,6 +70,9 @@ pub struct EpochInputs {
     pub settlements: Vec<crate::ingest::document::AppliedSettlement>,
     /// Version 2: certified revaluations besides the write-down (after the previous claims are paid).
     pub revaluations: Vec<crate::ingest::document::Revaluation>,
+    /// Version 1: an epoch of exactly this size (checked by [`Sizes::check`]) instead of the random economy; the
+    /// lists above other than the timestamp are not used.
+    pub exact: Option<Sizes>,
 }
 
 /// One produced batch.
@@ -106,6 +112,8 @@ pub struct Network {
     rng: SplitMix64,
     /// Version 2's bookkeeping, when the network writes version 2 batches.
     ledger: Option<ledger::Books>,
+    /// The accounts of exact-size epochs.
+    holders: load::Holders,
 }
 
 impl Network {
@@ -132,6 +140,7 @@ impl Network {
             next_claim_id: 1,
             rng: SplitMix64(seed),
             ledger: None,
+            holders: load::Holders::new(seed),
         }
     }
 
@@ -166,6 +175,8 @@ impl Network {
         network.last_timestamp = last.timestamp;
         let highest = history.iter().flat_map(|(_, s)| s.withdrawals.iter().map(|w| w.claim_id)).max();
         network.next_claim_id = highest.map_or(1, |id| id.saturating_to::<u64>().saturating_add(1));
+        let deposited = history.iter().flat_map(|(_, s)| s.deposits.iter().map(|d| d.deposit_id)).max();
+        network.holders.next_deposit_id = deposited.map_or(1, |id| id.saturating_add(1));
         network.rng = SplitMix64(seed ^ last.epoch.rotate_left(32));
         if last.ledger.is_some() {
             network.ledger = Some(ledger::Books::resume(history));
@@ -245,6 +256,9 @@ impl Network {
     fn next_state(&mut self, inputs: &EpochInputs) -> BatchState {
         if self.ledger.is_some() {
             return self.next_ledger_state(inputs);
+        }
+        if let Some(sizes) = inputs.exact {
+            return self.next_exact_state(inputs, sizes);
         }
         self.epoch += 1;
         let paid_usd = self.pay_previous_claims();
