@@ -11,10 +11,10 @@ use std::process::{Command, Stdio};
 use alloy::primitives::{Address, B256, U256, keccak256};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use myco_bridge::ingest::intent::{Intent, Token};
-use myco_bridge::settle::curve::Curve;
-use myco_bridge::settle::fixed::{self, ONE};
 use myco_bridge::parallel;
 use myco_bridge::settle::claims::leaves;
+use myco_bridge::settle::curve::Curve;
+use myco_bridge::settle::fixed::{self, ONE};
 use myco_bridge::settle::{Claim, ClaimDomain, CommittedFigures, MerkleTree, cow, merkle, pamm};
 
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];

@@ -11,11 +11,7 @@ pub fn cores() -> usize {
 }
 
 /// `(a(), b())`: on two threads when `large` and the machine has a second core, else one after the other.
-pub fn join<RA: Send, RB: Send>(
-    large: bool,
-    a: impl FnOnce() -> RA + Send,
-    b: impl FnOnce() -> RB + Send,
-) -> (RA, RB) {
+pub fn join<RA: Send, RB: Send>(large: bool, a: impl FnOnce() -> RA + Send, b: impl FnOnce() -> RB + Send) -> (RA, RB) {
     if !large || cores() == 1 {
         return (a(), b());
     }

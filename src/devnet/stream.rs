@@ -238,9 +238,9 @@ async fn random_inputs(network: &Network, options: &mut StreamOptions, epoch: u6
         .filter(|a| !network.balance(Token::Myco, a).is_zero())
         .take(options.withdrawals)
         .map(|a| WithdrawalAsk {
-        account: *a,
-        amount: network.balance(Token::Myco, a) / U256::from(10),
-        recipient: Address::from_slice(&keccak256(a)[12..]),
+            account: *a,
+            amount: network.balance(Token::Myco, a) / U256::from(10),
+            recipient: Address::from_slice(&keccak256(a)[12..]),
         })
         .collect();
     let settlements = match &options.settlements {

@@ -2,6 +2,7 @@
 //! credits and outputs stored in one transaction.
 
 use alloy::primitives::B256;
+use tracing::Instrument;
 
 use crate::Result;
 use crate::ingest::Batch;
@@ -31,16 +32,24 @@ pub(super) async fn accept(
     params: &pamm::Params,
     domain: ClaimDomain,
 ) -> Result<Accepted> {
-    let settlement = EpochSettlement::compute(&batch.state, params, domain);
-    let outputs = epoch_outputs(batch, &settlement, params);
-    let mut tx = store::begin(pool).await?;
-    batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
-    claims::insert_all(&mut tx, &settlement).await?;
-    credits::insert_all(&mut tx, batch.epoch.into(), &batch.state.deposits).await?;
-    if let Some(outputs) = &outputs {
-        store::outputs::insert(&mut tx, outputs).await?;
+    // Stages, as spans: their durations are in the logs at debug level and in the end-to-end benchmark.
+    let (settlement, outputs) = tracing::info_span!("settle").in_scope(|| {
+        let settlement = EpochSettlement::compute(&batch.state, params, domain);
+        let outputs = epoch_outputs(batch, &settlement, params);
+        (settlement, outputs)
+    });
+    async {
+        let mut tx = store::begin(pool).await?;
+        batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
+        claims::insert_all(&mut tx, &settlement).await?;
+        credits::insert_all(&mut tx, batch.epoch.into(), &batch.state.deposits).await?;
+        if let Some(outputs) = &outputs {
+            store::outputs::insert(&mut tx, outputs).await?;
+        }
+        tx.commit().await.map_err(store::Error::from)
     }
-    tx.commit().await.map_err(store::Error::from)?;
+    .instrument(tracing::info_span!("store"))
+    .await?;
     tracing::info!(
         digest = %batch.digest,
         root = %settlement.root(),

@@ -17,6 +17,8 @@ mod holdings;
 mod quarantine;
 mod verify;
 
+use tracing::Instrument;
+
 use crate::Result;
 use crate::ingest::source::Candidate;
 use crate::ingest::{self, Batch, Source, SourceConfig, ValidatorSet, Verifier};
@@ -103,7 +105,10 @@ impl Reader {
             }
             let mut chosen: Option<(Batch, String)> = None;
             for Candidate { origin, bytes } in fetched.candidates {
-                match verify::verify(&self.pool, verifier, &bytes).await {
+                let verified = verify::verify(&self.pool, verifier, &bytes)
+                    .instrument(tracing::info_span!("ingest", epoch, bytes = bytes.len()))
+                    .await;
+                match verified {
                     Ok(batch) => match &chosen {
                         None => chosen = Some((batch, origin)),
                         Some((first, _)) if first.digest == batch.digest => {}

@@ -2,6 +2,7 @@
 //! curve orders; exactly once each, recovering what an earlier run sent from the chain.
 
 use alloy::primitives::U256;
+use tracing::Instrument;
 
 use super::Relayer;
 use crate::attest::{self, collect::Collector};
@@ -43,36 +44,41 @@ impl Relayer {
             self.settle_net_orders(settler, epoch, params).await?;
         }
         for batch in batches::uncommitted(&self.pool).await? {
-            // Every earlier epoch is settled by now, so the audit sees what the chain executed before this batch.
-            self.audit_before_commit(&batch, params).await?;
-            let root = attest::commitment::of_stored(&self.pool, &batch).await?;
-            // A commitment already on chain is compared, not signed again; a new one needs a quorum of attesters
-            // over our own computation.
-            let attested = if root.epoch <= submitter.latest_epoch().await? {
-                Vec::new()
-            } else {
-                collector.collect(&self.pool, &root, &submitter.quorum().await?).await?
-            };
-            let (attested_by, signatures): (Vec<_>, Vec<_>) = attested.into_iter().unzip();
-            let (tx_hash, block_number, gas_used) = match submitter.submit(&root, signatures).await? {
-                Outcome::Committed { tx_hash, block_number, gas_used } => {
-                    (Some(tx_hash), Some(block_number), Some(gas_used))
-                }
-                Outcome::AlreadyOnChain => (None, None, None),
-            };
-            let record = commitments::Commitment {
-                epoch: batch.epoch,
-                state_root: batch.state_root,
-                tx_hash,
-                block_number,
-                gas_used,
-                final_at: Some(submitter.final_at(batch.epoch).await?),
-                payable_at: Some(
-                    crate::chain::escrow_payable_at(&self.provider, self.config.escrow, batch.epoch).await?,
-                ),
-                attested_by,
-            };
-            commitments::insert(&self.pool, &record).await?;
+            async {
+                // Every earlier epoch is settled by now, so the audit sees what the chain executed before this batch.
+                self.audit_before_commit(&batch, params).await?;
+                let root = attest::commitment::of_stored(&self.pool, &batch).await?;
+                // A commitment already on chain is compared, not signed again; a new one needs a quorum of attesters
+                // over our own computation.
+                let attested = if root.epoch <= submitter.latest_epoch().await? {
+                    Vec::new()
+                } else {
+                    collector.collect(&self.pool, &root, &submitter.quorum().await?).await?
+                };
+                let (attested_by, signatures): (Vec<_>, Vec<_>) = attested.into_iter().unzip();
+                let (tx_hash, block_number, gas_used) = match submitter.submit(&root, signatures).await? {
+                    Outcome::Committed { tx_hash, block_number, gas_used } => {
+                        (Some(tx_hash), Some(block_number), Some(gas_used))
+                    }
+                    Outcome::AlreadyOnChain => (None, None, None),
+                };
+                let record = commitments::Commitment {
+                    epoch: batch.epoch,
+                    state_root: batch.state_root,
+                    tx_hash,
+                    block_number,
+                    gas_used,
+                    final_at: Some(submitter.final_at(batch.epoch).await?),
+                    payable_at: Some(
+                        crate::chain::escrow_payable_at(&self.provider, self.config.escrow, batch.epoch).await?,
+                    ),
+                    attested_by,
+                };
+                commitments::insert(&self.pool, &record).await?;
+                Ok::<_, Error>(())
+            }
+            .instrument(tracing::info_span!("commit", epoch = batch.epoch.0))
+            .await?;
             self.settle_net_orders(settler, batch.epoch, params).await?;
         }
         Ok(())
@@ -81,7 +87,7 @@ impl Relayer {
     /// Executes `epoch`'s net curve orders unless done: the plan is computed once, at the curve's price after the
     /// previous epoch, stored before anything is sent, and resent as stored until the chain has it. An epoch
     /// without orders is settled too, with zeros: the curve takes every committed epoch in turn.
-    #[tracing::instrument(skip_all, fields(epoch = epoch.0))]
+    #[tracing::instrument(name = "net_orders", skip_all, fields(epoch = epoch.0))]
     async fn settle_net_orders(
         &self,
         settler: &CurveSettler,

@@ -32,7 +32,8 @@ impl MerkleTree {
         // Level d holds nodes 2^d − 1 .. 2^(d+1) − 1; its children all sit past it, so each level is one pass
         // that reads only the level below.
         let internal = len - n;
-        let mut starts: Vec<usize> = (0..usize::BITS).map(|d| (1usize << d) - 1).take_while(|&s| s < internal).collect();
+        let mut starts: Vec<usize> =
+            (0..usize::BITS).map(|d| (1usize << d) - 1).take_while(|&s| s < internal).collect();
         while let Some(start) = starts.pop() {
             let end = (2 * start + 1).min(internal);
             let (parents, below) = nodes.split_at_mut(end);

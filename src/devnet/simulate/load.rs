@@ -103,7 +103,6 @@ impl Sizes {
     fn token_of(&self, k: usize) -> Token {
         if (self.sellers()..self.intents).contains(&k) { Token::Usdc } else { Token::Myco }
     }
-
 }
 
 /// The accounts of an exact network: its makers' keys and every holder's id, derived from the seed.
@@ -172,7 +171,9 @@ impl Network {
         if self.holders.makers.len() < sizes.intents {
             let mut keys = vec![SigningKey::from_bytes(&[0; 32]); sizes.intents];
             parallel::fill(&mut keys, 1_024, |k| {
-                SigningKey::from_bytes(&keccak256([&seed.to_be_bytes()[..], b"maker", &(k as u64).to_be_bytes()].concat()).0)
+                SigningKey::from_bytes(
+                    &keccak256([&seed.to_be_bytes()[..], b"maker", &(k as u64).to_be_bytes()].concat()).0,
+                )
             });
             self.holders.makers = keys;
             self.holders.ids.clear();
@@ -325,7 +326,10 @@ mod tests {
             let p = net.next_batch(&exact(sizes, epoch));
             let s = &p.state;
             assert_eq!(s.balances.values().map(|b| b.len()).sum::<usize>(), sizes.balances, "epoch {epoch}");
-            assert_eq!((s.intents.len(), s.withdrawals.len(), s.deposits.len()), (sizes.intents, sizes.withdrawals, sizes.deposits));
+            assert_eq!(
+                (s.intents.len(), s.withdrawals.len(), s.deposits.len()),
+                (sizes.intents, sizes.withdrawals, sizes.deposits)
+            );
             let batch = verifier.verify(&p.bytes).unwrap_or_else(|e| panic!("epoch {epoch}: {e}"));
             verifier.accept(&batch);
         }

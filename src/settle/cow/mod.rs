@@ -331,7 +331,8 @@ struct Holdings<'m> {
 
 impl<'m> Holdings<'m> {
     fn new(map: Option<&'m BTreeMap<B256, U256>>, from: &B256, questions: usize) -> Self {
-        let walk = map.filter(|m| m.len() <= questions.saturating_mul(16)).map(|m| m.range::<B256, _>(from..).peekable());
+        let walk =
+            map.filter(|m| m.len() <= questions.saturating_mul(16)).map(|m| m.range::<B256, _>(from..).peekable());
         Self { map, walk }
     }
 
@@ -402,7 +403,12 @@ fn rising_prices<'o>(sellers: &'o [Order], buyers: &'o [Order], spot: U256) -> i
 
 /// How much each seller sells and each buyer buys: both sides fill in sort order up to the same MYCO volume; an
 /// intent that does not allow partial fills is filled whole or skipped.
-fn settle_volumes(sellers: &[Order], sell_caps: &[U256], buyers: &[Order], buy_caps: &[U256]) -> (Vec<U256>, Vec<U256>) {
+fn settle_volumes(
+    sellers: &[Order],
+    sell_caps: &[U256],
+    buyers: &[Order],
+    buy_caps: &[U256],
+) -> (Vec<U256>, Vec<U256>) {
     let mut target = sell_caps.iter().copied().sum::<U256>().min(buy_caps.iter().copied().sum());
     loop {
         let sold = greedy(sellers, sell_caps, target);

@@ -226,4 +226,3 @@ fn prefix(values: impl Iterator<Item = U256>) -> Vec<U256> {
     }
     out
 }
-
