@@ -10,9 +10,12 @@
 //!
 //! Run: `cargo bench --bench audit` (`AUDIT_BENCH_EPOCHS=200` for a shorter run).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
+use common::wait_until;
 use myco_bridge::audit::{Auditor, Stats};
 use myco_bridge::chain::bindings::{StateCommitment, TestUSDC, USDCEscrow};
 use myco_bridge::chain::send_call;
@@ -30,18 +33,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Epochs the relayer runs ahead of the chain's settlements, as the long conservation test does.
 const RUN_AHEAD: u64 = 4;
-
-async fn wait_until<F, Fut>(what: &str, limit: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 async fn settled(pool: &store::Pool, epoch: u64) -> bool {
     curve::get(pool, Epoch(epoch)).await.unwrap().is_some_and(|r| r.status == curve::Status::Executed)

@@ -15,11 +15,14 @@
 //! Run: `cargo bench --features devnet --bench e2e` (`E2E_SIZES=small,10k` for some sizes only; the sizes are
 //! small, 10k, 100k, 1m). Batches are kept in `target/e2e-batches/` between runs.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::wait_until;
 use myco_bridge::chain::bindings::StateCommitment;
 use myco_bridge::devnet::attesters;
 use myco_bridge::devnet::simulate::{EpochInputs, Network, Sizes};
@@ -116,18 +119,6 @@ fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let line = status.lines().find(|l| l.starts_with(field)).unwrap_or("");
     line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0)
-}
-
-async fn wait_until<F, Fut>(what: &str, limit: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 async fn run(case: &Case, database: &str, times: &StageTimes) -> Measured {
