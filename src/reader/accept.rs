@@ -32,7 +32,8 @@ pub(super) async fn accept(
     params: &pamm::Params,
     domain: ClaimDomain,
 ) -> Result<Accepted> {
-    // Stages, as spans: their durations are in the logs at debug level and in the end-to-end benchmark.
+    // The stages as spans (`settle`, `store`; the reader's `ingest`, the writer's `commit` and `net_orders`): a
+    // tracing subscriber can time them, as the end-to-end benchmark does, and log lines within carry the stage.
     let (settlement, outputs) = tracing::info_span!("settle").in_scope(|| {
         let settlement = EpochSettlement::compute(&batch.state, params, domain);
         let outputs = epoch_outputs(batch, &settlement, params);
