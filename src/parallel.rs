@@ -1,6 +1,6 @@
-//! Work split over the machine's cores with scoped threads. No pool: the callers are few and large (one auction,
-//! one state root, one batch's signatures per epoch), so a thread's start (tens of microseconds) is noise next to
-//! the work it takes, and small inputs stay on the calling thread.
+//! Work split over the machine's cores with scoped threads. No pool: the callers are few and large (one auction and
+//! one state root per epoch), so a thread's start (tens of microseconds) is noise next to the work it takes, and
+//! small inputs stay on the calling thread.
 
 use std::sync::OnceLock;
 
