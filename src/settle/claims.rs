@@ -72,20 +72,18 @@ impl Claim {
     /// `abi.encode` of the leaf's nine values, each in its own 32-byte word, written on the stack: a tree of a
     /// million claims allocates nothing per leaf.
     fn leaf_preimage(&self, domain: &ClaimDomain) -> [u8; 9 * 32] {
-        let mut words = [[0u8; 32]; 9];
-        words[0] = U256::from(domain.chain_id).to_be_bytes();
-        words[1][12..].copy_from_slice(domain.escrow.as_slice());
-        words[2] = self.claim_id.to_be_bytes();
-        words[3] = self.account.0;
-        words[4][12..].copy_from_slice(self.recipient.as_slice());
-        words[5] = self.myco_amount.to_be_bytes();
-        words[6] = self.flow_penalty.to_be_bytes();
-        words[7][24..].copy_from_slice(&self.epoch.to_be_bytes());
-        words[8] = self.prior_redeemed.to_be_bytes();
         let mut out = [0u8; 9 * 32];
-        for (chunk, word) in out.chunks_exact_mut(32).zip(&words) {
-            chunk.copy_from_slice(word);
-        }
+        // Word `i` holds `bytes` right-aligned, as ABI encoding pads addresses and integers on the left.
+        let mut word = |i: usize, bytes: &[u8]| out[32 * (i + 1) - bytes.len()..32 * (i + 1)].copy_from_slice(bytes);
+        word(0, &domain.chain_id.to_be_bytes());
+        word(1, domain.escrow.as_slice());
+        word(2, &self.claim_id.to_be_bytes::<32>());
+        word(3, self.account.as_slice());
+        word(4, self.recipient.as_slice());
+        word(5, &self.myco_amount.to_be_bytes::<32>());
+        word(6, &self.flow_penalty.to_be_bytes::<32>());
+        word(7, &self.epoch.to_be_bytes());
+        word(8, &self.prior_redeemed.to_be_bytes::<32>());
         out
     }
 
@@ -217,8 +215,14 @@ impl EpochSettlement {
 
     /// The proof of `claim`.
     pub fn proof(&self, claim: &Claim) -> Vec<B256> {
+        self.leaf_and_proof(claim).1
+    }
+
+    /// The leaf of `claim` and its proof, the leaf hashed once.
+    pub fn leaf_and_proof(&self, claim: &Claim) -> (B256, Vec<B256>) {
+        let leaf = self.leaf(claim);
         // Every claim of this settlement is a leaf of its tree, by construction.
-        self.tree.proof(&self.leaf(claim)).expect("claim of this epoch is in its tree")
+        (leaf, self.tree.proof(&leaf).expect("claim of this epoch is in its tree"))
     }
 }
 

@@ -24,7 +24,8 @@ pub struct StoredClaim {
 /// Records every claim of an epoch with its proof.
 pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) -> Result<()> {
     for claim in &settlement.claims {
-        let proof: Vec<u8> = settlement.proof(claim).iter().flat_map(|h| h.0).collect();
+        let (leaf, proof) = settlement.leaf_and_proof(claim);
+        let proof: Vec<u8> = proof.iter().flat_map(|h| h.0).collect();
         sqlx::query(
             "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, prior_redeemed,
                                  leaf, proof)
@@ -37,7 +38,7 @@ pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) 
         .bind(claim.myco_amount.to_string())
         .bind(claim.flow_penalty.to_string())
         .bind(claim.prior_redeemed.to_string())
-        .bind(settlement.leaf(claim).as_slice())
+        .bind(leaf.as_slice())
         .bind(proof)
         .execute(&mut *conn)
         .await?;

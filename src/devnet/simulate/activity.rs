@@ -93,37 +93,45 @@ impl Network {
                 (true, false) => false,
                 (false, false) => self.rng.below(2) == 0,
             };
-            let (sell_token, buy_token, held) =
-                if sells_myco { (Token::Myco, Token::Usdc, myco) } else { (Token::Usdc, Token::Myco, usdc) };
+            let held = if sells_myco { myco } else { usdc };
             let sell_amount = held / U256::from(2 + self.rng.below(4));
             if sell_amount.is_zero() {
                 continue;
             }
             // Price in basis points of par: 9500..=10500.
             let bps = U256::from(9_500 + self.rng.below(1_001));
-            let min_buy = if sells_myco {
-                sell_amount * bps / U256::from(10_000u64 * MYCO_PER_USDC_UNIT)
-            } else {
-                sell_amount * U256::from(MYCO_PER_USDC_UNIT) * U256::from(10_000) / bps
-            };
-            if min_buy.is_zero() {
+            let id = keccak256([maker.as_slice(), &self.epoch.to_be_bytes(), &(i as u64).to_be_bytes()].concat());
+            let mut intent = near_par(id, maker, sells_myco, sell_amount, bps, now);
+            if intent.min_buy.is_zero() {
                 continue;
             }
-            let id = keccak256([maker.as_slice(), &self.epoch.to_be_bytes(), &(i as u64).to_be_bytes()].concat());
-            let mut intent = Intent {
-                id,
-                maker,
-                sell_token,
-                buy_token,
-                sell_amount,
-                min_buy,
-                valid_until: now + INTENT_LIFETIME_SECS,
-                partial: self.rng.below(2) == 0,
-                signature: [0; 64],
-            };
+            intent.partial = self.rng.below(2) == 0;
             intent.sign(self.chain_id, &key);
             intents.push(intent);
         }
         intents
+    }
+}
+
+/// An unsigned intent of `maker` selling `sell_amount` of MYCO (or of USDC, when not `sells_myco`) for at least
+/// `bps` basis points of par of the other token, valid for an hour from `now`, whole only. Its `min_buy` is zero
+/// when the amount is too small to price; the caller decides.
+pub(super) fn near_par(id: B256, maker: B256, sells_myco: bool, sell_amount: U256, bps: U256, now: u64) -> Intent {
+    let (sell_token, buy_token) = if sells_myco { (Token::Myco, Token::Usdc) } else { (Token::Usdc, Token::Myco) };
+    let min_buy = if sells_myco {
+        sell_amount * bps / U256::from(10_000u64 * MYCO_PER_USDC_UNIT)
+    } else {
+        sell_amount * U256::from(MYCO_PER_USDC_UNIT) * U256::from(10_000) / bps
+    };
+    Intent {
+        id,
+        maker,
+        sell_token,
+        buy_token,
+        sell_amount,
+        min_buy,
+        valid_until: now + INTENT_LIFETIME_SECS,
+        partial: false,
+        signature: [0; 64],
     }
 }

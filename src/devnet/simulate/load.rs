@@ -14,7 +14,8 @@
 use alloy::primitives::{Address, B256, U256, keccak256};
 use ed25519_dalek::SigningKey;
 
-use super::{EpochInputs, INTENT_LIFETIME_SECS, MYCO_PER_USDC_UNIT, Network, WithdrawalAsk};
+use super::activity::near_par;
+use super::{EpochInputs, MYCO_PER_USDC_UNIT, Network, WithdrawalAsk};
 use crate::ingest::BatchState;
 use crate::ingest::document::CreditedDeposit;
 use crate::ingest::intent::{Intent, Token};
@@ -180,11 +181,15 @@ impl Network {
         }
         let makers = self.holders.makers.len();
         let known = self.holders.ids.len();
-        let ids = (known..sizes.balances.max(makers)).map(|k| match k < makers {
-            true => B256::from(self.holders.makers[k].verifying_key().to_bytes()),
-            false => keccak256([&seed.to_be_bytes()[..], b"holder", &(k as u64).to_be_bytes()].concat()),
-        });
-        let ids: Vec<B256> = ids.collect();
+        let ids: Vec<B256> = (known..sizes.balances.max(makers))
+            .map(|k| {
+                if k < makers {
+                    B256::from(self.holders.makers[k].verifying_key().to_bytes())
+                } else {
+                    keccak256([&seed.to_be_bytes()[..], b"holder", &(k as u64).to_be_bytes()].concat())
+                }
+            })
+            .collect();
         self.holders.ids.extend(ids);
     }
 
@@ -238,12 +243,14 @@ impl Network {
 
     /// This epoch's deposits, credited to MYCO holders in turn and converted to MYCO at par at once.
     fn exact_deposits(&mut self, ids: &[B256], sizes: Sizes) -> Vec<CreditedDeposit> {
-        let holders: Vec<usize> = (0..sizes.sellers()).chain(sizes.intents..sizes.balances).collect();
+        // The MYCO holders are the sellers, then everyone after the buyers.
+        let (sellers, holders) = (sizes.sellers(), sizes.sellers() + sizes.balances - sizes.intents);
         let first = self.holders.next_deposit_id;
         self.holders.next_deposit_id += sizes.deposits as u64;
         (first..self.holders.next_deposit_id)
             .map(|deposit_id| {
-                let account = ids[holders[deposit_id as usize % holders.len()]];
+                let j = deposit_id as usize % holders;
+                let account = ids[if j < sellers { j } else { sizes.intents + (j - sellers) }];
                 let amount = U256::from(1_000_000u64 * (1 + deposit_id % 1_000));
                 self.credit(Token::Usdc, account, amount);
                 self.mint(account, amount);
@@ -266,27 +273,16 @@ impl Network {
             .map(|k| {
                 let sells_myco = k < sizes.sellers();
                 let maker = self.holders.ids[k];
-                let (sell_token, buy_token) =
-                    if sells_myco { (Token::Myco, Token::Usdc) } else { (Token::Usdc, Token::Myco) };
-                let held = self.balance(sell_token, &maker);
+                let held = self.balance(if sells_myco { Token::Myco } else { Token::Usdc }, &maker);
                 let sell_amount = held / U256::from(2 + self.rng.below(3));
                 let bps = U256::from(9_500 + self.rng.below(1_001));
-                let min_buy = if sells_myco {
-                    (sell_amount * bps / U256::from(10_000u64 * MYCO_PER_USDC_UNIT)).max(U256::from(1))
-                } else {
-                    sell_amount * U256::from(MYCO_PER_USDC_UNIT) * U256::from(10_000) / bps
-                };
-                Intent {
-                    id: keccak256([maker.as_slice(), &self.epoch.to_be_bytes()].concat()),
-                    maker,
-                    sell_token,
-                    buy_token,
-                    sell_amount,
-                    min_buy,
-                    valid_until: now + INTENT_LIFETIME_SECS,
-                    partial: self.rng.below(2) == 0,
-                    signature: [0; 64],
+                let id = keccak256([maker.as_slice(), &self.epoch.to_be_bytes()].concat());
+                let mut intent = near_par(id, maker, sells_myco, sell_amount, bps, now);
+                if sells_myco {
+                    intent.min_buy = intent.min_buy.max(U256::from(1));
                 }
+                intent.partial = self.rng.below(2) == 0;
+                intent
             })
             .collect();
         let mut signed = unsigned.clone();
