@@ -16,7 +16,7 @@ pub struct EscrowSide {
     provider: DynProvider,
     watcher: Watcher,
     credit_within_epochs: u64,
-    reconciled_at: Option<(u64, usize, u64)>,
+    reconciled_at: Option<(u64, u64, u64, u64)>,
 }
 
 impl EscrowSide {
@@ -30,11 +30,12 @@ impl EscrowSide {
     pub async fn step(&mut self, params: &pamm::Params) -> Result<bool> {
         self.observe_clock().await?;
         let progress = self.watcher.poll(&self.pool).await?;
-        // Either side moving: a new batch, a new escrow event, or the watcher reading past a batch's time.
+        // Either side moving: a new batch, a new escrow event or reorg, or the watcher reading past a batch's time.
         let state = (
             batches::last(&self.pool).await?.map_or(0, |(epoch, _)| epoch.0),
             store::escrow::event_count(&self.pool).await?,
-            store::escrow::batches_behind_watcher(&self.pool).await?,
+            store::escrow::reorg_count(&self.pool).await?,
+            store::escrow::latest_batch_behind_watcher(&self.pool).await?,
         );
         if self.reconciled_at != Some(state) {
             let outcome = crate::reconcile::run(&self.pool, self.credit_within_epochs, params).await?;

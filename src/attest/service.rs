@@ -22,8 +22,8 @@ use super::{AttestationDomain, Error, commitment};
 use crate::backoff::Backoff;
 use crate::health::Health;
 use crate::ids::Epoch;
-use crate::reader::Reader;
 use crate::reader::conservation::LedgerAudit;
+use crate::reader::{DecodedStates, Reader};
 use crate::store::attestations::{self, Signed};
 use crate::store::{Pool, batches};
 use crate::{Handling, Result};
@@ -63,12 +63,14 @@ pub struct Attester {
     key: PrivateKeySigner,
     config: Config,
     health: Arc<Health>,
+    /// The decoded states of the epochs in flight, shared by its reader and its audit.
+    states: DecodedStates,
 }
 
 impl Attester {
     /// An attester signing with `key` (its address must be registered on `StateCommitment` to count).
     pub fn new(pool: Pool, key: PrivateKeySigner, config: Config) -> Self {
-        Self { pool, key, config, health: Arc::default() }
+        Self { pool, key, config, health: Arc::default(), states: DecodedStates::default() }
     }
 
     /// Its address.
@@ -85,6 +87,10 @@ impl Attester {
     /// (a would-be equivocation, an equivocating validator set) halts it with the reason.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let mut reader = Reader::open(self.pool.clone(), &self.config.reader).await?;
+        if self.config.ledger.is_some() {
+            // Only the conservation audit reads the states again.
+            reader = reader.sharing(self.states.clone());
+        }
         tracing::info!(attester = %self.address(), next_epoch = reader.next_epoch(), "attester started");
         let mut backoff = Backoff::default();
         loop {
@@ -130,6 +136,7 @@ impl Attester {
                     document_limits: self.config.reader.document_limits,
                     params: self.config.reader.params,
                     policy: chain.policy.clone(),
+                    states: self.states.clone(),
                 };
                 if !audit.catch_up(&chain.provider, chain.curve, chain.from_block, batch.epoch).await? {
                     // The earlier epochs' settlements are not all on chain yet: sign once they are.

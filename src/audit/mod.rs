@@ -34,8 +34,8 @@ use crate::backoff::Backoff;
 use crate::chain::commitment_events::CommitmentEvents;
 use crate::escrow_side::EscrowSide;
 use crate::health::{Alarm, Health};
-use crate::reader::Reader;
 use crate::reader::conservation::LedgerAudit;
+use crate::reader::{DecodedStates, Reader};
 use crate::store::Pool;
 use crate::watcher::Watcher;
 use crate::{Error, Handling, Result};
@@ -119,6 +119,8 @@ pub struct Auditor {
     stats: Arc<Stats>,
     /// Equivocations on record when they were last copied into the findings.
     equivocations_seen: Arc<AtomicU64>,
+    /// The decoded states of the epochs in flight, shared by its reader and its checks.
+    states: DecodedStates,
 }
 
 impl Auditor {
@@ -132,6 +134,7 @@ impl Auditor {
             health: Arc::default(),
             stats: Arc::default(),
             equivocations_seen: Arc::default(),
+            states: DecodedStates::default(),
         }
     }
 
@@ -149,7 +152,8 @@ impl Auditor {
     /// failures are retried with alarms.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         self.preflight().await?;
-        let mut reader = Reader::open_for_audit(self.pool.clone(), &self.config.reader).await?;
+        let mut reader =
+            Reader::open_for_audit(self.pool.clone(), &self.config.reader).await?.sharing(self.states.clone());
         let c = &self.config;
         let watcher =
             Watcher::new(self.provider.clone(), c.reader.escrow, c.start_block, c.confirmations, c.max_log_range);
@@ -300,6 +304,7 @@ impl Auditor {
             document_limits: r.document_limits,
             params: r.params,
             policy: self.config.policy.clone(),
+            states: self.states.clone(),
         }
     }
 }

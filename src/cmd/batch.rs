@@ -142,7 +142,7 @@ async fn conservation(
     };
     let context = Context {
         chain_id: args.chain_id,
-        previous: Some(before),
+        previous: Some(std::sync::Arc::new(before)),
         previous_paid_usd: paid * conservation::WAD_PER_USDC_UNIT,
         settlements: listed.map(|s| (s.epoch, Settlement::Pending(sorted(&s.fills)))).collect(),
         ..Default::default()

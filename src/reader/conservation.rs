@@ -8,15 +8,17 @@
 //! else by reading the log ([`LedgerAudit::catch_up`]).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::DynProvider;
 
+use super::DecodedStates;
 use crate::ids::Epoch;
 use crate::ingest::document::footprint::Limits;
 use crate::ingest::{self, BatchState};
 use crate::settle::conservation::{self, Context, ExecutedLeg, Holdings, Policy, WAD_PER_USDC_UNIT};
-use crate::settle::{ClaimDomain, EpochSettlement, cow, pamm};
+use crate::settle::{Claim, CommittedFigures, EpochSettlement, cow, pamm};
 use crate::store::{self, Pool, batches, ledger};
 use crate::{Error, Result};
 
@@ -35,19 +37,35 @@ pub struct LedgerAudit {
     pub params: pamm::Params,
     /// The rules.
     pub policy: Policy,
+    /// The decoded states of the epochs in flight, shared with the reader that accepted them.
+    pub states: DecodedStates,
 }
 
 impl LedgerAudit {
-    /// The decoded state of stored epoch `epoch`.
-    pub async fn stored_state(&self, epoch: Epoch) -> Result<BatchState> {
-        let (_, raw) = batches::raw(&self.pool, epoch).await?.ok_or(store::Error::Corrupt {
+    /// The decoded state of stored epoch `epoch`: the reader's, when it still keeps it, else decoded again from the
+    /// stored batch (off the async workers: a big document takes seconds) and kept.
+    pub async fn stored_state(&self, epoch: Epoch) -> Result<Arc<BatchState>> {
+        let not_stored = || store::Error::Corrupt {
             table: "batches",
             column: "raw".into(),
             reason: format!("epoch {epoch} is not stored"),
-        })?;
+        };
+        let digest = batches::get(&self.pool, epoch).await?.ok_or_else(not_stored)?.digest;
+        if let Some(state) = self.states.get(epoch, digest) {
+            return Ok(state);
+        }
+        let (digest, raw) = batches::raw(&self.pool, epoch).await?.ok_or_else(not_stored)?;
+        let limits = self.document_limits;
         // The batch was verified when accepted; only its document is needed again.
-        let envelope = ingest::Envelope::decode(&raw)?;
-        Ok(BatchState::from_automerge_within(&envelope.document, &self.document_limits)?)
+        let state = tokio::task::spawn_blocking(move || -> Result<BatchState> {
+            let envelope = ingest::Envelope::decode(&raw)?;
+            Ok(BatchState::from_automerge_within(&envelope.document, &limits)?)
+        })
+        .await
+        .map_err(|e| Error::Task { what: "decoding a stored batch", reason: e.to_string() })??;
+        let state = Arc::new(state);
+        self.states.put(epoch, digest, state.clone());
+        Ok(state)
     }
 
     /// Audits stored `batch` against the previous one unless done before; `holdings` when the caller knows what
@@ -86,15 +104,17 @@ impl LedgerAudit {
             Some(e) if e.0 > 0 => Some(self.stored_state(e).await?),
             _ => None,
         };
-        let domain = ClaimDomain { chain_id: self.chain_id, escrow: self.escrow };
-        let previous_paid_usd = match &previous {
+        let Some(flows) = &state.ledger else {
+            // A version 1 batch is only checked for following a version 2 one: nothing else is needed.
+            return Ok(Context { chain_id: self.chain_id, previous, ..Default::default() });
+        };
+        // What the previous batch's claims are quoted to pay counts only against a version 2 previous batch.
+        let previous_paid_usd = match previous.as_ref().filter(|p| p.ledger.is_some()) {
             Some(p) => {
-                quoted_usdc(&EpochSettlement::compute(p, &self.params, domain), &self.params)? * WAD_PER_USDC_UNIT
+                let (claims, figures) = EpochSettlement::claims(p, &self.params);
+                quoted_usdc(&claims, &figures, &self.params)? * WAD_PER_USDC_UNIT
             }
             None => U256::ZERO,
-        };
-        let Some(flows) = &state.ledger else {
-            return Ok(Context { chain_id: self.chain_id, previous, previous_paid_usd, ..Default::default() });
         };
         let named: Vec<u64> = flows.settlements.iter().map(|s| s.epoch).collect();
         let contributors: BTreeSet<_> = flows.mints.iter().map(|m| m.contributor).collect();
@@ -189,10 +209,10 @@ impl LedgerAudit {
 }
 
 /// What an epoch's claims are quoted to pay, in USDC units, exactly as the escrow pays them.
-fn quoted_usdc(settlement: &EpochSettlement, params: &pamm::Params) -> Result<U256> {
+fn quoted_usdc(claims: &[Claim], figures: &CommittedFigures, params: &pamm::Params) -> Result<U256> {
     let mut total = U256::ZERO;
-    for claim in &settlement.claims {
-        total += claim.usdc_payout(&settlement.figures, params)?;
+    for claim in claims {
+        total += claim.usdc_payout(figures, params)?;
     }
     Ok(total)
 }

@@ -15,6 +15,7 @@ mod accept;
 pub mod conservation;
 mod holdings;
 mod quarantine;
+mod states;
 mod verify;
 
 use tracing::Instrument;
@@ -28,6 +29,7 @@ use crate::store::{Pool, batches};
 
 pub use accept::{Accepted, epoch_outputs};
 pub use holdings::EscrowAtHead;
+pub use states::DecodedStates;
 
 /// What the reader needs to know.
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub struct Reader {
     verifier: Verifier,
     params: pamm::Params,
     domain: ClaimDomain,
+    /// Where accepted epochs' decoded states are kept for the stages after ingest, if any reads them.
+    states: Option<DecodedStates>,
 }
 
 impl Reader {
@@ -78,7 +82,12 @@ impl Reader {
         let verifier =
             Verifier::new(config.chain_id, config.validators.clone(), last).with_limits(config.document_limits);
         let domain = ClaimDomain { chain_id: config.chain_id, escrow: config.escrow };
-        Ok(Self { pool, source, verifier, params: config.params, domain })
+        Ok(Self { pool, source, verifier, params: config.params, domain, states: None })
+    }
+
+    /// Keeps the decoded state of each accepted epoch in `states` (bounded), for the stages after ingest.
+    pub fn sharing(self, states: DecodedStates) -> Self {
+        Self { states: Some(states), ..self }
     }
 
     /// The epoch it reads next.
@@ -138,6 +147,9 @@ impl Reader {
             accepted.push(accept::accept(&self.pool, &batch, &origin, &self.params, self.domain).await?);
             self.source.accepted(&origin);
             self.verifier.accept(&batch);
+            if let Some(states) = &self.states {
+                states.put(batch.epoch.into(), batch.digest, std::sync::Arc::new(batch.state));
+            }
         }
     }
 

@@ -21,6 +21,7 @@ impl Relayer {
             document_limits: self.config.document_limits,
             params: *params,
             policy: self.config.conservation.clone(),
+            states: self.states.clone(),
         }
     }
 

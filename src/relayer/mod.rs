@@ -15,7 +15,7 @@ use crate::backoff::Backoff;
 use crate::chain::{CurveSettler, Submitter, TxManager, TxPolicy};
 use crate::health::{Alarm, Health};
 use crate::ingest::{SourceConfig, ValidatorSet};
-use crate::reader::Reader;
+use crate::reader::{DecodedStates, Reader};
 use crate::settle::pamm;
 use crate::store::Pool;
 use crate::{Error, Handling, Result};
@@ -74,12 +74,14 @@ pub struct Relayer {
     provider: DynProvider,
     config: Config,
     health: Arc<Health>,
+    /// The decoded states of the epochs in flight, shared by its reader and its writer.
+    states: DecodedStates,
 }
 
 impl Relayer {
     /// A relayer over `pool`, sending through `provider` (which signs as the relayer key).
     pub fn new(pool: Pool, provider: DynProvider, config: Config) -> Self {
-        Self { pool, provider, config, health: Arc::default() }
+        Self { pool, provider, config, health: Arc::default(), states: DecodedStates::default() }
     }
 
     /// The same relayer, raising its alarms in `health` (shared with the status API).
@@ -136,7 +138,8 @@ impl Relayer {
                 "refusing to run: a conservation violation is on record; inspect it before clearing it");
             return Err(v.into());
         }
-        let mut reader = Reader::open(self.pool.clone(), &self.reader_config(params)).await?;
+        let mut reader =
+            Reader::open(self.pool.clone(), &self.reader_config(params)).await?.sharing(self.states.clone());
         let txmgr =
             TxManager::new(self.provider.clone(), self.config.settlement_account, self.pool.clone(), self.config.tx);
         let submitter = Submitter::new(self.provider.clone(), self.config.state_commitment, txmgr.clone());

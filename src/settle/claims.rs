@@ -159,6 +159,13 @@ impl EpochSettlement {
     /// committed flow pressure is the batch's redemption level decayed to its timestamp with `params.decay` (the
     /// escrow's).
     pub fn compute(state: &BatchState, params: &pamm::Params, domain: ClaimDomain) -> Self {
+        let (claims, figures) = Self::claims(state, params);
+        let tree = MerkleTree::new(leaves(&claims, &domain));
+        Self { epoch: state.epoch, domain, figures, claims, tree }
+    }
+
+    /// [`EpochSettlement::compute`]'s claims and figures without their tree, for what a claim is quoted to pay.
+    pub fn claims(state: &BatchState, params: &pamm::Params) -> (Vec<Claim>, CommittedFigures) {
         // Each claim's slice starts where the epoch's claims with smaller ids end.
         let mut by_id: Vec<&crate::ingest::document::WithdrawalRequest> = state.withdrawals.iter().collect();
         by_id.sort_by_key(|w| w.claim_id);
@@ -191,7 +198,6 @@ impl EpochSettlement {
                 prior_redeemed: prior[&w.claim_id],
             })
             .collect();
-        let tree = MerkleTree::new(leaves(&claims, &domain));
         let r = &state.reserve;
         let elapsed = state.timestamp.saturating_sub(r.redemption_updated);
         let figures = CommittedFigures {
@@ -200,7 +206,7 @@ impl EpochSettlement {
             // A decay that cannot be computed (a level near 2^256) is committed undecayed: never lower.
             flow_pressure: pamm::decay(r.redemption_level, params.decay, elapsed).unwrap_or(r.redemption_level),
         };
-        Self { epoch: state.epoch, domain, figures, claims, tree }
+        (claims, figures)
     }
 
     /// The state root.

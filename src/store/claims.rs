@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::columns::{Addr, Decimal, Hash, decoding};
 use super::{Pool, Result};
+use super::{bulk, counts};
 use crate::ids::{ClaimId, Epoch};
 use crate::settle::{Claim, EpochSettlement};
 
@@ -21,44 +22,46 @@ pub struct StoredClaim {
     pub paid_tx: Option<B256>,
 }
 
-/// Records every claim of an epoch with its proof.
+/// Records every claim of an epoch with its proof, many rows per statement.
 pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) -> Result<()> {
-    for claim in &settlement.claims {
-        let (leaf, proof) = settlement.leaf_and_proof(claim);
-        let proof: Vec<u8> = proof.iter().flat_map(|h| h.0).collect();
-        sqlx::query(
+    const COLUMNS: usize = 9;
+    counts::hold(conn, counts::CLAIMS_UNPAID).await?;
+    for chunk in settlement.claims.chunks(bulk::rows_per_statement(COLUMNS)) {
+        let sql = format!(
             "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, prior_redeemed,
                                  leaf, proof)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(ClaimId(claim.claim_id))
-        .bind(Epoch(claim.epoch))
-        .bind(claim.account.as_slice())
-        .bind(claim.recipient.as_slice())
-        .bind(claim.myco_amount.to_string())
-        .bind(claim.flow_penalty.to_string())
-        .bind(claim.prior_redeemed.to_string())
-        .bind(leaf.as_slice())
-        .bind(proof)
-        .execute(&mut *conn)
-        .await?;
+             VALUES {}",
+            bulk::values(chunk.len(), COLUMNS)
+        );
+        // Only placeholders are formatted into the statement; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for claim in chunk {
+            let (leaf, proof) = settlement.leaf_and_proof(claim);
+            let proof: Vec<u8> = proof.iter().flat_map(|h| h.0).collect();
+            query = query
+                .bind(ClaimId(claim.claim_id))
+                .bind(Epoch(claim.epoch))
+                .bind(claim.account.to_vec())
+                .bind(claim.recipient.to_vec())
+                .bind(claim.myco_amount.to_string())
+                .bind(claim.flow_penalty.to_string())
+                .bind(claim.prior_redeemed.to_string())
+                .bind(leaf.to_vec())
+                .bind(proof);
+        }
+        query.execute(&mut *conn).await?;
+        // A claim is unpaid unless the watcher already stored its payment (an auditor may read it first).
+        let ids: Vec<ClaimId> = chunk.iter().map(|c| ClaimId(c.claim_id)).collect();
+        let paid = bulk::count_present(conn, "escrow_withdrawals", "claim_id", &ids).await?;
+        counts::add(conn, counts::CLAIMS_UNPAID, chunk.len() as i64 - paid as i64).await?;
     }
     Ok(())
 }
 
-/// The first of `claim_ids` already certified by an earlier epoch, with that epoch.
-pub async fn first_certified(pool: &Pool, claim_ids: &[ClaimId]) -> Result<Option<(ClaimId, Epoch)>> {
-    for &id in claim_ids {
-        let epoch: Option<Epoch> = sqlx::query_scalar("SELECT epoch FROM claims WHERE claim_id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(decoding(T))?;
-        if let Some(epoch) = epoch {
-            return Ok(Some((id, epoch)));
-        }
-    }
-    Ok(None)
+/// The first of `ids` (in their order) already certified by an earlier epoch, with that epoch; a few
+/// statements for any number of ids.
+pub async fn first_certified(pool: &Pool, ids: &[ClaimId]) -> Result<Option<(ClaimId, Epoch)>> {
+    bulk::first_present(pool, "claims", "claim_id", ids).await
 }
 
 /// A claim row with its payment, as stored.
@@ -141,6 +144,26 @@ pub async fn unpaid_between(pool: &Pool, from: Epoch, to: Epoch) -> Result<Vec<S
     .await
     .map_err(decoding(T))?;
     rows.into_iter().map(StoredClaim::try_from).collect()
+}
+
+/// The stored claims among `ids`, by epoch then claim id: a few statements for any number of ids.
+pub async fn among(pool: &Pool, ids: &[ClaimId]) -> Result<Vec<StoredClaim>> {
+    let mut claims = Vec::new();
+    for chunk in ids.chunks(bulk::rows_per_statement(1)) {
+        let sql = format!(select_claims!("WHERE c.claim_id IN ({})"), bulk::list(chunk.len()));
+        // Only placeholders are formatted into the statement; every id is bound.
+        let rows: Vec<Row> = chunk
+            .iter()
+            .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id))
+            .fetch_all(pool)
+            .await
+            .map_err(decoding(T))?;
+        for row in rows {
+            claims.push(StoredClaim::try_from(row)?);
+        }
+    }
+    claims.sort_by_key(|c| (c.claim.epoch, c.claim.claim_id));
+    Ok(claims)
 }
 
 /// Every claim, by epoch then claim id.

@@ -7,15 +7,11 @@ use sqlx::AnyConnection;
 use sqlx::FromRow;
 
 use super::columns::{Addr, Decimal, Hash, Unsigned, decoding};
-use super::escrow_totals;
 use super::mismatches::{self, Found, Kind};
 use super::{Pool, Result, now};
+use super::{bulk, counts, escrow_totals};
 pub use crate::chain::escrow_events::{Deposit, EventOrigin, Range, Withdrawal};
-
-/// Deposit rows per `INSERT`. One statement per row spends a large range's time in the driver's per-statement
-/// round trip; very long statements get slower per row again (sqlx's argument handling). A few dozen rows was
-/// fastest for 10,000 deposits (`cargo bench --bench chain`: 20-50 rows ≈ 55k events/s, 1 row ≈ 14k, 1,000 ≈ 8k).
-const DEPOSITS_PER_INSERT: usize = 32;
+use crate::ids::ClaimId;
 
 /// Block hashes kept for finding a reorg's common ancestor (CoW keeps 64 blocks of reorg depth; we keep the
 /// hashes of this many recent range ends and event blocks).
@@ -40,18 +36,13 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
 /// Stores deposits not stored before, several rows per statement; returns the amounts of those newly stored.
 async fn insert_deposits(tx: &mut AnyConnection, deposits: &[Deposit], seen_epoch: i64) -> Result<Vec<U256>> {
     let mut deposited = Vec::new();
-    for chunk in deposits.chunks(DEPOSITS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = |k: usize| format!("${}", i * 9 + k);
-                format!("({}, {}, {}, {}, {}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9))
-            })
-            .collect();
+    const COLUMNS: usize = 9;
+    for chunk in deposits.chunks(bulk::rows_per_statement(COLUMNS)) {
         let sql = format!(
             "INSERT INTO escrow_deposits (deposit_id, depositor, recipient, amount, block_number, block_hash, tx_hash,
                                           log_index, seen_epoch)
              VALUES {} ON CONFLICT (deposit_id) DO NOTHING RETURNING amount",
-            rows.join(", ")
+            bulk::values(chunk.len(), COLUMNS)
         );
         // Only placeholders are formatted into the statement; every value is bound.
         let mut query = sqlx::query_scalar::<_, Decimal>(sqlx::AssertSqlSafe(sql));
@@ -74,57 +65,88 @@ async fn insert_deposits(tx: &mut AnyConnection, deposits: &[Deposit], seen_epoc
     Ok(deposited)
 }
 
-/// Stores withdrawals not stored before; returns the USDC of those newly stored and how many newly recorded
-/// `claim_paid_twice` mismatches (a second payment of a claim, kept as evidence, not dropped).
+/// Stores withdrawals not stored before, several rows per statement; returns the USDC of those newly stored and
+/// how many newly recorded `claim_paid_twice` mismatches (a second payment of a claim, kept as evidence, not
+/// dropped).
 async fn insert_withdrawals(tx: &mut AnyConnection, withdrawals: &[Withdrawal]) -> Result<(Vec<U256>, usize)> {
+    const COLUMNS: usize = 12;
     let (mut withdrawn, mut paid_twice) = (Vec::new(), 0);
-    for w in withdrawals {
-        let inserted = sqlx::query(
+    for chunk in withdrawals.chunks(bulk::rows_per_statement(COLUMNS)) {
+        let sql = format!(
             "INSERT INTO escrow_withdrawals (claim_id, recipient, account, epoch, myco_amount, usdc_amount,
                                              block_number, block_hash, tx_hash, log_index, flow_penalty,
                                              prior_redeemed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (claim_id) DO NOTHING",
-        )
-        .bind(w.claim_id.to_string())
-        .bind(w.recipient.as_slice())
-        .bind(w.account.as_slice())
-        .bind(w.epoch as i64)
-        .bind(w.myco_amount.to_string())
-        .bind(w.usdc_amount.to_string())
-        .bind(w.origin.block_number as i64)
-        .bind(w.origin.block_hash.as_slice())
-        .bind(w.origin.tx_hash.as_slice())
-        .bind(w.origin.log_index as i64)
-        .bind(w.flow_penalty.map(|p| p.to_string()))
-        .bind(w.prior_redeemed.map(|p| p.to_string()))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            withdrawn.push(w.usdc_amount);
-        } else {
-            let first: Vec<u8> = sqlx::query_scalar("SELECT tx_hash FROM escrow_withdrawals WHERE claim_id = $1")
+             VALUES {} ON CONFLICT (claim_id) DO NOTHING RETURNING claim_id",
+            bulk::values(chunk.len(), COLUMNS)
+        );
+        // Only placeholders are formatted into the statement; every value is bound.
+        let mut query = sqlx::query_scalar::<_, Decimal>(sqlx::AssertSqlSafe(sql));
+        for w in chunk {
+            query = query
                 .bind(w.claim_id.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-            if first != w.origin.tx_hash.as_slice() {
-                let found = Found {
-                    kind: Kind::ClaimPaidTwice,
-                    subject: w.claim_id.to_string(),
-                    epoch: Some(w.epoch),
-                    detail: format!("claim {} paid again by {}", w.claim_id, w.origin.tx_hash),
-                    evidence: serde_json::json!({
-                        "first_tx": B256::from_slice(&first).to_string(),
-                        "second_tx": w.origin.tx_hash.to_string(),
-                        "second_block": w.origin.block_number,
-                        "usdc_amount": w.usdc_amount.to_string(),
-                    }),
-                };
-                paid_twice += usize::from(mismatches::record(tx, &found).await?);
+                .bind(w.recipient.as_slice())
+                .bind(w.account.as_slice())
+                .bind(w.epoch as i64)
+                .bind(w.myco_amount.to_string())
+                .bind(w.usdc_amount.to_string())
+                .bind(w.origin.block_number as i64)
+                .bind(w.origin.block_hash.as_slice())
+                .bind(w.origin.tx_hash.as_slice())
+                .bind(w.origin.log_index as i64)
+                .bind(w.flow_penalty.map(|p| p.to_string()))
+                .bind(w.prior_redeemed.map(|p| p.to_string()));
+        }
+        // Only rows not stored before come back; the others were stored by an earlier range or an earlier row.
+        let stored: std::collections::HashSet<U256> =
+            query.fetch_all(&mut *tx).await.map_err(decoding("escrow_withdrawals"))?.into_iter().map(|c| c.0).collect();
+        let mut new_in_chunk = std::collections::HashSet::new();
+        for w in chunk {
+            if stored.contains(&w.claim_id) && new_in_chunk.insert(w.claim_id) {
+                withdrawn.push(w.usdc_amount);
+            } else {
+                paid_twice += usize::from(paid_again(tx, w).await?);
             }
         }
+        paid_claims(tx, new_in_chunk.into_iter().collect(), -1).await?;
     }
     Ok((withdrawn, paid_twice))
+}
+
+/// Counts the stored claims among `paid` as unpaid no more (`sign` -1: payments stored) or again (+1: payments
+/// rewound), in the caller's transaction.
+async fn paid_claims(tx: &mut AnyConnection, paid: Vec<U256>, sign: i64) -> Result<()> {
+    if paid.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<ClaimId> = paid.into_iter().map(ClaimId).collect();
+    counts::hold(tx, counts::CLAIMS_UNPAID).await?;
+    let claimed = bulk::count_present(tx, "claims", "claim_id", &ids).await?;
+    counts::add(tx, counts::CLAIMS_UNPAID, sign * claimed as i64).await
+}
+
+/// Records `w` as a `claim_paid_twice` mismatch if the stored payment of its claim is another transaction's;
+/// returns whether the mismatch is new.
+async fn paid_again(tx: &mut AnyConnection, w: &Withdrawal) -> Result<bool> {
+    let first: Vec<u8> = sqlx::query_scalar("SELECT tx_hash FROM escrow_withdrawals WHERE claim_id = $1")
+        .bind(w.claim_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+    if first == w.origin.tx_hash.as_slice() {
+        return Ok(false);
+    }
+    let found = Found {
+        kind: Kind::ClaimPaidTwice,
+        subject: w.claim_id.to_string(),
+        epoch: Some(w.epoch),
+        detail: format!("claim {} paid again by {}", w.claim_id, w.origin.tx_hash),
+        evidence: serde_json::json!({
+            "first_tx": B256::from_slice(&first).to_string(),
+            "second_tx": w.origin.tx_hash.to_string(),
+            "second_block": w.origin.block_number,
+            "usdc_amount": w.usdc_amount.to_string(),
+        }),
+    };
+    mismatches::record(tx, &found).await
 }
 
 /// Keeps the hashes of the range's blocks, and only the newest [`KEPT_BLOCK_HASHES`].
@@ -167,16 +189,19 @@ pub async fn read_time(pool: &Pool) -> Result<Option<i64>> {
     Ok(t.flatten())
 }
 
-/// How many accepted batches are no later than the watcher's read time: a credit of one of them for a deposit the
-/// watcher has not seen is a mismatch, so reconciliation runs again when this grows.
-pub async fn batches_behind_watcher(pool: &Pool) -> Result<u64> {
-    let n: Unsigned = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM batches WHERE timestamp <= (SELECT read_time FROM watcher_cursor WHERE id = 1)",
+/// The latest accepted epoch whose batch time the watcher has read past (0 when none): a credit of it for a
+/// deposit the watcher has not seen is a mismatch, so reconciliation runs again when this moves. Batch times rise
+/// with the epoch, so the newest-first walk stops at the first such batch: it reads the batches the watcher is
+/// behind, not the history.
+pub async fn latest_batch_behind_watcher(pool: &Pool) -> Result<u64> {
+    let epoch: Option<Unsigned> = sqlx::query_scalar(
+        "SELECT epoch FROM batches WHERE timestamp <= (SELECT read_time FROM watcher_cursor WHERE id = 1)
+         ORDER BY epoch DESC LIMIT 1",
     )
-    .fetch_one(pool)
+    .fetch_optional(pool)
     .await
     .map_err(decoding("batches"))?;
-    Ok(n.0)
+    Ok(epoch.map_or(0, |e| e.0))
 }
 
 /// The watcher's recorded block hashes, newest first.
@@ -189,7 +214,8 @@ pub async fn recent_blocks(pool: &Pool) -> Result<Vec<(u64, B256)>> {
 }
 
 /// Rewinds to `ancestor`, the last block the stored and the canonical chain share: events and hashes above it
-/// are deleted and the cursor moves to the block after it, with the reorg recorded, all in one transaction.
+/// are deleted and the cursor moves to the block after it, with the reorg recorded and reconciliation sent back
+/// to the start (`reconciled`), all in one transaction.
 pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<()> {
     let mut tx = super::begin(pool).await?;
     let removed = |sql: &'static str| sqlx::query_scalar::<_, Decimal>(sql).bind(ancestor as i64);
@@ -197,10 +223,14 @@ pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<
         .fetch_all(&mut *tx)
         .await
         .map_err(decoding("escrow_deposits"))?;
-    let withdrawals = removed("DELETE FROM escrow_withdrawals WHERE block_number > $1 RETURNING usdc_amount")
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(decoding("escrow_withdrawals"))?;
+    let rewound: Vec<(Decimal, Decimal)> =
+        sqlx::query_as("DELETE FROM escrow_withdrawals WHERE block_number > $1 RETURNING usdc_amount, claim_id")
+            .bind(ancestor as i64)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(decoding("escrow_withdrawals"))?;
+    let (withdrawals, claims): (Vec<Decimal>, Vec<U256>) = rewound.into_iter().map(|(a, c)| (a, c.0)).unzip();
+    paid_claims(&mut tx, claims, 1).await?;
     let amounts = |rows: Vec<Decimal>| rows.into_iter().map(|a| a.0).collect::<Vec<_>>();
     escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &[], &amounts(deposits)).await?;
     escrow_totals::apply(&mut tx, escrow_totals::Kind::Withdrawals, &[], &amounts(withdrawals)).await?;
@@ -213,6 +243,7 @@ pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<
         .execute(&mut *tx)
         .await?;
     set_cursor(&mut tx, ancestor + 1, None).await?;
+    super::reconciled::reset(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -226,16 +257,11 @@ pub async fn seen_epochs(pool: &Pool) -> Result<std::collections::BTreeMap<u64, 
     Ok(rows.into_iter().map(|(id, epoch)| (id.0, epoch.0)).collect())
 }
 
-/// Stored deposits plus withdrawals, plus reorgs rewound over: changes whenever the escrow side moves.
-pub async fn event_count(pool: &Pool) -> Result<usize> {
-    let n: Unsigned = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM escrow_deposits) + (SELECT COUNT(*) FROM escrow_withdrawals)
-              + (SELECT COUNT(*) FROM reorgs)",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(decoding("escrow_deposits"))?;
-    Ok(n.0 as usize)
+/// Deposits and withdrawals stored, from the maintained totals (not a count of the events).
+pub async fn event_count(pool: &Pool) -> Result<u64> {
+    let deposits = escrow_totals::get(pool, escrow_totals::Kind::Deposits).await?.events;
+    let withdrawals = escrow_totals::get(pool, escrow_totals::Kind::Withdrawals).await?.events;
+    Ok(deposits + withdrawals)
 }
 
 /// How many reorgs the watcher has rewound over.
@@ -274,38 +300,122 @@ impl From<Origin> for EventOrigin {
     }
 }
 
+/// Which stored events to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Among<'a> {
+    /// Every one.
+    All,
+    /// Deposits with an id above this.
+    DepositsAfter(u64),
+    /// Deposits with these ids.
+    Deposits(&'a [u64]),
+    /// Withdrawals in blocks from the first up to (not including) the second.
+    Blocks(u64, u64),
+    /// Withdrawals of these claims.
+    Claims(&'a [U256]),
+}
+
+/// A parameter of a filter: ids and blocks are integers, claim ids decimal text.
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl Among<'_> {
+    /// The statements' filters and their parameters, a bounded number of ids each. Only placeholders and column
+    /// names are formatted into them.
+    fn filters(self) -> Vec<(String, Vec<Bind>)> {
+        let int = |n: u64| Bind::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        let listed =
+            |column: &str, binds: Vec<Bind>| (format!("WHERE {column} IN ({})", bulk::list(binds.len())), binds);
+        let per = bulk::rows_per_statement(1);
+        match self {
+            Among::All => vec![(String::new(), Vec::new())],
+            Among::DepositsAfter(id) => vec![("WHERE deposit_id > $1".into(), vec![int(id)])],
+            Among::Blocks(from, to) => {
+                vec![("WHERE block_number >= $1 AND block_number < $2".into(), vec![int(from), int(to)])]
+            }
+            Among::Deposits(ids) => {
+                ids.chunks(per).map(|c| listed("deposit_id", c.iter().map(|id| int(*id)).collect())).collect()
+            }
+            Among::Claims(ids) => ids
+                .chunks(per)
+                .map(|c| listed("claim_id", c.iter().map(|id| Bind::Text(id.to_string())).collect()))
+                .collect(),
+        }
+    }
+}
+
+/// Binds `binds` to `query` in order.
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    binds: Vec<Bind>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+    for b in binds {
+        query = match b {
+            Bind::Int(n) => query.bind(n),
+            Bind::Text(t) => query.bind(t),
+        };
+    }
+    query
+}
+
 /// Every stored deposit, by id.
 pub async fn deposits(pool: &Pool) -> Result<Vec<Deposit>> {
+    Ok(deposits_among(pool, Among::All).await?.into_iter().map(|(d, _)| d).collect())
+}
+
+/// Stored deposits `among`, by id, each with the latest accepted epoch when the watcher stored it.
+pub async fn deposits_among(pool: &Pool, among: Among<'_>) -> Result<Vec<(Deposit, u64)>> {
     #[derive(FromRow)]
     struct Row {
         deposit_id: Unsigned,
         depositor: Addr,
         recipient: Hash,
         amount: Decimal,
+        seen_epoch: Unsigned,
         #[sqlx(flatten)]
         origin: Origin,
     }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT deposit_id, depositor, recipient, amount, block_number, block_hash, tx_hash, log_index
-         FROM escrow_deposits ORDER BY deposit_id",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(decoding("escrow_deposits"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Deposit {
-            deposit_id: r.deposit_id.0,
-            depositor: r.depositor.0,
-            recipient: r.recipient.0,
-            amount: r.amount.0,
-            origin: r.origin.into(),
-        })
-        .collect())
+    let mut deposits = Vec::new();
+    for (filter, binds) in among.filters() {
+        let sql = format!(
+            "SELECT deposit_id, depositor, recipient, amount, seen_epoch, block_number, block_hash, tx_hash, log_index
+             FROM escrow_deposits {filter} ORDER BY deposit_id"
+        );
+        let query = bind_all(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)), binds);
+        let rows = query.fetch_all(pool).await.map_err(decoding("escrow_deposits"))?;
+        deposits.extend(rows.into_iter().map(|r| {
+            let deposit = Deposit {
+                deposit_id: r.deposit_id.0,
+                depositor: r.depositor.0,
+                recipient: r.recipient.0,
+                amount: r.amount.0,
+                origin: r.origin.into(),
+            };
+            (deposit, r.seen_epoch.0)
+        }));
+    }
+    deposits.sort_by_key(|(d, _)| d.deposit_id);
+    Ok(deposits)
+}
+
+/// The highest deposit id stored (0 when none): the chain has every deposit up to it.
+pub async fn highest_deposit(pool: &Pool) -> Result<u64> {
+    let n: Unsigned = sqlx::query_scalar("SELECT COALESCE(MAX(deposit_id), 0) FROM escrow_deposits")
+        .fetch_one(pool)
+        .await
+        .map_err(decoding("escrow_deposits"))?;
+    Ok(n.0)
 }
 
 /// Every stored withdrawal, by block.
 pub async fn withdrawals(pool: &Pool) -> Result<Vec<Withdrawal>> {
+    withdrawals_among(pool, Among::All).await
+}
+
+/// Stored withdrawals `among`, by block.
+pub async fn withdrawals_among(pool: &Pool, among: Among<'_>) -> Result<Vec<Withdrawal>> {
     #[derive(FromRow)]
     struct Row {
         claim_id: Decimal,
@@ -319,17 +429,16 @@ pub async fn withdrawals(pool: &Pool) -> Result<Vec<Withdrawal>> {
         #[sqlx(flatten)]
         origin: Origin,
     }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT claim_id, recipient, account, epoch, myco_amount, usdc_amount, flow_penalty, prior_redeemed,
-                block_number, block_hash, tx_hash, log_index
-         FROM escrow_withdrawals ORDER BY block_number, log_index",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(decoding("escrow_withdrawals"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Withdrawal {
+    let mut withdrawals = Vec::new();
+    for (filter, binds) in among.filters() {
+        let sql = format!(
+            "SELECT claim_id, recipient, account, epoch, myco_amount, usdc_amount, flow_penalty, prior_redeemed,
+                    block_number, block_hash, tx_hash, log_index
+             FROM escrow_withdrawals {filter} ORDER BY block_number, log_index"
+        );
+        let query = bind_all(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)), binds);
+        let rows = query.fetch_all(pool).await.map_err(decoding("escrow_withdrawals"))?;
+        withdrawals.extend(rows.into_iter().map(|r| Withdrawal {
             claim_id: r.claim_id.0,
             recipient: r.recipient.0,
             account: r.account.0,
@@ -339,6 +448,8 @@ pub async fn withdrawals(pool: &Pool) -> Result<Vec<Withdrawal>> {
             prior_redeemed: r.prior_redeemed.map(|p| p.0),
             usdc_amount: r.usdc_amount.0,
             origin: r.origin.into(),
-        })
-        .collect())
+        }));
+    }
+    withdrawals.sort_by_key(|w| (w.origin.block_number, w.origin.log_index));
+    Ok(withdrawals)
 }

@@ -78,7 +78,7 @@ fn a_javascript_validator_applies_a_settlement_the_audit_accepts() {
     assert!(first.is_ok(), "{first:?}");
     let context = Context {
         chain_id: 31337,
-        previous: Some(states[0].clone()),
+        previous: Some(std::sync::Arc::new(states[0].clone())),
         settlements: [(1, Settlement::Pending(expected.clone()))].into(),
         ..Default::default()
     };

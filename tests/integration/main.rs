@@ -22,5 +22,6 @@ mod process;
 mod proxy;
 mod real_chain;
 mod relayer;
+mod store_counts;
 mod tls;
 mod watcher;

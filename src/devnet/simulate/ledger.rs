@@ -312,7 +312,7 @@ mod tests {
             });
             let context = Context {
                 chain_id: 31337,
-                previous: previous.clone(),
+                previous: previous.clone().map(std::sync::Arc::new),
                 previous_paid_usd,
                 settlements: settlements.clone(),
                 closed_intents: closed.clone(),

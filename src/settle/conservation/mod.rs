@@ -86,7 +86,7 @@ pub struct Context {
     /// The chain id batches are certified for (mint signatures are bound to it).
     pub chain_id: u64,
     /// The previous epoch's batch (`None` for epoch 1).
-    pub previous: Option<BatchState>,
+    pub previous: Option<std::sync::Arc<BatchState>>,
     /// What the previous batch's claims are quoted to pay, in WAD USD: it leaves the reserve in this batch.
     pub previous_paid_usd: U256,
     /// Every earlier epoch executed on chain whose settlement is pending, and every one this batch names.

@@ -69,7 +69,7 @@ fn ledger(s: &mut BatchState) -> &mut LedgerFlows {
 }
 
 fn context(previous: &BatchState) -> Context {
-    Context { chain_id: CHAIN, previous: Some(previous.clone()), ..Default::default() }
+    Context { chain_id: CHAIN, previous: Some(std::sync::Arc::new(previous.clone())), ..Default::default() }
 }
 
 fn kind(r: Result<Terms, Violation>) -> ViolationKind {
@@ -421,6 +421,6 @@ fn closed_intent_lookup_is_by_maker_and_id() {
         partial: false,
         signature: [0; 64],
     }];
-    let ctx = Context { previous: Some(previous), chain_id: CHAIN, ..ctx };
+    let ctx = Context { previous: Some(std::sync::Arc::new(previous)), chain_id: CHAIN, ..ctx };
     audit(&next, &ctx, &policy()).expect("another maker's intent with the same id is another intent");
 }

@@ -13,7 +13,7 @@ use super::columns::text_enum;
 
 pub use deposits::{DepositView, deposits};
 pub use epochs::{EpochView, epochs};
-pub use totals::{Totals, totals};
+pub use totals::{LATENCY_BUCKETS, Totals, totals};
 pub use withdrawals::{WithdrawalView, withdrawal_status, withdrawals};
 
 /// Token amounts and figures are decimal strings in JSON: exact at any size, and what a person types into

@@ -1,9 +1,9 @@
 //! The figures `/metrics` publishes that the store knows.
 
 use alloy::primitives::U256;
-use sqlx::FromRow;
 
 use crate::store::columns::{Unsigned, decoding};
+use crate::store::counts;
 use crate::store::escrow_totals::{self, Kind};
 use crate::store::{Pool, Result};
 
@@ -68,29 +68,23 @@ pub struct Histogram {
     pub sum: i64,
 }
 
-/// The commit latency histogram, counted in SQL (one row, however many epochs there are).
-async fn commit_latency(pool: &Pool) -> Result<Histogram> {
-    let latency = "c.committed_at - b.received_at";
-    let buckets: Vec<String> = LATENCY_BUCKETS
-        .iter()
-        .map(|bound| format!("CAST(COALESCE(SUM(CASE WHEN {latency} <= {bound} THEN 1 ELSE 0 END), 0) AS BIGINT)"))
-        .collect();
-    let sql = format!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM({latency}), 0) AS BIGINT), {}
-         FROM commitments c JOIN batches b ON b.epoch = c.epoch",
-        buckets.join(", ")
-    );
-    // Only constants are formatted into the statement.
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?;
-    let column = |i: usize| -> Result<i64> {
-        use sqlx::Row;
-        row.try_get::<i64, _>(i).map_err(decoding("commitments"))
-    };
-    let mut counts = Vec::with_capacity(LATENCY_BUCKETS.len());
-    for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-        counts.push((*bound, column(2 + i)?.max(0) as u64));
+/// The commit latency histogram, as the store keeps it (one row per bucket, however many epochs there are).
+fn commit_latency(kept: &counts::Kept) -> Histogram {
+    let buckets =
+        LATENCY_BUCKETS.iter().map(|b| (*b, kept.get(&format!("{}{b}", counts::COMMIT_LATENCY_LE)))).collect();
+    Histogram {
+        buckets,
+        count: kept.get(counts::COMMIT_LATENCY_COUNT),
+        sum: i64::try_from(kept.get(counts::COMMIT_LATENCY_SUM)).unwrap_or(i64::MAX),
     }
-    Ok(Histogram { buckets: counts, count: column(0)?.max(0) as u64, sum: column(1)? })
+}
+
+/// Transaction attempts by (purpose, status), as the store keeps them.
+fn attempts(kept: &counts::Kept) -> Vec<(String, String, u64)> {
+    kept.with_prefix(counts::ATTEMPTS)
+        .filter(|(_, n)| *n > 0)
+        .filter_map(|(name, n)| name.split_once(':').map(|(p, s)| (p.to_string(), s.to_string(), n)))
+        .collect()
 }
 
 /// Reads [`Totals`]; a root is final once the chain's time (`chain_now`) reaches its `final_at`.
@@ -107,45 +101,29 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         let t = escrow_totals::get(pool, kind).await?;
         Result::<(u64, U256)>::Ok((t.events, t.amount))
     };
-    #[derive(FromRow)]
-    struct Attempts {
-        purpose: String,
-        status: String,
-        n: Unsigned,
-    }
-    let attempts: Vec<Attempts> =
-        sqlx::query_as("SELECT purpose, status, COUNT(*) AS n FROM tx_attempts GROUP BY purpose, status ORDER BY 1, 2")
-            .fetch_all(pool)
-            .await
-            .map_err(decoding("tx_attempts"))?;
-    let finalized: Unsigned = sqlx::query_scalar("SELECT COUNT(*) FROM commitments WHERE final_at <= $1")
-        .bind(chain_now)
-        .fetch_one(pool)
-        .await
-        .map_err(decoding("commitments"))?;
-    let gas: Option<Unsigned> =
-        sqlx::query_scalar("SELECT CAST(SUM(gas_used) AS BIGINT) FROM tx_attempts WHERE status = 'mined'")
+    // Final is the rest of the commitments: those not final yet are few, and indexed by `final_at`.
+    let not_final: Unsigned =
+        sqlx::query_scalar("SELECT COUNT(*) FROM commitments WHERE final_at IS NULL OR final_at > $1")
+            .bind(chain_now)
             .fetch_one(pool)
             .await
-            .map_err(decoding("tx_attempts"))?;
+            .map_err(decoding("commitments"))?;
+    let kept = counts::all(pool).await?;
+    let epochs_committed = kept.get(counts::COMMITMENTS);
     Ok(Totals {
-        batches_ingested: count("SELECT COUNT(*) FROM batches").await?,
+        batches_ingested: kept.get(counts::BATCHES),
         rejected_by_reason: grouped("SELECT reason, COUNT(*) FROM quarantine GROUP BY reason ORDER BY reason").await?,
         last_ingested_epoch: count("SELECT COALESCE(MAX(epoch), 0) FROM batches").await?,
-        epochs_committed: count("SELECT COUNT(*) FROM commitments").await?,
+        epochs_committed,
         last_committed_epoch: count("SELECT COALESCE(MAX(epoch), 0) FROM commitments").await?,
-        epochs_finalized: finalized.0,
-        commit_latency: commit_latency(pool).await?,
-        attempts: attempts.into_iter().map(|a| (a.purpose, a.status, a.n.0)).collect(),
-        gas_used: gas.unwrap_or_default().0,
+        epochs_finalized: epochs_committed.saturating_sub(not_final.0),
+        commit_latency: commit_latency(&kept),
+        attempts: attempts(&kept),
+        gas_used: kept.get(counts::GAS_MINED),
         reorgs: count("SELECT COUNT(*) FROM reorgs").await?,
         deposits: escrow(Kind::Deposits).await?,
         withdrawals: escrow(Kind::Withdrawals).await?,
-        pending_withdrawals: count(
-            "SELECT COUNT(*) FROM claims k LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
-             WHERE w.claim_id IS NULL",
-        )
-        .await?,
+        pending_withdrawals: kept.get(counts::CLAIMS_UNPAID),
         open_mismatches: grouped(
             "SELECT kind, COUNT(*) FROM mismatches WHERE resolved_at IS NULL GROUP BY kind ORDER BY kind",
         )
@@ -155,7 +133,7 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         skipped_net_orders: crate::store::curve::skips_by_reason(pool).await?,
         rejected_repeats: crate::store::quarantine::repeats(pool).await?,
         attestation_disagreements: count("SELECT COUNT(*) FROM attestation_disagreements").await?,
-        conservation_audits: count("SELECT COUNT(*) FROM conservation_audits").await?,
+        conservation_audits: kept.get(counts::CONSERVATION_AUDITS),
         conservation_violations: count("SELECT COUNT(*) FROM conservation_violations").await?,
     })
 }

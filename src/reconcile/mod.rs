@@ -3,6 +3,11 @@
 //! penalty give); every deposit must be credited by a certified batch within K epochs of being seen; every
 //! credit must match a deposit on chain. Each disagreement is stored with its evidence and logged at warn;
 //! nothing is dropped, and one that goes away (a late credit, a reorg) is marked resolved, not deleted.
+//!
+//! [`find`] is the rules over any part of the ledger; [`run`] is one pass over the store, which gives it only
+//! what changed since the last pass and what is still wrong.
+
+mod pass;
 
 use std::collections::BTreeMap;
 
@@ -13,8 +18,9 @@ use crate::ingest::document::CreditedDeposit;
 use crate::settle::{CommittedFigures, pamm};
 use crate::store::claims::StoredClaim;
 use crate::store::escrow::{Deposit, Withdrawal};
-use crate::store::mismatches::{self, Found, Kind};
-use crate::store::{self, Pool, batches, claims, credits, escrow};
+use crate::store::mismatches::{Found, Kind};
+
+pub use pass::{Outcome, run};
 
 /// Epochs a deposit may wait for its credit by default.
 pub const DEFAULT_CREDIT_WITHIN_EPOCHS: u64 = 3;
@@ -34,6 +40,8 @@ pub struct Ledger<'a> {
     pub seen_epochs: &'a BTreeMap<u64, u64>,
     /// Credits of accepted batches, as `(epoch, deposit)`.
     pub credits: &'a [(u64, CreditedDeposit)],
+    /// The highest deposit id the watcher has stored (the chain has every deposit up to it).
+    pub highest_deposit: u64,
     /// The latest accepted epoch.
     pub latest_epoch: u64,
     /// Each accepted batch's timestamp, by epoch.
@@ -149,7 +157,7 @@ fn credits_found(ledger: &Ledger<'_>) -> Vec<Found> {
     // Deposit ids are sequential from 1: once the watcher has seen id N, the chain has every id up to N. And a
     // batch certified at time T credits only deposits on chain by T: once the watcher has read blocks up to T, a
     // credit it has not seen names a deposit the chain does not have.
-    let highest_seen = ledger.deposits.iter().map(|d| d.deposit_id).max().unwrap_or(0);
+    let highest_seen = ledger.highest_deposit;
     let read_past = |epoch: u64| match (ledger.batch_times.get(&epoch), ledger.watcher_read_time) {
         (Some(&certified_at), Some(read)) => i64::try_from(certified_at).is_ok_and(|t| t <= read),
         _ => false,
@@ -179,56 +187,6 @@ fn credits_found(ledger: &Ledger<'_>) -> Vec<Found> {
         }
     }
     found
-}
-
-/// What one reconciliation pass changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Outcome {
-    /// Mismatches open after the pass.
-    pub open: usize,
-    /// Mismatches newly opened by it.
-    pub opened: usize,
-    /// Mismatches it marked resolved.
-    pub resolved: u64,
-}
-
-/// Loads both sides, records every mismatch found (logging new ones at warn) and resolves those gone.
-pub async fn run(pool: &Pool, credit_within: u64, params: &pamm::Params) -> store::Result<Outcome> {
-    let claims = claims::all(pool).await?;
-    let stored_batches = batches::all(pool).await?;
-    let batch_times: BTreeMap<u64, u64> = stored_batches.iter().map(|b| (b.epoch.0, b.timestamp)).collect();
-    let figures: BTreeMap<u64, CommittedFigures> = stored_batches.into_iter().map(|b| (b.epoch.0, b.reserve)).collect();
-    let (withdrawals, deposits) = (escrow::withdrawals(pool).await?, escrow::deposits(pool).await?);
-    let seen_epochs = escrow::seen_epochs(pool).await?;
-    let credits: Vec<_> = credits::all(pool).await?.into_iter().map(|(epoch, d)| (epoch.0, d)).collect();
-    let latest_epoch = batches::last(pool).await?.map_or(0, |(epoch, _)| epoch.0);
-    let ledger = Ledger {
-        claims: &claims,
-        figures: &figures,
-        withdrawals: &withdrawals,
-        deposits: &deposits,
-        seen_epochs: &seen_epochs,
-        credits: &credits,
-        latest_epoch,
-        batch_times: &batch_times,
-        watcher_read_time: escrow::read_time(pool).await?,
-    };
-    let found = find(&ledger, credit_within, params);
-
-    let mut tx = store::begin(pool).await?;
-    let mut opened = 0;
-    for f in &found {
-        if mismatches::record(&mut tx, f).await? {
-            opened += 1;
-            tracing::warn!(kind = f.kind.as_str(), subject = %f.subject, detail = %f.detail, "MISMATCH between chain and ledger");
-        }
-    }
-    // Every kind but a claim paid twice, which the watcher records as it reads the event.
-    let decided: Vec<Kind> = Kind::ALL.into_iter().filter(|k| *k != Kind::ClaimPaidTwice).collect();
-    let resolved = mismatches::resolve_absent(&mut tx, &decided, &found).await?;
-    tx.commit().await?;
-    let open = mismatches::open(pool).await?.len();
-    Ok(Outcome { open, opened, resolved })
 }
 
 #[cfg(test)]
@@ -315,6 +273,7 @@ mod tests {
             deposits,
             seen_epochs: &seen,
             credits,
+            highest_deposit: deposits.iter().map(|d| d.deposit_id).max().unwrap_or(0),
             latest_epoch,
             batch_times: &batch_times,
             watcher_read_time: Some(150),
