@@ -301,6 +301,12 @@ fn rising_prices<'o>(sellers: &'o [Order], buyers: &'o [Order], spot: U256) -> i
     })
 }
 
+/// The most rounds [`settle_volumes`] takes to make both sides agree. Each round is O(n), and only the strictly
+/// falling volume bounds how many rounds whole-only intents can force, so a batch could make the auction
+/// quadratic. Past this many, nothing is matched: every intent is left to the curve's net orders, as when no
+/// counterparty meets its limit. Honest batches agree in a few rounds.
+pub const MAX_FILL_ROUNDS: usize = 64;
+
 /// How much each seller sells and each buyer buys: both sides fill in sort order up to the same MYCO volume; an
 /// intent that does not allow partial fills is filled whole or skipped.
 fn settle_volumes(
@@ -309,8 +315,19 @@ fn settle_volumes(
     buyers: &[Order],
     buy_caps: &[U256],
 ) -> (Vec<U256>, Vec<U256>) {
+    settle_volumes_within(sellers, sell_caps, buyers, buy_caps, MAX_FILL_ROUNDS)
+}
+
+/// [`settle_volumes`] in at most `rounds` rounds, else no fills.
+fn settle_volumes_within(
+    sellers: &[Order],
+    sell_caps: &[U256],
+    buyers: &[Order],
+    buy_caps: &[U256],
+    rounds: usize,
+) -> (Vec<U256>, Vec<U256>) {
     let mut target = sell_caps.iter().copied().sum::<U256>().min(buy_caps.iter().copied().sum());
-    loop {
+    for _ in 0..rounds {
         let sold = greedy(sellers, sell_caps, target);
         let bought = greedy(buyers, buy_caps, sold.iter().copied().sum());
         let (s, b): (U256, U256) = (sold.iter().copied().sum(), bought.iter().copied().sum());
@@ -320,6 +337,7 @@ fn settle_volumes(
         // Skipped whole-only intents left the other side short: shrink the target and settle again.
         target = b;
     }
+    (vec![U256::ZERO; sellers.len()], vec![U256::ZERO; buyers.len()])
 }
 
 fn greedy(orders: &[Order], caps: &[U256], target: U256) -> Vec<U256> {

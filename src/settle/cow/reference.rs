@@ -187,7 +187,8 @@ fn settle_volumes(
     buy_caps: &[U256],
 ) -> (Vec<U256>, Vec<U256>) {
     let mut target = sell_caps.iter().copied().sum::<U256>().min(buy_caps.iter().copied().sum());
-    loop {
+    // The rule's bound on rounds (`super::MAX_FILL_ROUNDS`), then no fills.
+    for _ in 0..super::MAX_FILL_ROUNDS {
         let sold = greedy(sellers, sell_caps, target);
         let bought = greedy(buyers, buy_caps, sold.iter().copied().sum());
         let (s, b): (U256, U256) = (sold.iter().copied().sum(), bought.iter().copied().sum());
@@ -197,6 +198,7 @@ fn settle_volumes(
         // Skipped whole-only intents left the other side short: shrink the target and settle again.
         target = b;
     }
+    (vec![U256::ZERO; sellers.len()], vec![U256::ZERO; buyers.len()])
 }
 
 fn greedy(orders: &[&Order], caps: &[U256], target: U256) -> Vec<U256> {

@@ -218,3 +218,23 @@ fn a_large_auction_on_several_threads_matches_the_reference_model() {
     assert!(fast.fills.len() > n / 10 && fast.excluded.len() > n / 2, "a market with fills and exclusions");
     assert_eq!(fast, super::reference::auction(&intents, &balances, 50, ONE).unwrap());
 }
+
+/// Whole-only intents that first-fit cannot make agree force more rounds: sellers of 3 and 2, buyers of 4 and 2
+/// (whole) agree at 2 in the third round (5 → 4 → 2). With fewer rounds allowed nothing is matched, so no batch
+/// can make the auction take more than `MAX_FILL_ROUNDS` passes over its intents.
+#[test]
+fn whole_only_intents_agree_within_the_round_bound_or_match_nothing() {
+    let whole =
+        |n: u8, sell_token: Token, amount: u64| intent(n, n, sell_token, U256::from(amount), U256::from(1), false);
+    let (s3, s2, b4, b2) =
+        (whole(1, Token::Myco, 3), whole(2, Token::Myco, 2), whole(3, Token::Usdc, 4), whole(4, Token::Usdc, 2));
+    let sellers = [Order::new(&s3, ONE), Order::new(&s2, ONE)];
+    let buyers = [Order::new(&b4, ONE), Order::new(&b2, ONE)];
+    let caps = |v: [u64; 2]| v.map(U256::from);
+    let (sell_caps, buy_caps) = (caps([3, 2]), caps([4, 2]));
+    let agreed = (vec![U256::ZERO, U256::from(2)], vec![U256::ZERO, U256::from(2)]);
+    assert_eq!(settle_volumes_within(&sellers, &sell_caps, &buyers, &buy_caps, 3), agreed);
+    assert_eq!(settle_volumes(&sellers, &sell_caps, &buyers, &buy_caps), agreed);
+    let nothing = (vec![U256::ZERO; 2], vec![U256::ZERO; 2]);
+    assert_eq!(settle_volumes_within(&sellers, &sell_caps, &buyers, &buy_caps, 2), nothing);
+}
