@@ -245,6 +245,9 @@ pub struct SourceSection {
     /// Per-request timeout for those endpoints, milliseconds.
     #[serde(default = "default_http_timeout_ms")]
     pub http_timeout_ms: u64,
+    /// Bytes a batch may have (checked before it is read; the default is 64 MiB).
+    #[serde(default = "default_max_batch_bytes")]
+    pub max_batch_bytes: u64,
     /// Operations a batch's document may claim (checked before it is loaded; memory grows with it).
     #[serde(default = "default_max_document_ops")]
     pub max_document_ops: u64,
@@ -253,6 +256,9 @@ pub struct SourceSection {
     pub max_document_column_bytes: u64,
 }
 
+fn default_max_batch_bytes() -> u64 {
+    crate::ingest::document::footprint::Limits::default().max_batch_bytes
+}
 fn default_max_document_ops() -> u64 {
     crate::ingest::document::footprint::Limits::default().max_ops
 }

@@ -177,12 +177,19 @@ impl Settings {
             chain_id: f.chain.chain_id,
             validators: self.validators.clone(),
             source: self.source.clone(),
-            document_limits: crate::ingest::document::footprint::Limits {
-                max_ops: f.source.max_document_ops,
-                max_column_bytes: f.source.max_document_column_bytes,
-            },
+            document_limits: self.document_limits(),
             params,
             escrow: f.chain.escrow,
+        }
+    }
+
+    /// What a batch and its document may claim, from `[source]`.
+    fn document_limits(&self) -> crate::ingest::document::footprint::Limits {
+        let s = &self.file.source;
+        crate::ingest::document::footprint::Limits {
+            max_batch_bytes: s.max_batch_bytes,
+            max_ops: s.max_document_ops,
+            max_column_bytes: s.max_document_column_bytes,
         }
     }
 
@@ -210,10 +217,7 @@ impl Settings {
             poll_interval: Duration::from_millis(f.relayer.poll_interval_ms),
             credit_within_epochs: f.relayer.credit_within_epochs,
             max_log_range: f.chain.max_log_range,
-            document_limits: crate::ingest::document::footprint::Limits {
-                max_ops: f.source.max_document_ops,
-                max_column_bytes: f.source.max_document_column_bytes,
-            },
+            document_limits: self.document_limits(),
             attestation_endpoints: f.attestation.endpoints.clone(),
             attestation_timeout: Duration::from_millis(f.attestation.timeout_ms),
             conservation: self.conservation.clone(),

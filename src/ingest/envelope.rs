@@ -20,7 +20,8 @@ use super::Error;
 pub const MAGIC: &[u8; 8] = b"MYCOBAT1";
 /// Domain separator of the signed digest, so a batch signature means nothing anywhere else.
 pub const DIGEST_DOMAIN: &[u8] = b"myco-bridge/batch/v1";
-/// Largest envelope accepted; anything bigger is rejected before parsing.
+/// The largest batch accepted by default (`[source] max_batch_bytes` raises it): a source refuses anything
+/// bigger before reading it, and the verifier before parsing it.
 pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024 * 1024;
 /// Bytes of one signature entry: public key and signature.
 const SIGNATURE_ENTRY: usize = 32 + 64;
@@ -73,11 +74,9 @@ impl Envelope {
         out
     }
 
-    /// Parses an envelope, checking its framing only (not the certificate or the document).
+    /// Parses an envelope, checking its framing only (not the certificate or the document, nor its size: what
+    /// reads untrusted bytes bounds them first, a source when it fetches, the verifier when it verifies).
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() > MAX_ENVELOPE_BYTES {
-            return Err(Error::Oversized { size: bytes.len(), limit: MAX_ENVELOPE_BYTES });
-        }
         let mut r = Cursor { bytes, at: 0 };
         if r.take(8, "magic")? != MAGIC {
             return Err(Error::BadMagic);

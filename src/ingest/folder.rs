@@ -7,16 +7,25 @@ use tokio::io::AsyncReadExt;
 use super::source::{Candidate, Fetched, QUARANTINE_PREFIX_BYTES, Refused};
 use super::{Error, envelope::MAX_ENVELOPE_BYTES};
 
+/// The largest batch file a folder source reads by default.
+const DEFAULT_MAX_BYTES: u64 = MAX_ENVELOPE_BYTES as u64;
+
 /// Reads batches from a folder; a file appears there whole (writers rename it into place).
 #[derive(Debug, Clone)]
 pub struct FolderSource {
     dir: PathBuf,
+    max_bytes: u64,
 }
 
 impl FolderSource {
-    /// A source over `dir`.
+    /// A source over `dir`, reading batches of up to the default size.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self { dir: dir.into(), max_bytes: DEFAULT_MAX_BYTES }
+    }
+
+    /// The same source, refusing files over `max_bytes` instead.
+    pub fn within(self, max_bytes: u64) -> Self {
+        Self { max_bytes, ..self }
     }
 
     /// The file name of `epoch`'s batch.
@@ -38,8 +47,8 @@ impl FolderSource {
             Err(e) => return Err(e.into()),
         };
         // Refuse before reading: an oversized file must not be loaded into memory.
-        if meta.len() > MAX_ENVELOPE_BYTES as u64 {
-            return Err(Error::Oversized { size: meta.len() as usize, limit: MAX_ENVELOPE_BYTES });
+        if meta.len() > self.max_bytes {
+            return Err(Error::Oversized { size: meta.len() as usize, limit: self.max_bytes as usize });
         }
         Ok(Some(tokio::fs::read(&path).await?))
     }

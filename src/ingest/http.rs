@@ -25,6 +25,7 @@ pub const GRACE: Duration = Duration::from_millis(250);
 pub struct HttpSource {
     client: reqwest::Client,
     endpoints: Vec<Endpoint>,
+    max_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -49,7 +50,12 @@ impl HttpSource {
         let now = Instant::now();
         let endpoints =
             endpoints.into_iter().map(|base| Endpoint { base, backoff: Default::default(), retry_at: now }).collect();
-        Ok(Self { client, endpoints })
+        Ok(Self { client, endpoints, max_bytes: MAX_ENVELOPE_BYTES })
+    }
+
+    /// The same source, refusing answers over `max_bytes` instead of the default.
+    pub fn within(self, max_bytes: u64) -> Self {
+        Self { max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX), ..self }
     }
 
     /// The endpoints, for logs.
@@ -66,8 +72,8 @@ impl HttpSource {
                 continue;
             }
             let client = self.client.clone();
-            let url = batch_url(&endpoint.base, epoch);
-            tasks.spawn(async move { (i, ask(&client, url).await) });
+            let (url, max_bytes) = (batch_url(&endpoint.base, epoch), self.max_bytes);
+            tasks.spawn(async move { (i, ask(&client, url, max_bytes).await) });
         }
 
         let mut fetched = Fetched::default();
@@ -92,7 +98,7 @@ impl HttpSource {
                 Answer::NotYet => self.endpoints[i].succeeded(),
                 Answer::TooLarge { size, prefix } => {
                     self.endpoints[i].failed();
-                    let error = Error::Oversized { size, limit: MAX_ENVELOPE_BYTES };
+                    let error = Error::Oversized { size, limit: self.max_bytes };
                     fetched.refused.push(Refused { origin, error, prefix });
                 }
                 Answer::Failed(reason) => {
@@ -147,7 +153,7 @@ fn batch_url(base: &Url, epoch: u64) -> Url {
     url
 }
 
-async fn ask(client: &reqwest::Client, url: Url) -> Answer {
+async fn ask(client: &reqwest::Client, url: Url, max_bytes: usize) -> Answer {
     let mut response = match client.get(url.as_str()).send().await {
         Ok(r) => r,
         Err(e) => return Answer::Failed(e.to_string()),
@@ -157,7 +163,7 @@ async fn ask(client: &reqwest::Client, url: Url) -> Answer {
         404 => return Answer::NotYet,
         code => return Answer::Failed(format!("HTTP {code}")),
     }
-    if let Some(len) = response.content_length().filter(|&n| n > MAX_ENVELOPE_BYTES as u64) {
+    if let Some(len) = response.content_length().filter(|&n| n > max_bytes as u64) {
         return Answer::TooLarge { size: len as usize, prefix: Vec::new() };
     }
     let mut body = Vec::new();
@@ -165,9 +171,9 @@ async fn ask(client: &reqwest::Client, url: Url) -> Answer {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 body.extend_from_slice(&chunk);
-                if body.len() > MAX_ENVELOPE_BYTES {
+                if body.len() > max_bytes {
                     body.truncate(QUARANTINE_PREFIX_BYTES);
-                    return Answer::TooLarge { size: MAX_ENVELOPE_BYTES + 1, prefix: body };
+                    return Answer::TooLarge { size: max_bytes.saturating_add(1), prefix: body };
                 }
             }
             Ok(None) => return Answer::Batch(body),

@@ -65,11 +65,13 @@ pub enum Source {
 }
 
 impl Source {
-    /// Opens the configured source.
-    pub fn open(config: &SourceConfig) -> Result<Self, Error> {
+    /// Opens the configured source, refusing batches over `max_batch_bytes` before reading them.
+    pub fn open(config: &SourceConfig, max_batch_bytes: u64) -> Result<Self, Error> {
         Ok(match config {
-            SourceConfig::Folder(dir) => Source::Folder(FolderSource::new(dir)),
-            SourceConfig::Http { endpoints, timeout } => Source::Http(HttpSource::new(endpoints.clone(), *timeout)?),
+            SourceConfig::Folder(dir) => Source::Folder(FolderSource::new(dir).within(max_batch_bytes)),
+            SourceConfig::Http { endpoints, timeout } => {
+                Source::Http(HttpSource::new(endpoints.clone(), *timeout)?.within(max_batch_bytes))
+            }
         })
     }
 

@@ -49,7 +49,7 @@ impl Verifier {
 
     /// Checks `bytes` as the next batch; does not advance (see [`Verifier::accept`]).
     pub fn verify(&self, bytes: &[u8]) -> Result<Batch, Error> {
-        let env = Envelope::decode(bytes)?;
+        let env = self.decode(bytes)?;
         let epoch = env.epoch;
         if env.chain_id != self.chain_id {
             return Err(Error::WrongChain { epoch, expected: self.chain_id, got: env.chain_id });
@@ -71,7 +71,7 @@ impl Verifier {
     /// Checks everything but the batch's place in the chain (epoch order and parent link): for a batch looked at
     /// on its own, as `myco-bridge verify-batch` does.
     pub fn verify_detached(&self, bytes: &[u8]) -> Result<Batch, Error> {
-        let env = Envelope::decode(bytes)?;
+        let env = self.decode(bytes)?;
         if env.chain_id != self.chain_id {
             return Err(Error::WrongChain { epoch: env.epoch, expected: self.chain_id, got: env.chain_id });
         }
@@ -94,6 +94,14 @@ impl Verifier {
         let digest = env.digest();
         self.validators.verify(env.epoch, &digest, &env.signatures).ok()?;
         Some((env.epoch, digest, env.parent))
+    }
+
+    /// The envelope's framing, once its size is within the limit.
+    fn decode(&self, bytes: &[u8]) -> Result<Envelope, Error> {
+        if bytes.len() as u64 > self.limits.max_batch_bytes {
+            return Err(Error::Oversized { size: bytes.len(), limit: self.limits.max_batch_bytes as usize });
+        }
+        Envelope::decode(bytes)
     }
 
     /// Certificate, document, header agreement and value checks.

@@ -77,7 +77,7 @@ impl Reader {
     /// A reader that opens with evidence on record: an auditor reports equivocations, it does not act on the
     /// batches, so it keeps reading what it can (it still stops at an epoch with two certified batches).
     pub async fn open_for_audit(pool: Pool, config: &Config) -> Result<Self> {
-        let source = Source::open(&config.source)?;
+        let source = Source::open(&config.source, config.document_limits.max_batch_bytes)?;
         let last = batches::last(&pool).await?.map(|(epoch, digest)| (epoch.0, digest));
         let verifier =
             Verifier::new(config.chain_id, config.validators.clone(), last).with_limits(config.document_limits);

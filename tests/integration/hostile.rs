@@ -270,3 +270,33 @@ async fn a_batch_at_the_largest_values_is_committed_and_one_past_them_is_refused
     .await;
     relayer.stop().await.expect("no halt on any accepted input");
 }
+
+/// `[source] max_batch_bytes` bounds a batch before anything reads it: the folder source refuses a file one byte
+/// over it without reading more than its first bytes, and the verifier refuses bytes over it; at the limit, both
+/// take it. A limit raised above the 64 MiB default is what lets the biggest epochs in.
+#[tokio::test]
+async fn the_configured_batch_size_is_enforced_by_the_source_and_the_verifier() {
+    use myco_bridge::devnet::simulate::EpochInputs;
+    use myco_bridge::ingest::document::footprint::Limits;
+    use myco_bridge::ingest::folder::FolderSource;
+    use myco_bridge::ingest::{Error, ValidatorSet, Verifier};
+
+    let mut network = Network::new(99, 5, 4, 4);
+    let batch = network.next_batch(&EpochInputs { timestamp: 1, ..Default::default() });
+    let size = batch.bytes.len() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    FolderSource::new(dir.path()).publish(1, &batch.bytes).await.unwrap();
+
+    let refused = FolderSource::new(dir.path()).within(size - 1).fetch_candidates(1).await;
+    assert!(refused.candidates.is_empty());
+    assert!(matches!(refused.refused[0].error, Error::Oversized { limit, .. } if limit as u64 == size - 1));
+    let taken = FolderSource::new(dir.path()).within(size).fetch_candidates(1).await;
+    assert_eq!(taken.candidates[0].bytes, batch.bytes);
+
+    let verifier = |max_batch_bytes| {
+        let limits = Limits { max_batch_bytes, ..Default::default() };
+        Verifier::new(99, ValidatorSet::new(network.validator_keys()).unwrap(), None).with_limits(limits)
+    };
+    assert!(matches!(verifier(size - 1).verify(&batch.bytes), Err(Error::Oversized { .. })));
+    verifier(size).verify(&batch.bytes).expect("a batch at the limit verifies");
+}

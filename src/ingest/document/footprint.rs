@@ -21,9 +21,12 @@ const DOCUMENT_CHUNK: u8 = 0;
 /// A column spec's deflate flag.
 const DEFLATE: u32 = 0b1000;
 
-/// Bounds on what a batch's document may claim; each is checked before the document is loaded.
+/// Bounds on what a batch and its document may claim; each is checked before the batch is read or the document
+/// is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Bytes of the whole batch (envelope, signatures and document), checked before it is read into memory.
+    pub max_batch_bytes: u64,
     /// Operations (map entries, list elements, text characters, objects), counted in every column. Loading costs
     /// a few hundred bytes of memory per operation (see `BENCHMARKS.md`).
     pub max_ops: u64,
@@ -33,11 +36,15 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 400,000 operations and 48 MiB of columns: the worst document within them (400,000 map entries with
-    /// 64-character keys and 30-digit values) loads in about 220 MiB of resident memory and 0.6 s here; a batch
-    /// of a hundred thousand balances or twenty thousand intents fits.
+    /// 64 MiB batches, 400,000 operations and 48 MiB of columns: the worst document within them (400,000 map
+    /// entries with 64-character keys and 30-digit values) loads in about 220 MiB of resident memory and 0.6 s
+    /// here; a batch of a hundred thousand balances or twenty thousand intents fits.
     fn default() -> Self {
-        Self { max_ops: 400_000, max_column_bytes: 48 << 20 }
+        Self {
+            max_batch_bytes: crate::ingest::envelope::MAX_ENVELOPE_BYTES as u64,
+            max_ops: 400_000,
+            max_column_bytes: 48 << 20,
+        }
     }
 }
 
