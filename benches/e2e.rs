@@ -10,7 +10,9 @@
 //!
 //! Stage times come from the relayer's own spans (`ingest`, `settle`, `store`, `commit`, `net_orders`), summed
 //! over the epochs and divided by them. Peak memory is the process's resident high-water mark, reset just before
-//! the relayer starts (`/proc/self/clear_refs`), so it counts the relayer and whatever the idle attesters hold.
+//! the relayer starts (`/proc/self/clear_refs`), so it counts the relayer and whatever the idle attesters hold;
+//! the resident memory at that moment is printed beside it (the difference is what the relayer added; memory the
+//! attesters freed but the allocator kept may be reused by the relayer without showing).
 //!
 //! Run: `cargo bench --features devnet --bench e2e` (`E2E_SIZES=small,10k` for some sizes only; the sizes are
 //! small, 10k, 100k, 1m). Batches are kept in `target/e2e-batches/` between runs.
@@ -112,6 +114,8 @@ struct Measured {
     total: Duration,
     stages: BTreeMap<&'static str, Duration>,
     peak_rss: u64,
+    /// Resident memory as the relayer started: the idle attesters' and the bench's.
+    start_rss: u64,
     batch_bytes: u64,
 }
 
@@ -167,6 +171,7 @@ async fn run(case: &Case, database: &str, times: &StageTimes) -> Measured {
 
     times.take();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let start_rss = status_kib("VmRSS:") * 1024;
     let started = Instant::now();
     let shutdown = CancellationToken::new();
     let relayer =
@@ -185,7 +190,7 @@ async fn run(case: &Case, database: &str, times: &StageTimes) -> Measured {
         a.stop().await;
     }
     let batch_bytes = std::fs::metadata(dir.join("1.batch")).map(|m| m.len()).unwrap_or(0);
-    Measured { total, stages: times.take(), peak_rss, batch_bytes }
+    Measured { total, stages: times.take(), peak_rss, start_rss, batch_bytes }
 }
 
 /// A fresh database per case: a file for SQLite, a new database on the PostgreSQL server for PostgreSQL.
@@ -215,9 +220,9 @@ async fn main() {
     println!("relayer end to end (anvil, automine; 4 attesters, 3 signatures per commit; per epoch, mean)");
     println!();
     println!(
-        "| epoch (balances / intents / claims / deposits) | store | batch | epochs | ingest | settle | store | commit | net orders | epoch | epochs/s | peak memory |"
+        "| epoch (balances / intents / claims / deposits) | store | batch | epochs | ingest | settle | store | commit | net orders | epoch | epochs/s | peak memory | of it before the relayer |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for case in cases() {
         for (db, url) in databases(&case, tmp.path()).await {
             let m = run(&case, &url, &times).await;
@@ -226,7 +231,7 @@ async fn main() {
             let stage = |name| ms(m.stages.get(name).copied().unwrap_or_default());
             let s = case.sizes;
             println!(
-                "| {} / {} / {} / {} | {db} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} MiB |",
+                "| {} / {} / {} / {} | {db} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} MiB | {} MiB |",
                 s.balances,
                 s.intents,
                 s.withdrawals,
@@ -241,6 +246,7 @@ async fn main() {
                 ms(m.total),
                 case.epochs as f64 / m.total.as_secs_f64(),
                 m.peak_rss >> 20,
+                m.start_rss >> 20,
             );
         }
     }
