@@ -278,7 +278,7 @@ mod tests {
         .fetch_one(pool)
         .await
         .unwrap();
-        assert_eq!(store::counts::get(pool, store::counts::CLAIMS_UNPAID).await.unwrap(), unpaid as u64);
+        assert_eq!(store::counts::all(pool).await.unwrap().get(store::counts::CLAIMS_UNPAID), unpaid as u64);
         run(pool, 3, &pamm::Params::default()).await.unwrap();
         let incremental = open(pool).await;
         let mut tx = store::begin(pool).await.unwrap();

@@ -50,11 +50,17 @@ pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) 
                 .bind(proof);
         }
         query.execute(&mut *conn).await?;
-        // A claim is unpaid unless the watcher already stored its payment (an auditor may read it first).
-        let ids: Vec<ClaimId> = chunk.iter().map(|c| ClaimId(c.claim_id)).collect();
-        let paid = bulk::count_present(conn, "escrow_withdrawals", "claim_id", &ids).await?;
-        counts::add(conn, counts::CLAIMS_UNPAID, chunk.len() as i64 - paid as i64).await?;
     }
+    // A claim is unpaid unless the watcher already stored its payment (an auditor may read it first): one count
+    // over the epoch's claims, through its index.
+    let paid: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM claims c JOIN escrow_withdrawals w ON w.claim_id = c.claim_id WHERE c.epoch = $1",
+    )
+    .bind(Epoch(settlement.epoch))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(decoding(T))?;
+    counts::add(conn, counts::CLAIMS_UNPAID, settlement.claims.len() as i64 - paid).await?;
     Ok(())
 }
 

@@ -62,16 +62,6 @@ pub(super) async fn add(conn: &mut AnyConnection, name: &str, delta: i64) -> Res
     Ok(())
 }
 
-/// Count `name` (0 before anything was counted).
-pub async fn get(pool: &Pool, name: &str) -> Result<u64> {
-    let n: Option<i64> = sqlx::query_scalar("SELECT n FROM store_counts WHERE name = $1")
-        .bind(name)
-        .fetch_optional(pool)
-        .await
-        .map_err(decoding(T))?;
-    Ok(n.map_or(0, non_negative))
-}
-
 /// Every count, by name: one small table, read once per scrape.
 pub async fn all(pool: &Pool) -> Result<Kept> {
     let rows: Vec<(String, i64)> =
