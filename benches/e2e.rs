@@ -62,9 +62,10 @@ fn cases() -> Vec<Case> {
     }
 }
 
-/// Wall time of each stage's spans, summed by name.
+/// Wall time of each stage's spans, summed by name; with `E2E_PROFILE` set, of every span of the relayer's (the
+/// breakdown of a stage: `audit`, `collect`, `submit`, `send`, ...).
 #[derive(Clone, Default)]
-struct StageTimes(Arc<Mutex<BTreeMap<&'static str, Duration>>>);
+struct StageTimes(Arc<Mutex<BTreeMap<&'static str, Duration>>>, bool);
 
 impl StageTimes {
     fn take(&self) -> BTreeMap<&'static str, Duration> {
@@ -75,7 +76,7 @@ impl StageTimes {
 impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for StageTimes {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        if meta.target().starts_with("myco_bridge") && STAGES.contains(&meta.name()) {
+        if meta.target().starts_with("myco_bridge") && (self.1 || STAGES.contains(&meta.name())) {
             ctx.span(id).expect("a new span").extensions_mut().insert(Instant::now());
         }
     }
@@ -211,7 +212,8 @@ async fn databases(case: &Case, tmp: &Path) -> Vec<(&'static str, String)> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     sqlx::any::install_default_drivers();
-    let times = StageTimes::default();
+    let profile = std::env::var_os("E2E_PROFILE").is_some();
+    let times = StageTimes(Arc::default(), profile);
     let filter = tracing_subscriber::filter::Targets::new().with_target("myco_bridge", tracing::Level::INFO);
     let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(times.clone(), filter));
     tracing::subscriber::set_global_default(subscriber).unwrap();
@@ -248,6 +250,13 @@ async fn main() {
                 m.peak_rss >> 20,
                 m.start_rss >> 20,
             );
+            if profile {
+                let mut spans: Vec<_> = m.stages.iter().collect();
+                spans.sort_by(|a, b| b.1.cmp(a.1));
+                for (name, total) in spans {
+                    eprintln!("  {name}: {} an epoch", ms(*total));
+                }
+            }
         }
     }
 }

@@ -6,8 +6,10 @@
 //!
 //! Each store is built directly through the store's own writes (no chain): per epoch, a batch with 500 claims and
 //! 500 credits, its commitment and two mined transaction attempts, and a watcher range with its 500 deposits and
-//! 500 withdrawals paying the claims at their quoted rate; every event reconciles. Times are medians of repeated
-//! runs on a warm store.
+//! 450 withdrawals paying the claims at their quoted rate (every tenth claim is never withdrawn, so unpaid claims
+//! pile up as they do when people do not withdraw); every event reconciles. Times are medians of repeated runs on
+//! a warm store. "owed" is what the conservation audit reads before each commitment: what the unpaid claims of
+//! earlier epochs owe, as the store keeps it, and priced claim by claim (what every commitment did before).
 //!
 //! Run: `cargo bench --bench history` (`HISTORY_SIZES=empty,100k` for some sizes only), and
 //! `scripts/with-postgres cargo bench --bench history` for PostgreSQL rows.
@@ -21,6 +23,8 @@ use myco_bridge::ids::{Epoch, Purpose};
 use myco_bridge::ingest::document::{CreditedDeposit, WithdrawalRequest};
 use myco_bridge::ingest::intent::Token;
 use myco_bridge::ingest::{Batch, BatchState};
+use myco_bridge::reader::conservation::LedgerAudit;
+use myco_bridge::settle::outputs::Redemptions;
 use myco_bridge::settle::{ClaimDomain, EpochSettlement, pamm};
 use myco_bridge::store::escrow::{Deposit, EventOrigin, Range, Withdrawal};
 use myco_bridge::store::{self, Pool, attempts, batches, claims, commitments, credits, escrow, views};
@@ -71,7 +75,8 @@ async fn add_epoch(pool: &Pool, epoch: u64) {
     let batch = Batch { epoch, digest, parent: B256::ZERO, signers: 3, state, raw: Vec::new() };
     let mut tx = store::begin(pool).await.unwrap();
     batches::insert(&mut tx, &batch, settlement.root(), &settlement.figures).await.unwrap();
-    claims::insert_all(&mut tx, &settlement).await.unwrap();
+    let payouts = Redemptions::compute(&settlement, &pamm::Params::default()).unwrap().payouts;
+    claims::insert_all(&mut tx, &settlement, Some(&payouts)).await.unwrap();
     credits::insert_all(&mut tx, Epoch(epoch), &batch.state.deposits).await.unwrap();
     tx.commit().await.unwrap();
 
@@ -98,6 +103,7 @@ async fn add_epoch(pool: &Pool, epoch: u64) {
     let withdrawals = settlement
         .claims
         .iter()
+        .filter(|c| c.claim_id % U256::from(10) != U256::ZERO)
         .map(|c| Withdrawal {
             claim_id: c.claim_id,
             recipient: c.recipient,
@@ -205,9 +211,9 @@ async fn main() {
         let label = if backend == "sqlite" { "SQLite" } else { "PostgreSQL" };
         println!("\n{label}: per store size, the median of {RUNS} runs (first pass: one run)\n");
         println!(
-            "| stored events | build | /metrics totals | /ready store | moved? check | pass, nothing new | pass, one new epoch | first pass over all |"
+            "| stored events | build | /metrics totals | /ready store | moved? check | pass, nothing new | pass, one new epoch | first pass over all | owed, kept | owed, priced |"
         );
-        println!("|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
         for case in cases() {
             let pool = connect(backend, dir.path(), case.name).await;
             let build = once(async {
@@ -246,6 +252,28 @@ async fn main() {
                 myco_bridge::reconcile::run(&pool, 3, &params).await.unwrap();
             })
             .await;
+            let audit = LedgerAudit {
+                pool: pool.clone(),
+                chain_id: 31337,
+                escrow: Address::ZERO,
+                document_limits: Default::default(),
+                params,
+                policy: Default::default(),
+                states: Default::default(),
+            };
+            let next_epoch = Epoch(case.epochs + 1);
+            let none_paid_since = Default::default();
+            let owed_kept = median(|| async {
+                audit.owed_before(next_epoch, &none_paid_since).await.unwrap();
+            })
+            .await;
+            let mut owed = (U256::ZERO, U256::ZERO);
+            let owed_priced = once(async {
+                owed.1 = audit.owed_between(Epoch(0), next_epoch, &none_paid_since).await.unwrap();
+            })
+            .await;
+            owed.0 = audit.owed_before(next_epoch, &none_paid_since).await.unwrap();
+            assert_eq!(owed.0, owed.1, "what is kept is what pricing every claim gives");
             add_epoch(&pool, case.epochs + 1).await;
             let next = once(async {
                 let outcome = myco_bridge::reconcile::run(&pool, 3, &params).await.unwrap();
@@ -259,14 +287,16 @@ async fn main() {
                 e => format!("{}k", e / 1_000),
             };
             println!(
-                "| {events} | {:.1} s | {} | {} | {} | {} | {} | {} |",
+                "| {events} | {:.1} s | {} | {} | {} | {} | {} | {} | {} | {} |",
                 build.as_secs_f64(),
                 ms(totals),
                 ms(ready),
                 ms(moved),
                 ms(idle),
                 ms(next),
-                ms(first_pass)
+                ms(first_pass),
+                ms(owed_kept),
+                ms(owed_priced)
             );
         }
     }

@@ -172,7 +172,13 @@ impl TxManager {
         let request = request.with_from(self.from);
         // Gas: estimated plus 20% headroom. Estimation runs the call, so a revert fails here too; callers simulate
         // with `eth_call` first to get it decoded.
-        let gas = match self.provider.estimate_gas(request.clone()).await {
+        // Three independent reads, at once: each is a round trip to the node.
+        let (gas, estimate, nonce) = tokio::join!(
+            self.provider.estimate_gas(request.clone()).into_future(),
+            self.provider.estimate_eip1559_fees(),
+            self.provider.get_transaction_count(self.from).latest().into_future(),
+        );
+        let gas = match gas {
             Ok(gas) => gas,
             // The caller's simulation passed a moment ago; a revert now means the chain moved under us. A revert
             // that persists is caught, decoded, by that simulation on the next pass.
@@ -183,10 +189,10 @@ impl TxManager {
                 None => return Err(Error::from_rpc(e)),
             },
         };
-        let estimate = self.provider.estimate_eip1559_fees().await.map_err(Error::from)?;
+        let estimate = estimate.map_err(Error::from)?;
         let suggested = Fees { max_fee: estimate.max_fee_per_gas, tip: estimate.max_priority_fee_per_gas };
         let cap = suggested.max_fee.saturating_mul(self.policy.max_fee_multiple as u128);
-        let nonce = self.provider.get_transaction_count(self.from).latest().await.map_err(Error::from)?;
+        let nonce = nonce.map_err(Error::from)?;
         open.retain(|a| a.nonce == nonce);
         let previous = open
             .iter()
@@ -308,6 +314,13 @@ impl TxManager {
                 continue; // not mined, replaced, or its block was reorged out: keep waiting and bumping
             };
             let block = receipt.block_number.unwrap_or_default();
+            // The head was read before the send; a receipt in a newer block (a node that mines as it takes a
+            // transaction does) makes it stale, so read it again rather than wait a poll for what is already there.
+            let head = if block > head {
+                self.provider.get_block_number().await.map_err(Error::from)?.max(head)
+            } else {
+                head
+            };
             if head + 1 < block + self.policy.confirmations.max(1) {
                 return Ok(Confirmation::Mined);
             }

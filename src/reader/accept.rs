@@ -34,15 +34,16 @@ pub(super) async fn accept(
 ) -> Result<Accepted> {
     // The stages as spans (`settle`, `store`; the reader's `ingest`, the writer's `commit` and `net_orders`): a
     // tracing subscriber can time them, as the end-to-end benchmark does, and log lines within carry the stage.
-    let (settlement, outputs) = tracing::info_span!("settle").in_scope(|| {
+    let (settlement, redemptions, outputs) = tracing::info_span!("settle").in_scope(|| {
         let settlement = EpochSettlement::compute(&batch.state, params, domain);
-        let outputs = epoch_outputs(batch, &settlement, params);
-        (settlement, outputs)
+        let redemptions = redemptions(batch, &settlement, params);
+        let outputs = redemptions.as_ref().map(|r| epoch_outputs(batch, &settlement, r));
+        (settlement, redemptions, outputs)
     });
     async {
         let mut tx = store::begin(pool).await?;
         batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
-        claims::insert_all(&mut tx, &settlement).await?;
+        claims::insert_all(&mut tx, &settlement, redemptions.as_ref().map(|r| r.payouts.as_slice())).await?;
         credits::insert_all(&mut tx, batch.epoch.into(), &batch.state.deposits).await?;
         if let Some(outputs) = &outputs {
             store::outputs::insert(&mut tx, outputs).await?;
@@ -67,26 +68,26 @@ pub(super) async fn accept(
     })
 }
 
-/// The epoch's redemption rate, USDC payouts and deposit split, for the status page and the demo. A claim the
-/// math cannot price (a figure near 2^256) is one the escrow cannot pay either; it is logged, not stored.
-pub fn epoch_outputs(
+/// What the escrow pays for each of the epoch's claims. A claim the math cannot price (a figure near 2^256) is one
+/// the escrow cannot pay either; it is logged, and the epoch's payouts and outputs are not stored.
+fn redemptions(batch: &Batch, settlement: &EpochSettlement, params: &pamm::Params) -> Option<Redemptions> {
+    Redemptions::compute(settlement, params)
+        .inspect_err(|e| tracing::error!(epoch = batch.epoch, error = %e, "the epoch's claims cannot be priced"))
+        .ok()
+}
+
+/// The epoch's redemption rate, USDC payouts and deposit split, for the status page and the demo.
+fn epoch_outputs(
     batch: &Batch,
     settlement: &EpochSettlement,
-    params: &pamm::Params,
-) -> Option<store::outputs::EpochOutputs> {
-    let redemptions = match Redemptions::compute(settlement, params) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(epoch = batch.epoch, error = %e, "the epoch's claims cannot be priced");
-            return None;
-        }
-    };
+    redemptions: &Redemptions,
+) -> store::outputs::EpochOutputs {
     let split = outputs::deposit_split(&batch.state);
-    Some(store::outputs::EpochOutputs {
+    store::outputs::EpochOutputs {
         epoch: batch.epoch,
         pamm_rate: redemptions.pamm_rate,
         redeemed_myco: settlement.claims.iter().map(|c| c.myco_amount).sum(),
         payout_usdc: redemptions.payouts.iter().sum(),
         deposit_split: split.as_ref().map(|_| outputs::deposit_split_json(&batch.state, &split)),
-    })
+    }
 }

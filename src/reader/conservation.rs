@@ -14,7 +14,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::DynProvider;
 
 use super::DecodedStates;
-use crate::ids::Epoch;
+use crate::ids::{ClaimId, Epoch};
 use crate::ingest::document::footprint::Limits;
 use crate::ingest::{self, BatchState};
 use crate::settle::conservation::{self, Context, ExecutedLeg, Holdings, Policy, WAD_PER_USDC_UNIT};
@@ -134,16 +134,27 @@ impl LedgerAudit {
     /// What the claims of epochs before `epoch` that the escrow has not paid will take, in USDC units (the
     /// epoch's own claims leave the reserve in the next batch; its figures are from before them). A claim is paid
     /// if the store's escrow watcher saw it paid or it is in `paid_since` (paid in blocks the watcher has not read).
+    ///
+    /// Flat in history: the store keeps what priced claims owe (`store::owed`), less here what `paid_since` paid;
+    /// only claims stored before payouts were kept are priced here.
     pub async fn owed_before(&self, epoch: Epoch, paid_since: &BTreeSet<U256>) -> Result<U256> {
-        self.owed_between(Epoch(0), epoch, paid_since).await
+        let kept = store::owed::before(&self.pool, epoch).await?;
+        let paid: Vec<ClaimId> = paid_since.iter().copied().map(ClaimId).collect();
+        let paid_unseen = store::claims::owed_among(&self.pool, &paid, epoch).await?;
+        let unpriced = store::claims::unpriced_unpaid_before(&self.pool, epoch).await?;
+        Ok(kept.saturating_sub(paid_unseen) + self.price(unpriced, paid_since).await?)
     }
 
     /// [`LedgerAudit::owed_before`] for the claims of epochs `from` (inclusive) to `to` (exclusive) only, so a run
-    /// over consecutive epochs adds each epoch's claims once.
+    /// over consecutive epochs adds each epoch's claims once; priced from the claims themselves.
     pub async fn owed_between(&self, from: Epoch, to: Epoch, paid_since: &BTreeSet<U256>) -> Result<U256> {
+        self.price(store::claims::unpaid_between(&self.pool, from, to).await?, paid_since).await
+    }
+
+    /// What `unpaid` claims not in `paid_since` pay, each priced by its epoch's committed figures.
+    async fn price(&self, unpaid: Vec<store::claims::StoredClaim>, paid_since: &BTreeSet<U256>) -> Result<U256> {
         let mut owed = U256::ZERO;
         let mut figures = std::collections::BTreeMap::new();
-        let unpaid = store::claims::unpaid_between(&self.pool, from, to).await?;
         for stored in unpaid.into_iter().filter(|c| !paid_since.contains(&c.claim.claim_id)) {
             let epoch = Epoch(stored.claim.epoch);
             if let std::collections::btree_map::Entry::Vacant(e) = figures.entry(epoch) {

@@ -27,7 +27,7 @@ use crate::settle::{ClaimDomain, pamm};
 use crate::store::equivocations::{self, Evidence, Shape, Side};
 use crate::store::{Pool, batches};
 
-pub use accept::{Accepted, epoch_outputs};
+pub use accept::Accepted;
 pub use holdings::EscrowAtHead;
 pub use states::DecodedStates;
 

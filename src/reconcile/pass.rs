@@ -208,7 +208,7 @@ mod tests {
         let batch = Batch { epoch, digest, parent: B256::ZERO, signers: 3, state, raw: Vec::new() };
         let mut tx = store::begin(pool).await.unwrap();
         batches::insert(&mut tx, &batch, settlement.root(), &settlement.figures).await.unwrap();
-        claims::insert_all(&mut tx, &settlement).await.unwrap();
+        claims::insert_all(&mut tx, &settlement, None).await.unwrap();
         credits::insert_all(&mut tx, Epoch(epoch), &batch.state.deposits).await.unwrap();
         tx.commit().await.unwrap();
         settlement

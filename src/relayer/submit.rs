@@ -46,14 +46,15 @@ impl Relayer {
         for batch in batches::uncommitted(&self.pool).await? {
             async {
                 // Every earlier epoch is settled by now, so the audit sees what the chain executed before this batch.
-                self.audit_before_commit(&batch, params).await?;
+                self.audit_before_commit(&batch, params).instrument(tracing::info_span!("audit")).await?;
                 let root = attest::commitment::of_stored(&self.pool, &batch).await?;
                 // A commitment already on chain is compared, not signed again; a new one needs a quorum of attesters
                 // over our own computation.
-                let attested = if root.epoch <= submitter.latest_epoch().await? {
+                let (latest, quorum) = tokio::try_join!(submitter.latest_epoch(), submitter.quorum())?;
+                let attested = if root.epoch <= latest {
                     Vec::new()
                 } else {
-                    collector.collect(&self.pool, &root, &submitter.quorum().await?).await?
+                    collector.collect(&self.pool, &root, &quorum).instrument(tracing::info_span!("collect")).await?
                 };
                 let (attested_by, signatures): (Vec<_>, Vec<_>) = attested.into_iter().unzip();
                 let (tx_hash, block_number, gas_used) = match submitter.submit(&root, signatures).await? {
@@ -62,16 +63,18 @@ impl Relayer {
                     }
                     Outcome::AlreadyOnChain => (None, None, None),
                 };
+                let (final_at, payable_at) =
+                    tokio::try_join!(async { Ok::<_, Error>(submitter.final_at(batch.epoch).await?) }, async {
+                        Ok(crate::chain::escrow_payable_at(&self.provider, self.config.escrow, batch.epoch).await?)
+                    },)?;
                 let record = commitments::Commitment {
                     epoch: batch.epoch,
                     state_root: batch.state_root,
                     tx_hash,
                     block_number,
                     gas_used,
-                    final_at: Some(submitter.final_at(batch.epoch).await?),
-                    payable_at: Some(
-                        crate::chain::escrow_payable_at(&self.provider, self.config.escrow, batch.epoch).await?,
-                    ),
+                    final_at: Some(final_at),
+                    payable_at: Some(payable_at),
                     attested_by,
                 };
                 commitments::insert(&self.pool, &record).await?;

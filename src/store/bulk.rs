@@ -45,7 +45,12 @@ pub fn values(rows: usize, columns: usize) -> String {
 
 /// `$1, $2, …, $n`, for an `IN (…)` list.
 pub fn list(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    list_from(1, n)
+}
+
+/// `n` placeholders numbered from `$first`, for an `IN (…)` list after other parameters.
+pub fn list_from(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The first of `ids` (in their order) that `table` already has in `column`, with the row's `epoch`: one
@@ -74,31 +79,6 @@ where
         }
     }
     Ok(None)
-}
-
-/// How many of `ids` `table` has in `column`, in the caller's transaction.
-pub async fn count_present<Id>(
-    conn: &mut sqlx::AnyConnection,
-    table: &'static str,
-    column: &str,
-    ids: &[Id],
-) -> Result<u64>
-where
-    Id: Copy + Send + Type<Any> + for<'q> Encode<'q, Any>,
-{
-    let mut present = 0;
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} IN ({})", list(chunk.len()));
-        // Only placeholders and the caller's constant names are formatted into the statement.
-        let n: i64 = chunk
-            .iter()
-            .fold(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(decoding(table))?;
-        present += n.max(0) as u64;
-    }
-    Ok(present)
 }
 
 #[cfg(test)]

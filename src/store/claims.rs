@@ -1,11 +1,13 @@
 //! `claims`: the withdrawal claims of each epoch's state root, with their proofs.
 
-use alloy::primitives::B256;
+use std::collections::HashSet;
+
+use alloy::primitives::{B256, U256};
 use sqlx::{AnyConnection, FromRow};
 
 use super::columns::{Addr, Decimal, Hash, decoding};
 use super::{Pool, Result};
-use super::{bulk, counts};
+use super::{bulk, counts, owed};
 use crate::ids::{ClaimId, Epoch};
 use crate::settle::{Claim, EpochSettlement};
 
@@ -22,20 +24,27 @@ pub struct StoredClaim {
     pub paid_tx: Option<B256>,
 }
 
-/// Records every claim of an epoch with its proof, many rows per statement.
-pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) -> Result<()> {
-    const COLUMNS: usize = 9;
+/// Records every claim of an epoch with its proof and, when the epoch could be priced, what the escrow pays for
+/// it (`payouts`, one per claim in order), many rows per statement; what the unpaid ones owe is kept
+/// (`store::owed`).
+pub async fn insert_all(
+    conn: &mut AnyConnection,
+    settlement: &EpochSettlement,
+    payouts: Option<&[U256]>,
+) -> Result<()> {
+    const COLUMNS: usize = 10;
     counts::hold(conn, counts::CLAIMS_UNPAID).await?;
-    for chunk in settlement.claims.chunks(bulk::rows_per_statement(COLUMNS)) {
+    let payout = |i: usize| payouts.and_then(|p| p.get(i)).copied();
+    for (n, chunk) in settlement.claims.chunks(bulk::rows_per_statement(COLUMNS)).enumerate() {
         let sql = format!(
             "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, prior_redeemed,
-                                 leaf, proof)
+                                 leaf, proof, usdc_payout)
              VALUES {}",
             bulk::values(chunk.len(), COLUMNS)
         );
         // Only placeholders are formatted into the statement; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for claim in chunk {
+        for (i, claim) in chunk.iter().enumerate() {
             let (leaf, proof) = settlement.leaf_and_proof(claim);
             let proof: Vec<u8> = proof.iter().flat_map(|h| h.0).collect();
             query = query
@@ -47,21 +56,70 @@ pub async fn insert_all(conn: &mut AnyConnection, settlement: &EpochSettlement) 
                 .bind(claim.flow_penalty.to_string())
                 .bind(claim.prior_redeemed.to_string())
                 .bind(leaf.to_vec())
-                .bind(proof);
+                .bind(proof)
+                .bind(payout(n * bulk::rows_per_statement(COLUMNS) + i).map(|p| p.to_string()));
         }
         query.execute(&mut *conn).await?;
     }
-    // A claim is unpaid unless the watcher already stored its payment (an auditor may read it first): one count
+    // A claim is unpaid unless the watcher already stored its payment (an auditor may read it first): one query
     // over the epoch's claims, through its index.
-    let paid: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM claims c JOIN escrow_withdrawals w ON w.claim_id = c.claim_id WHERE c.epoch = $1",
+    let paid: Vec<ClaimId> = sqlx::query_scalar(
+        "SELECT c.claim_id FROM claims c JOIN escrow_withdrawals w ON w.claim_id = c.claim_id WHERE c.epoch = $1",
     )
     .bind(Epoch(settlement.epoch))
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
     .map_err(decoding(T))?;
-    counts::add(conn, counts::CLAIMS_UNPAID, settlement.claims.len() as i64 - paid).await?;
-    Ok(())
+    counts::add(conn, counts::CLAIMS_UNPAID, settlement.claims.len() as i64 - paid.len() as i64).await?;
+    let paid: HashSet<U256> = paid.into_iter().map(|c| c.0).collect();
+    let owed = settlement
+        .claims
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !paid.contains(&c.claim_id))
+        .filter_map(|(i, _)| payout(i))
+        .fold(U256::ZERO, U256::saturating_add);
+    owed::apply(conn, &[(settlement.epoch, owed)].into(), owed::Change::Owe).await
+}
+
+/// Of `ids`, the stored claims' epochs and payouts (`None`: not priced when stored), in the caller's transaction:
+/// what a payment stored or rewound changes in what is owed.
+pub(super) async fn payouts_among(conn: &mut AnyConnection, ids: &[ClaimId]) -> Result<Vec<(Epoch, Option<U256>)>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(bulk::rows_per_statement(1)) {
+        let sql = format!("SELECT epoch, usdc_payout FROM claims WHERE claim_id IN ({})", bulk::list(chunk.len()));
+        // Only placeholders are formatted into the statement; every id is bound.
+        let rows: Vec<(Epoch, Option<Decimal>)> = chunk
+            .iter()
+            .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(decoding(T))?;
+        found.extend(rows.into_iter().map(|(epoch, payout)| (epoch, payout.map(|p| p.0))));
+    }
+    Ok(found)
+}
+
+/// What the priced claims among `ids` of epochs before `epoch` that have no stored payment pay: claims paid on
+/// chain in blocks the watcher has not read yet, whose payments the kept figure still counts as owed.
+pub async fn owed_among(pool: &Pool, ids: &[ClaimId], epoch: Epoch) -> Result<U256> {
+    let mut owed = U256::ZERO;
+    for chunk in ids.chunks(bulk::rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT c.usdc_payout FROM claims c LEFT JOIN escrow_withdrawals w ON w.claim_id = c.claim_id
+             WHERE w.claim_id IS NULL AND c.usdc_payout IS NOT NULL AND c.epoch < $1 AND c.claim_id IN ({})",
+            bulk::list_from(2, chunk.len())
+        );
+        // Only placeholders are formatted into the statement; every value is bound.
+        let payouts: Vec<Decimal> = chunk
+            .iter()
+            .fold(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(epoch), |q, id| q.bind(*id))
+            .fetch_all(pool)
+            .await
+            .map_err(decoding(T))?;
+        owed = payouts.into_iter().fold(owed, |sum, p| sum.saturating_add(p.0));
+    }
+    Ok(owed)
 }
 
 /// The first of `ids` (in their order) already certified by an earlier epoch, with that epoch; a few
@@ -133,19 +191,27 @@ pub async fn get(pool: &Pool, claim_id: ClaimId) -> Result<Option<StoredClaim>> 
     row.map(StoredClaim::try_from).transpose()
 }
 
-/// The claims of epochs before `epoch` the escrow has not paid, by epoch then claim id: what committed epochs
-/// still owe (paid claims are left out by the query, so this grows with what is outstanding, not with history).
-pub async fn unpaid_before(pool: &Pool, epoch: Epoch) -> Result<Vec<StoredClaim>> {
-    unpaid_between(pool, Epoch(0), epoch).await
-}
-
-/// Unpaid claims of epochs `from` (inclusive) to `to` (exclusive), by epoch then claim id.
+/// The claims of epochs `from` (inclusive) to `to` (exclusive) the escrow has not paid, by epoch then claim id
+/// (paid claims are left out by the query, so this grows with what is outstanding, not with history).
 pub async fn unpaid_between(pool: &Pool, from: Epoch, to: Epoch) -> Result<Vec<StoredClaim>> {
     let rows: Vec<Row> = sqlx::query_as(select_claims!(
         "WHERE w.tx_hash IS NULL AND c.epoch >= $1 AND c.epoch < $2 ORDER BY c.epoch, c.claim_id"
     ))
     .bind(from)
     .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(decoding(T))?;
+    rows.into_iter().map(StoredClaim::try_from).collect()
+}
+
+/// The unpaid claims of epochs before `epoch` stored without their payout (before payouts were stored): the ones
+/// the kept figure of `store::owed` does not count. Through a partial index, so a store with none reads nothing.
+pub async fn unpriced_unpaid_before(pool: &Pool, epoch: Epoch) -> Result<Vec<StoredClaim>> {
+    let rows: Vec<Row> = sqlx::query_as(select_claims!(
+        "WHERE w.tx_hash IS NULL AND c.usdc_payout IS NULL AND c.epoch < $1 ORDER BY c.epoch, c.claim_id"
+    ))
+    .bind(epoch)
     .fetch_all(pool)
     .await
     .map_err(decoding(T))?;

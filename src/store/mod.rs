@@ -21,6 +21,7 @@ pub mod halts;
 pub mod ledger;
 pub mod mismatches;
 pub mod outputs;
+pub mod owed;
 pub mod quarantine;
 pub mod reconciled;
 pub mod views;

@@ -1,22 +1,33 @@
 //! The counts the store keeps for `/metrics` (`store::counts`: by the database's triggers, and in the writes of
 //! claims and payments) equal what counting the rows gives, after every kind of write: batches, claims and
 //! credits; payments before and after their claims, and a rewind of some; commitments inserted, recommitted and
-//! forgotten; transaction attempts sent, mined, replaced and closed. On SQLite, and on PostgreSQL under
-//! `scripts/with-postgres`.
+//! forgotten; transaction attempts sent, mined, replaced and closed. What unpaid claims owe (`store::owed`, read by
+//! the conservation audit before each commitment) equals pricing every unpaid claim again, after the same writes.
+//! On SQLite, and on PostgreSQL under `scripts/with-postgres`.
+
+use std::collections::BTreeSet;
 
 use alloy::primitives::{Address, B256, U256};
 use myco_bridge::chain::attempts::{AttemptStatus, NewAttempt};
 use myco_bridge::ids::{Epoch, Purpose};
 use myco_bridge::ingest::document::WithdrawalRequest;
 use myco_bridge::ingest::{Batch, BatchState};
+use myco_bridge::reader::conservation::LedgerAudit;
+use myco_bridge::settle::outputs::Redemptions;
 use myco_bridge::settle::{ClaimDomain, EpochSettlement, pamm};
 use myco_bridge::store::escrow::{EventOrigin, Range, Withdrawal};
 use myco_bridge::store::{self, Pool, attempts, batches, claims, commitments, escrow, views};
 
 use crate::common::database_url;
 
-/// Stores epoch `epoch` with claims `ids` (1 MYCO each); returns its settlement.
+/// Stores epoch `epoch` with claims `ids` (1 to 7 MYCO each), priced as the reader prices them; returns its
+/// settlement.
 async fn accept(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>) -> EpochSettlement {
+    accept_priced(pool, epoch, ids, true).await
+}
+
+/// [`accept`], or stored without payouts as a store from before they were kept has them (`priced` false).
+async fn accept_priced(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>, priced: bool) -> EpochSettlement {
     let mut state = BatchState { epoch, timestamp: 1_000 + epoch, ..Default::default() };
     state.reserve.total_supply = U256::from(10u64).pow(U256::from(24));
     state.reserve.total_reserve = state.reserve.total_supply;
@@ -24,7 +35,7 @@ async fn accept(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>) -> EpochSett
         .map(|id| WithdrawalRequest {
             claim_id: U256::from(id),
             account: B256::repeat_byte(1),
-            amount: U256::from(10u64).pow(U256::from(18)),
+            amount: U256::from(id % 7 + 1) * U256::from(10u64).pow(U256::from(18)),
             recipient: Address::repeat_byte(2),
         })
         .collect();
@@ -33,7 +44,9 @@ async fn accept(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>) -> EpochSett
         Batch { epoch, digest: B256::from(U256::from(epoch)), parent: B256::ZERO, signers: 3, state, raw: vec![] };
     let mut tx = store::begin(pool).await.unwrap();
     batches::insert(&mut tx, &batch, settlement.root(), &settlement.figures).await.unwrap();
-    claims::insert_all(&mut tx, &settlement).await.unwrap();
+    let redemptions = Redemptions::compute(&settlement, &pamm::Params::default()).unwrap();
+    let payouts = priced.then_some(redemptions.payouts.as_slice());
+    claims::insert_all(&mut tx, &settlement, payouts).await.unwrap();
     tx.commit().await.unwrap();
     settlement
 }
@@ -133,6 +146,28 @@ async fn assert_counts_match_rows(pool: &Pool, chain_now: i64) {
     assert_eq!(bounds, views::LATENCY_BUCKETS, "the store's buckets are the ones /metrics publishes");
 }
 
+/// What the claims before each epoch owe, as kept, equals pricing every unpaid claim again, with and without
+/// payments the watcher has not read yet.
+async fn assert_owed_matches_claims(pool: &Pool) {
+    let audit = LedgerAudit {
+        pool: pool.clone(),
+        chain_id: 31337,
+        escrow: Address::ZERO,
+        document_limits: Default::default(),
+        params: pamm::Params::default(),
+        policy: Default::default(),
+        states: Default::default(),
+    };
+    let unseen: BTreeSet<U256> = [11, 21, 31, 33, 41, 99].into_iter().map(U256::from).collect();
+    for paid_since in [BTreeSet::new(), unseen] {
+        for epoch in 1..=6 {
+            let kept = audit.owed_before(Epoch(epoch), &paid_since).await.unwrap();
+            let priced = audit.owed_between(Epoch(0), Epoch(epoch), &paid_since).await.unwrap();
+            assert_eq!(kept, priced, "owed before epoch {epoch}, {} paid since", paid_since.len());
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_counts_kept_for_metrics_equal_the_rows_after_every_kind_of_write() {
     let dir = tempfile::tempdir().unwrap();
@@ -144,11 +179,23 @@ async fn the_counts_kept_for_metrics_equal_the_rows_after_every_kind_of_write() 
     for epoch in 1..=3 {
         accept(&pool, epoch, (epoch * 10)..(epoch * 10 + 4)).await;
     }
+    assert_owed_matches_claims(&pool).await;
     read(&pool, vec![paid(10, 7), paid(11, 8), paid(20, 9), paid(99, 9)], 10).await;
     assert_counts_match_rows(&pool, 0).await;
+    assert_owed_matches_claims(&pool).await;
     // A reorg takes out blocks 8 and 9.
     escrow::rewind(&pool, 7, (9, B256::ZERO)).await.unwrap();
     assert_counts_match_rows(&pool, 0).await;
+    assert_owed_matches_claims(&pool).await;
+    // Epoch 4 stored without payouts (as before they were kept), epoch 5 with; payments of both, one rewound.
+    accept_priced(&pool, 4, 40..44, false).await;
+    accept(&pool, 5, 50..53).await;
+    assert_owed_matches_claims(&pool).await;
+    read(&pool, vec![paid(40, 11), paid(50, 11), paid(30, 12), paid(41, 12)], 13).await;
+    assert_owed_matches_claims(&pool).await;
+    escrow::rewind(&pool, 11, (12, B256::ZERO)).await.unwrap();
+    assert_counts_match_rows(&pool, 0).await;
+    assert_owed_matches_claims(&pool).await;
 
     for epoch in 1..=3 {
         let c = commitments::Commitment {

@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 use super::columns::{Decimal, Hash, Unsigned, decoding};
 use super::mismatches::{self, Found, Kind};
 use super::{Pool, Result, now};
-use super::{bulk, counts, escrow_totals};
+use super::{bulk, claims, counts, escrow_totals, owed};
 pub use crate::chain::escrow_events::{Deposit, EventOrigin, Range, Withdrawal};
 use crate::ids::ClaimId;
 
@@ -113,20 +113,29 @@ async fn insert_withdrawals(tx: &mut AnyConnection, withdrawals: &[Withdrawal]) 
             }
         }
     }
-    paid_claims(tx, stored_claims, -1).await?;
+    paid_claims(tx, stored_claims, owed::Change::Paid).await?;
     Ok((withdrawn, paid_twice))
 }
 
-/// Counts the stored claims among `paid` as unpaid no more (`sign` -1: payments stored) or again (+1: payments
-/// rewound), in the caller's transaction.
-async fn paid_claims(tx: &mut AnyConnection, paid: Vec<U256>, sign: i64) -> Result<()> {
+/// Counts the stored claims among `paid` as unpaid no more (`change` Paid: payments stored) or again (Owe:
+/// payments rewound), and what they owe with them, in the caller's transaction.
+async fn paid_claims(tx: &mut AnyConnection, paid: Vec<U256>, change: owed::Change) -> Result<()> {
     if paid.is_empty() {
         return Ok(());
     }
     let ids: Vec<ClaimId> = paid.into_iter().map(ClaimId).collect();
     counts::hold(tx, counts::CLAIMS_UNPAID).await?;
-    let claimed = bulk::count_present(tx, "claims", "claim_id", &ids).await?;
-    counts::add(tx, counts::CLAIMS_UNPAID, sign * claimed as i64).await
+    let claimed = claims::payouts_among(tx, &ids).await?;
+    let sign = if change == owed::Change::Paid { -1 } else { 1 };
+    counts::add(tx, counts::CLAIMS_UNPAID, sign * claimed.len() as i64).await?;
+    let mut by_epoch = owed::ByEpoch::new();
+    for (epoch, payout) in claimed {
+        if let Some(payout) = payout {
+            let owed = by_epoch.entry(epoch.0).or_default();
+            *owed = owed.saturating_add(payout);
+        }
+    }
+    owed::apply(tx, &by_epoch, change).await
 }
 
 /// Records `w` as a `claim_paid_twice` mismatch if the stored payment of its claim is another transaction's;
@@ -235,7 +244,7 @@ pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<
             .await
             .map_err(decoding("escrow_withdrawals"))?;
     let (withdrawals, claims): (Vec<Decimal>, Vec<U256>) = rewound.into_iter().map(|(a, c)| (a, c.0)).unzip();
-    paid_claims(&mut tx, claims, 1).await?;
+    paid_claims(&mut tx, claims, owed::Change::Owe).await?;
     let amounts = |rows: Vec<Decimal>| rows.into_iter().map(|a| a.0).collect::<Vec<_>>();
     escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &[], &amounts(deposits)).await?;
     escrow_totals::apply(&mut tx, escrow_totals::Kind::Withdrawals, &[], &amounts(withdrawals)).await?;
