@@ -157,9 +157,10 @@ impl Relayer {
         tracing::info!(next_epoch = reader.next_epoch(), source = %reader.describe(), "pipeline started");
         let mut backoff = Backoff::default();
         loop {
+            let mut committed = 0;
             let pass = async {
                 reader.read_available().await?;
-                self.submit_uncommitted(&settler, &submitter, &collector, &params).await
+                self.submit_uncommitted(&settler, &submitter, &collector, &params, &mut committed).await
             };
             // A stop does not wait for a pass stuck on a receipt: every step is recorded before it is sent and
             // recovered from the chain, so leaving mid-pass is as safe as the kills the fault tests inflict.
@@ -175,7 +176,21 @@ impl Relayer {
                     }
                     self.config.poll_interval
                 }
-                Err(e) => self.wait_out(e, "pipeline", &mut backoff)?,
+                // A pass that committed epochs before it stopped made progress: what stopped it is the next epoch's
+                // first try. Attesters sign an epoch once they see the one before it settled, so its attestations
+                // are routinely not there yet: asked again after a poll, with no alarm. Any other failure waits as
+                // a first failure, not doubled epoch after epoch.
+                Err(e) if committed > 0 && e.handling() == Handling::AwaitAttestations => {
+                    backoff.succeeded();
+                    tracing::debug!(error = %e, "the next epoch's attestations are not there yet");
+                    self.config.poll_interval
+                }
+                Err(e) => {
+                    if committed > 0 {
+                        backoff.succeeded();
+                    }
+                    self.wait_out(e, "pipeline", &mut backoff)?
+                }
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),

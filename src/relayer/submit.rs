@@ -20,13 +20,14 @@ impl Relayer {
     /// Root before orders: the curve settles only committed epochs, each exactly once and in sequence, so no key
     /// can trade for an epoch the validators' batch has not been committed for. A crash between the two steps
     /// leaves the root committed and the orders pending; the restart executes them before committing anything
-    /// newer.
+    /// newer. `committed` counts the epochs it commits, also when a later one then fails.
     pub(super) async fn submit_uncommitted(
         &self,
         settler: &CurveSettler,
         submitter: &Submitter,
         collector: &Collector,
         params: &crate::settle::pamm::Params,
+        committed: &mut u64,
     ) -> Result<()> {
         // What to submit next comes from the chain, not only the store: a commitment a reorg took out (or the
         // guardian revoked) is forgotten, and its epoch is submitted again.
@@ -78,6 +79,7 @@ impl Relayer {
                     attested_by,
                 };
                 commitments::insert(&self.pool, &record).await?;
+                *committed += 1;
                 Ok::<_, Error>(())
             }
             .instrument(tracing::info_span!("commit", epoch = batch.epoch.0))
