@@ -129,6 +129,28 @@ fn rejects_non_canonical_amounts() {
     assert!(parse_amount(over).is_err());
 }
 
+/// Amounts that fit a machine integer take a faster parse: at and around each width's edges (19 and 20 digits,
+/// `u64::MAX` and one past it, 38 and 39 digits, `u128::MAX` and one past it), it gives what the 256-bit parse does.
+#[test]
+fn amounts_parse_alike_on_both_sides_of_the_fast_paths() {
+    let edges = [
+        U256::from(u64::MAX),
+        U256::from(u128::MAX),
+        U256::from(10u64).pow(U256::from(19)),
+        U256::from(10u64).pow(U256::from(38)),
+    ];
+    for edge in edges {
+        for delta in 0..3u64 {
+            for value in [edge - U256::from(delta), edge + U256::from(delta)] {
+                let text = value.to_string();
+                assert_eq!(parse_amount(&text).unwrap(), U256::from_str_radix(&text, 10).unwrap(), "{text}");
+            }
+        }
+    }
+    assert_eq!(parse_amount(&"9".repeat(19)).unwrap(), U256::from(9_999_999_999_999_999_999u64));
+    assert_eq!(parse_amount(&"9".repeat(39)).unwrap(), U256::from(10u64).pow(U256::from(39)) - U256::from(1u64));
+}
+
 #[test]
 fn rejects_missing_field_naming_it() {
     let mut doc = AutoCommit::new();
