@@ -224,6 +224,13 @@ impl EpochSettlement {
         self.leaf_and_proof(claim).1
     }
 
+    /// The leaf of `claim` and where it sits among the tree's nodes (`MerkleTree::nodes`), the leaf hashed once.
+    pub fn leaf_and_index(&self, claim: &Claim) -> (B256, usize) {
+        let leaf = self.leaf(claim);
+        // Every claim of this settlement is a leaf of its tree, by construction.
+        (leaf, self.tree.index_of(&leaf).expect("claim of this epoch is in its tree"))
+    }
+
     /// The leaf of `claim` and its proof, the leaf hashed once.
     pub fn leaf_and_proof(&self, claim: &Claim) -> (B256, Vec<B256>) {
         let leaf = self.leaf(claim);

@@ -62,18 +62,32 @@ impl MerkleTree {
 
     /// The sibling path of `leaf`, or `None` if it is not in the tree.
     pub fn proof(&self, leaf: &B256) -> Option<Vec<B256>> {
+        Some(sibling_indices(self.index_of(leaf)?).into_iter().map(|i| self.nodes[i]).collect())
+    }
+
+    /// Where `leaf` sits among [`MerkleTree::nodes`], or `None` if it is not in the tree.
+    pub fn index_of(&self, leaf: &B256) -> Option<usize> {
         let first_leaf = self.nodes.len() - self.leaf_count;
         // Leaves sit in descending order in nodes[first_leaf..].
         let offset = self.nodes[first_leaf..].binary_search_by(|probe| leaf.cmp(probe)).ok()?;
-        let mut i = first_leaf + offset;
-        let mut path = Vec::new();
-        while i > 0 {
-            let sibling = if i % 2 == 1 { i + 1 } else { i - 1 };
-            path.push(self.nodes[sibling]);
-            i = (i - 1) / 2;
-        }
-        Some(path)
+        Some(first_leaf + offset)
     }
+
+    /// Every node, root first: with a leaf's index, all a proof is made of ([`sibling_indices`]).
+    pub fn nodes(&self) -> &[B256] {
+        &self.nodes
+    }
+}
+
+/// The nodes whose hashes prove node `index` of a tree laid out as [`MerkleTree::nodes`]: its sibling, its
+/// parent's sibling, and so on up to the root's children.
+pub fn sibling_indices(mut index: usize) -> Vec<usize> {
+    let mut path = Vec::new();
+    while index > 0 {
+        path.push(if index % 2 == 1 { index + 1 } else { index - 1 });
+        index = (index - 1) / 2;
+    }
+    path
 }
 
 /// `keccak256` of the two nodes in ascending order (OpenZeppelin `Hashes.commutativeKeccak256`).

@@ -18,7 +18,9 @@ const T: &str = "claims";
 pub struct StoredClaim {
     /// The claim.
     pub claim: Claim,
-    /// Its Merkle proof against the epoch's root.
+    /// Its Merkle proof against the epoch's root, read from the epoch's stored tree by [`get`] and [`all`]; the
+    /// bulk reads ([`among`], [`unpaid_between`], [`unpriced_unpaid_before`]) leave it empty, except for claims
+    /// stored before trees were (their proof is in their row).
     pub proof: Vec<B256>,
     /// The escrow's `Withdrawn` transaction, if paid.
     pub paid_tx: Option<B256>,
@@ -32,21 +34,20 @@ pub async fn insert_all(
     settlement: &EpochSettlement,
     payouts: Option<&[U256]>,
 ) -> Result<()> {
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 11;
     counts::hold(conn, counts::CLAIMS_UNPAID).await?;
     let payout = |i: usize| payouts.and_then(|p| p.get(i)).copied();
     for (n, chunk) in settlement.claims.chunks(bulk::rows_per_statement(COLUMNS)).enumerate() {
         let sql = format!(
             "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, prior_redeemed,
-                                 leaf, proof, usdc_payout)
+                                 leaf, proof, tree_index, usdc_payout)
              VALUES {}",
             bulk::values(chunk.len(), COLUMNS)
         );
         // Only placeholders are formatted into the statement; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (i, claim) in chunk.iter().enumerate() {
-            let (leaf, proof) = settlement.leaf_and_proof(claim);
-            let proof: Vec<u8> = proof.iter().flat_map(|h| h.0).collect();
+            let (leaf, tree_index) = settlement.leaf_and_index(claim);
             query = query
                 .bind(ClaimId(claim.claim_id))
                 .bind(Epoch(claim.epoch))
@@ -56,10 +57,20 @@ pub async fn insert_all(
                 .bind(claim.flow_penalty.to_string())
                 .bind(claim.prior_redeemed.to_string())
                 .bind(leaf.to_vec())
-                .bind(proof)
+                // The proof is read from the epoch's tree (`claim_trees`), stored once below.
+                .bind(Vec::<u8>::new())
+                .bind(tree_index as i64)
                 .bind(payout(n * bulk::rows_per_statement(COLUMNS) + i).map(|p| p.to_string()));
         }
         query.execute(&mut *conn).await?;
+    }
+    if !settlement.claims.is_empty() {
+        let nodes: Vec<u8> = settlement.tree.nodes().iter().flat_map(|h| h.0).collect();
+        sqlx::query("INSERT INTO claim_trees (epoch, nodes) VALUES ($1, $2)")
+            .bind(Epoch(settlement.epoch))
+            .bind(nodes)
+            .execute(&mut *conn)
+            .await?;
     }
     // A claim is unpaid unless the watcher already stored its payment (an auditor may read it first): one query
     // over the epoch's claims, through its index.
@@ -140,6 +151,7 @@ struct Row {
     proof: Vec<u8>,
     tx_hash: Option<Hash>,
     prior_redeemed: Decimal,
+    tree_index: Option<i64>,
 }
 
 impl TryFrom<Row> for StoredClaim {
@@ -174,21 +186,66 @@ macro_rules! select_claims {
     ($tail:literal) => {
         concat!(
             "SELECT c.claim_id, c.epoch, c.account, c.recipient, c.myco_amount, c.flow_penalty, c.proof, w.tx_hash,
-                    c.prior_redeemed
+                    c.prior_redeemed, c.tree_index
              FROM claims c LEFT JOIN escrow_withdrawals w ON w.claim_id = c.claim_id ",
             $tail
         )
     };
 }
 
-/// The claim `claim_id`, if any epoch certified it.
+/// The claim `claim_id` with its proof, if any epoch certified it.
 pub async fn get(pool: &Pool, claim_id: ClaimId) -> Result<Option<StoredClaim>> {
     let row: Option<Row> = sqlx::query_as(select_claims!("WHERE c.claim_id = $1"))
         .bind(claim_id)
         .fetch_optional(pool)
         .await
         .map_err(decoding(T))?;
-    row.map(StoredClaim::try_from).transpose()
+    match row {
+        Some(row) => Ok(Some(with_proof(pool, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The stored claim of `row` with its proof: from its epoch's tree, or (stored before trees were) its row.
+async fn with_proof(pool: &Pool, row: Row) -> Result<StoredClaim> {
+    let at = row.tree_index;
+    let mut stored = StoredClaim::try_from(row)?;
+    if let Some(index) = at {
+        stored.proof = proof_in_tree(pool, Epoch(stored.claim.epoch), index).await?;
+    }
+    Ok(stored)
+}
+
+/// The proof of node `index` of `epoch`'s stored tree: its sibling nodes up to the root, read out of the tree in
+/// one statement (a few hundred bytes, however large the tree).
+async fn proof_in_tree(pool: &Pool, epoch: Epoch, index: i64) -> Result<Vec<B256>> {
+    let corrupt = |reason: String| super::Error::Corrupt { table: "claim_trees", column: "nodes".into(), reason };
+    let index = usize::try_from(index).map_err(|_| corrupt(format!("tree index {index} below zero")))?;
+    let siblings = crate::settle::merkle::sibling_indices(index);
+    if siblings.is_empty() {
+        return Ok(Vec::new()); // the only leaf is the root
+    }
+    // SQLite and PostgreSQL both take `substr` of a blob, counting from 1.
+    let columns: Vec<String> =
+        (0..siblings.len()).map(|i| format!("substr(nodes, CAST(${} AS INTEGER), 32)", i + 2)).collect();
+    let sql = format!("SELECT {} FROM claim_trees WHERE epoch = $1", columns.join(", "));
+    // Only placeholders are formatted into the statement; every offset is bound.
+    let row = siblings
+        .iter()
+        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(epoch), |q, node| q.bind((node * 32 + 1) as i64))
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding("claim_trees"))?
+        .ok_or_else(|| corrupt(format!("epoch {epoch} has claims in a tree but no tree")))?;
+    (0..siblings.len())
+        .map(|i| {
+            let node: Vec<u8> = sqlx::Row::try_get(&row, i).map_err(decoding("claim_trees"))?;
+            if node.len() != 32 {
+                return Err(corrupt(format!("epoch {epoch}: node {} is past the tree's end", siblings[i])));
+            }
+            Ok(B256::from_slice(&node))
+        })
+        .collect()
 }
 
 /// The claims of epochs `from` (inclusive) to `to` (exclusive) the escrow has not paid, by epoch then claim id
@@ -238,9 +295,14 @@ pub async fn among(pool: &Pool, ids: &[ClaimId]) -> Result<Vec<StoredClaim>> {
     Ok(claims)
 }
 
-/// Every claim, by epoch then claim id.
+/// Every claim with its proof, by epoch then claim id (one more statement per claim for its proof: for the demo and
+/// tests, not a large store).
 pub async fn all(pool: &Pool) -> Result<Vec<StoredClaim>> {
     let rows: Vec<Row> =
         sqlx::query_as(select_claims!("ORDER BY c.epoch, c.claim_id")).fetch_all(pool).await.map_err(decoding(T))?;
-    rows.into_iter().map(StoredClaim::try_from).collect()
+    let mut claims = Vec::with_capacity(rows.len());
+    for row in rows {
+        claims.push(with_proof(pool, row).await?);
+    }
+    Ok(claims)
 }

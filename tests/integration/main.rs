@@ -5,6 +5,7 @@ mod attestation;
 mod auditor;
 mod capped_rpc;
 mod chain_faults;
+mod claim_proofs;
 mod cli;
 mod common;
 mod conservation;
