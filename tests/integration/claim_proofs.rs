@@ -7,19 +7,15 @@
 use alloy::primitives::{Address, B256, U256};
 use myco_bridge::ids::{ClaimId, Epoch};
 use myco_bridge::ingest::document::WithdrawalRequest;
-use myco_bridge::ingest::{Batch, BatchState};
+use myco_bridge::settle::EpochSettlement;
 use myco_bridge::settle::merkle::process_proof;
-use myco_bridge::settle::{ClaimDomain, EpochSettlement, pamm};
-use myco_bridge::store::{self, Pool, batches, claims};
+use myco_bridge::store::{self, Pool, claims};
 
-use crate::common::database_url;
+use crate::common::{database_url, store_epoch};
 
 /// Stores epoch `epoch` with `n` claims numbered from `first`; returns its settlement.
 async fn accept(pool: &Pool, epoch: u64, first: u64, n: u64) -> EpochSettlement {
-    let mut state = BatchState { epoch, timestamp: 1_000 + epoch, ..Default::default() };
-    state.reserve.total_supply = U256::from(10u64).pow(U256::from(24));
-    state.reserve.total_reserve = state.reserve.total_supply;
-    state.withdrawals = (first..first + n)
+    let withdrawals = (first..first + n)
         .map(|id| WithdrawalRequest {
             claim_id: U256::from(id),
             account: B256::from(U256::from(id % 5)),
@@ -27,14 +23,7 @@ async fn accept(pool: &Pool, epoch: u64, first: u64, n: u64) -> EpochSettlement 
             recipient: Address::repeat_byte(2),
         })
         .collect();
-    let settlement = EpochSettlement::compute(&state, &pamm::Params::default(), ClaimDomain::default());
-    let batch =
-        Batch { epoch, digest: B256::from(U256::from(epoch)), parent: B256::ZERO, signers: 3, state, raw: vec![] };
-    let mut tx = store::begin(pool).await.unwrap();
-    batches::insert(&mut tx, &batch, settlement.root(), &settlement.figures).await.unwrap();
-    claims::insert_all(&mut tx, &settlement, None).await.unwrap();
-    tx.commit().await.unwrap();
-    settlement
+    store_epoch(pool, epoch, withdrawals, false).await
 }
 
 #[tokio::test]

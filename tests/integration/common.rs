@@ -197,3 +197,31 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Stores epoch `epoch` (its batch and claims, as the reader stores an accepted epoch) with `withdrawals` as its
+/// claims, priced as the reader prices them unless `priced` is false (as a store from before payouts were kept
+/// has them); returns its settlement.
+pub async fn store_epoch(
+    pool: &Pool,
+    epoch: u64,
+    withdrawals: Vec<myco_bridge::ingest::document::WithdrawalRequest>,
+    priced: bool,
+) -> myco_bridge::settle::EpochSettlement {
+    use alloy::primitives::{B256, U256};
+    use myco_bridge::settle::{ClaimDomain, EpochSettlement, outputs::Redemptions, pamm};
+
+    let mut state = myco_bridge::ingest::BatchState { epoch, timestamp: 1_000 + epoch, ..Default::default() };
+    state.reserve.total_supply = U256::from(10u64).pow(U256::from(24));
+    state.reserve.total_reserve = state.reserve.total_supply;
+    state.withdrawals = withdrawals;
+    let settlement = EpochSettlement::compute(&state, &pamm::Params::default(), ClaimDomain::default());
+    let digest = B256::from(U256::from(epoch));
+    let batch = myco_bridge::ingest::Batch { epoch, digest, parent: B256::ZERO, signers: 3, state, raw: vec![] };
+    let mut tx = store::begin(pool).await.unwrap();
+    store::batches::insert(&mut tx, &batch, settlement.root(), &settlement.figures).await.unwrap();
+    let redemptions = Redemptions::compute(&settlement, &pamm::Params::default()).unwrap();
+    let payouts = priced.then_some(redemptions.payouts.as_slice());
+    store::claims::insert_all(&mut tx, &settlement, payouts).await.unwrap();
+    tx.commit().await.unwrap();
+    settlement
+}

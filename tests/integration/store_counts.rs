@@ -11,14 +11,12 @@ use alloy::primitives::{Address, B256, U256};
 use myco_bridge::chain::attempts::{AttemptStatus, NewAttempt};
 use myco_bridge::ids::{Epoch, Purpose};
 use myco_bridge::ingest::document::WithdrawalRequest;
-use myco_bridge::ingest::{Batch, BatchState};
 use myco_bridge::reader::conservation::LedgerAudit;
-use myco_bridge::settle::outputs::Redemptions;
-use myco_bridge::settle::{ClaimDomain, EpochSettlement, pamm};
+use myco_bridge::settle::{EpochSettlement, pamm};
 use myco_bridge::store::escrow::{EventOrigin, Range, Withdrawal};
-use myco_bridge::store::{self, Pool, attempts, batches, claims, commitments, escrow, views};
+use myco_bridge::store::{self, Pool, attempts, commitments, escrow, views};
 
-use crate::common::database_url;
+use crate::common::{database_url, store_epoch};
 
 /// Stores epoch `epoch` with claims `ids` (1 to 7 MYCO each), priced as the reader prices them; returns its
 /// settlement.
@@ -28,10 +26,7 @@ async fn accept(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>) -> EpochSett
 
 /// [`accept`], or stored without payouts as a store from before they were kept has them (`priced` false).
 async fn accept_priced(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>, priced: bool) -> EpochSettlement {
-    let mut state = BatchState { epoch, timestamp: 1_000 + epoch, ..Default::default() };
-    state.reserve.total_supply = U256::from(10u64).pow(U256::from(24));
-    state.reserve.total_reserve = state.reserve.total_supply;
-    state.withdrawals = ids
+    let withdrawals = ids
         .map(|id| WithdrawalRequest {
             claim_id: U256::from(id),
             account: B256::repeat_byte(1),
@@ -39,16 +34,7 @@ async fn accept_priced(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>, price
             recipient: Address::repeat_byte(2),
         })
         .collect();
-    let settlement = EpochSettlement::compute(&state, &pamm::Params::default(), ClaimDomain::default());
-    let batch =
-        Batch { epoch, digest: B256::from(U256::from(epoch)), parent: B256::ZERO, signers: 3, state, raw: vec![] };
-    let mut tx = store::begin(pool).await.unwrap();
-    batches::insert(&mut tx, &batch, settlement.root(), &settlement.figures).await.unwrap();
-    let redemptions = Redemptions::compute(&settlement, &pamm::Params::default()).unwrap();
-    let payouts = priced.then_some(redemptions.payouts.as_slice());
-    claims::insert_all(&mut tx, &settlement, payouts).await.unwrap();
-    tx.commit().await.unwrap();
-    settlement
+    store_epoch(pool, epoch, withdrawals, priced).await
 }
 
 /// The escrow paying claim `id` in `block`.
