@@ -64,10 +64,9 @@ impl Relayer {
                     }
                     Outcome::AlreadyOnChain => (None, None, None),
                 };
-                let (final_at, payable_at) =
-                    tokio::try_join!(async { Ok::<_, Error>(submitter.final_at(batch.epoch).await?) }, async {
-                        Ok(crate::chain::escrow_payable_at(&self.provider, self.config.escrow, batch.epoch).await?)
-                    },)?;
+                let final_at = submitter.final_at(batch.epoch);
+                let payable_at = crate::chain::escrow_payable_at(&self.provider, self.config.escrow, batch.epoch);
+                let (final_at, payable_at) = tokio::try_join!(final_at, payable_at)?;
                 let record = commitments::Commitment {
                     epoch: batch.epoch,
                     state_root: batch.state_root,

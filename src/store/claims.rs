@@ -1,4 +1,5 @@
-//! `claims`: the withdrawal claims of each epoch's state root, with their proofs.
+//! `claims`: the withdrawal claims of each epoch's state root, each with its place in the epoch's tree
+//! (`store::claim_trees`, where its proof is read) and what the escrow pays for it.
 
 use std::collections::HashSet;
 
@@ -7,7 +8,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::columns::{Addr, Decimal, Hash, decoding};
 use super::{Pool, Result};
-use super::{bulk, counts, owed};
+use super::{bulk, claim_trees, counts, owed};
 use crate::ids::{ClaimId, Epoch};
 use crate::settle::{Claim, EpochSettlement};
 
@@ -26,9 +27,9 @@ pub struct StoredClaim {
     pub paid_tx: Option<B256>,
 }
 
-/// Records every claim of an epoch with its proof and, when the epoch could be priced, what the escrow pays for
-/// it (`payouts`, one per claim in order), many rows per statement; what the unpaid ones owe is kept
-/// (`store::owed`).
+/// Records every claim of an epoch with its place in the epoch's tree (stored once) and, when the epoch could be
+/// priced, what the escrow pays for it (`payouts`, one per claim in order), many rows per statement; what the
+/// unpaid ones owe is kept (`store::owed`).
 pub async fn insert_all(
     conn: &mut AnyConnection,
     settlement: &EpochSettlement,
@@ -64,14 +65,7 @@ pub async fn insert_all(
         }
         query.execute(&mut *conn).await?;
     }
-    if !settlement.claims.is_empty() {
-        let nodes: Vec<u8> = settlement.tree.nodes().iter().flat_map(|h| h.0).collect();
-        sqlx::query("INSERT INTO claim_trees (epoch, nodes) VALUES ($1, $2)")
-            .bind(Epoch(settlement.epoch))
-            .bind(nodes)
-            .execute(&mut *conn)
-            .await?;
-    }
+    claim_trees::insert(conn, settlement).await?;
     // A claim is unpaid unless the watcher already stored its payment (an auditor may read it first): one query
     // over the epoch's claims, through its index.
     let paid: Vec<ClaimId> = sqlx::query_scalar(
@@ -211,41 +205,9 @@ async fn with_proof(pool: &Pool, row: Row) -> Result<StoredClaim> {
     let at = row.tree_index;
     let mut stored = StoredClaim::try_from(row)?;
     if let Some(index) = at {
-        stored.proof = proof_in_tree(pool, Epoch(stored.claim.epoch), index).await?;
+        stored.proof = claim_trees::proof(pool, Epoch(stored.claim.epoch), index).await?;
     }
     Ok(stored)
-}
-
-/// The proof of node `index` of `epoch`'s stored tree: its sibling nodes up to the root, read out of the tree in
-/// one statement (a few hundred bytes, however large the tree).
-async fn proof_in_tree(pool: &Pool, epoch: Epoch, index: i64) -> Result<Vec<B256>> {
-    let corrupt = |reason: String| super::Error::Corrupt { table: "claim_trees", column: "nodes".into(), reason };
-    let index = usize::try_from(index).map_err(|_| corrupt(format!("tree index {index} below zero")))?;
-    let siblings = crate::settle::merkle::sibling_indices(index);
-    if siblings.is_empty() {
-        return Ok(Vec::new()); // the only leaf is the root
-    }
-    // SQLite and PostgreSQL both take `substr` of a blob, counting from 1.
-    let columns: Vec<String> =
-        (0..siblings.len()).map(|i| format!("substr(nodes, CAST(${} AS INTEGER), 32)", i + 2)).collect();
-    let sql = format!("SELECT {} FROM claim_trees WHERE epoch = $1", columns.join(", "));
-    // Only placeholders are formatted into the statement; every offset is bound.
-    let row = siblings
-        .iter()
-        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(epoch), |q, node| q.bind((node * 32 + 1) as i64))
-        .fetch_optional(pool)
-        .await
-        .map_err(decoding("claim_trees"))?
-        .ok_or_else(|| corrupt(format!("epoch {epoch} has claims in a tree but no tree")))?;
-    (0..siblings.len())
-        .map(|i| {
-            let node: Vec<u8> = sqlx::Row::try_get(&row, i).map_err(decoding("claim_trees"))?;
-            if node.len() != 32 {
-                return Err(corrupt(format!("epoch {epoch}: node {} is past the tree's end", siblings[i])));
-            }
-            Ok(B256::from_slice(&node))
-        })
-        .collect()
 }
 
 /// The claims of epochs `from` (inclusive) to `to` (exclusive) the escrow has not paid, by epoch then claim id

@@ -7,6 +7,7 @@ pub mod attestations;
 pub mod audit;
 pub mod batches;
 mod bulk;
+mod claim_trees;
 pub mod claims;
 pub mod clock;
 pub mod columns;
