@@ -21,6 +21,7 @@ use crate::store::Pool;
 use crate::{Error, Handling, Result};
 
 mod audit;
+mod finality;
 mod submit;
 mod watch;
 

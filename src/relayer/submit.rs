@@ -36,11 +36,7 @@ impl Relayer {
         if !forgotten.is_empty() {
             tracing::warn!(?forgotten, %chain_latest, "recorded commitments are no longer on chain; resubmitting");
         }
-        let chain_now = store::clock::chain_time(&self.pool).await?;
-        for epoch in commitments::not_final(&self.pool, chain_now).await? {
-            let payable_at = crate::chain::escrow_payable_at(&self.provider, self.config.escrow, epoch).await?;
-            commitments::set_final_at(&self.pool, epoch, submitter.final_at(epoch).await?, payable_at).await?;
-        }
+        self.refresh_finality(submitter, store::clock::chain_time(&self.pool).await?).await?;
         for epoch in curve_store::committed_unsettled(&self.pool).await? {
             self.settle_net_orders(settler, epoch, params).await?;
         }

@@ -93,11 +93,23 @@ pub async fn set_final_at(pool: &Pool, epoch: Epoch, final_at: i64, payable_at: 
     Ok(())
 }
 
-/// Committed epochs not payable by `chain_now` (or whose times were never read): the guardian may stop the
-/// clock, which moves their finality (and so their payability), so they are read again until their claims pay.
-pub async fn not_final(pool: &Pool, chain_now: i64) -> Result<Vec<Epoch>> {
-    sqlx::query_scalar(
-        "SELECT epoch FROM commitments WHERE final_at IS NULL OR payable_at IS NULL OR payable_at > $1 ORDER BY epoch",
+/// A committed epoch whose finality can still move, with its times as last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct Waiting {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// When it becomes final, as last read (`None`: never read).
+    pub final_at: Option<i64>,
+    /// When its claims pay, as last read (`None`: never read).
+    pub payable_at: Option<i64>,
+}
+
+/// Committed epochs not payable by `chain_now` (or whose times were never read), oldest first: the guardian may
+/// stop the clock, which moves their finality (and so their payability) until their claims pay.
+pub async fn not_final(pool: &Pool, chain_now: i64) -> Result<Vec<Waiting>> {
+    sqlx::query_as(
+        "SELECT epoch, final_at, payable_at FROM commitments
+         WHERE final_at IS NULL OR payable_at IS NULL OR payable_at > $1 ORDER BY epoch",
     )
     .bind(chain_now)
     .fetch_all(pool)

@@ -336,3 +336,42 @@ async fn a_commit_whose_block_is_reorged_out_is_sent_again() {
     assert!(commits.len() >= 2, "sent again after the reorg: {all:#?}");
     assert!(commits.iter().all(|a| a.nonce == first.nonce), "with the same nonce");
 }
+
+/// A stop of the guardian's clock moves the finality of every committed epoch not final yet; the relayer, which
+/// reads their times again only when the oldest's or the newest's moved, follows the chain for all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_finality_of_every_waiting_epoch_follows_a_stop_of_the_clock() {
+    let mut h = Harness::start().await;
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let sc = StateCommitment::new(h.devnet.deployment.state_commitment, &admin);
+    let escrow = myco_bridge::chain::bindings::USDCEscrow::new(h.devnet.deployment.escrow, &admin);
+    for epoch in 1..=3 {
+        let batch = h.network.next_batch(&EpochInputs { timestamp: epoch, ..Default::default() });
+        FolderSource::new(&h.batch_dir).publish(epoch, &batch.bytes).await.unwrap();
+    }
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("three epochs are committed", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(3)
+    })
+    .await;
+    let before: Vec<Option<i64>> = commitments::all(&h.pool).await.unwrap().iter().map(|c| c.final_at).collect();
+
+    myco_bridge::chain::send_call("pause", sc.pause()).await.unwrap();
+    h.devnet.advance_time(300).await.unwrap();
+    myco_bridge::chain::send_call("unpause", sc.unpause()).await.unwrap();
+    let follows_the_chain = || async {
+        let mut all = true;
+        for c in commitments::all(&h.pool).await.unwrap() {
+            let final_at = sc.finalAt(c.epoch.0).call().await.unwrap() as i64;
+            let payable_at = escrow.payableAt(c.epoch.0).call().await.unwrap() as i64;
+            all &= c.final_at == Some(final_at) && c.payable_at == Some(payable_at);
+        }
+        all
+    };
+    wait_until("every epoch's stored times are the chain's", follows_the_chain).await;
+    let after = commitments::all(&h.pool).await.unwrap();
+    for (c, before) in after.iter().zip(before) {
+        assert!(c.final_at.unwrap() >= before.unwrap() + 300, "epoch {} moved by the stop", c.epoch);
+    }
+    relayer.stop().await.unwrap();
+}
