@@ -85,10 +85,11 @@ impl Source {
     }
 
     /// Tells the source that `origin` served input that failed verification: an HTTP endpoint backs off as if it
-    /// had failed (it answered, but it is not healthy); a folder has nothing to back off from.
+    /// had failed (it answered, but it is not healthy); a folder does not read that file again until it changes.
     pub fn rejected(&mut self, origin: &str) {
-        if let Source::Http(http) = self {
-            http.rejected(origin);
+        match self {
+            Source::Http(http) => http.rejected(origin),
+            Source::Folder(folder) => folder.rejected(origin),
         }
     }
 

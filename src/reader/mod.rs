@@ -129,6 +129,9 @@ impl Reader {
                             return Err(verify::equivocation(&self.pool, evidence).await);
                         }
                     },
+                    // The store or a task failing is ours, not the batch's: the pass fails and is retried, and the
+                    // batch is read again.
+                    Err(e) if !matches!(e, crate::Error::Ingest(_)) => return Err(e),
                     Err(e) => {
                         if let Some(evidence) =
                             verify::conflicts_with_accepted(&self.pool, verifier, &origin, &bytes).await?
@@ -136,7 +139,8 @@ impl Reader {
                             return Err(verify::equivocation(&self.pool, evidence).await);
                         }
                         // Everything accepted stays as it is; we wait for a valid batch of this epoch. The origin
-                        // that served it backs off as if it had failed: answering is not being healthy.
+                        // that served it backs off as if it had failed (answering is not being healthy); a folder
+                        // does not read the same file again.
                         source.rejected(&origin);
                         let certified = verifier.certified(&bytes).is_some();
                         quarantine::keep(&self.pool, &origin, epoch, &e, &bytes, certified).await?;
