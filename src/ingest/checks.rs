@@ -52,8 +52,17 @@ fn amounts_in_range(state: &BatchState) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks `state` (of a batch certified for `chain_id`); the first violation is returned.
-pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
+/// Checks `state` (of a batch certified for `chain_id`); the first violation is returned. (The verifier checks the
+/// signatures while it reads the document: [`check_with_signatures`].)
+#[cfg(test)]
+pub(crate) fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
+    check_with_signatures(state, || first_forged(chain_id, &state.intents))
+}
+
+/// [`check`], with the makers' signatures (bound to the chain id) checked by `forged`: the position of the first
+/// intent whose signature is not its maker's, as [`first_forged`] finds it. The verifier checks them while the
+/// document is read.
+pub(crate) fn check_with_signatures(state: &BatchState, forged: impl FnOnce() -> Option<usize>) -> Result<(), Error> {
     let epoch = state.epoch;
     let bad = |what: String| Error::Inconsistent { epoch, what };
     amounts_in_range(state).map_err(bad)?;
@@ -98,7 +107,7 @@ pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
             return Err(bad(format!("intent {} has a zero sell_amount or min_buy", intent.id)));
         }
     }
-    if let Some(intent) = first_forged(chain_id, &state.intents) {
+    if let Some(intent) = forged().and_then(|i| state.intents.get(i)) {
         return Err(Error::BadIntentSignature { epoch, intent: intent.id, maker: intent.maker });
     }
 
@@ -126,22 +135,27 @@ pub fn check(chain_id: u64, state: &BatchState) -> Result<(), Error> {
 /// Intents below this count are checked on the calling thread; above it, spread over the machine's cores.
 const PARALLEL_SIGNATURES_FROM: usize = 512;
 
-/// The first intent (in batch order) whose signature is not its maker's. Signature checks dominate the cost of
-/// ingesting a large batch, so they run on every core; each is a strict single verification (no batch
-/// verification, whose acceptance can differ from a single check's).
-fn first_forged(chain_id: u64, intents: &[Intent]) -> Option<&Intent> {
+/// The position of the first intent (in batch order) whose signature is not its maker's. Signature checks
+/// dominate the cost of ingesting a large batch, so they run on every core; each is a strict single verification
+/// (no batch verification, whose acceptance can differ from a single check's).
+pub(crate) fn first_forged(chain_id: u64, intents: &[Intent]) -> Option<usize> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if intents.len() < PARALLEL_SIGNATURES_FROM || threads == 1 {
-        return intents.iter().find(|i| !i.signature_is_valid(chain_id));
+        return intents.iter().position(|i| !i.signature_is_valid(chain_id));
     }
     let chunk = intents.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = intents
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().find(|i| !i.signature_is_valid(chain_id))))
+            .map(|part| scope.spawn(move || part.iter().position(|i| !i.signature_is_valid(chain_id))))
             .collect();
         // A panic in a checker thread is a bug in signature verification itself; surface it.
-        handles.into_iter().map(|h| h.join().expect("signature check thread panicked")).find(Option::is_some).flatten()
+        handles
+            .into_iter()
+            .enumerate()
+            .map(|(n, h)| h.join().expect("signature check thread panicked").map(|i| n * chunk + i))
+            .find(Option::is_some)
+            .flatten()
     })
 }
 

@@ -109,7 +109,12 @@ impl Verifier {
         let epoch = env.epoch;
         let digest = env.digest();
         let signers = self.validators.verify(epoch, &digest, &env.signatures)?;
-        let state = BatchState::from_automerge_within(&env.document, &self.limits).map_err(|e| e.in_epoch(epoch))?;
+        // The makers' signatures are checked while the rest of the document is read.
+        let chain_id = self.chain_id;
+        let (state, forged) = BatchState::from_automerge_checking(&env.document, &self.limits, |intents| {
+            super::checks::first_forged(chain_id, intents)
+        })
+        .map_err(|e| e.in_epoch(epoch))?;
         if state.epoch != epoch {
             return Err(Error::HeaderMismatch {
                 epoch,
@@ -126,7 +131,7 @@ impl Verifier {
                 envelope: env.parent.to_string(),
             });
         }
-        super::checks::check(self.chain_id, &state)?;
+        super::checks::check_with_signatures(&state, || forged)?;
         Ok(Batch { epoch, digest, parent: env.parent, signers, state, raw: bytes.to_vec() })
     }
 

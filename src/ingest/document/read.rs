@@ -34,13 +34,35 @@ impl BatchState {
     /// (nothing is materialised for a document over them), then it is loaded and read with any panic inside
     /// Automerge caught and turned into a `bad_document` error.
     pub fn from_automerge_within(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
-        footprint::measure(bytes, limits).map_err(|reason| Error::Document { epoch: None, reason })?;
-        guard::catch(|| Self::read(bytes)).unwrap_or_else(|panic| {
-            Err(Error::Document { epoch: None, reason: format!("malformed document (Automerge panicked: {panic})") })
-        })
+        Self::from_automerge_checking(bytes, limits, |_| ()).map(|(state, ())| state)
     }
 
-    fn read(bytes: &[u8]) -> Result<Self, Error> {
+    /// [`BatchState::from_automerge_within`], running `check_intents` on the intents on another thread while the
+    /// rest of the document is read (the makers' signatures and the reading are the two largest costs of a big
+    /// batch after Automerge's load). Errors come in the same order as without it: the document's first.
+    pub fn from_automerge_checking<T: Send>(
+        bytes: &[u8],
+        limits: &Limits,
+        check_intents: impl FnOnce(&[Intent]) -> T + Send,
+    ) -> Result<(Self, T), Error> {
+        footprint::measure(bytes, limits).map_err(|reason| Error::Document { epoch: None, reason })?;
+        // A panic in the check is not the document's: it comes back from the read as it is and is raised here, out
+        // of the guard that turns Automerge's panics into a bad document.
+        let check = std::panic::AssertUnwindSafe(check_intents);
+        let read = guard::catch(move || {
+            let check = check;
+            Self::read(bytes, check.0)
+        });
+        let (state, checked) = read.unwrap_or_else(|panic| {
+            Err(Error::Document { epoch: None, reason: format!("malformed document (Automerge panicked: {panic})") })
+        })?;
+        Ok((state, checked.unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+    }
+
+    fn read<T: Send>(
+        bytes: &[u8],
+        check_intents: impl FnOnce(&[Intent]) -> T + Send,
+    ) -> Result<(Self, std::thread::Result<T>), Error> {
         let doc = AutoCommit::load(bytes).map_err(document_error)?;
         let r = Reader { doc: &doc };
         let root = r.record(&ROOT, String::new());
@@ -49,22 +71,38 @@ impl BatchState {
             let reason = format!("unsupported schema version {version}, this relayer reads 1 to {SCHEMA_VERSION}");
             return Err(schema("version", reason));
         }
-        let mut state = BatchState {
-            epoch: r.uint(&root, "epoch")?,
-            parent: r.b256(&root, "parent")?,
-            timestamp: r.uint(&root, "timestamp")?,
-            balances: r.balances(&root)?,
-            intents: r.intents(&root)?,
-            flows: r.flows(&root)?,
-            deposits: r.deposits(&root)?,
-            withdrawals: r.withdrawals(&root)?,
-            reserve: r.reserve(&root)?,
-            ledger: None,
+        let (epoch, parent, timestamp) =
+            (r.uint(&root, "epoch")?, r.b256(&root, "parent")?, r.uint(&root, "timestamp")?);
+        // The intents are read first so their check can start while every other section is read; each section's
+        // error is then taken in the schema's order, so the first one reported is the one a reading in order meets.
+        let intents = r.intents(&root);
+        let (others, checked) = std::thread::scope(|scope| {
+            let checking = intents.as_ref().ok().map(|intents| scope.spawn(|| check_intents(intents)));
+            let others = (
+                r.balances(&root),
+                r.flows(&root),
+                r.deposits(&root),
+                r.withdrawals(&root),
+                r.reserve(&root),
+                (version >= 2).then(|| r.ledger(&root)),
+            );
+            (others, checking.map(|h| h.join()))
+        });
+        let (balances, flows, deposits, withdrawals, reserve, ledger) = others;
+        let state = BatchState {
+            epoch,
+            parent,
+            timestamp,
+            balances: balances?,
+            intents: intents?,
+            flows: flows?,
+            deposits: deposits?,
+            withdrawals: withdrawals?,
+            reserve: reserve?,
+            ledger: ledger.transpose()?,
         };
-        if version >= 2 {
-            state.ledger = Some(r.ledger(&root)?);
-        }
-        Ok(state)
+        let checked = checked.expect("the intents were read, so they were checked");
+        Ok((state, checked))
     }
 }
 

@@ -308,3 +308,35 @@ fn documents_on_which_automerge_panics_are_rejected_as_bad_documents() {
     }
     assert!(caught >= 2, "the guard, not only the scan, is exercised");
 }
+
+/// The check run beside the reading sees exactly the intents the state ends up with, and a document error wins
+/// over it, in the schema's order: a bad balance (before the intents) is reported, not a bad intent.
+#[test]
+fn the_intents_check_beside_the_reading_sees_the_read_intents_and_document_errors_come_first() {
+    let state = sample();
+    assert!(!state.intents.is_empty());
+    let (read, seen) =
+        BatchState::from_automerge_checking(&state.to_automerge(), &footprint::Limits::default(), |intents| {
+            intents.to_vec()
+        })
+        .unwrap();
+    assert_eq!(read, state);
+    assert_eq!(seen, state.intents);
+
+    let mut doc = AutoCommit::load(&state.to_automerge()).unwrap();
+    let object = |doc: &AutoCommit, parent: &automerge::ObjId, key: &str| match doc.get(parent, key).unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let myco = object(&doc, &object(&doc, &ROOT, "balances"), "MYCO");
+    let first_intent = match doc.get(object(&doc, &ROOT, "intents"), 0).unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    doc.put(&first_intent, "min_buy", "-1").unwrap();
+    let intent_error = BatchState::from_automerge(&doc.save()).unwrap_err();
+    assert!(intent_error.to_string().contains("intents[0].min_buy"), "{intent_error}");
+    doc.put(&myco, B256::repeat_byte(0xa1).to_string(), "01").unwrap();
+    let err = BatchState::from_automerge_checking(&doc.save(), &footprint::Limits::default(), |_| ()).unwrap_err();
+    assert!(err.to_string().contains("balances.MYCO"), "{err}");
+}
