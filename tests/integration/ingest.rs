@@ -140,3 +140,37 @@ async fn a_certified_fork_at_the_next_epoch_halts_and_is_kept_as_evidence() {
     assert_eq!((evidence[0].epoch, evidence[0].shape), (1, equivocations::Shape::Fork));
     assert_eq!((evidence[0].first.raw.clone(), evidence[0].second.raw.clone()), (first.bytes.clone(), forked));
 }
+
+/// A failure of the relayer's own store while it checks a batch is not the batch's fault: the batch is not
+/// quarantined (a folder would then not read the same file again), the read fails and is retried, and the batch
+/// is accepted once the store answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failure_while_checking_a_batch_is_retried_not_quarantined() {
+    use myco_bridge::devnet::simulate::Sizes;
+    use myco_bridge::reader::Reader;
+
+    let mut h = Harness::start().await;
+    let sizes = Sizes { balances: 10, intents: 2, withdrawals: 3, deposits: 0 };
+    let batch = h.network.next_batch(&EpochInputs { timestamp: 1, exact: Some(sizes), ..Default::default() });
+    myco_bridge::ingest::folder::FolderSource::new(&h.batch_dir).publish(1, &batch.bytes).await.unwrap();
+    let config = h.config();
+    let reader_config = myco_bridge::reader::Config {
+        chain_id: config.chain_id,
+        validators: config.validators.clone(),
+        source: config.source.clone(),
+        document_limits: config.document_limits,
+        params: Default::default(),
+        escrow: config.escrow,
+    };
+    let mut reader = Reader::open(h.pool.clone(), &reader_config).await.unwrap();
+
+    // The claims table is where the reuse check of the batch's claim ids looks: take it away for one read.
+    sqlx::query("ALTER TABLE claims RENAME TO claims_away").execute(&h.pool).await.unwrap();
+    let error = reader.read_available().await.unwrap_err();
+    assert!(matches!(error, myco_bridge::Error::Store(_)), "{error}");
+    assert!(quarantine::all(&h.pool).await.unwrap().is_empty(), "the batch is not blamed");
+
+    sqlx::query("ALTER TABLE claims_away RENAME TO claims").execute(&h.pool).await.unwrap();
+    let accepted = reader.read_available().await.unwrap();
+    assert_eq!(accepted.iter().map(|a| (a.epoch, a.claims)).collect::<Vec<_>>(), [(1, 3)]);
+}
