@@ -20,8 +20,12 @@ impl Relayer {
     pub(super) async fn refresh_finality(&self, submitter: &Submitter, chain_now: i64) -> Result<()> {
         let waiting = commitments::not_final(&self.pool, chain_now).await?;
         let (Some(oldest), Some(newest)) = (waiting.first(), waiting.last()) else { return Ok(()) };
-        let (oldest_now, newest_now) =
-            tokio::try_join!(submitter.final_at(oldest.epoch), submitter.final_at(newest.epoch))?;
+        let (oldest_now, newest_now) = if oldest.epoch == newest.epoch {
+            let now = submitter.final_at(oldest.epoch).await?;
+            (now, now)
+        } else {
+            tokio::try_join!(submitter.final_at(oldest.epoch), submitter.final_at(newest.epoch))?
+        };
         for epoch in to_read_again(&waiting, oldest_now, newest_now) {
             let payable_at = crate::chain::escrow_payable_at(&self.provider, self.config.escrow, epoch);
             let (final_at, payable_at) = tokio::try_join!(submitter.final_at(epoch), payable_at)?;

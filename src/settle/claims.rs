@@ -150,6 +150,8 @@ pub struct EpochSettlement {
     pub figures: CommittedFigures,
     /// The claims, in the batch's order.
     pub claims: Vec<Claim>,
+    /// The claims' leaves, in the claims' order (hashed once, for the tree and for storing).
+    pub leaves: Vec<B256>,
     /// The tree over the claims' leaves.
     pub tree: MerkleTree,
 }
@@ -160,8 +162,9 @@ impl EpochSettlement {
     /// escrow's).
     pub fn compute(state: &BatchState, params: &pamm::Params, domain: ClaimDomain) -> Self {
         let (claims, figures) = Self::claims(state, params);
-        let tree = MerkleTree::new(leaves(&claims, &domain));
-        Self { epoch: state.epoch, domain, figures, claims, tree }
+        let leaves = leaves(&claims, &domain);
+        let tree = MerkleTree::new(leaves.clone());
+        Self { epoch: state.epoch, domain, figures, claims, leaves, tree }
     }
 
     /// [`EpochSettlement::compute`]'s claims and figures without their tree, for what a claim is quoted to pay.
@@ -224,9 +227,9 @@ impl EpochSettlement {
         self.leaf_and_proof(claim).1
     }
 
-    /// The leaf of `claim` and where it sits among the tree's nodes (`MerkleTree::nodes`), the leaf hashed once.
-    pub fn leaf_and_index(&self, claim: &Claim) -> (B256, usize) {
-        let leaf = self.leaf(claim);
+    /// The leaf of the `i`-th claim and where it sits among the tree's nodes (`MerkleTree::nodes`).
+    pub fn leaf_and_index(&self, i: usize) -> (B256, usize) {
+        let leaf = self.leaves[i];
         // Every claim of this settlement is a leaf of its tree, by construction.
         (leaf, self.tree.index_of(&leaf).expect("claim of this epoch is in its tree"))
     }

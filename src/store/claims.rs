@@ -38,7 +38,8 @@ pub async fn insert_all(
     const COLUMNS: usize = 11;
     counts::hold(conn, counts::CLAIMS_UNPAID).await?;
     let payout = |i: usize| payouts.and_then(|p| p.get(i)).copied();
-    for (n, chunk) in settlement.claims.chunks(bulk::rows_per_statement(COLUMNS)).enumerate() {
+    let per_statement = bulk::rows_per_statement(COLUMNS);
+    for (n, chunk) in settlement.claims.chunks(per_statement).enumerate() {
         let sql = format!(
             "INSERT INTO claims (claim_id, epoch, account, recipient, myco_amount, flow_penalty, prior_redeemed,
                                  leaf, proof, tree_index, usdc_payout)
@@ -48,7 +49,8 @@ pub async fn insert_all(
         // Only placeholders are formatted into the statement; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (i, claim) in chunk.iter().enumerate() {
-            let (leaf, tree_index) = settlement.leaf_and_index(claim);
+            let at = n * per_statement + i;
+            let (leaf, tree_index) = settlement.leaf_and_index(at);
             query = query
                 .bind(ClaimId(claim.claim_id))
                 .bind(Epoch(claim.epoch))
@@ -61,7 +63,7 @@ pub async fn insert_all(
                 // The proof is read from the epoch's tree (`claim_trees`), stored once below.
                 .bind(Vec::<u8>::new())
                 .bind(tree_index as i64)
-                .bind(payout(n * bulk::rows_per_statement(COLUMNS) + i).map(|p| p.to_string()));
+                .bind(payout(at).map(|p| p.to_string()));
         }
         query.execute(&mut *conn).await?;
     }

@@ -7,13 +7,14 @@
 pub mod footprint;
 mod guard;
 mod read;
+mod text;
 mod write;
 
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
 
-pub use read::parse_amount;
+pub use text::parse_amount;
 
 use super::intent::{Intent, Token};
 use super::mint::Mint;

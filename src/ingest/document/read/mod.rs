@@ -4,6 +4,8 @@
 //! Each map is read in one pass (`map_range`) into a [`Record`] and each list in one pass (`list_range`): a
 //! large batch is mostly many small maps, and per-field lookups would cost several times the document's load.
 
+mod ledger;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -12,13 +14,10 @@ use automerge::iter::MapRangeItem;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValueRef, ValueRef};
 
 use super::footprint::{self, Limits};
-use super::{
-    AppliedSettlement, BatchState, CreditedDeposit, FlowTracker, LedgerFlows, ReserveState, Revaluation,
-    SCHEMA_VERSION, SettledFill, Vault, WithdrawalRequest, guard,
-};
+use super::text::{parse_amount, parse_b256, parse_hex};
+use super::{BatchState, CreditedDeposit, FlowTracker, ReserveState, SCHEMA_VERSION, Vault, WithdrawalRequest, guard};
 use crate::ingest::Error;
 use crate::ingest::intent::{Intent, Token};
-use crate::ingest::mint::Mint;
 use crate::ingest::quote::quoted;
 
 /// Largest integer every smaller non-negative integer of which a double represents exactly (2^53).
@@ -220,93 +219,6 @@ impl<'d> Reader<'d> {
     }
 }
 
-/// Version 2's ledger sections.
-impl<'d> Reader<'d> {
-    fn ledger(&self, root: &Record<'d>) -> Result<LedgerFlows, Error> {
-        let reserve = self.map(root, "reserve")?;
-        Ok(LedgerFlows {
-            mints: self.mints(root)?,
-            revaluations: self.revaluations(root)?,
-            settlements: self.settlements(root)?,
-            onchain_reserve: self.amount(&reserve, "onchain")?,
-        })
-    }
-
-    fn mints(&self, root: &Record<'d>) -> Result<Vec<Mint>, Error> {
-        let r = self;
-        r.maps_in_list(root, "mints")?
-            .iter()
-            .map(|m| {
-                Ok(Mint {
-                    contributor: r.b256(m, "contributor")?,
-                    kind: r.bounded_string(m, "kind", crate::ingest::mint::MAX_KIND_BYTES)?,
-                    units: r.uint(m, "units")?,
-                    amount: r.amount(m, "amount")?,
-                    attester: r.b256(m, "attester")?,
-                    signature: r.hex_array::<64>(m, "signature")?,
-                })
-            })
-            .collect()
-    }
-
-    fn revaluations(&self, root: &Record<'d>) -> Result<Vec<Revaluation>, Error> {
-        let r = self;
-        r.maps_in_list(root, "revaluations")?
-            .iter()
-            .map(|m| {
-                let loss = match r.string(m, "direction")?.as_ref() {
-                    "gain" => false,
-                    "loss" => true,
-                    other => {
-                        return Err(schema(
-                            &m.field("direction"),
-                            format!("expected \"gain\" or \"loss\", found {}", quoted(other)),
-                        ));
-                    }
-                };
-                Ok(Revaluation {
-                    vault: r.string(m, "vault")?.into_owned(),
-                    loss,
-                    amount: r.amount(m, "amount")?,
-                    reason: r.bounded_string(m, "reason", super::MAX_REASON_BYTES)?,
-                })
-            })
-            .collect()
-    }
-
-    fn settlements(&self, root: &Record<'d>) -> Result<Vec<AppliedSettlement>, Error> {
-        let r = self;
-        r.maps_in_list(root, "settlements")?
-            .iter()
-            .map(|s| {
-                let fills = r
-                    .maps_in_list(s, "fills")?
-                    .iter()
-                    .map(|f| {
-                        Ok(SettledFill {
-                            maker: r.b256(f, "maker")?,
-                            intent: r.b256(f, "intent")?,
-                            sell_token: r.token(f, "sell_token")?,
-                            sold: r.amount(f, "sold")?,
-                            bought: r.amount(f, "bought")?,
-                        })
-                    })
-                    .collect::<Result<_, Error>>()?;
-                Ok(AppliedSettlement { epoch: r.uint(s, "epoch")?, fills })
-            })
-            .collect()
-    }
-
-    /// A string of at most `max` bytes.
-    fn bounded_string(&self, rec: &Record<'d>, key: &str, max: usize) -> Result<String, Error> {
-        let text = self.string(rec, key)?;
-        if text.len() > max {
-            return Err(schema(&rec.field(key), format!("{} bytes, at most {max} allowed", text.len())));
-        }
-        Ok(text.into_owned())
-    }
-}
-
 /// A map's entries, read in one pass, and its path for error messages.
 struct Record<'d> {
     path: String,
@@ -462,44 +374,6 @@ impl<'d> Reader<'d> {
         let text = self.string(rec, key)?;
         Token::from_symbol(&text).ok_or_else(|| schema(&rec.field(key), format!("unknown token {}", quoted(&text))))
     }
-}
-
-/// Parses a canonical decimal amount: digits only, no sign, no leading zeros, at most 2^256 − 1.
-pub fn parse_amount(text: &str) -> Result<U256, String> {
-    let canonical = !text.is_empty()
-        && text.len() <= 78
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && (text == "0" || !text.starts_with('0'));
-    if !canonical {
-        return Err(format!("not a canonical non-negative decimal integer: {}", quoted(text)));
-    }
-    // Most amounts fit a machine integer, whose parse is several times faster than a 256-bit one (a batch has
-    // millions); the digits are checked above, so these parses cannot fail.
-    if text.len() <= 19
-        && let Ok(small) = text.parse::<u64>()
-    {
-        return Ok(U256::from(small));
-    }
-    if text.len() <= 38
-        && let Ok(medium) = text.parse::<u128>()
-    {
-        return Ok(U256::from(medium));
-    }
-    U256::from_str_radix(text, 10).map_err(|e| format!("{e}: {}", quoted(text)))
-}
-
-fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], String> {
-    let digits = text.strip_prefix("0x").ok_or_else(|| format!("expected 0x-prefixed hex, found {}", quoted(text)))?;
-    if digits.len() != 2 * N {
-        return Err(format!("expected {N} bytes of hex, found {} characters", digits.len()));
-    }
-    let mut out = [0u8; N];
-    alloy::hex::decode_to_slice(digits, &mut out).map_err(|e| format!("{e}: {}", quoted(text)))?;
-    Ok(out)
-}
-
-fn parse_b256(text: &str) -> Result<B256, String> {
-    parse_hex::<32>(text).map(B256::from)
 }
 
 fn describe(v: &ValueRef<'_>) -> String {
