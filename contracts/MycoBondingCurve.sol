@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {
-    AccessControlDefaultAdminRules
-} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {DelayedRoles} from "./access/DelayedRoles.sol";
 import {IMycoBondingCurve} from "./interfaces/IMycoBondingCurve.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
@@ -15,7 +13,9 @@ import {MycoToken} from "./tokens/MycoToken.sol";
 /// @title MycoBondingCurve
 /// @notice MYCO issued against a USDC reserve along p(s) = p0 + m*s. The only trades are each committed epoch's net
 ///         orders (left after peer-to-peer matching), in order and once, by the settlement role; anyone can quote.
-contract MycoBondingCurve is IMycoBondingCurve, AccessControlDefaultAdminRules, ReentrancyGuard {
+///         The curve deploys MYCO and is its only minter; the settlement role is granted at deployment and
+///         afterwards only after the admin delay.
+contract MycoBondingCurve is IMycoBondingCurve, DelayedRoles, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice May execute net orders.
@@ -33,32 +33,29 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControlDefaultAdminRules, 
     uint256 public immutable m;
     uint256 private _supply;
     uint64 private _lastSettledEpoch;
+    bool private _floatBought;
 
     /// @param usdcToken The reserve token.
-    /// @param mycoToken The MYCO token; this contract must hold its minter role.
     /// @param basePrice p0 in WAD.
     /// @param slope m in WAD.
     /// @param admin Holds the admin role; moved only by a two-step transfer.
-    /// @param adminDelay Seconds an admin transfer waits between its two steps.
+    /// @param adminDelay Seconds an admin transfer or a role grant waits.
     /// @param commitment Where committed epochs are read from (net orders follow their epoch's root).
+    /// @param settler Holds the settlement role from the start (the relayer's account; zero: nobody yet).
     constructor(
         IERC20 usdcToken,
-        MycoToken mycoToken,
         uint256 basePrice,
         uint256 slope,
         address admin,
         uint48 adminDelay,
-        IStateCommitment commitment
-    ) AccessControlDefaultAdminRules(adminDelay, admin) {
+        IStateCommitment commitment,
+        address settler
+    ) DelayedRoles(adminDelay, admin) {
         if (basePrice == 0 && slope == 0) revert CurveInvalidParameters();
-        if (
-            address(usdcToken) == address(0) || address(mycoToken) == address(0)
-                || address(commitment) == address(0)
-        ) {
-            revert CurveZeroAddress();
-        }
+        if (address(usdcToken) == address(0) || address(commitment) == address(0)) revert CurveZeroAddress();
+        if (settler != address(0)) _grantRole(SETTLEMENT_ROLE, settler);
         _usdc = usdcToken;
-        _myco = mycoToken;
+        _myco = new MycoToken(address(this));
         _commitment = commitment;
         p0 = basePrice;
         m = slope;
@@ -71,7 +68,10 @@ contract MycoBondingCurve is IMycoBondingCurve, AccessControlDefaultAdminRules, 
         nonReentrant
         returns (uint256 mycoOut)
     {
-        if (_lastSettledEpoch != 0) revert CurveFloatAfterGenesis();
+        if (_lastSettledEpoch != 0 || _floatBought) {
+            revert CurveFloatAfterGenesis();
+        }
+        _floatBought = true;
         mycoOut = _buy(usdcIn, minMycoOut, to);
     }
 

@@ -1,22 +1,24 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {
-    AccessControlDefaultAdminRules
-} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {DelayedRoles} from "./access/DelayedRoles.sol";
+import {IBrake} from "./interfaces/IBrake.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
 import {AttesterQuorum} from "./libraries/AttesterQuorum.sol";
+import {Brake} from "./libraries/Brake.sol";
 
 /// @title StateCommitment
 /// @notice Sequential, parent-linked state roots of the off-chain network, one per epoch (L2OutputOracle's shape),
 ///         each vouched for by a quorum of the validators' attesters (EIP-712 signatures, Hyperlane's multisig ISM
 ///         shape): no single key commits a root. A guardian can revoke a commitment (and every later one) while it is inside its challenge window, in
 ///         constant gas; the epoch stays open for a different commitment. Pausing stops commits and the challenge
-///         clock: no root becomes final while paused. The admin role moves in two delayed steps.
-contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pausable, EIP712 {
+///         clock of every window still open, for at most `MAX_STOP`; what was final when the clock stopped stays
+///         final, at the same time. The admin role moves in two delayed steps, and every grant waits the same
+///         delay.
+contract StateCommitment is IStateCommitment, IBrake, DelayedRoles, EIP712 {
     using AttesterQuorum for AttesterQuorum.Set;
+    using Brake for Brake.Stop;
 
     /// @notice May revoke commitments inside their window, and pause.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
@@ -30,14 +32,14 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
 
     uint64 private immutable _challengeWindow;
     uint64 private _latestEpoch;
-    /// @dev Seconds the clock has been stopped in all, up to the last unpause; and since when it is stopped now.
-    uint64 private _stoppedTotal;
-    uint64 private _stoppedSince;
+    /// @dev Every stop of the clock, in order. Stops are at least `STOP_COOLDOWN` apart, so a window of W seconds
+    ///      sees at most W / STOP_COOLDOWN + 1 of them: `_finalAt` walks only those.
+    Brake.Stop[] private _stops;
     /// @dev Only epochs up to `_latestEpoch` are live: a revocation lowers it, and the next commit of an epoch
-    ///      overwrites what a revoked one left, so revoking needs no loop.
+    ///      overwrites what a revoked one left (banning it), so revoking needs no loop.
     mapping(uint64 epoch => Commitment) private _commitments;
-    /// @dev `_stoppedTotal` when each epoch was committed: the stopped time a window has seen is the difference.
-    mapping(uint64 epoch => uint64) private _stoppedAtCommit;
+    /// @dev How many stops had happened when each epoch was committed: its window sees the stops from there on.
+    mapping(uint64 epoch => uint64) private _stopsAtCommit;
     mapping(bytes32 commitmentHash => bool) private _revoked;
     AttesterQuorum.Set private _attesters;
     /// @dev A scheduled attester set (`_pendingAt` 0 when none).
@@ -45,19 +47,22 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
     uint256 private _pendingThreshold;
     uint64 private _pendingAt;
 
-    /// @param admin Holds the admin role (grants roles, unpauses); moved only by a two-step transfer.
-    /// @param adminDelay Seconds an admin transfer waits between its two steps.
+    /// @param admin Holds the admin role (schedules grants, unpauses); moved only by a two-step transfer.
+    /// @param adminDelay Seconds an admin transfer, a role grant or an attester set waits.
+    /// @param guardian Holds the guardian role from the start (the zero address: nobody yet).
     /// @param challengeWindowSeconds How long a commitment stays revocable (on a running clock); at least 1.
     /// @param initialAttesters The attesters, strictly ascending.
-    /// @param initialThreshold Signatures a commitment needs: more than half of them, at most all.
+    /// @param initialThreshold Signatures a commitment needs: more than two thirds of them, at most all.
     constructor(
         address admin,
         uint48 adminDelay,
+        address guardian,
         uint64 challengeWindowSeconds,
         address[] memory initialAttesters,
         uint256 initialThreshold
-    ) AccessControlDefaultAdminRules(adminDelay, admin) EIP712("myco-bridge StateCommitment", "1") {
+    ) DelayedRoles(adminDelay, admin) EIP712("myco-bridge StateCommitment", "1") {
         if (challengeWindowSeconds == 0) revert StateCommitmentZeroWindow();
+        if (guardian != address(0)) _grantRole(GUARDIAN_ROLE, guardian);
         _challengeWindow = challengeWindowSeconds;
         _attesters.replace(initialAttesters, initialThreshold);
         emit AttestersChanged(initialAttesters, initialThreshold);
@@ -71,7 +76,8 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
         bytes32 batchDigest,
         ReserveFigures calldata reserve,
         bytes[] calldata signatures
-    ) external whenNotPaused {
+    ) external {
+        _lastStop().requireOff();
         uint64 expected = _latestEpoch + 1;
         if (epoch != expected) revert StateCommitmentEpochOutOfOrder(expected, epoch);
         Commitment storage previous = _commitments[epoch - 1];
@@ -80,6 +86,7 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
         _checkFigures(reserve, epoch == 1 ? 0 : previous.reserve.timestamp);
         bytes32 hash = _hash(epoch, parentRoot, stateRoot, batchDigest, reserve);
         if (_revoked[hash]) revert StateCommitmentRevoked(epoch, hash);
+        _retireLeftover(epoch, hash);
         _attesters.verify(_digest(epoch, parentRoot, stateRoot, batchDigest, reserve), signatures);
 
         _commitments[epoch] = Commitment({
@@ -89,7 +96,7 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
             reserve: reserve,
             committedAt: uint64(block.timestamp)
         });
-        _stoppedAtCommit[epoch] = _stoppedTotal;
+        _stopsAtCommit[epoch] = uint64(_stops.length);
         _latestEpoch = epoch;
         emit RootCommitted(
             epoch,
@@ -159,9 +166,9 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
 
     /// @inheritdoc IStateCommitment
     function pause() external onlyRole(GUARDIAN_ROLE) {
-        _pause();
-        _stoppedSince = uint64(block.timestamp);
-        emit ClockStopped(uint64(block.timestamp));
+        Brake.Stop memory stop = _lastStop().next();
+        _stops.push(stop);
+        emit ClockStopped(stop.start, stop.until);
     }
 
     /// @inheritdoc IStateCommitment
@@ -170,10 +177,37 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
         if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
             revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
         }
-        _unpause();
-        uint64 stoppedFor = uint64(block.timestamp) - _stoppedSince;
-        _stoppedTotal += stoppedFor;
-        emit ClockResumed(uint64(block.timestamp), stoppedFor);
+        uint256 n = _stops.length;
+        if (n == 0) revert BrakeNotEngaged();
+        Brake.Stop storage stop = _stops[n - 1];
+        stop.release();
+        emit ClockResumed(uint64(block.timestamp), stop.until - stop.start);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function paused() external view returns (bool) {
+        return _lastStop().engaged();
+    }
+
+    /// @inheritdoc IStateCommitment
+    function stopCount() external view returns (uint256) {
+        return _stops.length;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function stopAt(uint256 index) external view returns (uint64 start, uint64 until) {
+        Brake.Stop memory s = _stops[index];
+        return (s.start, s.until);
+    }
+
+    /// @inheritdoc IBrake
+    function MAX_STOP() external pure returns (uint64) {
+        return Brake.MAX_STOP;
+    }
+
+    /// @inheritdoc IBrake
+    function STOP_COOLDOWN() external pure returns (uint64) {
+        return Brake.STOP_COOLDOWN;
     }
 
     /// @inheritdoc IStateCommitment
@@ -265,11 +299,35 @@ contract StateCommitment is IStateCommitment, AccessControlDefaultAdminRules, Pa
         if (largest > MAX_FIGURE) revert StateCommitmentFigureTooLarge(largest, MAX_FIGURE);
     }
 
-    /// @dev The window runs on the unstopped clock: stopped time since the commit extends it, and while the
-    ///      clock is stopped nothing becomes final.
+    /// @dev The window runs on the unstopped clock: each stop that began before the epoch was final pushes its
+    ///      finality back by the stop's length, and while such a stop is still on, nothing is known (`max`). A stop
+    ///      that began once the epoch was final changes nothing: finality is forever, at the time it was reached.
     function _finalAt(uint64 epoch) private view returns (uint64) {
-        if (paused()) return type(uint64).max;
-        return _commitments[epoch].committedAt + _challengeWindow + (_stoppedTotal - _stoppedAtCommit[epoch]);
+        uint256 at = uint256(_commitments[epoch].committedAt) + _challengeWindow;
+        uint256 n = _stops.length;
+        for (uint256 i = _stopsAtCommit[epoch]; i < n; ++i) {
+            Brake.Stop memory stop = _stops[i];
+            if (stop.start >= at) break;
+            if (stop.engaged()) return type(uint64).max;
+            at += stop.until - stop.start;
+        }
+        return at > type(uint64).max ? type(uint64).max : uint64(at);
+    }
+
+    /// @dev The last stop of the clock (all zero when it never stopped).
+    function _lastStop() private view returns (Brake.Stop memory last) {
+        uint256 n = _stops.length;
+        if (n != 0) last = _stops[n - 1];
+    }
+
+    /// @dev A revocation lowers the latest epoch and leaves the retired commitments' slots as they were. Before
+    ///      a slot is written again, what it held is banned: a retired later commitment could otherwise be
+    ///      replayed verbatim, signatures and all, once its parent is committed again with the same root.
+    function _retireLeftover(uint64 epoch, bytes32 hash) private {
+        if (_commitments[epoch].committedAt == 0) return;
+        bytes32 leftover = _storedHash(epoch);
+        if (leftover == hash) revert StateCommitmentRevoked(epoch, hash);
+        _revoked[leftover] = true;
     }
 
     function _digest(

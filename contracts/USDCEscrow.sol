@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {
-    AccessControlDefaultAdminRules
-} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {DelayedRoles} from "./access/DelayedRoles.sol";
+import {IBrake} from "./interfaces/IBrake.sol";
 import {IStateCommitment} from "./interfaces/IStateCommitment.sol";
+import {Brake} from "./libraries/Brake.sol";
 import {ClaimLeaf} from "./libraries/ClaimLeaf.sol";
 import {OutflowBucket} from "./libraries/OutflowBucket.sol";
 import {PammMath} from "./libraries/PammMath.sol";
@@ -19,11 +19,14 @@ import {IUSDCEscrow} from "./interfaces/IUSDCEscrow.sol";
 /// @notice The on-chain side of the off-chain network's money: deposits in, proven withdrawal claims out.
 ///         A root pays only after it is final and a withdrawal delay has passed (the guardian's time to cancel
 ///         it), never beyond an outflow limit per period, and only claims bound to this chain and this escrow.
-contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGuard {
+///         Withdrawal stops are temporary (`Brake`), and every role grant waits the admin delay.
+contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using OutflowBucket for OutflowBucket.Bucket;
+    using Brake for Brake.Stop;
 
-    /// @notice May pause and resume deposits and withdrawals, and cancel a final commitment.
+    /// @notice May pause and resume deposits and withdrawals, cancel a commitment before it pays, and veto a
+    ///         scheduled role grant.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @dev 1.0 in WAD fixed point.
@@ -41,14 +44,17 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
 
     uint64 private _nextDepositId = 1;
     bool private _depositsPaused;
-    bool private _withdrawalsPaused;
+    Brake.Stop private _withdrawalStop;
     OutflowBucket.Bucket private _outflow;
     /// @dev A looser limit waiting for the admin delay (`effectiveAt` 0 when none).
     uint128 private _pendingLimit;
     uint64 private _pendingPeriod;
     uint64 private _pendingAt;
     mapping(uint256 claimId => bool) private _paid;
-    mapping(bytes32 commitmentHash => bool) private _cancelled;
+    /// @dev The epoch of each cancelled commitment (0: not cancelled).
+    mapping(bytes32 commitmentHash => uint64 epoch) private _cancelled;
+    /// @dev When the admin's undo of a cancellation is due (0: none scheduled).
+    mapping(bytes32 commitmentHash => uint64 effectiveAt) private _undoDue;
 
     modifier onlyGuardianOrAdmin() {
         if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
@@ -60,7 +66,9 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
     /// @param usdcToken The USDC token.
     /// @param commitment Where committed roots and their reserve figures are read from.
     /// @param admin Holds the admin role; moved only by a two-step transfer.
-    /// @param adminDelay Seconds an admin transfer, or a looser outflow limit, waits.
+    /// @param adminDelay Seconds an admin transfer, a role grant, a looser outflow limit or an undone
+    ///        cancellation waits.
+    /// @param guardian Holds the guardian role from the start (the zero address: nobody yet).
     /// @param params The P-AMM parameters payouts follow.
     /// @param safety_ Withdrawal delay and outflow limit.
     constructor(
@@ -68,9 +76,10 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
         IStateCommitment commitment,
         address admin,
         uint48 adminDelay,
+        address guardian,
         PammParams memory params,
         Safety memory safety_
-    ) AccessControlDefaultAdminRules(adminDelay, admin) {
+    ) DelayedRoles(adminDelay, admin) {
         if (address(usdcToken) == address(0) || address(commitment) == address(0)) {
             revert EscrowZeroAddress();
         }
@@ -78,6 +87,7 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
             revert EscrowInvalidParams();
         }
         if (safety_.outflowLimit == 0 || safety_.outflowPeriod == 0) revert EscrowInvalidOutflowLimit();
+        if (guardian != address(0)) _grantRole(GUARDIAN_ROLE, guardian);
         _usdc = usdcToken;
         _commitment = commitment;
         _alphaBar = params.alphaBar;
@@ -94,8 +104,12 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
         if (_depositsPaused) revert EscrowDepositsPaused();
         if (amount == 0) revert EscrowZeroAmount();
         depositId = _nextDepositId++;
+        // What arrived, not what was asked: a token that takes a fee on transfer must not credit the fee.
+        uint256 before = _usdc.balanceOf(address(this));
         _usdc.safeTransferFrom(msg.sender, address(this), amount);
-        emit Deposited(depositId, msg.sender, recipient, amount);
+        uint256 received = _usdc.balanceOf(address(this)) - before;
+        if (received == 0) revert EscrowZeroAmount();
+        emit Deposited(depositId, msg.sender, recipient, received);
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -104,11 +118,11 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
         nonReentrant
         returns (uint256 usdcAmount)
     {
-        if (_withdrawalsPaused) revert EscrowWithdrawalsPaused();
+        if (_withdrawalStop.engaged()) revert EscrowWithdrawalsPaused();
         if (_paid[claim.claimId]) revert EscrowClaimAlreadyPaid(claim.claimId);
         (IStateCommitment.Commitment memory c, bytes32 hash, uint64 finalAt) =
             _commitment.liveCommitment(claim.epoch);
-        if (_cancelled[hash]) revert EscrowCommitmentCancelled(claim.epoch, hash);
+        if (_cancelled[hash] != 0) revert EscrowCommitmentCancelled(claim.epoch, hash);
         uint64 payable_ = _payableAt(finalAt);
         if (block.timestamp < payable_) revert EscrowRootNotPayable(claim.epoch, payable_);
         if (!MerkleProof.verifyCalldata(proof, c.stateRoot, leafOf(claim))) {
@@ -147,13 +161,15 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
 
     /// @inheritdoc IUSDCEscrow
     function pauseWithdrawals() external onlyGuardianOrAdmin {
-        _withdrawalsPaused = true;
+        Brake.Stop memory stop = _withdrawalStop.next();
+        _withdrawalStop = stop;
         emit PauseChanged(false, true, msg.sender);
+        emit WithdrawalsStopped(stop.start, stop.until);
     }
 
     /// @inheritdoc IUSDCEscrow
     function unpauseWithdrawals() external onlyGuardianOrAdmin {
-        _withdrawalsPaused = false;
+        _withdrawalStop.release();
         emit PauseChanged(false, false, msg.sender);
     }
 
@@ -162,10 +178,41 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
         external
         onlyRole(GUARDIAN_ROLE)
     {
-        bytes32 live = _commitment.commitmentHashOf(epoch);
+        (, bytes32 live, uint64 finalAt) = _commitment.liveCommitment(epoch);
         if (live != commitmentHash) revert EscrowNotLiveCommitment(epoch, live, commitmentHash);
-        _cancelled[commitmentHash] = true;
+        // Only before its first claim can pay: a cancellation never strands claims already being paid.
+        uint64 payable_ = _payableAt(finalAt);
+        if (block.timestamp >= payable_) revert EscrowCancelTooLate(epoch, payable_);
+        _cancelled[commitmentHash] = epoch;
+        delete _undoDue[commitmentHash];
         emit CommitmentCancelled(epoch, commitmentHash, msg.sender, reason);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function scheduleUncancel(bytes32 commitmentHash) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint64 epoch = _cancelled[commitmentHash];
+        if (epoch == 0) revert EscrowNotCancelled(commitmentHash);
+        uint64 effectiveAt = uint64(block.timestamp) + uint64(defaultAdminDelay());
+        _undoDue[commitmentHash] = effectiveAt;
+        emit UncancelScheduled(epoch, commitmentHash, effectiveAt);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function vetoUncancel(bytes32 commitmentHash) external onlyGuardianOrAdmin {
+        uint64 due = _undoDue[commitmentHash];
+        if (due == 0) revert EscrowNoUncancelDue(commitmentHash, 0);
+        delete _undoDue[commitmentHash];
+        emit UncancelVetoed(_cancelled[commitmentHash], commitmentHash, msg.sender);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function applyUncancel(bytes32 commitmentHash) external {
+        uint64 due = _undoDue[commitmentHash];
+        if (due == 0 || block.timestamp < due) revert EscrowNoUncancelDue(commitmentHash, due);
+        uint64 epoch = _cancelled[commitmentHash];
+        delete _undoDue[commitmentHash];
+        delete _cancelled[commitmentHash];
+        emit CommitmentUncancelled(epoch, commitmentHash);
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -176,7 +223,10 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
         bool tighter = limit <= b.limit && uint256(limit) * b.period <= uint256(b.limit) * period;
         if (tighter) {
             b.reset(limit, period, block.timestamp);
-            delete _pendingAt;
+            if (_pendingAt != 0) {
+                emit OutflowLimitScheduleCancelled(_pendingLimit, _pendingPeriod);
+                delete _pendingAt;
+            }
             emit OutflowLimitChanged(limit, period);
             return;
         }
@@ -211,12 +261,32 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
 
     /// @inheritdoc IUSDCEscrow
     function withdrawalsPaused() external view returns (bool) {
-        return _withdrawalsPaused;
+        return _withdrawalStop.engaged();
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function withdrawalsPausedUntil() external view returns (uint64) {
+        return _withdrawalStop.engaged() ? _withdrawalStop.until : 0;
     }
 
     /// @inheritdoc IUSDCEscrow
     function isCancelled(bytes32 commitmentHash) external view returns (bool) {
-        return _cancelled[commitmentHash];
+        return _cancelled[commitmentHash] != 0;
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function uncancelDue(bytes32 commitmentHash) external view returns (uint64) {
+        return _undoDue[commitmentHash];
+    }
+
+    /// @inheritdoc IBrake
+    function MAX_STOP() external pure returns (uint64) {
+        return Brake.MAX_STOP;
+    }
+
+    /// @inheritdoc IBrake
+    function STOP_COOLDOWN() external pure returns (uint64) {
+        return Brake.STOP_COOLDOWN;
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -267,17 +337,20 @@ contract USDCEscrow is IUSDCEscrow, AccessControlDefaultAdminRules, ReentrancyGu
         return finalAt + _withdrawalDelay;
     }
 
-    /// @dev Takes `amount` from the outflow bucket, or reverts saying when it fits.
+    /// @dev Takes `amount` from the outflow bucket, or reverts saying when it fits (a payout above the limit
+    ///      fits when the bucket is full).
     function _takeOutflow(uint256 amount) private {
         OutflowBucket.Bucket storage b = _outflow;
-        if (amount > b.limit) revert EscrowOutflowAboveLimit(amount, b.limit);
-        uint256 available = b.availableAt(block.timestamp);
-        if (amount > available) {
-            revert EscrowOutflowLimited(
-                amount, available, uint64(b.fitsAt(amount, available, block.timestamp))
-            );
+        uint256 fits = b.fitsAt(amount, block.timestamp);
+        if (fits > block.timestamp) {
+            revert EscrowOutflowLimited(amount, b.availableAt(block.timestamp), uint64(fits));
         }
-        b.take(amount, available, block.timestamp);
+        b.take(amount, block.timestamp);
+    }
+
+    /// @dev The guardian's veto of a scheduled role grant.
+    function _mayVeto(address account) internal view override returns (bool) {
+        return hasRole(GUARDIAN_ROLE, account);
     }
 
     /// @dev The claim's slice of the P-AMM curve from the epoch's committed state, divided by the flow penalty,

@@ -6,7 +6,7 @@ pragma solidity ^0.8.28;
 ///         it and every client that decodes its reverts.
 interface IAttesterQuorum {
     /// @notice The set is not usable: empty, unordered or repeated members, the zero address, or a threshold that
-    ///         is not a majority of the members.
+    ///         is not more than two thirds of the members.
     error AttesterSetInvalid();
 
     /// @notice A signature does not recover to an address (malformed, or malleable).

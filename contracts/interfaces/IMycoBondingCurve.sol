@@ -52,7 +52,7 @@ interface IMycoBondingCurve {
     /// @param latestCommitted `StateCommitment.latestEpoch()`.
     error CurveEpochNotCommitted(uint64 epoch, uint64 latestCommitted);
 
-    /// @notice The float purchase is only for before the first epoch settles.
+    /// @notice The float purchase happens once, before the first epoch settles.
     error CurveFloatAfterGenesis();
 
     /// @notice A required address is zero.

@@ -73,11 +73,14 @@ interface IStateCommitment {
     /// @param threshold Signatures a commitment needs.
     event AttestersChanged(address[] attesters, uint256 threshold);
 
-    /// @notice The challenge clock stopped (no root becomes final while it is stopped).
+    /// @notice The challenge clock stopped: no root not final yet becomes final while it is stopped; roots final
+    ///         before stay final.
     /// @param at When.
-    event ClockStopped(uint64 at);
+    /// @param until When it runs again by itself, unless resumed before (`at + MAX_STOP`).
+    event ClockStopped(uint64 at, uint64 until);
 
-    /// @notice The challenge clock runs again; every window still open was extended by `stoppedFor`.
+    /// @notice The challenge clock runs again before its stop expired; every window that was open when it stopped
+    ///         was extended by `stoppedFor`.
     /// @param at When.
     /// @param stoppedFor Seconds the clock was stopped.
     event ClockResumed(uint64 at, uint64 stoppedFor);
@@ -107,7 +110,7 @@ interface IStateCommitment {
     error StateCommitmentAlreadyFinal(uint64 epoch, uint64 finalSince);
 
     /// @notice The commitment for `epoch` is not final yet (`finalAt` is `type(uint64).max` while the clock is
-    ///         stopped).
+    ///         stopped and the epoch was not final when it stopped).
     /// @param epoch The epoch.
     /// @param finalAt Timestamp at which it becomes final.
     error StateCommitmentNotFinal(uint64 epoch, uint64 finalAt);
@@ -156,7 +159,8 @@ interface IStateCommitment {
 
     /// @notice Schedules a new attester set (the admin); it applies after the admin delay (`applyAttesters`).
     /// @param attesters The attesters, strictly ascending, none zero.
-    /// @param threshold Signatures a commitment will need: more than half of them, at most all.
+    /// @param threshold Signatures a commitment will need: more than two thirds of them (2f + 1 of n = 3f + 1), at
+    ///        most all.
     function scheduleAttesters(address[] calldata attesters, uint256 threshold) external;
 
     /// @notice Applies a scheduled attester set once it is due (anyone).
@@ -185,12 +189,23 @@ interface IStateCommitment {
     /// @param epoch The epoch whose commitment is revoked.
     function revoke(uint64 epoch) external;
 
-    /// @notice Stops commits and the challenge clock (the guardian's emergency brake).
+    /// @notice Stops commits and the challenge clock (the guardian's emergency brake), for at most `MAX_STOP`
+    ///         seconds and not within `STOP_COOLDOWN` of the last stop's end. A commitment final when the clock
+    ///         stops stays final; one inside its window gets the stop's length added to it.
     function pause() external;
 
-    /// @notice Resumes commits and the clock (the guardian or the admin); open windows are extended by the time
-    ///         stopped.
+    /// @notice Resumes commits and the clock before the stop expires (the guardian or the admin).
     function unpause() external;
+
+    /// @notice Whether the clock is stopped now.
+    function paused() external view returns (bool);
+
+    /// @notice How many times the clock has stopped.
+    function stopCount() external view returns (uint256);
+
+    /// @notice The `index`-th stop of the clock: when it began and when it ended (or will end by itself).
+    /// @param index From 0 to `stopCount() - 1`.
+    function stopAt(uint256 index) external view returns (uint64 start, uint64 until);
 
     /// @notice The role that revokes commitments and pauses.
     function GUARDIAN_ROLE() external view returns (bytes32);
@@ -213,7 +228,8 @@ interface IStateCommitment {
     /// @param epoch The epoch.
     /// @return commitment The stored commitment.
     /// @return commitmentHash Its `hashCommitment`.
-    /// @return finalAtTime When it becomes final (`type(uint64).max` while the clock is stopped).
+    /// @return finalAtTime When it becomes (or became) final; `type(uint64).max` while the clock is stopped and it
+    ///         was not final when it stopped.
     function liveCommitment(uint64 epoch)
         external
         view
@@ -223,8 +239,9 @@ interface IStateCommitment {
     /// @param epoch The epoch.
     function commitmentHashOf(uint64 epoch) external view returns (bytes32);
 
-    /// @notice When `epoch`'s commitment becomes final: its commit time plus the window plus the time the clock
-    ///         has been stopped since; `type(uint64).max` while the clock is stopped.
+    /// @notice When `epoch`'s commitment becomes final: its commit time plus the window plus the length of every
+    ///         stop of the clock that began before then; `type(uint64).max` while such a stop is on. Once reached,
+    ///         it never changes.
     /// @param epoch The epoch.
     function finalAt(uint64 epoch) external view returns (uint64);
 

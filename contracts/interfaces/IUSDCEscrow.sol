@@ -53,7 +53,9 @@ interface IUSDCEscrow {
         uint256 usdcAmount
     );
 
-    /// @notice The guardian cancelled a final commitment: its unpaid claims can never be paid.
+    /// @notice The guardian cancelled a commitment before it paid: its claims do not pay unless the admin undoes
+    ///         the cancellation (`scheduleUncancel`, after the admin delay); the network may reissue them under
+    ///         the same claim ids in a later epoch (the paid bit keeps each claim paid at most once).
     /// @param epoch The commitment's epoch.
     /// @param commitmentHash The commitment (`IStateCommitment.hashCommitment`).
     /// @param guardian Who cancelled it.
@@ -61,6 +63,28 @@ interface IUSDCEscrow {
     event CommitmentCancelled(
         uint64 indexed epoch, bytes32 indexed commitmentHash, address indexed guardian, string reason
     );
+
+    /// @notice The admin scheduled the undoing of a cancellation; anyone can apply it from `effectiveAt`.
+    /// @param epoch The cancelled commitment's epoch.
+    /// @param commitmentHash The cancelled commitment.
+    /// @param effectiveAt When the undo may be applied.
+    event UncancelScheduled(uint64 indexed epoch, bytes32 indexed commitmentHash, uint64 effectiveAt);
+
+    /// @notice A scheduled undo of a cancellation was vetoed (the guardian or the admin).
+    /// @param epoch The cancelled commitment's epoch.
+    /// @param commitmentHash The cancelled commitment.
+    /// @param by Who vetoed it.
+    event UncancelVetoed(uint64 indexed epoch, bytes32 indexed commitmentHash, address indexed by);
+
+    /// @notice A cancellation was undone: the commitment's unpaid claims pay again.
+    /// @param epoch The commitment's epoch.
+    /// @param commitmentHash The commitment.
+    event CommitmentUncancelled(uint64 indexed epoch, bytes32 indexed commitmentHash);
+
+    /// @notice Withdrawals stopped, until `until` at the latest.
+    /// @param at When.
+    /// @param until When they resume by themselves (`at + MAX_STOP`).
+    event WithdrawalsStopped(uint64 at, uint64 until);
 
     /// @notice Deposits or withdrawals were paused or resumed.
     /// @param deposits True for deposits, false for withdrawals.
@@ -78,6 +102,11 @@ interface IUSDCEscrow {
     /// @param period The period in seconds.
     /// @param effectiveAt When it may be applied.
     event OutflowLimitScheduled(uint256 limit, uint64 period, uint64 effectiveAt);
+
+    /// @notice A scheduled looser outflow limit was dropped because a tighter one was set.
+    /// @param limit The dropped limit.
+    /// @param period Its period.
+    event OutflowLimitScheduleCancelled(uint256 limit, uint64 period);
 
     /// @notice The P-AMM parameters this escrow pays by (WAD), set at deployment: relative minimum slope ᾱ, relative
     ///         cap on the par region x̄_U, floor price θ̄, and per-second decay δ of the redemption level.
@@ -133,7 +162,8 @@ interface IUSDCEscrow {
 
     /// @notice The epoch's root does not pay yet: it is not final, or its withdrawal delay has not passed.
     /// @param epoch The epoch.
-    /// @param payableAt When its claims pay (`type(uint64).max` while the commitment clock is stopped).
+    /// @param payableAt When its claims pay (`type(uint64).max` while the commitment clock is stopped and the
+    ///        epoch was not final when it stopped).
     error EscrowRootNotPayable(uint64 epoch, uint64 payableAt);
 
     /// @notice The guardian cancelled the commitment the claim's root belongs to.
@@ -165,22 +195,31 @@ interface IUSDCEscrow {
     /// @param balance USDC held.
     error EscrowInsufficientReserve(uint256 claimId, uint256 payout, uint256 balance);
 
-    /// @notice The payout is larger than the outflow limit itself: it cannot pay until the admin raises the limit.
-    /// @param payout USDC owed.
-    /// @param limit The outflow limit.
-    error EscrowOutflowAboveLimit(uint256 payout, uint256 limit);
-
     /// @notice The outflow limit is used up for now; the payout fits again at `retryAt`.
     /// @param payout USDC owed.
     /// @param available USDC that may leave now.
-    /// @param retryAt The first time the bucket holds `payout`.
+    /// @param retryAt The first time the bucket holds `payout` (for a payout above the limit: is full).
     error EscrowOutflowLimited(uint256 payout, uint256 available, uint64 retryAt);
 
     /// @notice No scheduled outflow limit is due.
     /// @param effectiveAt When the scheduled one is due (0 when none is scheduled).
     error EscrowNoLimitDue(uint64 effectiveAt);
 
-    /// @notice Deposits `amount` USDC for the off-chain account `recipient`.
+    /// @notice A commitment can be cancelled only before its claims start to pay.
+    /// @param epoch The epoch.
+    /// @param payableAt When its claims started to pay.
+    error EscrowCancelTooLate(uint64 epoch, uint64 payableAt);
+
+    /// @notice The commitment is not cancelled.
+    /// @param commitmentHash The commitment.
+    error EscrowNotCancelled(bytes32 commitmentHash);
+
+    /// @notice No undo of this cancellation is scheduled, or it is not due yet.
+    /// @param commitmentHash The commitment.
+    /// @param effectiveAt When the scheduled undo is due (0 when none is scheduled).
+    error EscrowNoUncancelDue(bytes32 commitmentHash, uint64 effectiveAt);
+
+    /// @notice Deposits `amount` USDC for the off-chain account `recipient`; `Deposited` carries what arrived.
     /// @param amount USDC amount (6 decimals), pulled from the caller.
     /// @param recipient The off-chain account's 32-byte Ed25519 key.
     /// @return depositId The deposit's id.
@@ -212,23 +251,42 @@ interface IUSDCEscrow {
     /// @notice Resumes deposits (the guardian or the admin).
     function unpauseDeposits() external;
 
-    /// @notice Stops withdrawals (the guardian or the admin).
+    /// @notice Stops withdrawals (the guardian or the admin) for at most `MAX_STOP` seconds, and not within
+    ///         `STOP_COOLDOWN` of the last stop's end.
     function pauseWithdrawals() external;
 
-    /// @notice Resumes withdrawals (the guardian or the admin).
+    /// @notice Resumes withdrawals before the stop expires (the guardian or the admin).
     function unpauseWithdrawals() external;
 
-    /// @notice Cancels the live commitment of `epoch` (the guardian): its claims not yet paid can never be paid
-    ///         (the network must reissue them in a later epoch). Inside the challenge window, revoking it on
-    ///         `StateCommitment` is the better tool: the epoch stays open for a correct commitment.
+    /// @notice Cancels the live commitment of `epoch` (the guardian), only before its claims start to pay
+    ///         (`payableAt`): its claims do not pay unless the admin undoes it. Inside the challenge window,
+    ///         revoking it on `StateCommitment` is the better tool: the epoch stays open for a correct commitment.
     /// @param epoch The epoch.
     /// @param commitmentHash The commitment, as `StateCommitment.commitmentHashOf(epoch)` reports it (so a guardian
     ///        never cancels a commitment it did not look at).
     /// @param reason Why, for the record.
     function cancelCommitment(uint64 epoch, bytes32 commitmentHash, string calldata reason) external;
 
-    /// @notice Sets the outflow limit (the admin): a tighter one (neither limit nor rate larger) applies at once,
-    ///         a looser one is scheduled and applies after the admin delay (`applyOutflowLimit`).
+    /// @notice Schedules the undoing of a cancellation (the admin); it applies after the admin delay unless
+    ///         vetoed.
+    /// @param commitmentHash The cancelled commitment.
+    function scheduleUncancel(bytes32 commitmentHash) external;
+
+    /// @notice Vetoes a scheduled undo (the guardian or the admin).
+    /// @param commitmentHash The cancelled commitment.
+    function vetoUncancel(bytes32 commitmentHash) external;
+
+    /// @notice Applies a scheduled undo once it is due (anyone).
+    /// @param commitmentHash The cancelled commitment.
+    function applyUncancel(bytes32 commitmentHash) external;
+
+    /// @notice When the undo of a cancellation is due (0 when none is scheduled).
+    /// @param commitmentHash The cancelled commitment.
+    function uncancelDue(bytes32 commitmentHash) external view returns (uint64);
+
+    /// @notice Sets the outflow limit (the admin): a tighter one (neither limit nor rate larger) applies at once
+    ///         and drops a looser one scheduled before, a looser one is scheduled and applies after the admin
+    ///         delay (`applyOutflowLimit`).
     /// @param limit USDC (6 decimals) per period, positive.
     /// @param period Seconds, positive.
     function setOutflowLimit(uint128 limit, uint64 period) external;
@@ -242,12 +300,16 @@ interface IUSDCEscrow {
     /// @notice Whether withdrawals are paused.
     function withdrawalsPaused() external view returns (bool);
 
+    /// @notice When the withdrawal stop in force ends by itself (0 when withdrawals run).
+    function withdrawalsPausedUntil() external view returns (uint64);
+
     /// @notice Whether the guardian cancelled this commitment.
     /// @param commitmentHash A commitment hash.
     function isCancelled(bytes32 commitmentHash) external view returns (bool);
 
     /// @notice When the claims of `epoch`'s live commitment start to pay: `finalAt + withdrawalDelay`
-    ///         (`type(uint64).max` while the commitment clock is stopped); reverts for an epoch not committed.
+    ///         (`type(uint64).max` while the commitment clock is stopped and the epoch was not final when it
+    ///         stopped); reverts for an epoch not committed.
     /// @param epoch The epoch.
     function payableAt(uint64 epoch) external view returns (uint64);
 
@@ -257,7 +319,7 @@ interface IUSDCEscrow {
     /// @notice USDC (6 decimals) that may leave now under the outflow limit.
     function outflowAvailable() external view returns (uint256);
 
-    /// @notice The role that pauses and cancels.
+    /// @notice The role that pauses, cancels and vetoes.
     function GUARDIAN_ROLE() external view returns (bytes32);
 
     /// @notice The P-AMM parameters payouts follow (the relayer, attesters and auditors read them here).

@@ -11,17 +11,20 @@ import {IAttesterQuorum} from "../interfaces/IAttesterQuorum.sol";
 library AttesterQuorum {
     /// @param members The attesters, ascending.
     /// @param isMember Membership, for the check per signature.
-    /// @param threshold Signatures needed: more than half of the members, at most all of them.
+    /// @param threshold Signatures needed: more than two thirds of the members, at most all of them.
     struct Set {
         address[] members;
         mapping(address => bool) isMember;
         uint256 threshold;
     }
 
-    /// @notice Checks a candidate set: ascending, non-zero members and a majority threshold.
+    /// @notice Checks a candidate set: ascending, non-zero members and a threshold above two thirds of them
+    ///         (2f + 1 of n = 3f + 1): two quorums then share more than a third of the set, so f equivocating
+    ///         attesters cannot sign two conflicting commitments for one epoch. A bare majority (4 of 7) would
+    ///         let a single equivocator do it.
     function validate(address[] memory members, uint256 threshold) internal pure {
         uint256 n = members.length;
-        if (n == 0 || threshold == 0 || threshold > n || 2 * threshold <= n) {
+        if (n == 0 || threshold > n || 3 * threshold <= 2 * n) {
             revert IAttesterQuorum.AttesterSetInvalid();
         }
         address previous = address(0);

@@ -98,7 +98,7 @@ contract GasTest is EscrowFixture {
         for (uint256 i = 0; i < 10; ++i) {
             set[i] = vm.addr(keys[i]);
         }
-        StateCommitment ten = new StateCommitment(admin, 0, WINDOW, set, 7);
+        StateCommitment ten = new StateCommitment(admin, 0, address(0), WINDOW, set, 7);
         IStateCommitment.ReserveFigures memory f = _figuresAt(1);
         bytes32 d = typedDigest(ten, 1, bytes32(0), keccak256("r"), keccak256("d"), f);
         bytes[] memory sigs = new bytes[](7);

@@ -23,14 +23,10 @@ contract MycoBondingCurveTest is Attesters {
     function setUp() public {
         vm.warp(1_000_000);
         usdc = new TestUSDC();
-        myco = new MycoToken(admin);
-        sc = new StateCommitment(admin, 0, 1 hours, attesterSet(), THRESHOLD);
+        sc = new StateCommitment(admin, 0, address(0), 1 hours, attesterSet(), THRESHOLD);
         // p(s) = 1.0 + 1e-6 * s: one MYCO costs 1 USD at zero supply, 2 USD at a million.
         curve = _curve(1e18, 1e12);
-        vm.startPrank(admin);
-        myco.grantRole(myco.MINTER_ROLE(), address(curve));
-        curve.grantRole(curve.SETTLEMENT_ROLE(), settler);
-        vm.stopPrank();
+        myco = MycoToken(curve.myco());
         usdc.mint(settler, type(uint128).max);
         vm.prank(settler);
         usdc.approve(address(curve), type(uint256).max);
@@ -41,7 +37,9 @@ contract MycoBondingCurveTest is Attesters {
 
     function _curve(uint256 p0, uint256 m) internal returns (MycoBondingCurve) {
         return
-            new MycoBondingCurve(IERC20(address(usdc)), myco, p0, m, admin, 0, IStateCommitment(address(sc)));
+            new MycoBondingCurve(
+                IERC20(address(usdc)), p0, m, admin, 0, IStateCommitment(address(sc)), settler
+            );
     }
 
     /// @dev Commits the next epoch (an empty root) so the curve may settle it.
@@ -185,7 +183,8 @@ contract MycoBondingCurveTest is Attesters {
         curve.settleEpoch(1, none, stranger);
     }
 
-    /// The settlement float is the admin's one purchase before the network trades; there is no other way in.
+    /// The settlement float is the admin's one purchase before the network trades (once: a second purchase
+    /// before genesis is refused too); there is no other way in.
     function test_buyFloat_onlyTheAdminAndOnlyBeforeTheFirstEpoch() public {
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -197,6 +196,9 @@ contract MycoBondingCurveTest is Attesters {
         vm.prank(admin);
         vm.assertEq(curve.buyFloat(1_000_500_000, 1000e18, settler), 1000e18);
         vm.assertEq(myco.balanceOf(settler), 1000e18);
+        vm.expectRevert(IMycoBondingCurve.CurveFloatAfterGenesis.selector);
+        vm.prank(admin);
+        curve.buyFloat(1e6, 0, settler);
         _buy(1e6);
         vm.expectRevert(IMycoBondingCurve.CurveFloatAfterGenesis.selector);
         vm.prank(admin);
@@ -207,9 +209,11 @@ contract MycoBondingCurveTest is Attesters {
         vm.expectRevert(IMycoBondingCurve.CurveInvalidParameters.selector);
         _curve(0, 0);
         vm.expectRevert(IMycoBondingCurve.CurveZeroAddress.selector);
-        new MycoBondingCurve(IERC20(address(usdc)), myco, 1, 1, admin, 0, IStateCommitment(address(0)));
+        new MycoBondingCurve(IERC20(address(usdc)), 1, 1, admin, 0, IStateCommitment(address(0)), settler);
         vm.expectRevert(abi.encodeWithSignature("AccessControlInvalidDefaultAdmin(address)", address(0)));
-        new MycoBondingCurve(IERC20(address(usdc)), myco, 1, 1, address(0), 0, IStateCommitment(address(sc)));
+        new MycoBondingCurve(
+            IERC20(address(usdc)), 1, 1, address(0), 0, IStateCommitment(address(sc)), settler
+        );
     }
 
     function test_constantPriceCurve() public {

@@ -5,58 +5,13 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {
     IAccessControlDefaultAdminRules
 } from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {StateCommitment} from "../StateCommitment.sol";
 import {IAttesterQuorum} from "../interfaces/IAttesterQuorum.sol";
+import {IBrake} from "../interfaces/IBrake.sol";
 import {IStateCommitment} from "../interfaces/IStateCommitment.sol";
-import {Attesters} from "./utils/Attesters.sol";
+import {CommitmentFixture} from "./utils/CommitmentFixture.sol";
 
-contract StateCommitmentTest is Attesters {
-    uint64 internal constant WINDOW = 1 hours;
-    uint48 internal constant ADMIN_DELAY = 2 days;
-    address internal admin = vm.addr(1);
-    address internal relayer = vm.addr(2);
-    address internal guardian = vm.addr(3);
-    address internal stranger = vm.addr(4);
-    StateCommitment internal sc;
-
-    function setUp() public {
-        vm.warp(1_000_000);
-        sc = new StateCommitment(admin, ADMIN_DELAY, WINDOW, attesterSet(), THRESHOLD);
-        vm.startPrank(admin);
-        sc.grantRole(sc.GUARDIAN_ROLE(), guardian);
-        vm.stopPrank();
-    }
-
-    /// @dev Figures of `epoch`: its batch timestamp is the epoch itself (increasing, never in the future).
-    function _figures(uint64 epoch) internal pure returns (IStateCommitment.ReserveFigures memory) {
-        return IStateCommitment.ReserveFigures(100e18, 90e18, 1e17, epoch);
-    }
-
-    function _root(uint64 epoch) internal pure returns (bytes32) {
-        return keccak256(abi.encode("root", epoch));
-    }
-
-    function _parent(uint64 epoch) internal pure returns (bytes32) {
-        return epoch == 1 ? bytes32(0) : _root(epoch - 1);
-    }
-
-    function _commit(uint64 epoch) internal {
-        sc.commit(
-            epoch,
-            _parent(epoch),
-            _root(epoch),
-            bytes32(uint256(epoch)),
-            _figures(epoch),
-            attest(sc, epoch, _parent(epoch), _root(epoch), bytes32(uint256(epoch)), _figures(epoch))
-        );
-    }
-
-    function _hash(uint64 epoch) internal view returns (bytes32) {
-        return
-            sc.hashCommitment(epoch, _parent(epoch), _root(epoch), bytes32(uint256(epoch)), _figures(epoch));
-    }
-
+contract StateCommitmentTest is CommitmentFixture {
     function test_commit_storesAndEmitsWhatAWatcherChecks() public {
         vm.expectEmit(address(sc));
         emit IStateCommitment.RootCommitted(
@@ -84,20 +39,20 @@ contract StateCommitmentTest is Attesters {
 
     function test_constructor_refusesAZeroWindowOrAZeroAdmin() public {
         vm.expectRevert(IStateCommitment.StateCommitmentZeroWindow.selector);
-        new StateCommitment(admin, ADMIN_DELAY, 0, attesterSet(), THRESHOLD);
+        new StateCommitment(admin, ADMIN_DELAY, guardian, 0, attesterSet(), THRESHOLD);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, address(0)
             )
         );
-        new StateCommitment(address(0), ADMIN_DELAY, WINDOW, attesterSet(), THRESHOLD);
+        new StateCommitment(address(0), ADMIN_DELAY, guardian, WINDOW, attesterSet(), THRESHOLD);
     }
 
     function test_admin_movesOnlyInTwoDelayedSteps() public {
         bytes32 adminRole = sc.DEFAULT_ADMIN_ROLE();
         vm.expectRevert(IAccessControlDefaultAdminRules.AccessControlEnforcedDefaultAdminRules.selector);
         vm.prank(admin);
-        sc.grantRole(adminRole, stranger);
+        sc.scheduleRoleGrant(adminRole, stranger);
         vm.prank(admin);
         sc.beginDefaultAdminTransfer(stranger);
         vm.expectPartialRevert(
@@ -223,32 +178,32 @@ contract StateCommitmentTest is Attesters {
         (next[0], next[1], next[2]) = (vm.addr(keys[0]), vm.addr(keys[1]), vm.addr(keys[2]));
         vm.expectRevert();
         vm.prank(stranger);
-        sc.scheduleAttesters(next, 2);
-        // Not a majority, or unordered: refused.
+        sc.scheduleAttesters(next, 3);
+        // Not above two thirds, or unordered: refused.
         vm.startPrank(admin);
         vm.expectRevert(IAttesterQuorum.AttesterSetInvalid.selector);
-        sc.scheduleAttesters(next, 1);
+        sc.scheduleAttesters(next, 2);
         address[] memory unordered = new address[](3);
         (unordered[0], unordered[1], unordered[2]) = (next[1], next[0], next[2]);
         vm.expectRevert(IAttesterQuorum.AttesterSetInvalid.selector);
-        sc.scheduleAttesters(unordered, 2);
+        sc.scheduleAttesters(unordered, 3);
         uint64 due = uint64(block.timestamp) + ADMIN_DELAY;
         vm.expectEmit(address(sc));
-        emit IStateCommitment.AttestersScheduled(next, 2, due);
-        sc.scheduleAttesters(next, 2);
+        emit IStateCommitment.AttestersScheduled(next, 3, due);
+        sc.scheduleAttesters(next, 3);
         vm.stopPrank();
         vm.expectRevert(abi.encodeWithSelector(IStateCommitment.StateCommitmentNoAttestersDue.selector, due));
         sc.applyAttesters();
         vm.warp(due);
         vm.expectEmit(address(sc));
-        emit IStateCommitment.AttestersChanged(next, 2);
+        emit IStateCommitment.AttestersChanged(next, 3);
         sc.applyAttesters();
-        vm.assertEq(sc.threshold(), 2);
+        vm.assertEq(sc.threshold(), 3);
         vm.assertEq(sc.attesters().length, 3);
-        // Two of the new three now commit; the fourth old attester no longer counts.
-        uint256[] memory two = new uint256[](2);
-        (two[0], two[1]) = (keys[0], keys[1]);
-        _commit1(_signed(two, _digest1()));
+        // The new three commit; the fourth old attester no longer counts.
+        uint256[] memory three = new uint256[](3);
+        (three[0], three[1], three[2]) = (keys[0], keys[1], keys[2]);
+        _commit1(_signed(three, _digest1()));
         vm.assertEq(sc.latestEpoch(), 1);
     }
 
@@ -338,7 +293,7 @@ contract StateCommitmentTest is Attesters {
     function test_commit_revertsWhenPaused() public {
         vm.prank(guardian);
         sc.pause();
-        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.expectPartialRevert(IBrake.BrakeEngaged.selector);
         sc.commit(
             1,
             bytes32(0),

@@ -45,7 +45,9 @@ contract USDCEscrowTest is EscrowFixture {
 
     function _refuses(IUSDCEscrow.PammParams memory p) internal {
         vm.expectRevert(IUSDCEscrow.EscrowInvalidParams.selector);
-        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, p, safetyDefaults());
+        new USDCEscrow(
+            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, p, safetyDefaults()
+        );
     }
 
     /// The same domain as the relayer's `Params::check`, at its edges.
@@ -64,7 +66,7 @@ contract USDCEscrowTest is EscrowFixture {
         _refuses(p);
         p = IUSDCEscrow.PammParams({alphaBar: 1, xuBar: 1e18, thetaBar: 1e18 - 1, decay: 1e18});
         USDCEscrow edges = new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, p, safetyDefaults()
+            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, p, safetyDefaults()
         );
         vm.assertEq(edges.pammParams().thetaBar, 1e18 - 1);
         IUSDCEscrow.PammParams memory read = escrow.pammParams();
@@ -77,18 +79,24 @@ contract USDCEscrowTest is EscrowFixture {
     function test_constructor_refusesZeroAddressesAndAZeroLimit() public {
         IUSDCEscrow.Safety memory s = safetyDefaults();
         vm.expectRevert(IUSDCEscrow.EscrowZeroAddress.selector);
-        new USDCEscrow(IERC20(address(0)), IStateCommitment(address(sc)), admin, 0, defaults(), s);
+        new USDCEscrow(IERC20(address(0)), IStateCommitment(address(sc)), admin, 0, guardian, defaults(), s);
         vm.expectRevert(IUSDCEscrow.EscrowZeroAddress.selector);
-        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(0)), admin, 0, defaults(), s);
+        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(0)), admin, 0, guardian, defaults(), s);
         vm.expectRevert(abi.encodeWithSignature("AccessControlInvalidDefaultAdmin(address)", address(0)));
-        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), address(0), 0, defaults(), s);
+        new USDCEscrow(
+            IERC20(address(usdc)), IStateCommitment(address(sc)), address(0), 0, guardian, defaults(), s
+        );
         s.outflowLimit = 0;
         vm.expectRevert(IUSDCEscrow.EscrowInvalidOutflowLimit.selector);
-        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, defaults(), s);
+        new USDCEscrow(
+            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, defaults(), s
+        );
         s = safetyDefaults();
         s.outflowPeriod = 0;
         vm.expectRevert(IUSDCEscrow.EscrowInvalidOutflowLimit.selector);
-        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, defaults(), s);
+        new USDCEscrow(
+            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, defaults(), s
+        );
     }
 
     function test_deposit_emitsIncreasingIds() public {
@@ -175,28 +183,50 @@ contract USDCEscrowTest is EscrowFixture {
         vm.assertEq(escrow.withdraw(a, proof), 25e6);
     }
 
-    /// While StateCommitment's clock is stopped nothing becomes payable, not even a root already past its delay.
-    function test_withdraw_nothingPaysWhileTheCommitmentClockIsStopped() public {
-        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
-        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
-        vm.prank(guardian);
-        sc.pause();
-        vm.expectRevert(
-            abi.encodeWithSelector(IUSDCEscrow.EscrowRootNotPayable.selector, 1, type(uint64).max)
-        );
-        escrow.withdraw(a, proof);
-        vm.prank(guardian);
-        sc.unpause();
-        vm.assertEq(escrow.withdraw(a, proof), 25e6);
-    }
-
-    /// The guardian cancels a final root that is not fully paid: what was paid stays paid, the rest never pays.
-    function test_cancel_stopsTheUnpaidClaimsOfAFinalRoot() public {
+    /// A stop of StateCommitment's clock freezes what is not final yet; a root final before it keeps paying.
+    function test_withdraw_aStoppedCommitmentClockFreezesOnlyWhatIsNotFinal() public {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
         IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 1e18);
         bytes32[] memory proof = _commitPayable(a, b);
-        escrow.withdraw(a, proof);
-        bytes32 hash = sc.commitmentHashOf(1);
+        IUSDCEscrow.WithdrawalClaim memory c = _claim(9, 2e18);
+        c.epoch = 2;
+        bytes32 root = escrow.leafOf(c);
+        bytes32 parent = sc.commitmentOf(1).stateRoot;
+        sc.commit(
+            2, parent, root, bytes32(0), _figuresAt(2), attest(sc, 2, parent, root, bytes32(0), _figuresAt(2))
+        );
+        uint64 payable1 = escrow.payableAt(1);
+        vm.prank(guardian);
+        sc.pause();
+        vm.assertEq(escrow.payableAt(1), payable1, "final before the stop: unchanged");
+        vm.assertEq(escrow.withdraw(a, proof), 25e6, "and it pays");
+        vm.expectRevert(
+            abi.encodeWithSelector(IUSDCEscrow.EscrowRootNotPayable.selector, 2, type(uint64).max)
+        );
+        escrow.withdraw(c, new bytes32[](0));
+        vm.warp(block.timestamp + 1 days);
+        vm.prank(guardian);
+        sc.unpause();
+        vm.warp(block.timestamp + WINDOW + DELAY);
+        vm.assertEq(escrow.withdraw(c, new bytes32[](0)), 2e6);
+        vm.assertEq(escrow.payableAt(1), payable1, "still unchanged after the stop");
+    }
+
+    /// Commits epoch 1 over a and b and waits until it is final: inside the withdrawal delay, still cancellable.
+    function _commitFinal(IUSDCEscrow.WithdrawalClaim memory a, IUSDCEscrow.WithdrawalClaim memory b)
+        internal
+        returns (bytes32 hash)
+    {
+        _commitRoot(_hashPair(escrow.leafOf(a), escrow.leafOf(b)), _fullyBacked());
+        vm.warp(block.timestamp + WINDOW);
+        hash = sc.commitmentHashOf(1);
+    }
+
+    /// The guardian cancels a final root in its withdrawal delay: none of its claims pays.
+    function test_cancel_stopsTheClaimsOfAFinalRootBeforeTheyPay() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 1e18);
+        bytes32 hash = _commitFinal(a, b);
 
         vm.prank(guardian);
         vm.expectRevert(
@@ -216,17 +246,81 @@ contract USDCEscrowTest is EscrowFixture {
         vm.prank(guardian);
         escrow.cancelCommitment(1, hash, "supply figure off by 1e24");
         vm.assertTrue(escrow.isCancelled(hash));
-        bytes32[] memory proofB = _single(escrow.leafOf(a));
+        vm.warp(block.timestamp + DELAY);
+        bytes32[] memory proof = _single(escrow.leafOf(b));
         vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowCommitmentCancelled.selector, 1, hash));
-        escrow.withdraw(b, proofB);
-        vm.assertTrue(escrow.isPaid(7), "a paid claim stays paid");
+        escrow.withdraw(a, proof);
+    }
+
+    /// Cancelling is bounded: once a commitment's claims pay, it can no longer be cancelled (years later least
+    /// of all), so a cancellation never strands claims half paid.
+    function test_cancel_isRefusedOnceTheClaimsPay() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        _commitPayable(a, _claim(8, 1e18));
+        bytes32 hash = sc.commitmentHashOf(1);
+        uint64 payable_ = escrow.payableAt(1);
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowCancelTooLate.selector, 1, payable_));
+        escrow.cancelCommitment(1, hash, "too late");
+        vm.warp(block.timestamp + 365 days);
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowCancelTooLate.selector, 1, payable_));
+        escrow.cancelCommitment(1, hash, "a year late");
+    }
+
+    /// The admin can undo a cancellation, only after the admin delay and unless the guardian vetoes it.
+    function test_cancel_undoWaitsTheAdminDelayAndCanBeVetoed() public {
+        USDCEscrow slow = new USDCEscrow(
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            2 days,
+            guardian,
+            defaults(),
+            safetyDefaults()
+        );
+        usdc.mint(address(slow), 1_000_000e6);
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
+        IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 1e18);
+        a.epoch = 1;
+        _commitRoot(_hashPair(slow.leafOf(a), slow.leafOf(b)), _fullyBacked());
+        vm.warp(block.timestamp + WINDOW);
+        bytes32 hash = sc.commitmentHashOf(1);
+        vm.prank(guardian);
+        slow.cancelCommitment(1, hash, "suspicious");
+
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowNoUncancelDue.selector, hash, 0));
+        slow.applyUncancel(hash);
+        vm.expectPartialRevert(IAccessControl.AccessControlUnauthorizedAccount.selector);
+        vm.prank(guardian);
+        slow.scheduleUncancel(hash);
+        uint64 due = uint64(block.timestamp) + 2 days;
+        vm.expectEmit(address(slow));
+        emit IUSDCEscrow.UncancelScheduled(1, hash, due);
+        vm.prank(admin);
+        slow.scheduleUncancel(hash);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowNoUncancelDue.selector, hash, due));
+        slow.applyUncancel(hash);
+        // The guardian vetoes the first undo; the admin schedules another, which applies.
+        vm.prank(guardian);
+        slow.vetoUncancel(hash);
+        vm.warp(due);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowNoUncancelDue.selector, hash, 0));
+        slow.applyUncancel(hash);
+        vm.prank(admin);
+        slow.scheduleUncancel(hash);
+        vm.warp(block.timestamp + 2 days);
+        vm.expectEmit(address(slow));
+        emit IUSDCEscrow.CommitmentUncancelled(1, hash);
+        slow.applyUncancel(hash);
+        vm.assertFalse(slow.isCancelled(hash));
+        vm.assertEq(slow.withdraw(a, _single(slow.leafOf(b))), 25e6, "pays again");
     }
 
     /// A cancelled epoch does not stop the next one: its claims pay.
     function test_cancel_leavesLaterEpochsPaying() public {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
-        _commitPayable(a, _claim(8, 1e18));
-        bytes32 hash = sc.commitmentHashOf(1);
+        bytes32 hash = _commitFinal(a, _claim(8, 1e18));
         vm.prank(guardian);
         escrow.cancelCommitment(1, hash, "reissued in epoch 2");
         IUSDCEscrow.WithdrawalClaim memory again = _claim(9, 25e18);
@@ -253,7 +347,13 @@ contract USDCEscrowTest is EscrowFixture {
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
         bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
         USDCEscrow second = new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, defaults(), safetyDefaults()
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            0,
+            guardian,
+            defaults(),
+            safetyDefaults()
         );
         usdc.mint(address(second), 1_000_000e6);
         vm.assertTrue(second.leafOf(a) != escrow.leafOf(a));
@@ -334,19 +434,84 @@ contract USDCEscrowTest is EscrowFixture {
         vm.assertEq(escrow.outflowAvailable(), LIMIT, "the bucket never holds more than the limit");
     }
 
-    function test_outflow_aPayoutAboveTheLimitItselfSaysSo() public {
-        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 100_001e18);
-        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
+    /// A payout larger than the whole bucket is never stranded: it pays once the bucket is full, and its excess
+    /// is borrowed from the refill that follows (nothing else leaves until that is paid back), so the long-run
+    /// rate still never exceeds the limit.
+    function test_outflow_aPayoutAboveTheLimitPaysWhenTheBucketIsFullAndBorrowsTheRefill() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 150_000e18);
+        IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 10_000e18);
+        bytes32[] memory proof = _commitPayable(a, b);
+        vm.assertEq(escrow.withdraw(a, proof), 150_000e6, "a full bucket pays more than its size");
+        vm.assertEq(escrow.outflowAvailable(), 0);
+        // 50,000 USDC borrowed at 100,000 per hour: half an hour at zero, then 10,000 more refill in 360 s.
+        uint64 retryAt = uint64(block.timestamp) + 1_800 + 360;
+        bytes32[] memory proofB = _single(escrow.leafOf(a));
         vm.expectRevert(
-            abi.encodeWithSelector(IUSDCEscrow.EscrowOutflowAboveLimit.selector, 100_001e6, LIMIT)
+            abi.encodeWithSelector(IUSDCEscrow.EscrowOutflowLimited.selector, 10_000e6, 0, retryAt)
         );
+        escrow.withdraw(b, proofB);
+        vm.warp(block.timestamp + 1_800);
+        vm.assertEq(escrow.outflowAvailable(), 0, "still paying the excess back");
+        vm.warp(retryAt);
+        vm.assertEq(escrow.withdraw(b, proofB), 10_000e6);
+    }
+
+    /// Tightening the limit below a committed claim does not strand it: it pays once the smaller bucket is full.
+    function test_outflow_aTighterLimitNeverStrandsACommittedClaim() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 90_000e18);
+        IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 1e18);
+        bytes32[] memory proof = _commitPayable(a, b);
+        escrow.withdraw(b, _single(escrow.leafOf(a)));
+        vm.prank(admin);
+        escrow.setOutflowLimit(10_000e6, PERIOD);
+        // The bucket holds 10,000 (capped at the new limit): 90,000 is above it, and waits for a full bucket.
+        vm.assertEq(escrow.outflowAvailable(), 10_000e6);
+        vm.assertEq(escrow.withdraw(a, proof), 90_000e6);
+        // 80,000 borrowed at 10,000 per hour: eight hours before anything refills.
+        vm.warp(block.timestamp + 8 hours);
+        vm.assertEq(escrow.outflowAvailable(), 0);
+        vm.warp(block.timestamp + PERIOD);
+        vm.assertEq(escrow.outflowAvailable(), 10_000e6);
+    }
+
+    /// A debt still owed is carried over a limit change, repaid at the new rate (tightening never forgives it).
+    function test_outflow_aDebtSurvivesALimitChange() public {
+        IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 200_000e18);
+        bytes32[] memory proof = _commitPayable(a, _claim(8, 1e18));
         escrow.withdraw(a, proof);
+        // 100,000 owed at 100,000 per hour; halving the rate makes it two hours.
+        vm.prank(admin);
+        escrow.setOutflowLimit(50_000e6, PERIOD);
+        vm.warp(block.timestamp + 2 hours - 1);
+        vm.assertEq(escrow.outflowAvailable(), 0);
+        vm.warp(block.timestamp + 1 + PERIOD);
+        vm.assertEq(escrow.outflowAvailable(), 50_000e6);
+    }
+
+    /// Tightening drops a looser limit scheduled before, and says so.
+    function test_outflow_aTighterLimitCancelsAScheduledLooserOneWithAnEvent() public {
+        vm.prank(admin);
+        escrow.setOutflowLimit(200_000e6, PERIOD);
+        vm.expectEmit(address(escrow));
+        emit IUSDCEscrow.OutflowLimitScheduleCancelled(200_000e6, PERIOD);
+        vm.expectEmit(address(escrow));
+        emit IUSDCEscrow.OutflowLimitChanged(50_000e6, PERIOD);
+        vm.prank(admin);
+        escrow.setOutflowLimit(50_000e6, PERIOD);
+        vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowNoLimitDue.selector, 0));
+        escrow.applyOutflowLimit();
     }
 
     /// A tighter limit applies at once; a looser one waits the admin delay and then anyone applies it.
     function test_outflow_tighterAtOnceLooserAfterTheAdminDelay() public {
         USDCEscrow slow = new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 2 days, defaults(), safetyDefaults()
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            2 days,
+            guardian,
+            defaults(),
+            safetyDefaults()
         );
         vm.prank(stranger);
         vm.expectRevert();

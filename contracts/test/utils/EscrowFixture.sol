@@ -40,14 +40,16 @@ abstract contract EscrowFixture is Attesters {
     }
 
     function _deploy(TestUSDC token) internal {
-        sc = new StateCommitment(admin, 0, WINDOW, attesterSet(), THRESHOLD);
+        sc = new StateCommitment(admin, 0, guardian, WINDOW, attesterSet(), THRESHOLD);
         escrow = new USDCEscrow(
-            IERC20(address(token)), IStateCommitment(address(sc)), admin, 0, defaults(), safetyDefaults()
+            IERC20(address(token)),
+            IStateCommitment(address(sc)),
+            admin,
+            0,
+            guardian,
+            defaults(),
+            safetyDefaults()
         );
-        vm.startPrank(admin);
-        sc.grantRole(sc.GUARDIAN_ROLE(), guardian);
-        escrow.grantRole(escrow.GUARDIAN_ROLE(), guardian);
-        vm.stopPrank();
         token.mint(address(escrow), 1_000_000e6);
     }
 
