@@ -7,8 +7,8 @@ import {
 import {IDelayedRoles} from "../interfaces/IDelayedRoles.sol";
 
 /// @title DelayedRoles
-/// @notice OpenZeppelin's admin rules (the admin moves in two delayed steps) with every other grant delayed too: a
-///         role is granted only `defaultAdminDelay()` after the grant was scheduled, in public, so a stolen admin
+/// @notice OpenZeppelin's admin rules (the admin moves in two delayed steps) with every other grant delayed too:
+///         `grantRole` only schedules, and the role is held `defaultAdminDelay()` later, in public, so a stolen admin
 ///         key cannot give itself a power that moves value before anyone can react (exit, or veto). Revoking and
 ///         renouncing stay immediate: taking a power away is always safe.
 abstract contract DelayedRoles is IDelayedRoles, AccessControlDefaultAdminRules {
@@ -18,13 +18,9 @@ abstract contract DelayedRoles is IDelayedRoles, AccessControlDefaultAdminRules 
     /// @param admin The first admin.
     constructor(uint48 adminDelay, address admin) AccessControlDefaultAdminRules(adminDelay, admin) {}
 
-    /// @notice Not available: grants are scheduled (`scheduleRoleGrant`) and wait the admin delay.
-    function grantRole(bytes32, address) public pure override {
-        revert RoleGrantMustBeScheduled();
-    }
-
-    /// @inheritdoc IDelayedRoles
-    function scheduleRoleGrant(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
+    /// @notice Schedules the grant of `role` to `account` (the role's admin); it applies after the admin delay
+    ///         (`applyRoleGrant`, anyone), unless cancelled before. It never grants at once.
+    function grantRole(bytes32 role, address account) public override onlyRole(getRoleAdmin(role)) {
         // The admin role itself moves only through OpenZeppelin's two-step transfer.
         if (role == DEFAULT_ADMIN_ROLE) revert AccessControlEnforcedDefaultAdminRules();
         uint64 effectiveAt = uint64(block.timestamp) + uint64(defaultAdminDelay());

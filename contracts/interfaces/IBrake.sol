@@ -17,8 +17,8 @@ interface IBrake {
     error BrakeNotEngaged();
 
     /// @notice The longest a stop lasts (7 days): it then ends by itself.
-    function MAX_STOP() external view returns (uint64);
+    function MAX_STOP() external pure returns (uint64);
 
     /// @notice How long after a stop ended before another may start (2 days).
-    function STOP_COOLDOWN() external view returns (uint64);
+    function STOP_COOLDOWN() external pure returns (uint64);
 }

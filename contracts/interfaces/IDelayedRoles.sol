@@ -6,7 +6,8 @@ pragma solidity ^0.8.28;
 ///         or moves value grants a role only in public and after a delay, so a stolen admin key cannot use a new
 ///         power before anyone can react.
 interface IDelayedRoles {
-    /// @notice A role grant was scheduled; anyone can apply it from `effectiveAt`.
+    /// @notice A role grant was scheduled (`grantRole` schedules, it never grants at once); anyone can apply it
+    ///         from `effectiveAt`.
     /// @param role The role.
     /// @param account Who will hold it.
     /// @param effectiveAt When the grant may be applied.
@@ -18,9 +19,6 @@ interface IDelayedRoles {
     /// @param by Who cancelled it (the role's admin, or a guardian's veto).
     event RoleGrantCancelled(bytes32 indexed role, address indexed account, address indexed by);
 
-    /// @notice `grantRole` is not available: grants are scheduled and wait the admin delay.
-    error RoleGrantMustBeScheduled();
-
     /// @notice No grant of `role` to `account` is scheduled, or it is not due yet.
     /// @param role The role.
     /// @param account The account.
@@ -30,11 +28,6 @@ interface IDelayedRoles {
     /// @notice The caller may not cancel this grant.
     /// @param account The caller.
     error RoleGrantVetoUnauthorized(address account);
-
-    /// @notice Schedules `grantRole(role, account)` (the role's admin); it applies after the admin delay.
-    /// @param role The role.
-    /// @param account Who will hold it.
-    function scheduleRoleGrant(bytes32 role, address account) external;
 
     /// @notice Applies a scheduled grant once it is due (anyone).
     /// @param role The role.

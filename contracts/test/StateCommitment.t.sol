@@ -52,7 +52,7 @@ contract StateCommitmentTest is CommitmentFixture {
         bytes32 adminRole = sc.DEFAULT_ADMIN_ROLE();
         vm.expectRevert(IAccessControlDefaultAdminRules.AccessControlEnforcedDefaultAdminRules.selector);
         vm.prank(admin);
-        sc.scheduleRoleGrant(adminRole, stranger);
+        sc.grantRole(adminRole, stranger);
         vm.prank(admin);
         sc.beginDefaultAdminTransfer(stranger);
         vm.expectPartialRevert(

@@ -24,6 +24,22 @@ pub mod attester_quorum {
     );
 }
 
+/// `IBrake.sol`: temporary stops (`StateCommitment.pause`, `USDCEscrow.pauseWithdrawals`), their errors and bounds.
+pub mod brake {
+    alloy::sol!(
+        #[sol(rpc, all_derives, abi)]
+        "contracts/interfaces/IBrake.sol"
+    );
+}
+
+/// `IDelayedRoles.sol`: role grants that wait the admin delay, on every contract.
+pub mod delayed_roles {
+    alloy::sol!(
+        #[sol(rpc, all_derives, abi)]
+        "contracts/interfaces/IDelayedRoles.sol"
+    );
+}
+
 /// `IUSDCEscrow.sol`.
 // `Withdrawn` carries eight fields, and `sol!` gives its struct a constructor taking each.
 #[allow(clippy::too_many_arguments)]
@@ -42,7 +58,7 @@ pub mod curve {
     );
 }
 
-/// What our contracts inherit from OpenZeppelin Contracts 5: access control, pausing, the reentrancy guard and
+/// What our contracts inherit from OpenZeppelin Contracts 5: access control, the reentrancy guard and
 /// SafeERC20 (their errors are among our contracts' reverts), and ERC-20 with metadata (USDC, MYCO).
 pub mod openzeppelin {
     alloy::sol! {
@@ -85,15 +101,6 @@ pub mod openzeppelin {
             function defaultAdminDelayIncreaseWait() external view returns (uint48);
         }
 
-        #[sol(rpc, all_derives, abi)]
-        interface IPausable {
-            error EnforcedPause();
-            error ExpectedPause();
-            event Paused(address account);
-            event Unpaused(address account);
-            function paused() external view returns (bool);
-        }
-
         #[sol(all_derives, abi)]
         interface IGuards {
             error ReentrancyGuardReentrantCall();
@@ -128,7 +135,7 @@ pub mod openzeppelin {
 
 pub use curve::IMycoBondingCurve as MycoBondingCurve;
 pub use escrow::IUSDCEscrow as USDCEscrow;
-pub use openzeppelin::{IAccessControl as AccessControl, IERC20Metadata as Erc20, IPausable as Pausable};
+pub use openzeppelin::{IAccessControl as AccessControl, IERC20Metadata as Erc20};
 pub use state_commitment::IStateCommitment as StateCommitment;
 
 /// Forge's artifacts, for their bytecode: the deployment (`chain::deploy`) and the test contracts.
@@ -153,7 +160,7 @@ pub mod artifacts {
         );
     }
 
-    /// `MycoBondingCurve.sol` (its constructor takes eight arguments).
+    /// `MycoBondingCurve.sol` (its constructor takes seven arguments).
     #[allow(clippy::too_many_arguments)]
     pub mod curve {
         alloy::sol!(
@@ -163,17 +170,12 @@ pub mod artifacts {
         );
     }
 
-    /// MYCO, and the freely mintable 6-decimal test USDC.
+    /// The freely mintable 6-decimal test USDC (MYCO is deployed by the curve).
     pub mod tokens {
         alloy::sol!(
             #[sol(rpc, all_derives)]
             TestUSDC,
             "out/TestUSDC.sol/TestUSDC.json"
-        );
-        alloy::sol!(
-            #[sol(rpc, all_derives)]
-            MycoToken,
-            "out/MycoToken.sol/MycoToken.json"
         );
     }
 
@@ -194,7 +196,7 @@ pub mod artifacts {
         );
     }
 
-    pub use tokens::{MycoToken, TestUSDC};
+    pub use tokens::TestUSDC;
 }
 
 #[cfg(feature = "devnet")]
@@ -237,12 +239,9 @@ mod tests {
 
     #[test]
     fn bindings_match_the_deployed_contracts() {
-        let (access, pausable, guards) = (
-            openzeppelin::IAccessControl::abi::contract(),
-            openzeppelin::IPausable::abi::contract(),
-            openzeppelin::IGuards::abi::contract(),
-        );
+        let (access, guards) = (openzeppelin::IAccessControl::abi::contract(), openzeppelin::IGuards::abi::contract());
         let admin_rules = openzeppelin::IAccessControlDefaultAdminRules::abi::contract();
+        let (brake, roles) = (brake::IBrake::abi::contract(), delayed_roles::IDelayedRoles::abi::contract());
         let cases = [
             (
                 "StateCommitment",
@@ -252,11 +251,22 @@ mod tests {
                     openzeppelin::IEip712::abi::contract(),
                     access.clone(),
                     admin_rules.clone(),
-                    pausable,
+                    brake.clone(),
+                    roles.clone(),
                 ]),
             ),
-            ("USDCEscrow", bound(&[USDCEscrow::abi::contract(), access.clone(), admin_rules.clone(), guards.clone()])),
-            ("MycoBondingCurve", bound(&[MycoBondingCurve::abi::contract(), access, admin_rules, guards])),
+            (
+                "USDCEscrow",
+                bound(&[
+                    USDCEscrow::abi::contract(),
+                    access.clone(),
+                    admin_rules.clone(),
+                    guards.clone(),
+                    brake,
+                    roles.clone(),
+                ]),
+            ),
+            ("MycoBondingCurve", bound(&[MycoBondingCurve::abi::contract(), access, admin_rules, guards, roles])),
         ];
         for (name, bindings) in cases {
             let deployed = artifact(name);

@@ -103,14 +103,6 @@ fn failed(what: &'static str) -> impl Fn(alloy::contract::Error) -> Error {
     move |e| Error::Contract { what, reason: super::decode_revert(&e).unwrap_or_else(|| e.to_string()) }
 }
 
-#[cfg(contract_bytecode)]
-async fn confirm<C: alloy::sol_types::SolCall>(
-    what: &'static str,
-    call: alloy::contract::SolCallBuilder<&&DynProvider, C>,
-) -> Result<(), Error> {
-    super::send_call(what, call).await.map(drop).map_err(|e| Error::Contract { what, reason: e.to_string() })
-}
-
 /// Checks that `address` holds a 6-decimal token.
 pub async fn check_usdc(provider: &DynProvider, address: Address) -> Result<(), Error> {
     let not_usdc = |reason: String| Error::NotUsdc { address, reason };
@@ -139,7 +131,7 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         IUSDCEscrow::{PammParams, Safety},
         USDCEscrow,
     };
-    use super::bindings::artifacts::{MycoToken, TestUSDC, curve::MycoBondingCurve, state_commitment::StateCommitment};
+    use super::bindings::artifacts::{TestUSDC, curve::MycoBondingCurve, state_commitment::StateCommitment};
 
     let start_block = provider
         .get_block_number()
@@ -157,23 +149,32 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
     attesters.sort();
     attesters.dedup();
     let threshold = U256::from(config.attestation_threshold);
-    let sc =
-        StateCommitment::deploy(provider, config.admin, admin_delay, config.challenge_window, attesters, threshold)
-            .await
-            .map_err(failed("StateCommitment"))?;
-    let myco = MycoToken::deploy(provider, config.admin).await.map_err(failed("MycoToken"))?;
+    // Every role is granted in the constructors: a grant made afterwards waits the admin delay.
+    let sc = StateCommitment::deploy(
+        provider,
+        config.admin,
+        admin_delay,
+        config.guardian,
+        config.challenge_window,
+        attesters,
+        threshold,
+    )
+    .await
+    .map_err(failed("StateCommitment"))?;
+    // The curve deploys MYCO and is its only minter, for good.
     let curve = MycoBondingCurve::deploy(
         provider,
         usdc,
-        *myco.address(),
         config.curve_p0,
         config.curve_m,
         config.admin,
         admin_delay,
         *sc.address(),
+        config.relayer,
     )
     .await
     .map_err(failed("MycoBondingCurve"))?;
+    let myco = curve.myco().call().await.map_err(failed("myco"))?;
     let p = &config.pamm;
     let params = PammParams { alphaBar: p.alpha_bar, xuBar: p.xu_bar, thetaBar: p.theta_bar, decay: p.decay };
     let safety = Safety {
@@ -181,23 +182,15 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         outflowLimit: config.outflow_limit,
         outflowPeriod: config.outflow_period,
     };
-    let escrow = USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, admin_delay, params, safety)
-        .await
-        .map_err(failed("USDCEscrow"))?;
-
-    let minter = myco.MINTER_ROLE().call().await.map_err(failed("MINTER_ROLE"))?;
-    confirm("grant MINTER_ROLE", myco.grantRole(minter, *curve.address())).await?;
-    let settlement = curve.SETTLEMENT_ROLE().call().await.map_err(failed("SETTLEMENT_ROLE"))?;
-    confirm("grant SETTLEMENT_ROLE", curve.grantRole(settlement, config.relayer)).await?;
-    let guardian = sc.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
-    confirm("grant GUARDIAN_ROLE", sc.grantRole(guardian, config.guardian)).await?;
-    let escrow_guardian = escrow.GUARDIAN_ROLE().call().await.map_err(failed("GUARDIAN_ROLE"))?;
-    confirm("grant escrow GUARDIAN_ROLE", escrow.grantRole(escrow_guardian, config.guardian)).await?;
+    let escrow =
+        USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, admin_delay, config.guardian, params, safety)
+            .await
+            .map_err(failed("USDCEscrow"))?;
 
     Ok(Deployment {
         usdc,
         test_usdc,
-        myco: *myco.address(),
+        myco,
         curve: *curve.address(),
         state_commitment: *sc.address(),
         escrow: *escrow.address(),

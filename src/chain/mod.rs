@@ -183,13 +183,13 @@ impl Error {
     /// How the service handles this error: retry, wait for funds or an unpause, or halt.
     pub fn handling(&self) -> crate::Handling {
         use alloy::sol_types::SolError;
+        use bindings::brake::IBrake::BrakeEngaged;
         use bindings::curve::IMycoBondingCurve::CurveEpochNotCommitted as NotCommitted;
-        use bindings::openzeppelin::IPausable::EnforcedPause;
         use bindings::state_commitment::IStateCommitment::StateCommitmentTimestampInFuture as TimestampInFuture;
         match self {
             e if e.is_retryable() => crate::Handling::Retry,
             Error::InsufficientFunds { .. } => crate::Handling::AwaitFunds,
-            Error::Reverted { selector: Some(s), .. } if *s == EnforcedPause::SELECTOR => crate::Handling::AwaitUnpause,
+            Error::Reverted { selector: Some(s), .. } if *s == BrakeEngaged::SELECTOR => crate::Handling::AwaitUnpause,
             Error::RootConflict { is_final: false, .. } => crate::Handling::AwaitRevocation,
             // A batch stamped later than the chain's clock: the clock will get there.
             Error::Reverted { selector: Some(s), .. } if *s == TimestampInFuture::SELECTOR => crate::Handling::Retry,
@@ -236,7 +236,7 @@ pub fn decode_revert(e: &alloy::contract::Error) -> Option<String> {
 /// Decodes revert data into the name and fields of any of our contracts' custom errors.
 pub fn decode_revert_data(data: &[u8]) -> String {
     use alloy::sol_types::SolInterface;
-    use bindings::openzeppelin::{IAccessControl, IAccessControlDefaultAdminRules, IGuards, IPausable};
+    use bindings::openzeppelin::{IAccessControl, IAccessControlDefaultAdminRules, IGuards};
     use bindings::{MycoBondingCurve as C, StateCommitment as S, USDCEscrow as U};
     if let Ok(err) = S::IStateCommitmentErrors::abi_decode(data) {
         return format!("{err:?}");
@@ -256,7 +256,10 @@ pub fn decode_revert_data(data: &[u8]) -> String {
     if let Ok(err) = IAccessControlDefaultAdminRules::IAccessControlDefaultAdminRulesErrors::abi_decode(data) {
         return format!("{err:?}");
     }
-    if let Ok(err) = IPausable::IPausableErrors::abi_decode(data) {
+    if let Ok(err) = bindings::brake::IBrake::IBrakeErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = bindings::delayed_roles::IDelayedRoles::IDelayedRolesErrors::abi_decode(data) {
         return format!("{err:?}");
     }
     if let Ok(err) = IGuards::IGuardsErrors::abi_decode(data) {

@@ -40,6 +40,7 @@ async fn claims_are_priced_with_the_escrows_own_parameters() {
         d.state_commitment,
         h.devnet.signer(ADMIN_ACCOUNT).address(),
         alloy::primitives::aliases::U48::ZERO,
+        alloy::primitives::Address::ZERO,
         PammParams {
             alphaBar: params.alpha_bar,
             xuBar: params.xu_bar,
@@ -135,6 +136,7 @@ async fn a_claim_is_claimable_only_once_the_escrows_withdrawal_delay_has_passed(
         d.state_commitment,
         h.devnet.signer(ADMIN_ACCOUNT).address(),
         alloy::primitives::aliases::U48::ZERO,
+        alloy::primitives::Address::ZERO,
         PammParams { alphaBar: p.alpha_bar, xuBar: p.xu_bar, thetaBar: p.theta_bar, decay: p.decay },
         Safety {
             withdrawalDelay: DELAY,
