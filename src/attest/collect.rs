@@ -53,8 +53,10 @@ impl Collector {
         Ok(Self { endpoints, client, domain })
     }
 
-    /// The signers and signatures to submit with `root`: `quorum.threshold` of them over our own commitment,
-    /// ordered by ascending signer; or `Error::Quorum` saying which endpoints did not count and why.
+    /// The signers and signatures over our own commitment `root`, at least `quorum.threshold` of them, ordered by
+    /// ascending signer, each signature in the one form the contract takes (65 bytes, v 27 or 28, low s); or
+    /// `Error::Quorum` saying which endpoints did not count and why. All that count are returned: the submitter
+    /// sends `threshold` and keeps the rest in case the contract refuses one.
     pub async fn collect(
         &self,
         pool: &Pool,
@@ -98,8 +100,8 @@ impl Collector {
             }
             .into());
         }
-        // BTreeMap order is ascending by address, as the contract wants; any `threshold` of them will do.
-        Ok(counted.into_iter().take(quorum.threshold).collect())
+        // BTreeMap order is ascending by address, as the contract wants.
+        Ok(counted.into_iter().collect())
     }
 }
 
@@ -177,7 +179,8 @@ fn judge(
         Some(signer) if !attesters.contains(&signer) => {
             Answer::Missing(format!("{signer} is not a registered attester"))
         }
-        Some(signer) => Answer::Counts(signer, a.signature.clone()),
+        // Re-encoded: an attester may serve v as 0/1 or 37/38, which the contract refuses (ecrecover takes 27/28).
+        Some(signer) => Answer::Counts(signer, crate::attest::typed::canonical(&a.signature)),
         None => Answer::Missing("the signature is malformed or malleable".into()),
     }
 }
@@ -244,6 +247,30 @@ mod tests {
         // Our fields, but signed for another contract: the signature recovers to someone else.
         let elsewhere = AttestationDomain { state_commitment: Address::repeat_byte(0x77), ..DOMAIN };
         assert!(matches!(judge(&attestation(&key, &ours, elsewhere)), Answer::Missing(_)));
+    }
+
+    /// An attester serving its own valid signature with v as 0/1 or 37/38 (which `ecrecover`, and so the
+    /// contract, refuses): counted, and handed on as the contract takes it (v 27 or 28), the same signature.
+    #[test]
+    fn a_signature_with_another_v_is_counted_in_the_contracts_encoding() {
+        let key = PrivateKeySigner::random();
+        let attesters = BTreeSet::from([key.address()]);
+        let ours = root();
+        let good = attestation(&key, &ours, DOMAIN);
+        let parity = good.signature[64] - 27;
+        for v in [parity, 37 + parity] {
+            let mut hostile = good.clone();
+            let mut bytes = hostile.signature.to_vec();
+            bytes[64] = v;
+            hostile.signature = bytes.into();
+            match judge("http://a", DOMAIN, &ours, &attesters, &hostile, String::new()) {
+                Answer::Counts(signer, signature) => {
+                    assert_eq!(signer, key.address());
+                    assert_eq!(signature, good.signature, "v {v} re-encoded as {}", parity + 27);
+                }
+                _ => panic!("v {v}: a valid signature must count"),
+            }
+        }
     }
 
     /// An endpoint that answers a megabyte is not read past the bound, and does not count.

@@ -76,3 +76,13 @@ impl AttestationDomain {
         signature.recover_address_from_prehash(&self.digest(root)).ok()
     }
 }
+
+/// `signature` in the one encoding `StateCommitment` accepts: 65 bytes, r ‖ s ‖ v with v 27 or 28 (OpenZeppelin's
+/// ECDSA passes v to `ecrecover`, which knows no other). A signature that parses (v as 0/1, 27/28, or EIP-155's
+/// 35 + 2·chain + parity) has one such form; the relayer sends that form, never an attester's bytes as they came.
+pub fn canonical(signature: &[u8]) -> alloy::primitives::Bytes {
+    match Signature::from_raw(signature) {
+        Ok(s) => alloy::primitives::Bytes::copy_from_slice(&s.as_bytes()),
+        Err(_) => alloy::primitives::Bytes::copy_from_slice(signature),
+    }
+}

@@ -69,7 +69,17 @@ impl Submitter {
     /// Commits `root` unless the chain already has it. A commitment the guardian revoked is never sent again: if it
     /// is ours, the error says so and the relayer halts.
     #[tracing::instrument(skip_all, fields(epoch = root.epoch.0, root = %root.state_root))]
-    pub async fn submit(&self, root: &RootCommit, signatures: Vec<alloy::primitives::Bytes>) -> Result<Outcome, Error> {
+    ///
+    /// `attested` are the signatures collected over `root`, ascending by signer; `threshold` of them are sent. A
+    /// signature the contract would still refuse (the simulation reverts naming it) is dropped for this epoch with
+    /// a warning, and the next one takes its place: one attester can never stop the commit while `threshold`
+    /// others signed. The signers sent are returned with the outcome.
+    pub async fn submit(
+        &self,
+        root: &RootCommit,
+        attested: &[(Address, alloy::primitives::Bytes)],
+        threshold: usize,
+    ) -> Result<(Outcome, Vec<Address>), Error> {
         let latest = self.latest_epoch().await?;
         let ours = root.hash();
         if root.epoch <= latest {
@@ -83,14 +93,13 @@ impl Submitter {
             return if differs.is_empty() {
                 // Ours from an earlier attempt (a restart between send and record), or found as it is.
                 match self.txmgr.resolve(Purpose::Commit, root.epoch).await? {
-                    Some(m) => Ok(Outcome::Committed {
-                        tx_hash: m.tx_hash,
-                        block_number: m.block_number,
-                        gas_used: m.gas_used,
-                    }),
+                    Some(m) => Ok((
+                        Outcome::Committed { tx_hash: m.tx_hash, block_number: m.block_number, gas_used: m.gas_used },
+                        Vec::new(),
+                    )),
                     None => {
                         tracing::info!("root already on chain");
-                        Ok(Outcome::AlreadyOnChain)
+                        Ok((Outcome::AlreadyOnChain, Vec::new()))
                     }
                 }
             } else {
@@ -112,18 +121,33 @@ impl Submitter {
             return Err(Error::OwnCommitmentRevoked { epoch: root.epoch.0, commitment: ours, root: root.state_root });
         }
 
-        let call = self.contract.commit(
-            root.epoch.0,
-            root.parent_root,
-            root.state_root,
-            root.digest,
-            figures(root),
-            signatures,
-        );
-        // Simulated right before sending (state moves), so a revert comes back as its decoded reason; against the
-        // pending block, the one the transaction goes into (its timestamp is what `commit` checks the batch's
-        // against).
-        call.call().block(alloy::eips::BlockId::pending()).await.map_err(|e| Error::from_call("commit", e))?;
+        let mut candidates = attested.to_vec();
+        let (call, signers) = loop {
+            let chosen: Vec<_> = candidates.iter().take(threshold).cloned().collect();
+            let (signers, signatures): (Vec<Address>, Vec<_>) = chosen.into_iter().unzip();
+            let call = self.contract.commit(
+                root.epoch.0,
+                root.parent_root,
+                root.state_root,
+                root.digest,
+                figures(root),
+                signatures,
+            );
+            // Simulated right before sending (state moves), so a revert comes back as its decoded reason; against
+            // the pending block, the one the transaction goes into (its timestamp is what `commit` checks the
+            // batch's against).
+            match call.call().block(alloy::eips::BlockId::pending()).await {
+                Ok(_) => break (call, signers),
+                Err(e) => match refused_signer(&e, &signers) {
+                    Some((signer, why)) if candidates.len() > threshold => {
+                        tracing::warn!(%signer, reason = why, "the contract refuses this attester's signature; \
+                            committing with another attester's instead");
+                        candidates.retain(|(s, _)| *s != signer);
+                    }
+                    _ => return Err(Error::from_call("commit", e)),
+                },
+            }
+        };
         let mined = self.txmgr.send(Purpose::Commit, root.epoch, call.into_transaction_request()).await?;
         let (tx_hash, receipt) = (mined.tx_hash, mined.receipt);
         let outcome = Outcome::Committed {
@@ -132,7 +156,7 @@ impl Submitter {
             gas_used: receipt.gas_used,
         };
         tracing::info!(tx = %tx_hash, gas = receipt.gas_used, "root committed");
-        Ok(outcome)
+        Ok((outcome, signers))
     }
 
     /// The attesters the contract accepts now, and its threshold.
@@ -179,6 +203,22 @@ impl RootCommit {
         use alloy::sol_types::SolValue;
         let encoded = (self.epoch.0, self.parent_root, self.state_root, self.digest, figures(self)).abi_encode_params();
         alloy::primitives::keccak256(encoded)
+    }
+}
+
+/// The signer (of `signers`, as sent) whose signature a reverted `commit` simulation names, and the contract's
+/// reason: a signature it cannot recover, or a signer it no longer registers.
+fn refused_signer(e: &alloy::contract::Error, signers: &[Address]) -> Option<(Address, &'static str)> {
+    use super::bindings::attester_quorum::IAttesterQuorum::IAttesterQuorumErrors as Refusal;
+    use alloy::sol_types::SolInterface;
+    match Refusal::abi_decode(&e.as_revert_data()?).ok()? {
+        Refusal::AttestationSignatureInvalid(r) => {
+            Some((*signers.get(usize::try_from(r.index).ok()?)?, "AttestationSignatureInvalid"))
+        }
+        Refusal::AttestationUnknownSigner(r) => {
+            signers.contains(&r.signer).then_some((r.signer, "AttestationUnknownSigner"))
+        }
+        _ => None,
     }
 }
 

@@ -53,8 +53,8 @@ impl Relayer {
                 } else {
                     collector.collect(&self.pool, &root, &quorum).instrument(tracing::info_span!("collect")).await?
                 };
-                let (attested_by, signatures): (Vec<_>, Vec<_>) = attested.into_iter().unzip();
-                let (tx_hash, block_number, gas_used) = match submitter.submit(&root, signatures).await? {
+                let (outcome, attested_by) = submitter.submit(&root, &attested, quorum.threshold).await?;
+                let (tx_hash, block_number, gas_used) = match outcome {
                     Outcome::Committed { tx_hash, block_number, gas_used } => {
                         (Some(tx_hash), Some(block_number), Some(gas_used))
                     }

@@ -103,7 +103,7 @@ async fn f_faulty_attesters_change_nothing_and_f_plus_one_silent_ones_stall_with
         let keys = myco_bridge::devnet::attesters::keys(myco_bridge::devnet::attesters::ATTESTER_SEED, 4);
         let key = keys.into_iter().find(|k| k.address() == liar_address).unwrap();
         let upstream = h.attesters.last().unwrap().url.clone();
-        LyingAttester::start(key, h.devnet.attestation_domain(), upstream).await
+        ProxyAttester::lying(key, h.devnet.attestation_domain(), upstream).await
     };
     let mut config = h.config();
     config.attestation_endpoints.push(lie.url.clone());
@@ -183,17 +183,39 @@ async fn an_attester_refuses_to_sign_a_second_commitment_for_an_epoch_across_res
     assert!(batches::all(&h.pool).await.unwrap().is_empty());
 }
 
-/// An attester that signs a doctored commitment: an honest attester's, with the reserve figure one wei higher.
-struct LyingAttester {
+/// An attester endpoint that serves an honest attester's answer changed by `doctor`.
+struct ProxyAttester {
     url: String,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
-impl LyingAttester {
-    async fn start(
+impl ProxyAttester {
+    /// A liar: it signs, with `key`, the honest commitment with the reserve figure one wei higher.
+    async fn lying(
         key: alloy::signers::local::PrivateKeySigner,
         domain: myco_bridge::attest::AttestationDomain,
         upstream: String,
+    ) -> Self {
+        Self::start(upstream, move |honest: myco_bridge::attest::Attestation| {
+            let mut lie = honest.commitment.to_root().unwrap();
+            lie.figures.total_reserve += U256::from(1);
+            myco_bridge::attest::Attestation {
+                signer: key.address(),
+                signature: domain.sign(&key, &lie).unwrap().to_vec().into(),
+                commitment: (&lie).into(),
+                ..honest
+            }
+        })
+        .await
+    }
+
+    async fn start(
+        upstream: String,
+        doctor: impl Fn(myco_bridge::attest::Attestation) -> myco_bridge::attest::Attestation
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
         use axum::extract::Path;
         use axum::response::IntoResponse;
@@ -203,7 +225,7 @@ impl LyingAttester {
         let app = axum::Router::new().route(
             "/v1/attestations/{epoch}",
             axum::routing::get(move |Path(epoch): Path<u64>| {
-                let (key, upstream) = (key.clone(), upstream.clone());
+                let (doctor, upstream) = (doctor.clone(), upstream.clone());
                 async move {
                     let url = format!("{upstream}/v1/attestations/{epoch}");
                     let client = myco_bridge::net::client(std::time::Duration::from_secs(2)).unwrap();
@@ -213,15 +235,7 @@ impl LyingAttester {
                     let Ok(honest) = response.json::<myco_bridge::attest::Attestation>().await else {
                         return axum::http::StatusCode::NOT_FOUND.into_response();
                     };
-                    let mut lie = honest.commitment.to_root().unwrap();
-                    lie.figures.total_reserve += U256::from(1);
-                    axum::Json(myco_bridge::attest::Attestation {
-                        signer: key.address(),
-                        signature: domain.sign(&key, &lie).unwrap().to_vec().into(),
-                        commitment: (&lie).into(),
-                        ..honest
-                    })
-                    .into_response()
+                    axum::Json(doctor(honest)).into_response()
                 }
             }),
         );
@@ -233,6 +247,36 @@ impl LyingAttester {
     fn stop(&self) {
         self.shutdown.cancel();
     }
+}
+
+/// An attester serving its own valid signature with v = 0/1 (or 37/38), which `ecrecover` refuses, beside two
+/// honest ones it is needed with: the relayer sends the signature as the contract takes it, and commits. (It
+/// used to submit the bytes as served, revert `AttestationSignatureInvalid(0)` and halt, again on every restart.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attester_serving_another_v_does_not_stop_the_commit() {
+    let mut h = Harness::start().await;
+    let source = FolderSource::new(&h.batch_dir);
+    let upstream = h.attesters[2].url.clone();
+    let hostile = ProxyAttester::start(upstream, |mut a: myco_bridge::attest::Attestation| {
+        let mut bytes = a.signature.to_vec();
+        // 27/28 become 0/1 on even epochs and 37/38 (EIP-155 at chain id 1) on odd ones.
+        bytes[64] = bytes[64] - 27 + if a.commitment.epoch % 2 == 0 { 0 } else { 37 };
+        a.signature = bytes.into();
+        a
+    })
+    .await;
+    let mut config = h.config();
+    config.attestation_endpoints = vec![h.attesters[0].url.clone(), h.attesters[1].url.clone(), hostile.url.clone()];
+    for epoch in 1..=2 {
+        let b = h.network.next_batch(&EpochInputs { timestamp: epoch, ..Default::default() });
+        source.publish(epoch, &b.bytes).await.unwrap();
+    }
+    let relayer = h.spawn_relayer_with(RELAYER_ACCOUNT, config);
+    wait_until("both epochs are committed with the hostile attester's signature", || committed(&h, 2)).await;
+    assert!(relayer.health.halted().is_none());
+    assert_eq!(commitments::all(&h.pool).await.unwrap()[1].attested_by.len(), 3);
+    relayer.stop().await.unwrap();
+    hostile.stop();
 }
 
 /// `simulate --attest-for` runs one attester per validator beside the simulated network, keys from its seed (the

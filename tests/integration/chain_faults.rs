@@ -274,7 +274,7 @@ async fn a_paused_state_commitment_is_waited_out_with_an_alarm_and_commits_resum
     FolderSource::new(&h.batch_dir).publish(1, &batch.bytes).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     let error = relayer.alarm(myco_bridge::health::Alarm::Paused).await;
-    assert!(error.contains("EnforcedPause"), "the alarm says why: {error}");
+    assert!(error.contains("BrakeEngaged"), "the alarm says why: {error}");
     assert_eq!(myco_bridge::store::batches::last(&h.pool).await.unwrap().map(|(e, _)| e.0), Some(1), "batch kept");
     assert_eq!(commitments::latest(&h.pool).await.unwrap().map(|e| e.0), None, "nothing committed while paused");
 

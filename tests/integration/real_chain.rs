@@ -129,7 +129,10 @@ async fn an_unfunded_relayer_waits_with_an_alarm_and_commits_once_funded() {
     // A new relayer key with its roles but no ETH.
     let key = PrivateKeySigner::random();
     let role = MycoBondingCurve::new(d.curve, &admin).SETTLEMENT_ROLE().call().await.unwrap();
+    // A grant is scheduled and applied after the admin delay (none on the devnet).
     send_call("grant", AccessControl::new(d.curve, &admin).grantRole(role, key.address())).await.unwrap();
+    let roles = myco_bridge::chain::bindings::delayed_roles::IDelayedRoles::new(d.curve, &admin);
+    send_call("apply grant", roles.applyRoleGrant(role, key.address())).await.unwrap();
     let config = myco_bridge::relayer::Config { settlement_account: key.address(), ..h.config() };
     let relayer = Relayer::new(h.pool.clone(), signing_provider(h.devnet.url(), key.clone()), config);
     let shutdown = CancellationToken::new();

@@ -219,7 +219,7 @@ async fn net_orders_wait_for_their_root_and_execute_once_even_across_a_crash_bet
     myco_bridge::chain::send_call("pause", sc.pause()).await.unwrap();
     let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
     let error = relayer.alarm(myco_bridge::health::Alarm::Paused).await;
-    assert!(error.contains("EnforcedPause"), "{error}");
+    assert!(error.contains("BrakeEngaged"), "{error}");
     relayer.stop().await.expect("waiting out a pause is not a halt");
     assert_eq!(curve::get(&h.pool, Epoch(1)).await.unwrap(), None, "no orders planned before the root");
     assert_eq!(curve_contract.supply().call().await.unwrap(), supply_before);
