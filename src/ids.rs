@@ -82,6 +82,35 @@ impl Epoch {
     pub fn next(self) -> Self {
         Self(self.0 + 1)
     }
+
+    /// The largest epoch a store can hold (its columns are signed 64-bit): no batch, attestation or commitment
+    /// exists above it, so a request for one is answered "not found", never a database error.
+    pub const MAX_STORED: Self = Self(i64::MAX as u64);
+
+    /// An epoch as a URL path names it: decimal digits only, no sign, no leading zero (`+1` and `0001` are not
+    /// epoch 1: one epoch has one name, so a cache or a log never sees two). `Ok(None)` for a number above
+    /// [`Epoch::MAX_STORED`].
+    pub fn parse_path(text: &str) -> Result<Option<Self>, String> {
+        let canonical = !text.is_empty()
+            && text.len() <= 20
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && (text == "0" || !text.starts_with('0'));
+        let refused = || format!("epoch {:?} is not a decimal number without sign or leading zeros", quote(text));
+        let value: u64 = match canonical {
+            true => text.parse().map_err(|_| refused())?,
+            false => return Err(refused()),
+        };
+        Ok((value <= Self::MAX_STORED.0).then_some(Self(value)))
+    }
+}
+
+/// At most 64 bytes of `text`, for an error message about untrusted input.
+fn quote(text: &str) -> &str {
+    let mut end = text.len().min(64);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// A withdrawal claim's id, unique across epochs; stored as its decimal text (it is a `uint256` on chain).
@@ -169,6 +198,18 @@ mod tests {
         }
         assert!("Commit".parse::<Purpose>().is_err());
         assert_eq!(serde_json::to_string(&Purpose::Settle).unwrap(), "\"settle\"");
+    }
+
+    #[test]
+    fn an_epoch_in_a_path_has_one_name() {
+        assert_eq!(Epoch::parse_path("1"), Ok(Some(Epoch(1))));
+        assert_eq!(Epoch::parse_path("0"), Ok(Some(Epoch(0))));
+        for other in ["+1", "0001", "01", "", "-1", " 1", "1e3", "0x1", "18446744073709551616"] {
+            assert!(Epoch::parse_path(other).is_err(), "{other:?}");
+        }
+        assert_eq!(Epoch::parse_path(&i64::MAX.to_string()), Ok(Some(Epoch::MAX_STORED)));
+        assert_eq!(Epoch::parse_path(&(1u64 << 63).to_string()), Ok(None));
+        assert_eq!(Epoch::parse_path(&u64::MAX.to_string()), Ok(None));
     }
 
     #[test]

@@ -195,10 +195,12 @@ pub fn router(attester: &Attester) -> axum::Router {
 }
 
 async fn attestation(State(s): State<ApiState>, Path(epoch): Path<String>) -> Response {
-    let Ok(epoch) = epoch.parse::<u64>() else {
-        return (StatusCode::BAD_REQUEST, format!("epoch {epoch:?} is not a number")).into_response();
+    let epoch = match Epoch::parse_path(&epoch) {
+        Ok(Some(epoch)) => epoch,
+        Ok(None) => return (StatusCode::NOT_FOUND, format!("epoch {epoch} is not attested")).into_response(),
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
-    match attestations::get(&s.pool, Epoch(epoch)).await {
+    match attestations::get(&s.pool, epoch).await {
         Ok(Some(signed)) => axum::Json(Attestation {
             chain_id: s.domain.chain_id,
             state_commitment: s.domain.state_commitment,

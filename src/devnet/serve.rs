@@ -56,7 +56,12 @@ impl BatchServer {
     }
 }
 
-async fn batch(State(batches): State<Batches>, Path(epoch): Path<u64>) -> Response {
+async fn batch(State(batches): State<Batches>, Path(epoch): Path<String>) -> Response {
+    let epoch = match crate::ids::Epoch::parse_path(&epoch) {
+        Ok(Some(epoch)) => epoch.0,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
+    };
     let found = batches.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&epoch).cloned();
     match found {
         Some(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),

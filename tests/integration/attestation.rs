@@ -330,3 +330,24 @@ async fn the_simulator_runs_attesters_a_relayer_commits_with() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// An attester answers an epoch it cannot hold (above 2^63) "not found" and a second name of epoch 1 (`+1`,
+/// `0001`) "bad request": never a 503 with the database's words, never epoch 1's attestation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attester_answers_every_epoch_name_with_a_specific_status() {
+    let h = Harness::start().await;
+    let client = myco_bridge::net::client(std::time::Duration::from_secs(5)).unwrap();
+    for (epoch, status) in [
+        ("+1", 400),
+        ("0001", 400),
+        ("1e0", 400),
+        ("9223372036854775808", 404),
+        ("18446744073709551615", 404),
+        ("99999999999999999999999", 400),
+        ("1", 404),
+    ] {
+        let url = format!("{}/v1/attestations/{epoch}", h.attesters[0].url);
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{epoch}: {}", response.text().await.unwrap());
+    }
+}
