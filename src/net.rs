@@ -18,12 +18,15 @@ pub enum Error {
 }
 
 /// An HTTP client for `http://` and `https://` URLs whose requests (connection included) time out after
-/// `timeout`.
+/// `timeout`, and that never follows a redirect: an endpoint is the address configured, and a validator, attester
+/// or RPC endpoint that answers 3xx gets that status judged as any other failure (a redirect could send our
+/// requests to a host nobody configured, or around a TLS check).
 pub fn client(timeout: Duration) -> Result<reqwest::Client, Error> {
     install_crypto_provider();
     Ok(reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .tls_backend_preconfigured(tls_config()?)
         .build()?)
 }
@@ -61,4 +64,22 @@ fn trust_anchors() -> rustls::RootCertStore {
         tracing::warn!("no CA certificates found (system store, SSL_CERT_FILE, SSL_CERT_DIR): https:// will fail");
     }
     roots
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::*;
+
+    /// A 302 comes back as the 302: the target is never asked.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/from", axum::routing::get(|| async { axum::response::Redirect::temporary("/to") }))
+            .route("/to", axum::routing::get(|| async { "followed" }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let response = client(Duration::from_secs(5)).unwrap().get(format!("{url}/from")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 307);
+    }
 }
