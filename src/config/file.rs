@@ -254,6 +254,9 @@ pub struct SourceSection {
     /// Bytes a batch document's columns may hold, deflated ones counted inflated.
     #[serde(default = "default_max_document_column_bytes")]
     pub max_document_column_bytes: u64,
+    /// Actors a batch document may list (checked before it is loaded).
+    #[serde(default = "default_max_document_actors")]
+    pub max_document_actors: u64,
 }
 
 fn default_max_batch_bytes() -> u64 {
@@ -264,6 +267,9 @@ fn default_max_document_ops() -> u64 {
 }
 fn default_max_document_column_bytes() -> u64 {
     crate::ingest::document::footprint::Limits::default().max_column_bytes
+}
+fn default_max_document_actors() -> u64 {
+    crate::ingest::document::footprint::Limits::default().max_actors
 }
 
 /// `[database]`

@@ -190,6 +190,7 @@ impl Settings {
             max_batch_bytes: s.max_batch_bytes,
             max_ops: s.max_document_ops,
             max_column_bytes: s.max_document_column_bytes,
+            max_actors: s.max_document_actors,
         }
     }
 

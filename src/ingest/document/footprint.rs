@@ -15,9 +15,9 @@
 use std::io::Read;
 
 /// Automerge's magic bytes.
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+pub(super) const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// The document chunk's type byte.
-const DOCUMENT_CHUNK: u8 = 0;
+pub(super) const DOCUMENT_CHUNK: u8 = 0;
 /// A column spec's deflate flag.
 const DEFLATE: u32 = 0b1000;
 
@@ -33,17 +33,22 @@ pub struct Limits {
     /// Bytes of all columns (keys, strings, values), deflated ones counted once inflated (a deflate bomb is
     /// refused when it crosses this).
     pub max_column_bytes: u64,
+    /// Actors (writers) the document lists. Automerge keeps a table of them, and a document that lists only
+    /// actor ids (60 million zero-length ones fit in 60 MB) costs gigabytes; a batch has one per validator that
+    /// wrote it.
+    pub max_actors: u64,
 }
 
 impl Default for Limits {
-    /// 64 MiB batches, 400,000 operations and 48 MiB of columns: the worst document within them (400,000 map
-    /// entries with 64-character keys and 30-digit values) loads in about 220 MiB of resident memory and 0.6 s
-    /// here; a batch of a hundred thousand balances or twenty thousand intents fits.
+    /// 64 MiB batches, 400,000 operations, 48 MiB of columns and 1,024 actors: the worst document within them
+    /// (400,000 map entries with 64-character keys and 30-digit values) loads in about 220 MiB of resident memory
+    /// and 0.6 s here; a batch of a hundred thousand balances or twenty thousand intents fits.
     fn default() -> Self {
         Self {
             max_batch_bytes: crate::ingest::envelope::MAX_ENVELOPE_BYTES as u64,
             max_ops: 400_000,
             max_column_bytes: 48 << 20,
+            max_actors: 1_024,
         }
     }
 }
@@ -77,7 +82,11 @@ pub fn measure(bytes: &[u8], limits: &Limits) -> Result<Footprint, String> {
     }
 
     let mut doc = Cursor { bytes: data, at: 0 };
-    for _ in 0..doc.uleb()? {
+    let actors = doc.uleb()?;
+    if actors > limits.max_actors {
+        return Err(format!("lists {actors} actors, over {} (the limit)", limits.max_actors));
+    }
+    for _ in 0..actors {
         let actor_len = doc.uleb()?;
         doc.take(usize::try_from(actor_len).map_err(|_| "actor length too large".to_string())?)?;
     }
@@ -91,7 +100,7 @@ pub fn measure(bytes: &[u8], limits: &Limits) -> Result<Footprint, String> {
     for (columns, longest) in [(change_columns, &mut footprint.changes), (op_columns, &mut footprint.ops)] {
         for (spec, len) in columns {
             let raw = doc.take(usize::try_from(len).map_err(|_| "column length too large".to_string())?)?;
-            let count = column_length(spec, raw, limits.max_ops, &mut budget)?;
+            let count = column_length(spec, raw, Bounds { ops: limits.max_ops, actors }, &mut budget)?;
             *longest = (*longest).max(count);
             if *longest > limits.max_ops {
                 return Err(format!("claims over {} operations (the limit)", limits.max_ops));
@@ -108,8 +117,20 @@ struct Budget {
     used: u64,
 }
 
-/// The number of elements column `spec` holds in `raw`, stopping as soon as it passes `limit`.
-fn column_length(spec: u32, raw: &[u8], limit: u64, budget: &mut Budget) -> Result<u64, String> {
+/// What a column's values may say.
+#[derive(Clone, Copy)]
+struct Bounds {
+    /// Elements a column may hold, and items its groups may count in all.
+    ops: u64,
+    /// Actors the document lists: an actor column's every value indexes them. Automerge allocates for the
+    /// largest index it meets (one index of 2^30 cost 8.6 GB and an abort no panic guard catches).
+    actors: u64,
+}
+
+/// The number of elements column `spec` holds in `raw`, stopping as soon as it passes `bounds.ops`; an actor
+/// index beyond the actor table, or groups counting more than `bounds.ops` items, refuse the document.
+fn column_length(spec: u32, raw: &[u8], bounds: Bounds, budget: &mut Budget) -> Result<u64, String> {
+    let limit = bounds.ops;
     let inflated;
     let raw = if spec & DEFLATE != 0 {
         let mut out = Vec::new();
@@ -138,10 +159,29 @@ fn column_length(spec: u32, raw: &[u8], limit: u64, budget: &mut Budget) -> Resu
     };
     let mut c = Cursor { bytes: raw, at: 0 };
     match spec & 0b111 {
-        // Group, actor, integer and value metadata: run-length-encoded unsigned LEB128.
-        0 | 1 | 2 | 6 => c.rle(limit, |c| c.uleb().map(drop)),
+        // Group: how many items of the grouped columns follow each element; they may count no more than the
+        // columns could hold.
+        0 => {
+            let mut items = 0u64;
+            c.rle(limit, |c, repeat| {
+                items = items.saturating_add(c.uleb()?.saturating_mul(repeat));
+                match items > limit {
+                    true => Err(format!("a group column counts over {limit} items (the operations limit)")),
+                    false => Ok(()),
+                }
+            })
+        }
+        // Actor: indices into the document's actor table.
+        1 => c.rle(limit, |c, _| match c.uleb()? {
+            index if index >= bounds.actors => {
+                Err(format!("actor index {index} in a document listing {} actors", bounds.actors))
+            }
+            _ => Ok(()),
+        }),
+        // Integer and value metadata: run-length-encoded unsigned LEB128.
+        2 | 6 => c.rle(limit, |c, _| c.uleb().map(drop)),
         // Delta: run-length-encoded signed LEB128.
-        3 => c.rle(limit, |c| c.sleb().map(drop)),
+        3 => c.rle(limit, |c, _| c.sleb().map(drop)),
         // Boolean: alternating run lengths.
         4 => {
             let mut total = 0u64;
@@ -154,7 +194,7 @@ fn column_length(spec: u32, raw: &[u8], limit: u64, budget: &mut Budget) -> Resu
             Ok(total)
         }
         // String: run-length-encoded length-prefixed UTF-8.
-        5 => c.rle(limit, |c| {
+        5 => c.rle(limit, |c, _| {
             let len = c.uleb()?;
             c.take(usize::try_from(len).map_err(|_| "string too long".to_string())?).map(drop)
         }),
@@ -231,19 +271,20 @@ impl<'a> Cursor<'a> {
             .collect()
     }
 
-    /// Sums the run lengths of an RLE column whose values `value` skips: a positive count repeats one value, a
-    /// negative one is that many literal values, zero is a run of nulls whose length follows.
-    fn rle(&mut self, limit: u64, mut value: impl FnMut(&mut Self) -> Result<(), String>) -> Result<u64, String> {
+    /// Sums the run lengths of an RLE column whose values `value` reads (each with how many times it repeats): a
+    /// positive count repeats one value, a negative one is that many literal values, zero is a run of nulls whose
+    /// length follows.
+    fn rle(&mut self, limit: u64, mut value: impl FnMut(&mut Self, u64) -> Result<(), String>) -> Result<u64, String> {
         let mut total = 0u64;
         while !self.done() && total <= limit {
             let count = self.sleb()?;
             if count > 0 {
-                value(self)?;
+                value(self, count as u64)?;
                 total = total.saturating_add(count as u64);
             } else if count < 0 {
                 let n = count.unsigned_abs();
                 for _ in 0..n {
-                    value(self)?;
+                    value(self, 1)?;
                 }
                 total = total.saturating_add(n);
             } else {

@@ -176,4 +176,6 @@ pub struct Vault {
 }
 
 #[cfg(test)]
+mod mutants;
+#[cfg(test)]
 mod tests;
