@@ -131,7 +131,8 @@ async fn run(case: &Case, database: &str, times: &StageTimes) -> Measured {
     let (dir, validators) = batches(case, devnet.chain_id());
     let source = SourceConfig::Folder(dir.clone());
     // The largest epochs claim more than the default document limits: an operator expecting them raises these.
-    let limits = Limits { max_batch_bytes: 256 << 20, max_ops: 8_000_000, max_column_bytes: 512 << 20 };
+    let limits =
+        Limits { max_batch_bytes: 256 << 20, max_ops: 8_000_000, max_column_bytes: 512 << 20, ..Limits::default() };
     let reader = myco_bridge::reader::Config {
         chain_id: devnet.chain_id(),
         validators: validators.clone(),

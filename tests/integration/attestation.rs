@@ -260,7 +260,7 @@ async fn an_attester_serving_another_v_does_not_stop_the_commit() {
     let hostile = ProxyAttester::start(upstream, |mut a: myco_bridge::attest::Attestation| {
         let mut bytes = a.signature.to_vec();
         // 27/28 become 0/1 on even epochs and 37/38 (EIP-155 at chain id 1) on odd ones.
-        bytes[64] = bytes[64] - 27 + if a.commitment.epoch % 2 == 0 { 0 } else { 37 };
+        bytes[64] = bytes[64] - 27 + if a.commitment.epoch.is_multiple_of(2) { 0 } else { 37 };
         a.signature = bytes.into();
         a
     })
