@@ -270,15 +270,7 @@ contract USDCEscrowTest is EscrowFixture {
 
     /// The admin can undo a cancellation, only after the admin delay and unless the guardian vetoes it.
     function test_cancel_undoWaitsTheAdminDelayAndCanBeVetoed() public {
-        USDCEscrow slow = new USDCEscrow(
-            IERC20(address(usdc)),
-            IStateCommitment(address(sc)),
-            admin,
-            2 days,
-            guardian,
-            defaults(),
-            safetyDefaults()
-        );
+        USDCEscrow slow = _slowEscrow();
         usdc.mint(address(slow), 1_000_000e6);
         IUSDCEscrow.WithdrawalClaim memory a = _claim(7, 25e18);
         IUSDCEscrow.WithdrawalClaim memory b = _claim(8, 1e18);
@@ -504,15 +496,7 @@ contract USDCEscrowTest is EscrowFixture {
 
     /// A tighter limit applies at once; a looser one waits the admin delay and then anyone applies it.
     function test_outflow_tighterAtOnceLooserAfterTheAdminDelay() public {
-        USDCEscrow slow = new USDCEscrow(
-            IERC20(address(usdc)),
-            IStateCommitment(address(sc)),
-            admin,
-            2 days,
-            guardian,
-            defaults(),
-            safetyDefaults()
-        );
+        USDCEscrow slow = _slowEscrow();
         vm.prank(stranger);
         vm.expectRevert();
         slow.setOutflowLimit(1, 1);
@@ -539,6 +523,19 @@ contract USDCEscrowTest is EscrowFixture {
         vm.assertEq(uint256(slow.safety().outflowPeriod), PERIOD / 2);
         vm.expectRevert(abi.encodeWithSelector(IUSDCEscrow.EscrowNoLimitDue.selector, 0));
         slow.applyOutflowLimit();
+    }
+
+    /// @dev A second escrow over the same commitments whose admin powers wait two days.
+    function _slowEscrow() internal returns (USDCEscrow) {
+        return new USDCEscrow(
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            2 days,
+            guardian,
+            defaults(),
+            safetyDefaults()
+        );
     }
 
     function _single(bytes32 x) internal pure returns (bytes32[] memory p) {
