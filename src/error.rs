@@ -21,7 +21,11 @@ pub enum Error {
         reason: String,
     },
     /// A certified batch breaks conservation: it is not committed, and the relayer halts until someone looks.
-    #[error("CONSERVATION: {0}; halting")]
+    #[error(
+        "CONSERVATION: {0}; halting: nothing of this epoch is committed. The validators must certify a correct \
+         history; an operator then deletes the row in `conservation_violations` and restarts (runbook: conservation \
+         violation)"
+    )]
     Conservation(#[from] crate::settle::conservation::Violation),
     /// The store failed.
     #[error(transparent)]

@@ -156,17 +156,20 @@ pub enum Purpose {
     Commit,
     /// `MycoBondingCurve.settleEpoch`: the epoch's net orders.
     Settle,
+    /// `StateCommitment.revoke`: the guardian auditor retiring a wrong commitment inside its window.
+    Revoke,
 }
 
 impl Purpose {
     /// Every purpose.
-    pub const ALL: [Purpose; 2] = [Purpose::Commit, Purpose::Settle];
+    pub const ALL: [Purpose; 3] = [Purpose::Commit, Purpose::Settle, Purpose::Revoke];
 
     /// Its stored and logged name.
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Commit => "commit",
             Purpose::Settle => "settle",
+            Purpose::Revoke => "revoke",
         }
     }
 }

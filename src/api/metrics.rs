@@ -228,6 +228,22 @@ fn ingest(e: &mut Exposition, t: &Totals) {
         "Rejected inputs counted but not kept (more of a kind already kept for that source and epoch).",
         &one_sample(t.rejected_repeats),
     );
+    e.metric(
+        "quarantine_bytes",
+        "gauge",
+        "Bytes the quarantine holds (inputs, reasons and row overhead), bounded per source and overall.",
+        &one_sample(t.quarantine_bytes),
+    );
+    let d = &t.quarantine_dropped;
+    e.metric(
+        "quarantine_dropped_total",
+        "counter",
+        "Rejected inputs the quarantine's bound took out: evicted to make room, or not kept (room full of certified evidence).",
+        &[
+            (r#"{what="evicted"}"#.to_string(), d.evicted as f64),
+            (r#"{what="not_kept"}"#.to_string(), d.not_kept as f64),
+        ],
+    );
     e.metric("last_ingested_epoch", "gauge", "The highest accepted epoch.", &one_sample(t.last_ingested_epoch));
     e.metric(
         "epochs_committed_total",

@@ -72,36 +72,60 @@ impl Collector {
                 (endpoint, answer)
             });
         }
-        let mut counted = BTreeMap::new();
-        let mut notes = Vec::new();
+        let mut tally = Tally::default();
         while let Some(joined) = asks.join_next().await {
             let Ok((endpoint, answer)) = joined else { continue };
-            match answer {
-                Answer::Counts(signer, signature) => {
-                    counted.insert(signer, signature);
-                }
-                Answer::Missing(why) => notes.push(format!("{endpoint}: {why}")),
-                Answer::Disagrees(d) => {
-                    if attestations::record_disagreement(pool, &d).await? {
-                        tracing::warn!(epoch = root.epoch.0, endpoint = %d.endpoint, signer = ?d.signer,
-                            differs = %d.fields, "an attester signed a different commitment");
-                    }
-                    notes.push(format!("{endpoint}: signed a different commitment ({})", d.fields));
-                }
+            if let Answer::Disagrees(d) = &answer
+                && attestations::record_disagreement(pool, d).await?
+            {
+                tracing::warn!(epoch = root.epoch.0, endpoint = %d.endpoint, signer = ?d.signer,
+                    differs = %d.fields, "an attester signed a different commitment");
+            }
+            if let Some(replay) = tally.add(endpoint, answer) {
+                tracing::warn!(epoch = root.epoch.0, "{replay}");
             }
         }
-        if counted.len() < quorum.threshold {
-            notes.sort();
+        if tally.counted.len() < quorum.threshold {
+            tally.notes.sort();
             return Err(Error::Quorum {
                 epoch: root.epoch.0,
-                have: counted.len(),
+                have: tally.counted.len(),
                 need: quorum.threshold,
-                detail: notes.join("; "),
+                detail: tally.notes.join("; "),
             }
             .into());
         }
         // BTreeMap order is ascending by address, as the contract wants.
-        Ok(counted.into_iter().collect())
+        Ok(tally.counted.into_iter().map(|(signer, (_, signature))| (signer, signature)).collect())
+    }
+}
+
+/// The answers of one round, by signer: each signer counts once, and the endpoint that first served it is kept so
+/// that a second endpoint serving the same signer's signature (a replay, or two endpoints for one key) is named.
+#[derive(Default)]
+struct Tally {
+    counted: BTreeMap<Address, (String, Bytes)>,
+    notes: Vec<String>,
+}
+
+impl Tally {
+    /// Counts `answer` from `endpoint`; returns the note when it repeats a signer another endpoint served.
+    fn add(&mut self, endpoint: String, answer: Answer) -> Option<String> {
+        match answer {
+            Answer::Counts(signer, signature) => {
+                if let Some((first, _)) = self.counted.get(&signer) {
+                    let note = format!("{endpoint}: serves attester {signer}, already served by {first}");
+                    self.notes.push(note.clone());
+                    return Some(note);
+                }
+                self.counted.insert(signer, (endpoint, signature));
+            }
+            Answer::Missing(why) => self.notes.push(format!("{endpoint}: {why}")),
+            Answer::Disagrees(d) => {
+                self.notes.push(format!("{endpoint}: signed a different commitment ({})", d.fields));
+            }
+        }
+        None
     }
 }
 
@@ -271,6 +295,20 @@ mod tests {
                 _ => panic!("v {v}: a valid signature must count"),
             }
         }
+    }
+
+    /// Two endpoints serving one attester's signature count once, and the alarm names both endpoints: an operator
+    /// sees which configured endpoint is not the attester it was taken for.
+    #[test]
+    fn an_endpoint_serving_another_endpoints_signer_is_named() {
+        let key = PrivateKeySigner::random();
+        let signature = Bytes::from(vec![1u8; 65]);
+        let mut tally = Tally::default();
+        assert_eq!(tally.add("http://a".into(), Answer::Counts(key.address(), signature.clone())), None);
+        let note = tally.add("http://b".into(), Answer::Counts(key.address(), signature)).expect("a replay is named");
+        assert!(note.starts_with("http://b") && note.contains("http://a") && note.contains(&key.address().to_string()));
+        assert_eq!(tally.counted.len(), 1, "one signer counts once");
+        assert_eq!(tally.notes, [note], "the quorum alarm's detail carries it");
     }
 
     /// An endpoint that answers a megabyte is not read past the bound, and does not count.

@@ -74,6 +74,9 @@ pub struct Config {
     /// The guardian's address when the provider signs as the guardian: wrong commitments inside their window
     /// are revoked. Without it, they raise the alarm.
     pub guardian: Option<Address>,
+    /// How the guardian's revocations are sent (the relayer's `[transactions]`): through the transaction manager,
+    /// replaced with higher fees when not mined in time, each attempt recorded.
+    pub tx: crate::chain::TxPolicy,
 }
 
 /// What the auditor did since it started (the store keeps what it found).
@@ -121,16 +124,22 @@ pub struct Auditor {
     equivocations_seen: Arc<AtomicU64>,
     /// The decoded states of the epochs in flight, shared by its reader and its checks.
     states: DecodedStates,
+    /// The guardian's sender, when it has the key.
+    revoker: Option<crate::chain::TxManager>,
 }
 
 impl Auditor {
     /// An auditor over its own store `pool`, reading the chain through `provider` (which signs as the guardian
     /// when [`Config::guardian`] is set).
     pub fn new(pool: Pool, provider: DynProvider, config: Config) -> Self {
+        let revoker = config
+            .guardian
+            .map(|guardian| crate::chain::TxManager::new(provider.clone(), guardian, pool.clone(), config.tx));
         Self {
             pool,
             provider,
             config,
+            revoker,
             health: Arc::default(),
             stats: Arc::default(),
             equivocations_seen: Arc::default(),

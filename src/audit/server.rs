@@ -105,7 +105,7 @@ fn render(sum: &Totals, stats: &Stats, halted: bool) -> String {
     let _ = writeln!(
         text,
         "# HELP myco_bridge_audit_findings Findings on record, by kind and by what was done (open, revoked, alarmed, \
-         final, gone, reported).\n# TYPE myco_bridge_audit_findings gauge"
+         final, gone, reported, cleared).\n# TYPE myco_bridge_audit_findings gauge"
     );
     for kind in KINDS {
         let of_kind: Vec<_> = sum.counts.iter().filter(|(k, _, _)| k == kind).collect();
@@ -167,10 +167,10 @@ async fn page(State(s): State<ApiState>) -> Response {
     } else {
         html.push_str("<table><tr><th>id</th><th>kind</th><th>epoch</th><th>what</th><th>action</th><th>tx</th></tr>");
         for f in &findings {
-            // Done once the chain no longer holds it; everything else (an equivocation reported included) needs a
-            // person.
+            // Done once the chain no longer holds it or it no longer holds; everything else (an equivocation
+            // reported included) needs a person.
             let class = match f.action {
-                audit::Action::Revoked | audit::Action::Gone => "done",
+                audit::Action::Revoked | audit::Action::Gone | audit::Action::Cleared => "done",
                 _ => "bad",
             };
             let tx = f.action_tx.map(|t| t.to_string()).unwrap_or_default();

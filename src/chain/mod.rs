@@ -81,7 +81,13 @@ pub enum Error {
     /// The chain holds a different commitment for an epoch than the one we computed: never overwrite, halt.
     #[error(
         "epoch {epoch}: the chain's commitment differs from ours in {differs} (chain root {on_chain}, ours {ours}); {}",
-        if *is_final { "it is final: halting" } else { "waiting for the guardian to revoke it" }
+        if *is_final {
+            "it is final, so nothing on chain can undo it: halting; compare `myco-bridge inspect-batch` with the chain's \
+             `commitmentOf`, and if ours is right the network must decide what the final history means \
+             (runbook: conflicting commitment)"
+        } else {
+            "waiting for the guardian to revoke it"
+        }
     )]
     RootConflict {
         /// The epoch.
@@ -99,7 +105,9 @@ pub enum Error {
     /// wrong, so recommitting it is pointless and a person must look.
     #[error(
         "epoch {epoch}: the guardian revoked our own commitment {commitment} (root {root}); our computation gives the \
-         same again, so it is not recommitted; halting for a person to decide"
+         same again, so it is not recommitted. Halting: ask the guardian's operator (the auditor's findings name \
+         why it revoked), compare this relayer's batch, configuration and version with every attester's, fix what \
+         differs, then restart (runbook: revoked own commitment)"
     )]
     OwnCommitmentRevoked {
         /// The epoch.
@@ -135,7 +143,9 @@ pub enum Error {
     Log(#[from] attempts::LogError),
     /// The chain reorganised below every block hash the watcher keeps: its stored events cannot be checked.
     #[error(
-        "reorg deeper than the watcher's history: block {tip} changed and so did every kept hash down to {oldest_known}; halting"
+        "reorg deeper than the watcher's history: block {tip} changed and so did every kept hash down to \
+         {oldest_known}; halting: check the RPC endpoint follows the canonical chain, raise `[chain] confirmations` \
+         if the chain reorgs this deep, then re-read the escrow's events (runbook: deep reorg)"
     )]
     ReorgTooDeep {
         /// The watcher's tip.
@@ -146,7 +156,8 @@ pub enum Error {
     /// The curve has not settled the epoch before the one being planned: the auction would run at a spot other
     /// than the one the epoch's inputs name (a bug, never expected: epochs settle in order).
     #[error(
-        "epoch {epoch}: the curve's last settled epoch is {last_settled}; orders are planned only after the previous epoch's"
+        "epoch {epoch}: the curve's last settled epoch is {last_settled}; orders are planned only after the previous \
+         epoch's. Halting: this is a bug (epochs settle in order); report it with `myco-bridge status` and the logs"
     )]
     SettlementOutOfOrder {
         /// The epoch being planned.
@@ -186,6 +197,7 @@ impl Error {
         use bindings::brake::IBrake::BrakeEngaged;
         use bindings::curve::IMycoBondingCurve::CurveEpochNotCommitted as NotCommitted;
         use bindings::state_commitment::IStateCommitment::StateCommitmentTimestampInFuture as TimestampInFuture;
+        use bindings::state_commitment::IStateCommitment::StateCommitmentUnknownEpoch as UnknownEpoch;
         match self {
             e if e.is_retryable() => crate::Handling::Retry,
             Error::InsufficientFunds { .. } => crate::Handling::AwaitFunds,
@@ -195,6 +207,10 @@ impl Error {
             Error::Reverted { selector: Some(s), .. } if *s == TimestampInFuture::SELECTOR => crate::Handling::Retry,
             // Orders for an epoch whose root a reorg took out: the next pass commits the root again first.
             Error::Reverted { selector: Some(s), .. } if *s == NotCommitted::SELECTOR => crate::Handling::Retry,
+            // An epoch we committed has no live commitment any more: revoked (or reorged out) since the pass read
+            // the chain. The next pass forgets it and resubmits, and says which (`OwnCommitmentRevoked` if ours
+            // was revoked); not a halt of its own with a bare revert.
+            Error::Reverted { selector: Some(s), .. } if *s == UnknownEpoch::SELECTOR => crate::Handling::Retry,
             Error::Log(e) if e.transient => crate::Handling::Retry,
             _ => crate::Handling::Halt,
         }

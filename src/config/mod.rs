@@ -167,6 +167,7 @@ impl Settings {
             credit_within_epochs: f.relayer.credit_within_epochs,
             policy: self.conservation.clone(),
             guardian,
+            tx: self.tx_policy(),
         }
     }
 
@@ -194,6 +195,19 @@ impl Settings {
         }
     }
 
+    /// How the relayer's and the guardian auditor's transactions are sent (`[transactions]`).
+    pub fn tx_policy(&self) -> TxPolicy {
+        let f = &self.file;
+        TxPolicy {
+            confirmations: f.transactions.confirmations,
+            resubmit_after_blocks: f.transactions.resubmit_after_blocks,
+            bump_percent: f.transactions.bump_percent,
+            max_fee_multiple: f.transactions.max_fee_multiple,
+            poll_interval: Duration::from_millis(f.relayer.poll_interval_ms.clamp(50, 2_000)),
+            timeout: Duration::from_secs(f.transactions.timeout_secs),
+        }
+    }
+
     /// The relayer configuration, for a relayer signing as `account`.
     pub fn relayer(&self, account: Address) -> crate::relayer::Config {
         let f = &self.file;
@@ -207,14 +221,7 @@ impl Settings {
             settlement_account: account,
             start_block: f.chain.start_block,
             confirmations: f.chain.confirmations,
-            tx: TxPolicy {
-                confirmations: f.transactions.confirmations,
-                resubmit_after_blocks: f.transactions.resubmit_after_blocks,
-                bump_percent: f.transactions.bump_percent,
-                max_fee_multiple: f.transactions.max_fee_multiple,
-                poll_interval: Duration::from_millis(f.relayer.poll_interval_ms.clamp(50, 2_000)),
-                timeout: Duration::from_secs(f.transactions.timeout_secs),
-            },
+            tx: self.tx_policy(),
             poll_interval: Duration::from_millis(f.relayer.poll_interval_ms),
             credit_within_epochs: f.relayer.credit_within_epochs,
             max_log_range: f.chain.max_log_range,

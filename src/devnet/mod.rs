@@ -215,6 +215,7 @@ impl Devnet {
             credit_within_epochs: crate::reconcile::DEFAULT_CREDIT_WITHIN_EPOCHS,
             policy: conservation_policy(),
             guardian,
+            tx: crate::chain::TxPolicy { poll_interval: Duration::from_millis(50), ..Default::default() },
         }
     }
 

@@ -187,7 +187,11 @@ pub enum Error {
         first_epoch: u64,
     },
     /// Two different batches for one epoch, both certified by a quorum: the validator set is faulty. Halt.
-    #[error("epoch {epoch}: EQUIVOCATION: certified batches {first} and {second} conflict; halting")]
+    #[error(
+        "epoch {epoch}: EQUIVOCATION: certified batches {first} and {second} conflict; halting: both are kept in \
+         `equivocations`; the validators must decide which history is the network's, then an operator deletes the \
+         evidence row and restarts (runbook: equivocation)"
+    )]
     Equivocation {
         /// The epoch.
         epoch: u64,

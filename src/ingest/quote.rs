@@ -13,6 +13,13 @@ pub fn quoted(text: &str) -> String {
     }
 }
 
+/// A map key as a field path shows it: whole up to the 66 characters of an account key (`0x` and 64 hex digits, the
+/// longest key a batch has), otherwise [`quoted`], because keys are the sender's input as much as values are.
+pub fn key_in_path(key: &str) -> std::borrow::Cow<'_, str> {
+    const LONGEST_HONEST_KEY: usize = 66;
+    if key.len() <= LONGEST_HONEST_KEY { key.into() } else { quoted(key).into() }
+}
+
 /// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
 pub fn prefix(text: &str, max: usize) -> String {
     let mut end = max.min(text.len());

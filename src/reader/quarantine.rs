@@ -1,5 +1,6 @@
-//! Rejected input, kept with its reason under the store's bounds (see `store::quarantine`), logged when kept and
-//! as the count of further rejections of the same kind doubles.
+//! Rejected input, kept with its reason under the store's bounds (see `store::quarantine`: a few per origin, epoch
+//! and reason, and a bounded total per source and overall), logged when kept and as the count of further
+//! rejections of the same kind doubles.
 
 use crate::ingest;
 use crate::store::{Pool, quarantine};
@@ -17,12 +18,16 @@ pub(super) async fn keep(
 ) -> Result<()> {
     let (reason, detail) = (error.reason(), error.to_string());
     let rejected = quarantine::Rejected { source: origin, epoch: Some(epoch), reason, detail: &detail, raw, certified };
-    match quarantine::record(pool, &rejected).await? {
+    match quarantine::record(pool, &rejected, &quarantine::Budget::default()).await? {
         quarantine::Recorded::Kept => {
             tracing::warn!(epoch, %origin, reason, error = %detail, "batch rejected and quarantined");
         }
         quarantine::Recorded::Counted(n) if n.is_power_of_two() => {
             tracing::warn!(epoch, %origin, reason, repeats = n, "more rejected input of this kind; counted, not kept");
+        }
+        quarantine::Recorded::NoRoom => {
+            tracing::warn!(epoch, %origin, reason, error = %detail,
+                "batch rejected; not kept: the quarantine's room for its source is full of certified evidence");
         }
         quarantine::Recorded::Counted(_) | quarantine::Recorded::Known => {}
     }

@@ -210,6 +210,9 @@ pub enum Action {
     Gone,
     /// Nothing on chain to act on (an equivocation, a withdrawal that differs): reported.
     Reported,
+    /// No longer holds against the current chain and batches (the batch it named is not the accepted one any
+    /// more, its conservation violation was resolved, the commitment now matches): nothing to revoke.
+    Cleared,
 }
 
 impl Action {
@@ -222,11 +225,12 @@ impl Action {
             Action::Final => "final",
             Action::Gone => "gone",
             Action::Reported => "reported",
+            Action::Cleared => "cleared",
         }
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [Action::Open, Action::Revoked, Action::Alarmed, Action::Final, Action::Gone, Action::Reported]
+        [Action::Open, Action::Revoked, Action::Alarmed, Action::Final, Action::Gone, Action::Reported, Action::Cleared]
             .into_iter()
             .find(|a| a.as_str() == s)
     }
@@ -279,11 +283,17 @@ pub struct NewFinding {
     pub action: Action,
 }
 
-/// Records a finding unless the same (kind, epoch, subject) is on record; returns its id when it is new.
+/// Records a finding unless the same (kind, epoch, subject) is on record; returns its id when it is new. One that
+/// was cleared (it stopped holding) and is found again is opened again: its cause came back.
 pub async fn record(pool: &Pool, f: &NewFinding) -> Result<Option<u64>> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO audit_findings (kind, epoch, subject, detail, evidence, action, detected_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, epoch, subject) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (kind, epoch, subject) DO UPDATE
+             SET action = excluded.action, detail = excluded.detail, evidence = excluded.evidence,
+                 detected_at = excluded.detected_at, action_tx = NULL, acted_at = NULL
+             WHERE audit_findings.action = 'cleared'
+         RETURNING id",
     )
     .bind(f.kind)
     .bind(f.epoch as i64)
@@ -307,6 +317,29 @@ pub async fn act(pool: &Pool, id: u64, action: Action, tx: Option<B256>) -> Resu
         .bind(id as i64)
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// The highest epoch the auditor has seen final on chain, if any: its own record, so that it never revokes what
+/// was final whatever a contract reads later (finality is forever; epochs become final in order).
+pub async fn final_through(pool: &Pool) -> Result<Option<Epoch>> {
+    let epoch: Option<Epoch> = sqlx::query_scalar("SELECT epoch FROM audit_final WHERE id = 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(decoding("audit_final"))?;
+    Ok(epoch)
+}
+
+/// Records that the chain read `epoch` final (a lower epoch than the one on record changes nothing).
+pub async fn record_final(pool: &Pool, epoch: Epoch) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_final (id, epoch, seen_at) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET epoch = $1, seen_at = $2 WHERE audit_final.epoch < $1",
+    )
+    .bind(epoch)
+    .bind(now())
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -439,3 +439,51 @@ async fn the_audit_command_serves_its_findings_page_and_metrics_and_refuses_a_ke
     assert!(crate::process::wait_for_exit(&mut child).await.success());
     assert!(relayer.stop().await.success());
 }
+
+/// A finding is acted on only while it still holds. Here one was recorded before its cause was resolved (a
+/// conservation violation an operator then deleted, as the runbook says, having found the batch right) and an
+/// attestation finding about an epoch the auditor has seen final: the commitments they name are left alone (one
+/// cleared, one final), and neither is revoked. Before, the guardian auditor revoked the right commitment from
+/// its stored finding, banning its hash for good, and any epoch during a stop of the clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_that_no_longer_holds_or_names_a_final_epoch_revokes_nothing() {
+    let mut h = harness().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = auditor_store(&dir).await;
+    let auditor = spawn_auditor(&h, &pool, h.source.clone(), true).await;
+    let relayer = two_good_epochs(&mut h).await;
+    matched_up_to(&pool, 2).await;
+    relayer.stop().await.unwrap();
+    auditor.stop().await;
+
+    let digest = batches::get(&pool, Epoch(2)).await.unwrap().unwrap().digest;
+    let stale = audit::NewFinding {
+        kind: "conservation",
+        epoch: 2,
+        subject: digest.to_string(),
+        detail: "epoch 2: the certified batch breaks supply (resolved since)".into(),
+        evidence: serde_json::json!({}),
+        action: Action::Open,
+    };
+    audit::record(&pool, &stale).await.unwrap().expect("recorded");
+    let attested = audit::NewFinding {
+        kind: "attestation",
+        epoch: 1,
+        subject: commitment_hash_on_chain(&h, 1).await.to_string(),
+        detail: "epoch 1: the commit's attestations do not make a quorum".into(),
+        evidence: serde_json::json!({}),
+        action: Action::Open,
+    };
+    audit::record(&pool, &attested).await.unwrap().expect("recorded");
+    // The auditor read epoch 1 final earlier (its own record), whatever the contract says now.
+    audit::record_final(&pool, Epoch(1)).await.unwrap();
+
+    let auditor = spawn_auditor(&h, &pool, h.source.clone(), true).await;
+    let cleared = finding(&pool, "conservation", 2, Action::Cleared).await;
+    assert_eq!(cleared.action_tx, None);
+    finding(&pool, "attestation", 1, Action::Final).await;
+    auditor.passes(2).await;
+    assert_eq!(Stats::get(&auditor.stats.revocations), 0, "nothing revoked");
+    assert_eq!(latest_on_chain(&h).await, 2, "both commitments stand");
+    auditor.stop().await;
+}

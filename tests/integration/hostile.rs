@@ -300,3 +300,97 @@ async fn the_configured_batch_size_is_enforced_by_the_source_and_the_verifier() 
     assert!(matches!(verifier(size - 1).verify(&batch.bytes), Err(Error::Oversized { .. })));
     verifier(size).verify(&batch.bytes).expect("a batch at the limit verifies");
 }
+
+/// A day of hostile endpoints in seconds: three endpoints each serve fresh garbage for every epoch of a day
+/// (2,880 epochs of 30 s), against a budget the day overflows many times over. The quarantine never holds more
+/// than its budget per source or overall, keeps each source's newest, never evicts a certified input, and counts
+/// every input it took out (kept + evicted = served). Then one endpoint serves more than four inputs an epoch: its
+/// repeat counters stay bounded too, folded into one count, and every rejection is still counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_of_hostile_endpoints_keeps_the_quarantine_within_its_budget() {
+    use myco_bridge::store::quarantine::{self, Budget, Recorded, Rejected};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pool = myco_bridge::store::connect(&crate::common::database_url(dir.path()).await).await.unwrap();
+    let budget = Budget { per_source: 96 << 10, overall: 192 << 10, repeat_rows_per_source: 16 };
+    let endpoints = ["http://hostile-a:8080", "http://hostile-b:8080", "https://hostile-c"];
+    let detail = "not a certified batch: bad_envelope";
+    let input = |source: usize, epoch: u64, n: u8| {
+        let mut raw = vec![n; 2048];
+        raw[..8].copy_from_slice(&epoch.to_be_bytes());
+        raw[8] = source as u8;
+        raw
+    };
+    // Evidence against the validators from the first endpoint, before the flood: never evicted.
+    let evidence = vec![0xee; 4096];
+    let certified = Rejected {
+        source: "http://hostile-a:8080/v1/batches/1",
+        epoch: Some(1),
+        reason: "bad_state",
+        detail,
+        raw: &evidence,
+        certified: true,
+    };
+    assert_eq!(quarantine::record(&pool, &certified, &budget).await.unwrap(), Recorded::Kept);
+
+    let day = 2_880u64;
+    for epoch in 1..=day {
+        for (i, endpoint) in endpoints.iter().enumerate() {
+            let origin = format!("{endpoint}/v1/batches/{epoch}");
+            let raw = input(i, epoch, 1);
+            let r = Rejected {
+                source: &origin,
+                epoch: Some(epoch),
+                reason: "bad_envelope",
+                detail,
+                raw: &raw,
+                certified: false,
+            };
+            assert_eq!(quarantine::record(&pool, &r, &budget).await.unwrap(), Recorded::Kept, "epoch {epoch}");
+        }
+    }
+    let kept = quarantine::all(&pool).await.unwrap();
+    let charged = |e: &quarantine::Entry| (e.raw.len() + e.detail.len()) as i64 + quarantine::ROW_OVERHEAD_BYTES;
+    let total: i64 = kept.iter().map(charged).sum();
+    assert!(total <= budget.overall, "{total} bytes kept, budget {}", budget.overall);
+    assert_eq!(quarantine::kept_bytes(&pool).await.unwrap() as i64, total, "the running total is the rows' sum");
+    for endpoint in endpoints {
+        let mine: Vec<_> = kept.iter().filter(|e| e.source.starts_with(endpoint)).collect();
+        let bytes: i64 = mine.iter().map(|e| charged(e)).sum();
+        assert!(bytes <= budget.per_source, "{endpoint}: {bytes} bytes");
+        assert!(!mine.is_empty(), "{endpoint}: something is kept");
+        assert!(
+            mine.iter().any(|e| e.epoch == Some(day)),
+            "{endpoint}: the newest input is kept (eviction takes the oldest)"
+        );
+    }
+    assert!(kept.iter().any(|e| e.raw == evidence), "certified evidence is never evicted");
+    let dropped = quarantine::dropped_totals(&pool).await.unwrap();
+    let served = 1 + day * endpoints.len() as u64;
+    assert_eq!(kept.len() as u64 + dropped.evicted, served, "every input is kept or counted as evicted");
+    let by_reason: u64 = quarantine::rejected_by_reason(&pool).await.unwrap().iter().map(|r| r.1).sum();
+    assert_eq!(by_reason, served, "the rejection counter never goes down");
+
+    // Five inputs an epoch from one endpoint: four are kept, the fifth counted; counters stay bounded.
+    let before = quarantine::repeats(&pool).await.unwrap();
+    let epochs = 100u64;
+    for epoch in day + 1..=day + epochs {
+        let origin = format!("{}/v1/batches/{epoch}", endpoints[0]);
+        for n in 1..=5u8 {
+            let raw = input(0, epoch, n);
+            let r = Rejected {
+                source: &origin,
+                epoch: Some(epoch),
+                reason: "bad_envelope",
+                detail,
+                raw: &raw,
+                certified: false,
+            };
+            quarantine::record(&pool, &r, &budget).await.unwrap();
+        }
+    }
+    assert_eq!(quarantine::repeats(&pool).await.unwrap() - before, epochs, "every repeat is counted");
+    assert!(quarantine::dropped_totals(&pool).await.unwrap().folded_repeats >= epochs - 16, "older counters folded");
+    let counters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quarantine_repeats").fetch_one(&pool).await.unwrap();
+    assert!(counters <= budget.repeat_rows_per_source, "{counters} repeat rows");
+}

@@ -282,6 +282,43 @@ fn a_huge_bad_value_is_quoted_by_a_short_prefix() {
     assert!(err.contains("(2000000 bytes)"), "{err}");
 }
 
+/// Map keys are the sender's too: a balance, flow or token key of megabytes is quoted by a prefix and its length
+/// wherever a refusal names the field, never copied whole into the log and the quarantine.
+#[test]
+fn a_huge_hostile_map_key_is_quoted_by_a_short_prefix() {
+    let huge = "k".repeat(8_000_000);
+    let map_in_root = |doc: &AutoCommit, name: &str| match doc.get(ROOT, name).unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let token_key = |doc: &mut AutoCommit| {
+        let balances = map_in_root(doc, "balances");
+        doc.put_object(&balances, huge.as_str(), automerge::ObjType::Map).unwrap();
+    };
+    let account_key = |doc: &mut AutoCommit| {
+        let balances = map_in_root(doc, "balances");
+        let myco = match doc.get(&balances, "MYCO").unwrap() {
+            Some((automerge::Value::Object(_), id)) => id,
+            other => panic!("{other:?}"),
+        };
+        doc.put(&myco, huge.as_str(), "1").unwrap();
+    };
+    let flow_key = |doc: &mut AutoCommit| {
+        let flows = map_in_root(doc, "flows");
+        doc.put_object(&flows, huge.as_str(), automerge::ObjType::Map).unwrap();
+    };
+    type Mutation<'a> = &'a dyn Fn(&mut AutoCommit);
+    let cases: [(&str, Mutation); 3] =
+        [("token", &token_key), ("balance account", &account_key), ("flow account", &flow_key)];
+    for (what, mutate) in cases {
+        let mut doc = AutoCommit::load(&sample().to_automerge()).unwrap();
+        mutate(&mut doc);
+        let err = BatchState::from_automerge(&doc.save()).unwrap_err().to_string();
+        assert!(err.len() < 400, "{what}: {} bytes: {}", err.len(), &err[..400.min(err.len())]);
+        assert!(err.contains("(8000000 bytes)"), "{what}: {err}");
+    }
+}
+
 /// Documents on which Automerge 0.12 panics (found by mutating a saved batch document and resealing its
 /// checksum), one per panic site: `change_graph.rs:993`, hexane's `lib.rs:354` and `raw.rs:622`.
 const PANICS: [(&str, &[u8]); 3] = [

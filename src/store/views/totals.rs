@@ -46,6 +46,10 @@ pub struct Totals {
     pub skipped_net_orders: Vec<(String, u64)>,
     /// Rejected inputs counted rather than kept (more of a kind already kept for that source and epoch).
     pub rejected_repeats: u64,
+    /// Bytes the quarantine holds, as charged against its budget.
+    pub quarantine_bytes: u64,
+    /// What the quarantine's total bound cost: inputs evicted or not kept.
+    pub quarantine_dropped: crate::store::quarantine::DroppedTotals,
     /// Attestations of a commitment other than ours, on record.
     pub attestation_disagreements: u64,
     /// Epochs that passed the conservation audit.
@@ -112,7 +116,7 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
     let epochs_committed = kept.get(counts::COMMITMENTS);
     Ok(Totals {
         batches_ingested: kept.get(counts::BATCHES),
-        rejected_by_reason: grouped("SELECT reason, COUNT(*) FROM quarantine GROUP BY reason ORDER BY reason").await?,
+        rejected_by_reason: crate::store::quarantine::rejected_by_reason(pool).await?,
         last_ingested_epoch: count("SELECT COALESCE(MAX(epoch), 0) FROM batches").await?,
         epochs_committed,
         last_committed_epoch: count("SELECT COALESCE(MAX(epoch), 0) FROM commitments").await?,
@@ -132,6 +136,8 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         equivocations: count("SELECT COUNT(*) FROM equivocations").await?,
         skipped_net_orders: crate::store::curve::skips_by_reason(pool).await?,
         rejected_repeats: crate::store::quarantine::repeats(pool).await?,
+        quarantine_bytes: crate::store::quarantine::kept_bytes(pool).await?,
+        quarantine_dropped: crate::store::quarantine::dropped_totals(pool).await?,
         attestation_disagreements: count("SELECT COUNT(*) FROM attestation_disagreements").await?,
         conservation_audits: kept.get(counts::CONSERVATION_AUDITS),
         conservation_violations: count("SELECT COUNT(*) FROM conservation_violations").await?,

@@ -18,7 +18,7 @@ use super::text::{parse_amount, parse_b256, parse_hex};
 use super::{BatchState, CreditedDeposit, FlowTracker, ReserveState, SCHEMA_VERSION, Vault, WithdrawalRequest, guard};
 use crate::ingest::Error;
 use crate::ingest::intent::{Intent, Token};
-use crate::ingest::quote::quoted;
+use crate::ingest::quote::{key_in_path, quoted};
 
 /// Largest integer every smaller non-negative integer of which a double represents exactly (2^53).
 const MAX_EXACT_F64: f64 = 9_007_199_254_740_992.0;
@@ -227,7 +227,8 @@ struct Record<'d> {
 
 impl Record<'_> {
     fn field(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+        let key = key_in_path(key);
+        if self.path.is_empty() { key.into_owned() } else { format!("{}.{key}", self.path) }
     }
 }
 
@@ -333,7 +334,7 @@ impl<'d> Reader<'d> {
     /// a real size), so it is read in one streaming pass, not gathered into a [`Record`] first, and the accounts are
     /// sorted once and the map built from them in one go.
     fn amounts_by_account(&self, obj: &ObjId, path: &str) -> Result<BTreeMap<B256, U256>, Error> {
-        let field = |key: &str| format!("{path}.{key}");
+        let field = |key: &str| format!("{path}.{}", key_in_path(key));
         let mut amounts = Vec::new();
         for item in self.doc.map_range(obj, ..) {
             let account =
