@@ -177,6 +177,15 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
     assert!(found.detail.contains("state root"), "{}", found.detail);
     assert_eq!(found.subject, wrong3.hash().to_string());
     assert!(found.action_tx.is_some());
+    // Sent by the transaction manager as its own purpose, the attempt on record.
+    let attempts = store::attempts::all(&pool).await.unwrap();
+    assert!(
+        attempts.iter().any(|a| a.purpose == myco_bridge::ids::Purpose::Revoke
+            && a.epoch == Epoch(3)
+            && a.tx_hash == found.action_tx
+            && a.status == myco_bridge::chain::attempts::AttemptStatus::Mined),
+        "{attempts:?}"
+    );
     let signers = found.evidence["signers"].as_array().expect("the colluding signers are named");
     assert_eq!(signers.len(), myco_bridge::devnet::attesters::ATTESTATION_THRESHOLD);
     assert_eq!(latest_on_chain(&h).await, 2, "epoch 3 is open again");
