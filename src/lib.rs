@@ -78,6 +78,7 @@ pub mod reconcile;
 pub mod relayer;
 #[cfg(any(test, feature = "devnet"))]
 pub mod rng;
+pub mod server;
 pub mod service;
 pub mod settle;
 pub mod store;

@@ -97,7 +97,7 @@ pub async fn serve(
     state: ApiState,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    crate::server::serve(listener, router(state), crate::server::Limits::default(), shutdown).await
 }
 
 impl ApiState {

@@ -32,9 +32,7 @@ where
     myco_bridge::service::cancel_on_signals(shutdown.clone());
     let server = {
         let shutdown = shutdown.clone();
-        tokio::spawn(
-            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
-        )
+        tokio::spawn(myco_bridge::server::serve(listener, router, myco_bridge::server::Limits::default(), shutdown))
     };
     let ended = run(shutdown.clone()).await;
     if let Err(e) = &ended {

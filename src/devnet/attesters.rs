@@ -76,7 +76,7 @@ impl RunningAttester {
         let server = {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
-                let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+                let _ = crate::server::serve(listener, router, crate::server::Limits::default(), shutdown).await;
             })
         };
         let task = tokio::spawn(attester.run(shutdown.clone()));

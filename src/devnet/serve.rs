@@ -32,7 +32,7 @@ impl BatchServer {
             .route("/v1/head", get(head))
             .with_state(batches.clone());
         tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+            let served = crate::server::serve(listener, app, crate::server::Limits::default(), shutdown).await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "batch server stopped");
             }
