@@ -122,6 +122,7 @@ async fn add_epoch(pool: &Pool, epoch: u64) {
         blocks: vec![(block, B256::ZERO)],
         next_block: block + 1,
         read_time: batch.state.timestamp + 30,
+        ..Default::default()
     };
     escrow::apply(pool, &range).await.unwrap();
 

@@ -346,6 +346,28 @@ fn escrow(e: &mut Exposition, t: &Totals, live: &Live) {
         "Certified withdrawal claims not yet paid.",
         &one_sample(t.pending_withdrawals),
     );
+    e.metric(
+        "cancelled_commitments",
+        "gauge",
+        "Commitments the guardian cancelled (CommitmentCancelled) whose cancellation stands.",
+        &one_sample(t.cancelled_commitments),
+    );
+    e.metric(
+        "cancelled_claims",
+        "gauge",
+        "Unpaid claims a standing cancellation stops from paying (status cancelled).",
+        &one_sample(t.cancelled_claims),
+    );
+    let (deposits_paused, withdrawals_paused) = t.escrow_paused;
+    e.metric(
+        "escrow_paused",
+        "gauge",
+        "Whether the escrow's deposits or withdrawals are paused now (PauseChanged; a withdrawal stop lapses by itself).",
+        &[
+            (r#"{side="deposits"}"#.to_string(), deposits_paused as u8 as f64),
+            (r#"{side="withdrawals"}"#.to_string(), withdrawals_paused as u8 as f64),
+        ],
+    );
     // Every kind, so each has a series before the first one happens.
     let mismatches: Vec<(String, f64)> = Kind::ALL
         .iter()

@@ -46,6 +46,7 @@ fn status_label(status: WithdrawalStatus) -> &'static str {
         WithdrawalStatus::Requested => "requested",
         WithdrawalStatus::InRoot => "in root",
         WithdrawalStatus::Final => "final, claimable",
+        WithdrawalStatus::Cancelled => "cancelled by the guardian, not payable",
         WithdrawalStatus::Paid => "paid",
     }
 }
@@ -66,9 +67,13 @@ async fn render(s: &ApiState) -> Result<String> {
     let epochs = views::epochs(&s.pool, Page { offset: 0, limit: RECENT_EPOCHS }).await?;
     let open = mismatches::open(&s.pool).await?;
     let mut by_status = Vec::new();
-    for status in
-        [WithdrawalStatus::Requested, WithdrawalStatus::InRoot, WithdrawalStatus::Final, WithdrawalStatus::Paid]
-    {
+    for status in [
+        WithdrawalStatus::Requested,
+        WithdrawalStatus::InRoot,
+        WithdrawalStatus::Final,
+        WithdrawalStatus::Cancelled,
+        WithdrawalStatus::Paid,
+    ] {
         let all = views::withdrawals(&s.pool, Some(status), None, chain_now, Page { offset: 0, limit: 500 }).await?;
         by_status.push((status, all));
     }

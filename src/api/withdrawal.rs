@@ -54,10 +54,22 @@ pub(super) async fn claim(State(s): State<ApiState>, Path(id): Path<String>) -> 
     let payable_at = probe(escrow.payableAt(c.epoch).call()).await;
     let outflow_available = probe(escrow.outflowAvailable().call()).await;
     let proof: Vec<String> = stored.proof.iter().map(|p| p.to_string()).collect();
+    // A cancelled commitment pays nothing whatever `payableAt` and the quote say: they are not shown, and the
+    // cancellation is, with when it may be undone.
+    let cancelled = status == Some(views::WithdrawalStatus::Cancelled);
+    let cancellation = match cancelled {
+        true => match crate::store::escrow::standing_cancellations(&s.pool).await {
+            Ok(all) => all.into_iter().rfind(|x| x.epoch.0 == c.epoch),
+            Err(e) => return internal(e),
+        },
+        false => None,
+    };
+    let (payable_at, quote) = if cancelled { (None, None) } else { (payable_at, quote) };
     let body = json!({
         "claim": claim_json(c),
         "proof": proof,
         "status": status.map(|s| s.as_str()),
+        "cancellation": cancellation,
         "final": is_final,
         "final_at": final_at,
         "payable_at": payable_at,

@@ -1,4 +1,5 @@
-//! The escrow's events as the chain has them: `Deposited` and `Withdrawn` decoded from one block range, with
+//! The escrow's events as the chain has them: `Deposited` and `Withdrawn` (and the controls of
+//! `escrow_controls`: cancellations, pauses) decoded from one block range, with
 //! the hashes of the blocks they came from (to detect a reorg later), read so that a reorg racing the read is
 //! noticed. What the events are is the chain's business; where they are kept is the caller's
 //! (`crate::watcher` keeps them in the store).
@@ -10,6 +11,7 @@ use alloy::sol_types::SolEvent;
 
 use super::Error;
 use super::bindings::escrow::IUSDCEscrow::{Deposited, Withdrawn};
+use super::escrow_controls::Control;
 
 /// Where an event was emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,10 @@ pub struct Range {
     pub deposits: Vec<Deposit>,
     /// Its `Withdrawn` events.
     pub withdrawals: Vec<Withdrawal>,
+    /// Its cancellations of commitments and their undoing.
+    pub commitment_controls: Vec<super::escrow_controls::CommitmentControl>,
+    /// Its pauses and resumptions.
+    pub pauses: Vec<super::escrow_controls::PauseControl>,
     /// Hashes of its last block and of every block with an event.
     pub blocks: Vec<(u64, B256)>,
     /// The first block after it.
@@ -114,7 +120,12 @@ impl EscrowEvents {
             match log.topic0() {
                 Some(&Deposited::SIGNATURE_HASH) => range.deposits.push(decode_deposit(log)?),
                 Some(&Withdrawn::SIGNATURE_HASH) => range.withdrawals.push(decode_withdrawal(log)?),
-                _ => {} // role and pause events: nothing to reconcile
+                // Cancellations and pauses: what the API says of claims. Role and limit events: nothing to keep.
+                _ => match super::escrow_controls::decode(log, event_origin)? {
+                    Some(Control::Commitment(c)) => range.commitment_controls.push(c),
+                    Some(Control::Pause(p)) => range.pauses.push(p),
+                    None => {}
+                },
             }
         }
         range.blocks = blocks.into_iter().collect();

@@ -6,6 +6,7 @@ pub mod attempts;
 pub mod bindings;
 pub mod commitment_events;
 pub mod deploy;
+pub mod escrow_controls;
 pub mod escrow_events;
 mod fees;
 pub mod logs;

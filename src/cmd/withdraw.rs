@@ -27,7 +27,23 @@ pub async fn withdraw(args: WithdrawArgs) -> anyhow::Result<ExitCode> {
         println!("claim {} is already paid (tx {})", args.claim, entry["paid_tx"]);
         return Ok(ExitCode::SUCCESS);
     }
-    while entry["final"].as_bool() != Some(true) {
+    loop {
+        if entry["status"] == "cancelled" {
+            println!(
+                "claim {} does not pay: the guardian cancelled its epoch's commitment ({}); it pays again only if \
+                 the admin undoes the cancellation{}, or once the network reissues it",
+                args.claim,
+                entry["cancellation"]["reason"].as_str().unwrap_or("no reason given"),
+                match entry["cancellation"]["uncancel_at"].as_u64() {
+                    Some(at) => format!(" (scheduled: from chain time {at})"),
+                    None => String::new(),
+                }
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        if entry["final"].as_bool() == Some(true) {
+            break;
+        }
         if !args.wait {
             println!(
                 "claim {} is not claimable yet: its root is {} (final at chain time {}); run again later or add --wait",

@@ -257,6 +257,7 @@ mod tests {
             blocks: vec![(next_block - 1, B256::ZERO)],
             next_block,
             read_time: 100 * next_block,
+            ..Default::default()
         };
         escrow::apply(pool, &range).await.unwrap();
     }

@@ -148,6 +148,7 @@ mod tests {
             blocks: vec![(11, B256::with_last_byte(11))],
             next_block: 12,
             read_time: 0,
+            ..Default::default()
         };
         escrow::apply(&pool, &first).await.unwrap();
         escrow::apply(&pool, &first).await.unwrap(); // a replayed range adds nothing

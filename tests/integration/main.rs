@@ -3,6 +3,7 @@
 mod alerts;
 mod attestation;
 mod auditor;
+mod cancellation;
 mod capped_rpc;
 mod chain_faults;
 mod claim_proofs;

@@ -58,8 +58,13 @@ fn paid(id: u64, block: u64) -> Withdrawal {
 }
 
 async fn read(pool: &Pool, withdrawals: Vec<Withdrawal>, next_block: u64) {
-    let range =
-        Range { deposits: vec![], withdrawals, blocks: vec![(next_block - 1, B256::ZERO)], next_block, read_time: 0 };
+    let range = Range {
+        withdrawals,
+        blocks: vec![(next_block - 1, B256::ZERO)],
+        next_block,
+        read_time: 0,
+        ..Default::default()
+    };
     escrow::apply(pool, &range).await.unwrap();
 }
 

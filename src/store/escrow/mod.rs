@@ -1,9 +1,12 @@
 //! `escrow_deposits`, `escrow_withdrawals`, `watcher_cursor`, `watcher_blocks` and `reorgs`: the escrow's events
 //! as of the canonical chain, where the watcher resumes, and the block hashes it checks the chain against. A
 //! block range's events, its hashes and the cursor move in one transaction; so does a rewind after a reorg.
-//! Reading the events back is `events`.
+//! Reading the events back is `events`; the cancellations and pauses are `controls`.
 
+mod controls;
 mod events;
+
+pub use controls::{Cancellation, paused, standing as standing_cancellations};
 
 pub use events::{Among, deposits, deposits_among, highest_deposit, withdrawals, withdrawals_among};
 
@@ -29,6 +32,7 @@ pub async fn apply(pool: &Pool, range: &Range) -> Result<usize> {
     let seen_epoch: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(epoch), 0) FROM batches").fetch_one(&mut *tx).await?;
     let deposited = insert_deposits(&mut tx, &range.deposits, seen_epoch).await?;
     let (withdrawn, paid_twice) = insert_withdrawals(&mut tx, &range.withdrawals).await?;
+    controls::insert(&mut tx, &range.commitment_controls, &range.pauses).await?;
     keep_block_hashes(&mut tx, &range.blocks).await?;
     set_cursor(&mut tx, range.next_block, Some(range.read_time)).await?;
     escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &deposited, &[]).await?;
@@ -248,6 +252,7 @@ pub async fn rewind(pool: &Pool, ancestor: u64, old_tip: (u64, B256)) -> Result<
     let amounts = |rows: Vec<Decimal>| rows.into_iter().map(|a| a.0).collect::<Vec<_>>();
     escrow_totals::apply(&mut tx, escrow_totals::Kind::Deposits, &[], &amounts(deposits)).await?;
     escrow_totals::apply(&mut tx, escrow_totals::Kind::Withdrawals, &[], &amounts(withdrawals)).await?;
+    controls::rewind(&mut tx, ancestor).await?;
     sqlx::query("DELETE FROM watcher_blocks WHERE number > $1").bind(ancestor as i64).execute(&mut *tx).await?;
     sqlx::query("INSERT INTO reorgs (ancestor, old_tip, old_hash, detected_at) VALUES ($1, $2, $3, $4)")
         .bind(ancestor as i64)

@@ -45,6 +45,9 @@ pub enum WithdrawalStatus {
     InRoot,
     /// In a final root past the escrow's withdrawal delay: claimable, not yet paid.
     Final,
+    /// In a committed root the guardian cancelled (`CommitmentCancelled`): it does not pay unless the admin undoes
+    /// the cancellation or the network reissues the claim.
+    Cancelled,
     /// Paid by the escrow.
     Paid,
 }
@@ -56,13 +59,14 @@ impl WithdrawalStatus {
             Self::Requested => "requested",
             Self::InRoot => "in_root",
             Self::Final => "final",
+            Self::Cancelled => "cancelled",
             Self::Paid => "paid",
         }
     }
 
-    /// Parses `requested`, `in_root`, `final` or `paid`.
+    /// Parses `requested`, `in_root`, `final`, `cancelled` or `paid`.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Requested, Self::InRoot, Self::Final, Self::Paid].into_iter().find(|x| x.as_str() == s)
+        [Self::Requested, Self::InRoot, Self::Final, Self::Cancelled, Self::Paid].into_iter().find(|x| x.as_str() == s)
     }
 }
 
@@ -76,12 +80,28 @@ impl std::str::FromStr for WithdrawalStatus {
 
 text_enum!(WithdrawalStatus);
 
-/// The status of a claim `k` (with its commitment `c` and payment `w` joined), computed in SQL so that filtering,
-/// paging and single lookups agree; `$1` is the chain's time.
+/// The status of a claim `k` (with its commitment `c`, payment `w` and standing cancellation `x` joined by
+/// [`STATUS_JOINS`]), computed in SQL so that filtering, paging and single lookups agree; `$1` is the chain's time.
 const STATUS_SQL: &str = "CASE WHEN w.claim_id IS NOT NULL THEN 'paid'
                                WHEN c.epoch IS NULL THEN 'requested'
+                               WHEN x.epoch IS NOT NULL THEN 'cancelled'
                                WHEN COALESCE(c.payable_at, c.final_at) <= $1 THEN 'final'
                                ELSE 'in_root' END";
+
+/// What [`STATUS_SQL`] reads beside `claims k`. A cancellation names the commitment live when it was made, so it
+/// stands against our commitment of the epoch only if it came at or after our commitment's block (a commitment
+/// made later replaced the cancelled one), and only until a `CommitmentUncancelled` of the same commitment.
+const STATUS_JOINS: &str = "LEFT JOIN commitments c ON c.epoch = k.epoch
+             LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
+             LEFT JOIN (SELECT s.epoch, MAX(s.block_number) AS block_number
+                        FROM escrow_commitment_controls s
+                        WHERE s.kind = 'cancelled' AND NOT EXISTS (
+                            SELECT 1 FROM escrow_commitment_controls u
+                            WHERE u.kind = 'uncancelled' AND u.commitment_hash = s.commitment_hash
+                              AND (u.block_number > s.block_number
+                                   OR (u.block_number = s.block_number AND u.log_index > s.log_index)))
+                        GROUP BY s.epoch) x
+                    ON x.epoch = k.epoch AND (c.block_number IS NULL OR x.block_number >= c.block_number)";
 
 /// A page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,6 +56,12 @@ pub struct Totals {
     pub conservation_audits: u64,
     /// Conservation violations on record (the relayer refuses to run while there is one).
     pub conservation_violations: u64,
+    /// Commitments the guardian cancelled whose cancellation stands.
+    pub cancelled_commitments: u64,
+    /// Unpaid claims of our commitments that a standing cancellation stops from paying.
+    pub cancelled_claims: u64,
+    /// Whether deposits, and withdrawals, are paused now (by the escrow's events and the chain's time).
+    pub escrow_paused: (bool, bool),
 }
 
 /// Bucket bounds (seconds) of the ingest → commit latency histogram.
@@ -141,5 +147,8 @@ pub async fn totals(pool: &Pool, chain_now: i64) -> Result<Totals> {
         attestation_disagreements: count("SELECT COUNT(*) FROM attestation_disagreements").await?,
         conservation_audits: kept.get(counts::CONSERVATION_AUDITS),
         conservation_violations: count("SELECT COUNT(*) FROM conservation_violations").await?,
+        cancelled_commitments: crate::store::escrow::standing_cancellations(pool).await?.len() as u64,
+        cancelled_claims: super::withdrawals::cancelled_claims(pool).await?,
+        escrow_paused: crate::store::escrow::paused(pool, chain_now).await?,
     })
 }

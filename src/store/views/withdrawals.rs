@@ -4,7 +4,7 @@ use alloy::primitives::{Address, B256, U256};
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::{Page, STATUS_SQL, WithdrawalStatus, decimal};
+use super::{Page, STATUS_JOINS, STATUS_SQL, WithdrawalStatus, decimal};
 use crate::ids::ClaimId;
 use crate::store::columns::{Addr, Decimal, Hash, Unsigned, decoding};
 use crate::store::{Pool, Result};
@@ -77,8 +77,7 @@ pub async fn withdrawals(
                     c.tx_hash, w.usdc_amount, w.tx_hash AS paid_tx, {STATUS_SQL} AS status, k.prior_redeemed
              FROM claims k
              JOIN batches b ON b.epoch = k.epoch
-             LEFT JOIN commitments c ON c.epoch = k.epoch
-             LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
+             {STATUS_JOINS}
          ) AS v
          WHERE ($2 = '' OR status = $2) AND ($3 = '' OR account = $4)
          ORDER BY epoch DESC, LENGTH(claim_id) DESC, claim_id DESC LIMIT $5 OFFSET $6"
@@ -113,13 +112,22 @@ pub async fn withdrawals(
         .collect())
 }
 
+/// Unpaid claims of our commitments that a standing cancellation stops from paying.
+pub async fn cancelled_claims(pool: &Pool) -> Result<u64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM claims k {STATUS_JOINS}
+         WHERE w.claim_id IS NULL AND c.epoch IS NOT NULL AND x.epoch IS NOT NULL"
+    );
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.map_err(decoding("claims"))?;
+    Ok(n as u64)
+}
+
 /// Where one claim stands (`None` if no accepted batch holds it), by the same rule as [`withdrawals`].
 pub async fn withdrawal_status(pool: &Pool, claim_id: ClaimId, chain_now: i64) -> Result<Option<WithdrawalStatus>> {
     let sql = format!(
         "SELECT {STATUS_SQL}
          FROM claims k
-         LEFT JOIN commitments c ON c.epoch = k.epoch
-         LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
+         {STATUS_JOINS}
          WHERE k.claim_id = $2"
     );
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql))

@@ -1,0 +1,94 @@
+//! The guardian's cancellation of a commitment, followed off chain: the relayer's watcher reads
+//! `CommitmentCancelled`, the claims of that epoch are `cancelled` (not `final`, whatever the clock says) and
+//! counted in `/metrics`; the admin's undo (`scheduleUncancel`, `applyUncancel`) makes them claimable again.
+//! Before, the API kept calling them final with a positive quote, and users sent withdrawals that reverted.
+
+use alloy::primitives::U256;
+use alloy::providers::Provider;
+use myco_bridge::chain::bindings::{StateCommitment, USDCEscrow};
+use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
+use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
+use myco_bridge::ingest::document::CreditedDeposit;
+use myco_bridge::ingest::folder::FolderSource;
+use myco_bridge::settle::WAD;
+use myco_bridge::store::views::{self, WithdrawalStatus};
+use myco_bridge::store::{claims, commitments, escrow};
+
+use crate::common::{Harness, wait_until};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_commitments_claims_are_cancelled_until_the_admin_undoes_it() {
+    let mut h = Harness::start().await;
+    let (d, admin) = (h.devnet.deployment, h.devnet.provider(ADMIN_ACCOUNT));
+    let source = FolderSource::new(&h.batch_dir);
+    let [holder, ..] = h.network.accounts()[..] else { panic!("accounts") };
+    h.network.keep_passive(holder);
+    let deposit = CreditedDeposit { deposit_id: 1, account: holder, amount: U256::from(1_000_000_000u64) };
+    let recipient = h.devnet.signer(5).address();
+    let ask = WithdrawalAsk { account: holder, amount: U256::from(10u64) * U256::from(WAD), recipient };
+    let epochs = [
+        EpochInputs { timestamp: 1_000, deposits: vec![deposit], convert: vec![holder], ..Default::default() },
+        EpochInputs { timestamp: 2_000, withdrawals: vec![ask], ..Default::default() },
+    ];
+    for (epoch, inputs) in (1..).zip(&epochs) {
+        source.publish(epoch, &h.network.next_batch(inputs).bytes).await.unwrap();
+    }
+    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
+    wait_until("both epochs committed", || async {
+        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 2)
+    })
+    .await;
+    let claim_id = claims::all(&h.pool).await.unwrap()[0].claim.claim_id;
+    let status_now = || async {
+        let head = admin.get_block_by_number(Default::default()).await.unwrap().unwrap();
+        views::withdrawal_status(&h.pool, claim_id.into(), head.header.timestamp as i64).await.unwrap()
+    };
+    let totals_now = || async {
+        let head = admin.get_block_by_number(Default::default()).await.unwrap().unwrap();
+        views::totals(&h.pool, head.header.timestamp as i64).await.unwrap()
+    };
+    assert_eq!(status_now().await, Some(WithdrawalStatus::InRoot));
+
+    // The guardian (the devnet's admin) cancels epoch 2's commitment inside its window.
+    let hash = StateCommitment::new(d.state_commitment, &admin).commitmentHashOf(2).call().await.unwrap();
+    let escrow_contract = USDCEscrow::new(d.escrow, &admin);
+    let cancel = escrow_contract.cancelCommitment(2, hash, "figures under review".into());
+    myco_bridge::chain::send_call("cancelCommitment", cancel).await.unwrap();
+    wait_until("the watcher reads the cancellation", || async {
+        status_now().await == Some(WithdrawalStatus::Cancelled)
+    })
+    .await;
+    let standing = escrow::standing_cancellations(&h.pool).await.unwrap();
+    assert_eq!(standing.len(), 1);
+    assert_eq!((standing[0].epoch.0, standing[0].commitment_hash), (2, hash));
+    assert_eq!(standing[0].reason.as_deref(), Some("figures under review"));
+    let totals = totals_now().await;
+    assert_eq!((totals.cancelled_commitments, totals.cancelled_claims), (1, 1));
+
+    // Past finality it stays cancelled: the escrow would refuse it.
+    h.devnet.advance_time(601).await.unwrap();
+    assert_eq!(status_now().await, Some(WithdrawalStatus::Cancelled), "cancelled, not final");
+    let listed = views::withdrawals(
+        &h.pool,
+        Some(WithdrawalStatus::Cancelled),
+        None,
+        i64::MAX,
+        views::Page { offset: 0, limit: 10 },
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.len(), 1, "the list filters by the same status");
+
+    // The admin undoes it (a delayed power; the devnet's admin delay is zero): claimable again.
+    let schedule = escrow_contract.scheduleUncancel(hash);
+    myco_bridge::chain::send_call("scheduleUncancel", schedule).await.unwrap();
+    wait_until("the scheduled undo is read", || async {
+        escrow::standing_cancellations(&h.pool).await.unwrap().first().is_some_and(|c| c.uncancel_at.is_some())
+    })
+    .await;
+    myco_bridge::chain::send_call("applyUncancel", escrow_contract.applyUncancel(hash)).await.unwrap();
+    wait_until("the undo is read", || async { status_now().await == Some(WithdrawalStatus::Final) }).await;
+    let totals = totals_now().await;
+    assert_eq!((totals.cancelled_commitments, totals.cancelled_claims), (0, 0));
+    relayer.stop().await.unwrap();
+}
