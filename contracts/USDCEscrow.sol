@@ -118,23 +118,33 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
         nonReentrant
         returns (uint256 usdcAmount)
     {
-        if (_withdrawalStop.engaged()) revert EscrowWithdrawalsPaused();
-        if (_paid[claim.claimId]) revert EscrowClaimAlreadyPaid(claim.claimId);
-        (IStateCommitment.Commitment memory c, bytes32 hash, uint64 finalAt) =
-            _commitment.liveCommitment(claim.epoch);
-        if (_cancelled[hash] != 0) revert EscrowCommitmentCancelled(claim.epoch, hash);
-        uint64 payable_ = _payableAt(finalAt);
-        if (block.timestamp < payable_) revert EscrowRootNotPayable(claim.epoch, payable_);
-        if (!MerkleProof.verifyCalldata(proof, c.stateRoot, leafOf(claim))) {
-            revert EscrowInvalidProof(claim.claimId, claim.epoch);
-        }
-        usdcAmount = _payout(claim, c.reserve);
+        return _withdraw(claim, proof, claim.recipient);
+    }
+
+    /// @inheritdoc IUSDCEscrow
+    function withdrawTo(WithdrawalClaim calldata claim, bytes32[] calldata proof, address to)
+        external
+        nonReentrant
+        returns (uint256 usdcAmount)
+    {
+        if (msg.sender != claim.recipient) revert EscrowNotRecipient(claim.claimId, claim.recipient);
+        if (to == address(0)) revert EscrowZeroAddress();
+        emit WithdrawalRedirected(claim.claimId, claim.recipient, to);
+        return _withdraw(claim, proof, to);
+    }
+
+    /// @dev Pays `claim` to `to` once every rule holds; the event names the claim's own recipient.
+    function _withdraw(WithdrawalClaim calldata claim, bytes32[] calldata proof, address to)
+        private
+        returns (uint256 usdcAmount)
+    {
+        usdcAmount = _payout(claim, _provenPayable(claim, proof));
         uint256 balance = _usdc.balanceOf(address(this));
         if (usdcAmount > balance) revert EscrowInsufficientReserve(claim.claimId, usdcAmount, balance);
         _takeOutflow(usdcAmount);
 
         _paid[claim.claimId] = true;
-        _usdc.safeTransfer(claim.recipient, usdcAmount);
+        _usdc.safeTransfer(to, usdcAmount);
         emit Withdrawn(
             claim.claimId,
             claim.recipient,
@@ -145,6 +155,26 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
             claim.priorRedeemed,
             usdcAmount
         );
+    }
+
+    /// @dev The committed figures `claim` pays by, once it may pay: withdrawals run, it is unpaid, its epoch's live
+    ///      commitment is not cancelled and is payable, and `proof` proves it against that commitment's root.
+    function _provenPayable(WithdrawalClaim calldata claim, bytes32[] calldata proof)
+        private
+        view
+        returns (IStateCommitment.ReserveFigures memory)
+    {
+        if (_withdrawalStop.engaged()) revert EscrowWithdrawalsPaused();
+        if (_paid[claim.claimId]) revert EscrowClaimAlreadyPaid(claim.claimId);
+        (IStateCommitment.Commitment memory c, bytes32 hash, uint64 finalAt) =
+            _commitment.liveCommitment(claim.epoch);
+        if (_cancelled[hash] != 0) revert EscrowCommitmentCancelled(claim.epoch, hash);
+        uint64 payable_ = _payableAt(finalAt);
+        if (block.timestamp < payable_) revert EscrowRootNotPayable(claim.epoch, payable_);
+        if (!MerkleProof.verifyCalldata(proof, c.stateRoot, leafOf(claim))) {
+            revert EscrowInvalidProof(claim.claimId, claim.epoch);
+        }
+        return c.reserve;
     }
 
     /// @inheritdoc IUSDCEscrow

@@ -35,7 +35,8 @@ interface IUSDCEscrow {
 
     /// @notice A withdrawal claim was paid; with the claim's own fields a watcher recomputes the payout.
     /// @param claimId The claim.
-    /// @param recipient Who received the USDC.
+    /// @param recipient The claim's recipient: who received the USDC, unless a `WithdrawalRedirected` just before
+    ///        names where it went instead.
     /// @param account The off-chain account debited.
     /// @param epoch The epoch whose root held the claim.
     /// @param mycoAmount MYCO redeemed (18 decimals).
@@ -52,6 +53,14 @@ interface IUSDCEscrow {
         uint256 priorRedeemed,
         uint256 usdcAmount
     );
+
+    /// @notice The claim's recipient had its payment sent elsewhere (`withdrawTo`), e.g. because the token refuses
+    ///         transfers to it (a USDC blocklist): emitted just before the claim's `Withdrawn`, whose `recipient`
+    ///         stays the claim's.
+    /// @param claimId The claim.
+    /// @param recipient The claim's recipient, who asked.
+    /// @param to Where the USDC went.
+    event WithdrawalRedirected(uint256 indexed claimId, address indexed recipient, address indexed to);
 
     /// @notice The guardian cancelled a commitment before it paid: its claims do not pay unless the admin undoes
     ///         the cancellation (`scheduleUncancel`, after the admin delay); the network may reissue them under
@@ -155,6 +164,11 @@ interface IUSDCEscrow {
     /// @param claimId The claim.
     error EscrowClaimAlreadyPaid(uint256 claimId);
 
+    /// @notice Only a claim's recipient may send its payment elsewhere.
+    /// @param claimId The claim.
+    /// @param recipient The claim's recipient.
+    error EscrowNotRecipient(uint256 claimId, address recipient);
+
     /// @notice The proof does not show the claim in the epoch's committed root.
     /// @param claimId The claim.
     /// @param epoch The epoch named by the claim.
@@ -232,6 +246,17 @@ interface IUSDCEscrow {
     /// @param proof The Merkle proof (sibling path) of the claim's leaf.
     /// @return usdcAmount USDC paid.
     function withdraw(WithdrawalClaim calldata claim, bytes32[] calldata proof)
+        external
+        returns (uint256 usdcAmount);
+
+    /// @notice Pays a claim as `withdraw` does, to `to` instead of `claim.recipient`; only the claim's recipient may
+    ///         call it. A recipient the token will not pay (blocklisted) redirects its own claim rather than lock
+    ///         it; the claim is paid once either way (its id is the nullifier).
+    /// @param claim The claim.
+    /// @param proof The Merkle proof of the claim's leaf.
+    /// @param to Where the USDC goes.
+    /// @return usdcAmount USDC paid.
+    function withdrawTo(WithdrawalClaim calldata claim, bytes32[] calldata proof, address to)
         external
         returns (uint256 usdcAmount);
 

@@ -190,6 +190,10 @@ pub struct WithdrawArgs {
     /// Wait until the claim's root is final instead of exiting when it is not yet.
     #[arg(long)]
     pub wait: bool,
+    /// Send the USDC to this address instead of the claim's recipient (`USDCEscrow.withdrawTo`): for a
+    /// recipient the token will not pay (a USDC blocklist). The key must be the claim's recipient's.
+    #[arg(long)]
+    pub to: Option<alloy::primitives::Address>,
     /// An Ethereum keystore (JSON) file to sign with; without it, MYCO_BRIDGE_PRIVATE_KEY.
     #[arg(long)]
     pub keystore: Option<PathBuf>,

@@ -58,17 +58,28 @@ pub async fn withdraw(args: WithdrawArgs) -> anyhow::Result<ExitCode> {
     let escrow: Address = serde_json::from_value(entry["escrow"].clone()).context("the entry's escrow address")?;
     let chain_id = entry["chain_id"].as_u64().context("the entry's chain_id")?;
 
+    let sender = signer.address();
     let provider = myco_bridge::chain::signing_provider(args.rpc_url.parse().context("--rpc-url")?, signer);
     let node_chain = provider.get_chain_id().await.context("eth_chainId")?;
     anyhow::ensure!(node_chain == chain_id, "the node is on chain {node_chain}, the claim is for chain {chain_id}");
     let contract = USDCEscrow::new(escrow, &provider);
-    let receipt = myco_bridge::chain::send_call("withdraw", contract.withdraw(claim.clone(), proof)).await?;
+    let receipt = match args.to {
+        Some(to) => {
+            anyhow::ensure!(
+                sender == claim.recipient,
+                "--to: only the claim's recipient {} may send its USDC elsewhere; this key is {sender}",
+                claim.recipient
+            );
+            myco_bridge::chain::send_call("withdrawTo", contract.withdrawTo(claim.clone(), proof, to)).await?
+        }
+        None => myco_bridge::chain::send_call("withdraw", contract.withdraw(claim.clone(), proof)).await?,
+    };
     let paid = receipt.decoded_log::<Withdrawn>().context("no Withdrawn event in the receipt")?;
     println!(
         "paid {} USDC ({} units) to {} for claim {} in tx {} (block {})",
         alloy::primitives::utils::format_units(paid.usdcAmount, 6)?,
         paid.usdcAmount,
-        paid.recipient,
+        args.to.unwrap_or(paid.recipient),
         claim.claimId,
         receipt.transaction_hash,
         receipt.block_number.unwrap_or_default()
