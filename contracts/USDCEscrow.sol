@@ -13,14 +13,16 @@ import {Brake} from "./libraries/Brake.sol";
 import {ClaimLeaf} from "./libraries/ClaimLeaf.sol";
 import {OutflowBucket} from "./libraries/OutflowBucket.sol";
 import {PammMath} from "./libraries/PammMath.sol";
+import {IEscrowMigration} from "./interfaces/IEscrowMigration.sol";
 import {IUSDCEscrow} from "./interfaces/IUSDCEscrow.sol";
 
 /// @title USDCEscrow
 /// @notice The on-chain side of the off-chain network's money: deposits in, proven withdrawal claims out.
 ///         A root pays only after it is final and a withdrawal delay has passed (the guardian's time to cancel
 ///         it), never beyond an outflow limit per period, and only claims bound to this chain and this escrow.
-///         Withdrawal stops are temporary (`Brake`), and every role grant waits the admin delay.
-contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
+///         Withdrawal stops are temporary (`Brake`), and every role grant waits the admin delay. A delayed,
+///         vetoable migration moves everything to a fixed successor (`IEscrowMigration`).
+contract USDCEscrow is IUSDCEscrow, IEscrowMigration, IBrake, DelayedRoles, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using OutflowBucket for OutflowBucket.Bucket;
     using Brake for Brake.Stop;
@@ -41,8 +43,12 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
     uint256 private immutable _thetaBar;
     uint256 private immutable _decay;
     uint64 private immutable _withdrawalDelay;
+    /// @dev The escrow this one succeeds (zero: none): its unpaid claims pay here once it migrated to us.
+    USDCEscrow private immutable _predecessor;
 
-    uint64 private _nextDepositId = 1;
+    /// @dev 0 in a successor until its first deposit: its ids continue the predecessor's (one sequence, so a
+    ///      deposit id credits once across both).
+    uint64 private _nextDepositId;
     bool private _depositsPaused;
     Brake.Stop private _withdrawalStop;
     OutflowBucket.Bucket private _outflow;
@@ -55,6 +61,10 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
     mapping(bytes32 commitmentHash => uint64 epoch) private _cancelled;
     /// @dev When the admin's undo of a cancellation is due (0: none scheduled).
     mapping(bytes32 commitmentHash => uint64 effectiveAt) private _undoDue;
+    /// @dev A migration waiting for the admin delay (`_migrationAt` 0 when none), and where it went once applied.
+    address private _pendingSuccessor;
+    uint64 private _migrationAt;
+    address private _migratedTo;
 
     modifier onlyGuardianOrAdmin() {
         if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
@@ -71,6 +81,8 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
     /// @param guardian Holds the guardian role from the start (the zero address: nobody yet).
     /// @param params The P-AMM parameters payouts follow.
     /// @param safety_ Withdrawal delay and outflow limit.
+    /// @param predecessor_ The escrow this one succeeds after a migration (the zero address for none): on the same
+    ///        token and commitment.
     constructor(
         IERC20 usdcToken,
         IStateCommitment commitment,
@@ -78,11 +90,19 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
         uint48 adminDelay,
         address guardian,
         PammParams memory params,
-        Safety memory safety_
+        Safety memory safety_,
+        USDCEscrow predecessor_
     ) DelayedRoles(adminDelay, admin) {
         if (address(usdcToken) == address(0) || address(commitment) == address(0)) {
             revert EscrowZeroAddress();
         }
+        if (
+            address(predecessor_) != address(0)
+                && (predecessor_.usdc() != address(usdcToken)
+                    || predecessor_.stateCommitment() != address(commitment))
+        ) revert EscrowInvalidSuccessor(address(this));
+        _predecessor = predecessor_;
+        _nextDepositId = address(predecessor_) == address(0) ? 1 : 0;
         if (params.alphaBar == 0 || params.xuBar > WAD || params.thetaBar >= WAD || params.decay > WAD) {
             revert EscrowInvalidParams();
         }
@@ -101,9 +121,18 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
 
     /// @inheritdoc IUSDCEscrow
     function deposit(uint256 amount, bytes32 recipient) external nonReentrant returns (uint64 depositId) {
+        if (_migratedTo != address(0)) revert EscrowMigrated(_migratedTo);
         if (_depositsPaused) revert EscrowDepositsPaused();
         if (amount == 0) revert EscrowZeroAmount();
-        depositId = _nextDepositId++;
+        depositId = _nextDepositId;
+        if (depositId == 0) {
+            // A successor's first deposit: only once the predecessor stopped taking them, after its last id.
+            if (_predecessor.migratedTo() != address(this)) {
+                revert EscrowPredecessorActive(address(_predecessor));
+            }
+            depositId = _predecessor.nextDepositId();
+        }
+        _nextDepositId = depositId + 1;
         // What arrived, not what was asked: a token that takes a fee on transfer must not credit the fee.
         uint256 before = _usdc.balanceOf(address(this));
         _usdc.safeTransferFrom(msg.sender, address(this), amount);
@@ -164,6 +193,7 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
         view
         returns (IStateCommitment.ReserveFigures memory)
     {
+        if (_migratedTo != address(0)) revert EscrowMigrated(_migratedTo);
         if (_withdrawalStop.engaged()) revert EscrowWithdrawalsPaused();
         if (_paid[claim.claimId]) revert EscrowClaimAlreadyPaid(claim.claimId);
         (IStateCommitment.Commitment memory c, bytes32 hash, uint64 finalAt) =
@@ -171,10 +201,17 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
         if (_cancelled[hash] != 0) revert EscrowCommitmentCancelled(claim.epoch, hash);
         uint64 payable_ = _payableAt(finalAt);
         if (block.timestamp < payable_) revert EscrowRootNotPayable(claim.epoch, payable_);
-        if (!MerkleProof.verifyCalldata(proof, c.stateRoot, leafOf(claim))) {
-            revert EscrowInvalidProof(claim.claimId, claim.epoch);
+        if (MerkleProof.verifyCalldata(proof, c.stateRoot, leafOf(claim))) {
+            return _inheritedRules(claim, hash, c);
         }
-        return c.reserve;
+        // A claim certified for the predecessor: its leaf binds the predecessor's address.
+        if (
+            address(_predecessor) == address(0)
+                || !MerkleProof.verifyCalldata(
+                    proof, c.stateRoot, ClaimLeaf.hash(block.chainid, address(_predecessor), claim)
+                )
+        ) revert EscrowInvalidProof(claim.claimId, claim.epoch);
+        return _inheritedRules(claim, hash, c);
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -280,8 +317,78 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
     }
 
     /// @inheritdoc IUSDCEscrow
-    function isPaid(uint256 claimId) external view returns (bool) {
-        return _paid[claimId];
+    function isPaid(uint256 claimId) public view returns (bool) {
+        return _paid[claimId] || (address(_predecessor) != address(0) && _predecessor.isPaid(claimId));
+    }
+
+    /// @dev What a successor adds to a claim's rules (nothing for a first deployment): it pays nothing until the
+    ///      predecessor migrated here, no claim the predecessor paid, and no claim of a commitment the predecessor
+    ///      holds cancelled. Claim ids are one sequence for both, so the paid bits are one nullifier.
+    function _inheritedRules(
+        WithdrawalClaim calldata claim,
+        bytes32 hash,
+        IStateCommitment.Commitment memory c
+    ) private view returns (IStateCommitment.ReserveFigures memory) {
+        USDCEscrow p = _predecessor;
+        if (address(p) == address(0)) return c.reserve;
+        if (p.migratedTo() != address(this)) revert EscrowPredecessorActive(address(p));
+        if (p.isPaid(claim.claimId)) revert EscrowClaimAlreadyPaid(claim.claimId);
+        if (p.isCancelled(hash)) revert EscrowCommitmentCancelled(claim.epoch, hash);
+        return c.reserve;
+    }
+
+    /// @inheritdoc IEscrowMigration
+    function scheduleMigration(address successor) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkSuccessor(successor);
+        uint64 effectiveAt = uint64(block.timestamp) + uint64(defaultAdminDelay());
+        (_pendingSuccessor, _migrationAt) = (successor, effectiveAt);
+        emit MigrationScheduled(successor, effectiveAt);
+    }
+
+    /// @inheritdoc IEscrowMigration
+    function vetoMigration() external onlyGuardianOrAdmin {
+        if (_migrationAt == 0) revert EscrowNoMigrationDue(0);
+        emit MigrationVetoed(_pendingSuccessor, msg.sender);
+        delete _pendingSuccessor;
+        delete _migrationAt;
+    }
+
+    /// @inheritdoc IEscrowMigration
+    function applyMigration() external nonReentrant {
+        uint64 at = _migrationAt;
+        if (at == 0 || block.timestamp < at) revert EscrowNoMigrationDue(at);
+        address successor = _pendingSuccessor;
+        _checkSuccessor(successor);
+        delete _pendingSuccessor;
+        delete _migrationAt;
+        _migratedTo = successor;
+        uint256 amount = _usdc.balanceOf(address(this));
+        _usdc.safeTransfer(successor, amount);
+        emit Migrated(successor, amount);
+    }
+
+    /// @inheritdoc IEscrowMigration
+    function migrationDue() external view returns (address successor, uint64 effectiveAt) {
+        return (_pendingSuccessor, _migrationAt);
+    }
+
+    /// @inheritdoc IEscrowMigration
+    function migratedTo() external view returns (address) {
+        return _migratedTo;
+    }
+
+    /// @inheritdoc IEscrowMigration
+    function predecessor() external view returns (address) {
+        return address(_predecessor);
+    }
+
+    /// @dev A successor names this escrow as its predecessor (so it reads our paid record), and we have not
+    ///      migrated already.
+    function _checkSuccessor(address successor) private view {
+        if (_migratedTo != address(0)) revert EscrowMigrated(_migratedTo);
+        if (successor.code.length == 0 || IEscrowMigration(successor).predecessor() != address(this)) {
+            revert EscrowInvalidSuccessor(successor);
+        }
     }
 
     /// @inheritdoc IUSDCEscrow
@@ -353,7 +460,7 @@ contract USDCEscrow is IUSDCEscrow, IBrake, DelayedRoles, ReentrancyGuard {
 
     /// @inheritdoc IUSDCEscrow
     function nextDepositId() external view returns (uint64) {
-        return _nextDepositId;
+        return _nextDepositId == 0 ? _predecessor.nextDepositId() : _nextDepositId;
     }
 
     /// @inheritdoc IUSDCEscrow

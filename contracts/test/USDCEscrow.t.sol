@@ -46,7 +46,14 @@ contract USDCEscrowTest is EscrowFixture {
     function _refuses(IUSDCEscrow.PammParams memory p) internal {
         vm.expectRevert(IUSDCEscrow.EscrowInvalidParams.selector);
         new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, p, safetyDefaults()
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            0,
+            guardian,
+            p,
+            safetyDefaults(),
+            USDCEscrow(address(0))
         );
     }
 
@@ -66,7 +73,14 @@ contract USDCEscrowTest is EscrowFixture {
         _refuses(p);
         p = IUSDCEscrow.PammParams({alphaBar: 1, xuBar: 1e18, thetaBar: 1e18 - 1, decay: 1e18});
         USDCEscrow edges = new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, p, safetyDefaults()
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            0,
+            guardian,
+            p,
+            safetyDefaults(),
+            USDCEscrow(address(0))
         );
         vm.assertEq(edges.pammParams().thetaBar, 1e18 - 1);
         IUSDCEscrow.PammParams memory read = escrow.pammParams();
@@ -79,23 +93,62 @@ contract USDCEscrowTest is EscrowFixture {
     function test_constructor_refusesZeroAddressesAndAZeroLimit() public {
         IUSDCEscrow.Safety memory s = safetyDefaults();
         vm.expectRevert(IUSDCEscrow.EscrowZeroAddress.selector);
-        new USDCEscrow(IERC20(address(0)), IStateCommitment(address(sc)), admin, 0, guardian, defaults(), s);
+        new USDCEscrow(
+            IERC20(address(0)),
+            IStateCommitment(address(sc)),
+            admin,
+            0,
+            guardian,
+            defaults(),
+            s,
+            USDCEscrow(address(0))
+        );
         vm.expectRevert(IUSDCEscrow.EscrowZeroAddress.selector);
-        new USDCEscrow(IERC20(address(usdc)), IStateCommitment(address(0)), admin, 0, guardian, defaults(), s);
+        new USDCEscrow(
+            IERC20(address(usdc)),
+            IStateCommitment(address(0)),
+            admin,
+            0,
+            guardian,
+            defaults(),
+            s,
+            USDCEscrow(address(0))
+        );
         vm.expectRevert(abi.encodeWithSignature("AccessControlInvalidDefaultAdmin(address)", address(0)));
         new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), address(0), 0, guardian, defaults(), s
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            address(0),
+            0,
+            guardian,
+            defaults(),
+            s,
+            USDCEscrow(address(0))
         );
         s.outflowLimit = 0;
         vm.expectRevert(IUSDCEscrow.EscrowInvalidOutflowLimit.selector);
         new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, defaults(), s
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            0,
+            guardian,
+            defaults(),
+            s,
+            USDCEscrow(address(0))
         );
         s = safetyDefaults();
         s.outflowPeriod = 0;
         vm.expectRevert(IUSDCEscrow.EscrowInvalidOutflowLimit.selector);
         new USDCEscrow(
-            IERC20(address(usdc)), IStateCommitment(address(sc)), admin, 0, guardian, defaults(), s
+            IERC20(address(usdc)),
+            IStateCommitment(address(sc)),
+            admin,
+            0,
+            guardian,
+            defaults(),
+            s,
+            USDCEscrow(address(0))
         );
     }
 
@@ -345,7 +398,8 @@ contract USDCEscrowTest is EscrowFixture {
             0,
             guardian,
             defaults(),
-            safetyDefaults()
+            safetyDefaults(),
+            USDCEscrow(address(0))
         );
         usdc.mint(address(second), 1_000_000e6);
         vm.assertTrue(second.leafOf(a) != escrow.leafOf(a));
@@ -534,7 +588,8 @@ contract USDCEscrowTest is EscrowFixture {
             2 days,
             guardian,
             defaults(),
-            safetyDefaults()
+            safetyDefaults(),
+            USDCEscrow(address(0))
         );
     }
 

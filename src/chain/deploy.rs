@@ -182,10 +182,19 @@ pub async fn deploy(provider: &DynProvider, config: &DeployConfig) -> Result<Dep
         outflowLimit: config.outflow_limit,
         outflowPeriod: config.outflow_period,
     };
-    let escrow =
-        USDCEscrow::deploy(provider, usdc, *sc.address(), config.admin, admin_delay, config.guardian, params, safety)
-            .await
-            .map_err(failed("USDCEscrow"))?;
+    let escrow = USDCEscrow::deploy(
+        provider,
+        usdc,
+        *sc.address(),
+        config.admin,
+        admin_delay,
+        config.guardian,
+        params,
+        safety,
+        Address::ZERO,
+    )
+    .await
+    .map_err(failed("USDCEscrow"))?;
 
     Ok(Deployment {
         usdc,

@@ -48,6 +48,7 @@ async fn claims_are_priced_with_the_escrows_own_parameters() {
             decay: params.decay,
         },
         Safety { withdrawalDelay: 0, outflowLimit: myco_bridge::devnet::DEVNET_OUTFLOW_LIMIT, outflowPeriod: 3_600 },
+        alloy::primitives::Address::ZERO,
     )
     .await
     .unwrap();
@@ -143,6 +144,7 @@ async fn a_claim_is_claimable_only_once_the_escrows_withdrawal_delay_has_passed(
             outflowLimit: myco_bridge::devnet::DEVNET_OUTFLOW_LIMIT,
             outflowPeriod: 3_600,
         },
+        alloy::primitives::Address::ZERO,
     )
     .await
     .unwrap();

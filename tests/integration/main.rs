@@ -18,6 +18,7 @@ mod ingest;
 mod interop;
 mod logs;
 mod merkle;
+mod migration;
 mod operate;
 mod pg_cluster;
 mod process;

@@ -48,7 +48,8 @@ abstract contract EscrowFixture is Attesters {
             0,
             guardian,
             defaults(),
-            safetyDefaults()
+            safetyDefaults(),
+            USDCEscrow(address(0))
         );
         token.mint(address(escrow), 1_000_000e6);
     }
