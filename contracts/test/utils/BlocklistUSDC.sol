@@ -16,7 +16,7 @@ contract BlocklistUSDC is TestUSDC {
         isBlacklisted[who] = false;
     }
 
-    function _update(address from, address to, uint256 value) internal override {
+    function _update(address from, address to, uint256 value) internal virtual override {
         require(
             !isBlacklisted[from] && !isBlacklisted[to] && !isBlacklisted[msg.sender],
             "Blacklistable: account is blacklisted"

@@ -31,6 +31,9 @@ interface Vm {
     function assertLe(uint256 left, uint256 right, string calldata err) external pure;
     function assertGe(uint256 left, uint256 right) external pure;
     function assertGe(uint256 left, uint256 right, string calldata err) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata err) external pure;
+    function assertEq(bool left, bool right, string calldata err) external pure;
+    function toString(uint256 value) external pure returns (string memory);
 }
 
 /// @notice Base for our forge tests: the cheatcode handle and a bound() helper.
