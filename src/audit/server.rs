@@ -1,5 +1,8 @@
 //! The auditor's HTTP endpoints: `GET /api/v1/findings` (JSON), `/` (its status page: server-rendered HTML),
-//! `/metrics` (Prometheus text) and `/health` (503 with the reason once halted).
+//! `/metrics` (Prometheus text), `/health` (503 with the reason once halted), and
+//! `GET /api/v1/withdrawals/{claim_id}`: a claim and its proof from the auditor's own reading of the certified
+//! batches, its status read from the chain alone, so a user withdraws without the relayer's word
+//! (`myco-bridge withdraw --api AUDITOR`).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -25,6 +28,8 @@ struct ApiState {
     health: Arc<Health>,
     stats: Arc<Stats>,
     guardian: bool,
+    provider: alloy::providers::DynProvider,
+    deployment: crate::api::withdrawal::Deployment,
 }
 
 /// The counts every endpoint shows (a scrape reads only these, never the findings' evidence).
@@ -56,13 +61,25 @@ pub fn router(auditor: &Auditor) -> axum::Router {
         health: auditor.health.clone(),
         stats: auditor.stats.clone(),
         guardian: auditor.config.guardian.is_some(),
+        provider: auditor.provider.clone(),
+        deployment: crate::api::withdrawal::Deployment {
+            chain_id: auditor.config.reader.chain_id,
+            escrow: auditor.config.reader.escrow,
+            state_commitment: auditor.config.state_commitment,
+        },
     };
     axum::Router::new()
         .route("/", get(page))
         .route("/api/v1/findings", get(findings))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
+        .route("/api/v1/withdrawals/{claim_id}", get(withdrawal))
         .with_state(state)
+}
+
+async fn withdrawal(State(s): State<ApiState>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let judged = crate::api::withdrawal::Judged::ByChain;
+    crate::api::withdrawal::entry(&s.pool, &s.provider, s.deployment, &id, judged).await
 }
 
 async fn findings(State(s): State<ApiState>) -> Response {

@@ -64,6 +64,19 @@ async fn spawn_auditor(h: &Harness, pool: &Pool, source: SourceConfig, guardian:
     RunningAuditor { task: tokio::spawn(auditor.run(shutdown.clone())), shutdown, stats }
 }
 
+/// The auditor's HTTP API over `pool` on a free loopback port (its loop is not run): its base URL.
+async fn serve_auditor_api(h: &Harness, pool: &Pool) -> String {
+    let validators = ValidatorSet::new(h.network.validator_keys()).unwrap();
+    let config = h.devnet.auditor_config(validators, h.source.clone(), escrow_params(h).await, None);
+    let auditor = Auditor::new(pool.clone(), myco_bridge::chain::read_provider(h.devnet.url()), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = myco_bridge::audit::server::router(&auditor);
+    let limits = myco_bridge::server::Limits::default();
+    tokio::spawn(myco_bridge::server::serve(listener, router, limits, CancellationToken::new()));
+    url
+}
+
 /// A store of the auditor's own (a second database beside the relayer's).
 async fn auditor_store(dir: &tempfile::TempDir) -> Pool {
     store::connect(&crate::common::database_url(dir.path()).await).await.unwrap()
@@ -251,7 +264,17 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
     let forged_call = escrow.withdraw(myco_bridge::chain::withdrawal_claim(forged_claim), forged.proof(forged_claim));
     assert!(myco_bridge::chain::send_call("withdraw", forged_call).await.is_err(), "the forged claim is refused");
     let right = store::claims::all(&pool).await.unwrap().remove(0);
+    // The auditor serves the claim from its own reading of the batches, judged by the chain alone: a user does
+    // not need the relayer's word (`withdraw --api AUDITOR`).
+    let api = serve_auditor_api(&h, &pool).await;
+    let entry_url = format!("{api}/api/v1/withdrawals/{}", right.claim.claim_id);
+    let entry: serde_json::Value = reqwest::get(&entry_url).await.unwrap().json().await.unwrap();
+    assert_eq!(entry["status"], "final", "{entry}");
+    assert_eq!(entry["final"], true);
+    let proof: Vec<String> = right.proof.iter().map(|p| p.to_string()).collect();
+    assert_eq!(entry["proof"], serde_json::json!(proof), "the proof of the honest root");
     let quote = right.claim.usdc_payout(&honest3.figures, &params).unwrap();
+    assert_eq!(entry["quote_usdc"], quote.to_string());
     let usdc = Erc20::new(h.devnet.deployment.usdc, &provider);
     let before = usdc.balanceOf(recipient).call().await.unwrap();
     let call = escrow.withdraw(myco_bridge::chain::withdrawal_claim(&right.claim), right.proof.clone());
@@ -263,6 +286,8 @@ async fn a_wrong_commitment_is_revoked_in_its_window_and_only_the_right_one_pays
         store::claims::all(&pool).await.unwrap()[0].paid_tx.is_some()
     })
     .await;
+    let entry: serde_json::Value = reqwest::get(&entry_url).await.unwrap().json().await.unwrap();
+    assert_eq!((entry["status"].as_str(), entry["paid"].as_bool()), (Some("paid"), Some(true)), "{entry}");
     auditor.passes(2).await;
     let kinds: Vec<(String, u64, Action)> =
         audit::recent(&pool, 100).await.unwrap().into_iter().map(|f| (f.kind, f.epoch, f.action)).collect();
