@@ -40,6 +40,14 @@ pub mod delayed_roles {
     );
 }
 
+/// `IEscrowMigration.sol`: the escrow's delayed, vetoable way out to a successor.
+pub mod escrow_migration {
+    alloy::sol!(
+        #[sol(rpc, all_derives, abi)]
+        "contracts/interfaces/IEscrowMigration.sol"
+    );
+}
+
 /// `IUSDCEscrow.sol`.
 // `Withdrawn` carries eight fields, and `sol!` gives its struct a constructor taking each.
 #[allow(clippy::too_many_arguments)]
@@ -259,6 +267,7 @@ mod tests {
                 "USDCEscrow",
                 bound(&[
                     USDCEscrow::abi::contract(),
+                    escrow_migration::IEscrowMigration::abi::contract(),
                     access.clone(),
                     admin_rules.clone(),
                     guards.clone(),

@@ -145,6 +145,7 @@ async fn conservation(
         previous: Some(std::sync::Arc::new(before)),
         previous_paid_usd: paid * conservation::WAD_PER_USDC_UNIT,
         settlements: listed.map(|s| (s.epoch, Settlement::Pending(sorted(&s.fills)))).collect(),
+        pamm: *params,
         ..Default::default()
     };
     let checked = serde_json::json!({

@@ -128,6 +128,7 @@ impl LedgerAudit {
             closed_intents: ledger::closed_among(&self.pool, &listed, state.timestamp).await?,
             mint_history: ledger::mint_history(&self.pool, &contributors, state.epoch, window).await?,
             holdings: None,
+            pamm: self.params,
         })
     }
 

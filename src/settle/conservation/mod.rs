@@ -13,6 +13,7 @@
 
 mod expected;
 mod issuance;
+mod run_protection;
 mod terms;
 #[cfg(test)]
 mod tests;
@@ -97,6 +98,8 @@ pub struct Context {
     pub mint_history: BTreeMap<B256, MintHistory>,
     /// The escrow's holdings, when a chain node was asked.
     pub holdings: Option<Holdings>,
+    /// The escrow's P-AMM parameters (its decay moves the redemption level between epochs).
+    pub pamm: crate::settle::pamm::Params,
 }
 
 /// A rule the batch breaks: which term, and by how much.
@@ -142,11 +145,15 @@ pub enum ViolationKind {
     MintUnattested,
     /// A mint beyond its contributor's limit or inside its cooldown.
     MintOverLimit,
+    /// The P-AMM redemption level moved other than by the previous epoch's redemptions and its decay.
+    RedemptionLevelUnexplained,
+    /// A flow tracker was dropped, lowered or made laxer (the flow dampening reset).
+    FlowTrackerReset,
 }
 
 impl ViolationKind {
     /// Every rule.
-    pub const ALL: [ViolationKind; 14] = [
+    pub const ALL: [ViolationKind; 16] = [
         ViolationKind::LedgerMissing,
         ViolationKind::SupplyUnexplained,
         ViolationKind::UsdcUnexplained,
@@ -161,6 +168,8 @@ impl ViolationKind {
         ViolationKind::IntentRefilled,
         ViolationKind::MintUnattested,
         ViolationKind::MintOverLimit,
+        ViolationKind::RedemptionLevelUnexplained,
+        ViolationKind::FlowTrackerReset,
     ];
 
     /// Its stable code.
@@ -180,6 +189,8 @@ impl ViolationKind {
             ViolationKind::IntentRefilled => "intent_refilled",
             ViolationKind::MintUnattested => "mint_unattested",
             ViolationKind::MintOverLimit => "mint_over_limit",
+            ViolationKind::RedemptionLevelUnexplained => "redemption_level_unexplained",
+            ViolationKind::FlowTrackerReset => "flow_tracker_reset",
         }
     }
 
@@ -232,6 +243,7 @@ pub fn audit(batch: &BatchState, context: &Context, policy: &Policy) -> Result<T
         terms = Terms { supply, usdc, reserve, ..terms };
         vaults::check(previous, batch, context.previous_paid_usd, policy.band)
             .map_err(|(kind, detail)| violation(kind, detail))?;
+        run_protection::check(previous, batch, &context.pamm).map_err(|(kind, detail)| violation(kind, detail))?;
     }
     if let Some(holdings) = context.holdings {
         let onchain = OnChain { reserve: ledger.onchain_reserve, holdings };

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::ingest::document::{
-    AppliedSettlement, CreditedDeposit, LedgerFlows, ReserveState, Revaluation, Vault, WithdrawalRequest,
+    AppliedSettlement, CreditedDeposit, FlowTracker, LedgerFlows, ReserveState, Revaluation, Vault, WithdrawalRequest,
 };
 use crate::ingest::intent::Intent;
 use crate::ingest::mint::Mint;
@@ -72,6 +72,16 @@ fn context(previous: &BatchState) -> Context {
     Context { chain_id: CHAIN, previous: Some(std::sync::Arc::new(previous.clone())), ..Default::default() }
 }
 
+/// A tracker with the default memory and threshold holding `flow` at `t_last`.
+fn tracker(flow: U256, t_last: u64) -> FlowTracker {
+    FlowTracker {
+        flow,
+        t_last,
+        memory: crate::settle::flow::DEFAULT_MEMORY,
+        threshold: crate::settle::flow::DEFAULT_THRESHOLD,
+    }
+}
+
 fn kind(r: Result<Terms, Violation>) -> ViolationKind {
     r.expect_err("the batch breaks a rule").kind
 }
@@ -116,6 +126,7 @@ fn every_flow_explained_balances_and_names_its_terms() {
         amount: myco(7),
         recipient: Address::repeat_byte(1),
     }];
+    next.flows.insert(account(1), tracker(myco(7), next.timestamp));
     let l = ledger(&mut next);
     l.mints = vec![mint(account(1), myco(5), 5)];
     l.settlements = vec![AppliedSettlement { epoch: 3, fills: trade() }];
@@ -423,4 +434,73 @@ fn closed_intent_lookup_is_by_maker_and_id() {
     }];
     let ctx = Context { previous: Some(std::sync::Arc::new(previous)), chain_id: CHAIN, ..ctx };
     audit(&next, &ctx, &policy()).expect("another maker's intent with the same id is another intent");
+}
+
+/// Run protection is audited across epochs: the redemption level follows from the previous batch's redemptions
+/// and the escrow's decay, exactly; a flow tracker is never dropped, lowered or made laxer. Before, each batch's
+/// level and trackers were checked for bounds only, so a quorum could reset both every epoch.
+#[test]
+fn the_redemption_level_and_the_flow_trackers_cannot_be_reset() {
+    let params = crate::settle::pamm::Params::default();
+    let mut previous = state(4, [(100, 50), (20, 30)], 120);
+    previous.reserve.redemption_level = myco(30);
+    previous.reserve.redemption_updated = previous.timestamp - 600;
+    previous.withdrawals = vec![WithdrawalRequest {
+        claim_id: U256::from(1),
+        account: account(1),
+        amount: myco(7),
+        recipient: Address::repeat_byte(1),
+    }];
+    previous.flows.insert(account(1), tracker(myco(7), previous.timestamp));
+    let honest = |previous: &BatchState| {
+        let mut next = state(5, [(100, 50), (20, 30)], 120);
+        let elapsed = previous.timestamp - previous.reserve.redemption_updated;
+        next.reserve.redemption_level = crate::settle::pamm::decay(myco(30), params.decay, elapsed).unwrap() + myco(7);
+        next.reserve.redemption_updated = previous.timestamp;
+        next.flows = previous.flows.clone();
+        next
+    };
+    let check = |next: &BatchState| super::run_protection::check(&previous, next, &params).map_err(|(k, _)| k);
+    assert_eq!(check(&honest(&previous)), Ok(()));
+
+    let mut zeroed = honest(&previous);
+    zeroed.reserve.redemption_level = U256::ZERO;
+    assert_eq!(check(&zeroed), Err(ViolationKind::RedemptionLevelUnexplained), "the level reset to zero");
+    let mut undecayed = honest(&previous);
+    undecayed.reserve.redemption_level = myco(37);
+    assert_eq!(check(&undecayed), Err(ViolationKind::RedemptionLevelUnexplained), "decayed with another δ");
+    let mut restamped = honest(&previous);
+    restamped.reserve.redemption_updated += 1;
+    assert_eq!(check(&restamped), Err(ViolationKind::RedemptionLevelUnexplained));
+
+    let mut dropped = honest(&previous);
+    dropped.flows.clear();
+    assert_eq!(check(&dropped), Err(ViolationKind::FlowTrackerReset), "a tracker dropped");
+    let mut lowered = honest(&previous);
+    lowered.flows.get_mut(&account(1)).unwrap().flow = myco(1);
+    assert_eq!(check(&lowered), Err(ViolationKind::FlowTrackerReset), "a flow lowered");
+    let mut forgetful = honest(&previous);
+    forgetful.flows.get_mut(&account(1)).unwrap().memory = U256::from(WAD / 2);
+    assert_eq!(check(&forgetful), Err(ViolationKind::FlowTrackerReset), "memory lowered: a faster decay");
+    let mut lax = honest(&previous);
+    lax.flows.get_mut(&account(1)).unwrap().threshold = U256::from(WAD);
+    assert_eq!(check(&lax), Err(ViolationKind::FlowTrackerReset), "threshold raised: more allowance");
+    let mut unrecorded = honest(&previous);
+    unrecorded.withdrawals = vec![WithdrawalRequest {
+        claim_id: U256::from(2),
+        account: account(2),
+        amount: myco(3),
+        recipient: Address::repeat_byte(2),
+    }];
+    assert_eq!(check(&unrecorded), Err(ViolationKind::FlowTrackerReset), "a withdrawal its tracker does not hold");
+    unrecorded.flows.insert(account(2), tracker(myco(3), unrecorded.timestamp));
+    assert_eq!(check(&unrecorded), Ok(()), "recorded, with the defaults");
+
+    // No redemption in the previous batch: the level and its time stay exactly as they were.
+    previous.withdrawals.clear();
+    let mut still = honest(&previous);
+    still.reserve.redemption_level = myco(30);
+    still.reserve.redemption_updated = previous.reserve.redemption_updated;
+    let check = |next: &BatchState| super::run_protection::check(&previous, next, &params).map_err(|(k, _)| k);
+    assert_eq!(check(&still), Ok(()));
 }
