@@ -46,7 +46,7 @@ pub enum WithdrawalStatus {
     /// In a final root past the escrow's withdrawal delay: claimable, not yet paid.
     Final,
     /// In a committed root the guardian cancelled (`CommitmentCancelled`): it does not pay unless the admin undoes
-    /// the cancellation or the network reissues the claim.
+    /// the cancellation (reissuing a claim in a later epoch is not supported yet).
     Cancelled,
     /// Paid by the escrow.
     Paid,
