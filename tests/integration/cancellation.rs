@@ -3,16 +3,11 @@
 //! counted in `/metrics`; the admin's undo (`scheduleUncancel`, `applyUncancel`) makes them claimable again.
 //! Before, the API kept calling them final with a positive quote, and users sent withdrawals that reverted.
 
-use alloy::primitives::U256;
 use alloy::providers::Provider;
 use myco_bridge::chain::bindings::{StateCommitment, USDCEscrow};
-use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
-use myco_bridge::devnet::{ADMIN_ACCOUNT, RELAYER_ACCOUNT};
-use myco_bridge::ingest::document::CreditedDeposit;
-use myco_bridge::ingest::folder::FolderSource;
-use myco_bridge::settle::WAD;
+use myco_bridge::devnet::ADMIN_ACCOUNT;
 use myco_bridge::store::views::{self, WithdrawalStatus};
-use myco_bridge::store::{claims, commitments, escrow};
+use myco_bridge::store::{claims, escrow};
 
 use crate::common::{Harness, wait_until};
 
@@ -20,24 +15,8 @@ use crate::common::{Harness, wait_until};
 async fn a_cancelled_commitments_claims_are_cancelled_until_the_admin_undoes_it() {
     let mut h = Harness::start().await;
     let (d, admin) = (h.devnet.deployment, h.devnet.provider(ADMIN_ACCOUNT));
-    let source = FolderSource::new(&h.batch_dir);
-    let [holder, ..] = h.network.accounts()[..] else { panic!("accounts") };
-    h.network.keep_passive(holder);
-    let deposit = CreditedDeposit { deposit_id: 1, account: holder, amount: U256::from(1_000_000_000u64) };
     let recipient = h.devnet.signer(5).address();
-    let ask = WithdrawalAsk { account: holder, amount: U256::from(10u64) * U256::from(WAD), recipient };
-    let epochs = [
-        EpochInputs { timestamp: 1_000, deposits: vec![deposit], convert: vec![holder], ..Default::default() },
-        EpochInputs { timestamp: 2_000, withdrawals: vec![ask], ..Default::default() },
-    ];
-    for (epoch, inputs) in (1..).zip(&epochs) {
-        source.publish(epoch, &h.network.next_batch(inputs).bytes).await.unwrap();
-    }
-    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
-    wait_until("both epochs committed", || async {
-        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 2)
-    })
-    .await;
+    let relayer = crate::common::commit_claims(&mut h, recipient, &[10]).await;
     let claim_id = claims::all(&h.pool).await.unwrap()[0].claim.claim_id;
     let status_now = || async {
         let head = admin.get_block_by_number(Default::default()).await.unwrap().unwrap();

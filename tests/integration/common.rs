@@ -225,3 +225,34 @@ pub async fn store_epoch(
     tx.commit().await.unwrap();
     settlement
 }
+
+/// Epoch 1 funds and converts one passive holder's MYCO, epoch 2 withdraws `myco` MYCO (one claim each) to
+/// `recipient`; the relayer commits both. Returns the running relayer.
+pub async fn commit_claims(h: &mut Harness, recipient: alloy::primitives::Address, myco: &[u64]) -> Running {
+    use alloy::primitives::U256;
+    use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
+    let [holder, ..] = h.network.accounts()[..] else { panic!("accounts") };
+    h.network.keep_passive(holder);
+    let deposit = myco_bridge::ingest::document::CreditedDeposit {
+        deposit_id: 1,
+        account: holder,
+        amount: U256::from(1_000_000_000u64),
+    };
+    let wad = U256::from(myco_bridge::settle::WAD);
+    let asks =
+        myco.iter().map(|m| WithdrawalAsk { account: holder, amount: U256::from(*m) * wad, recipient }).collect();
+    let epochs = [
+        EpochInputs { timestamp: 1_000, deposits: vec![deposit], convert: vec![holder], ..Default::default() },
+        EpochInputs { timestamp: 2_000, withdrawals: asks, ..Default::default() },
+    ];
+    let source = myco_bridge::ingest::folder::FolderSource::new(&h.batch_dir);
+    for (epoch, inputs) in (1..).zip(&epochs) {
+        source.publish(epoch, &h.network.next_batch(inputs).bytes).await.unwrap();
+    }
+    let relayer = h.spawn_relayer(myco_bridge::devnet::RELAYER_ACCOUNT);
+    wait_until("both epochs committed", || async {
+        store::commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 2)
+    })
+    .await;
+    relayer
+}

@@ -9,37 +9,18 @@ use myco_bridge::chain::bindings::artifacts::escrow::{
     USDCEscrow as EscrowArtifact,
 };
 use myco_bridge::chain::bindings::{Erc20, USDCEscrow};
-use myco_bridge::devnet::simulate::{EpochInputs, WithdrawalAsk};
-use myco_bridge::devnet::{ADMIN_ACCOUNT, FIRST_USER_ACCOUNT, RELAYER_ACCOUNT};
-use myco_bridge::ingest::document::CreditedDeposit;
-use myco_bridge::ingest::folder::FolderSource;
-use myco_bridge::settle::{WAD, pamm};
-use myco_bridge::store::{claims, commitments};
+use myco_bridge::devnet::{ADMIN_ACCOUNT, FIRST_USER_ACCOUNT};
+use myco_bridge::settle::pamm;
+use myco_bridge::store::claims;
 
-use crate::common::{Harness, wait_until};
+use crate::common::Harness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_moves_every_usdc_and_the_successor_pays_each_old_claim_once() {
     let mut h = Harness::start().await;
     let (d, admin) = (h.devnet.deployment, h.devnet.provider(ADMIN_ACCOUNT));
-    let source = FolderSource::new(&h.batch_dir);
-    let [holder, ..] = h.network.accounts()[..] else { panic!("accounts") };
-    h.network.keep_passive(holder);
-    let deposit = CreditedDeposit { deposit_id: 1, account: holder, amount: U256::from(1_000_000_000u64) };
     let recipient = h.devnet.signer(FIRST_USER_ACCOUNT + 1).address();
-    let ask = |myco: u64| WithdrawalAsk { account: holder, amount: U256::from(myco) * U256::from(WAD), recipient };
-    let epochs = [
-        EpochInputs { timestamp: 1_000, deposits: vec![deposit], convert: vec![holder], ..Default::default() },
-        EpochInputs { timestamp: 2_000, withdrawals: vec![ask(10), ask(20)], ..Default::default() },
-    ];
-    for (epoch, inputs) in (1..).zip(&epochs) {
-        source.publish(epoch, &h.network.next_batch(inputs).bytes).await.unwrap();
-    }
-    let relayer = h.spawn_relayer(RELAYER_ACCOUNT);
-    wait_until("both epochs committed", || async {
-        commitments::latest(&h.pool).await.unwrap().map(|e| e.0).is_some_and(|l| l >= 2)
-    })
-    .await;
+    let relayer = crate::common::commit_claims(&mut h, recipient, &[10, 20]).await;
     relayer.stop().await.unwrap();
     // The USDC behind the claims (the batch's credit stands for a deposit made on chain).
     let faucet = myco_bridge::chain::bindings::artifacts::TestUSDC::new(d.usdc, &admin);
