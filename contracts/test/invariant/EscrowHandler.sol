@@ -58,7 +58,9 @@ contract EscrowHandler is Attesters {
     uint64[] internal _seenFinal;
     mapping(uint64 epoch => bytes32) internal _finalHash;
     mapping(uint64 epoch => uint64) internal _finalAt;
+    /// @dev When the admin scheduled the intruder's pending grant (0: none), and whether one was applied.
     uint64 public intruderGrantAt;
+    bool public intruderGranted;
     bool internal rotationScheduled;
     uint256 public totalPaid;
     uint256 public totalDeposited;
@@ -265,7 +267,17 @@ contract EscrowHandler is Attesters {
             escrow.grantRole(role, INTRUDER);
             if (intruderGrantAt == 0) intruderGrantAt = uint64(block.timestamp);
         } else if (seed % 3 == 1) {
-            try escrow.applyRoleGrant(role, INTRUDER) {} catch {}
+            try escrow.applyRoleGrant(role, INTRUDER) {
+                // The model's rule: a grant applies only a full admin delay after it was scheduled.
+                if (
+                    intruderGrantAt == 0
+                        || block.timestamp < uint256(intruderGrantAt) + escrow.defaultAdminDelay()
+                ) {
+                    _violation(11);
+                }
+                intruderGrantAt = 0;
+                intruderGranted = true;
+            } catch {}
         } else {
             vm.prank(guardian);
             try escrow.cancelRoleGrant(role, INTRUDER) {

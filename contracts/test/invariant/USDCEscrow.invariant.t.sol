@@ -160,13 +160,11 @@ contract USDCEscrowInvariantTest is EscrowFixture {
     }
 
     /// No role escalation inside the admin delay: the intruder the admin grants the guardian role holds it only
-    /// once a full delay passed since the grant was scheduled (and not after a veto).
+    /// through a grant applied a full delay after it was scheduled and not vetoed (the handler counts an apply
+    /// that came sooner as rule 11).
     function invariant_noRoleInsideTheAdminDelay() public view {
         if (!escrow.hasRole(escrow.GUARDIAN_ROLE(), handler.INTRUDER())) return;
-        uint64 at = handler.intruderGrantAt();
-        vm.assertTrue(
-            at != 0 && block.timestamp >= uint256(at) + ADMIN_DELAY, "a role granted inside the delay"
-        );
+        vm.assertTrue(handler.intruderGranted(), "a role held without a grant that waited the delay");
     }
 
     /// Whatever was revoked or rotated, the next epoch can always be committed (unless the clock is stopped).
