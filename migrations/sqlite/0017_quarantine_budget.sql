@@ -10,10 +10,12 @@ ALTER TABLE quarantine ADD COLUMN certified INTEGER NOT NULL DEFAULT 0;
 UPDATE quarantine SET source_key = source, kept_bytes = LENGTH(raw) + LENGTH(detail) + 256;
 CREATE INDEX quarantine_by_source_key ON quarantine (source_key, certified, id);
 
--- Bytes each source has in the quarantine now (kept with every insert and eviction, so a bound check reads one row).
+-- Bytes each source has in the quarantine now, and how many of them are certified evidence (kept with every
+-- insert and eviction, so a bound check reads one row): a source's share bounds its uncertified bytes.
 CREATE TABLE quarantine_sources (
-    source_key  TEXT    PRIMARY KEY,
-    kept_bytes  INTEGER NOT NULL
+    source_key       TEXT    PRIMARY KEY,
+    kept_bytes       INTEGER NOT NULL,
+    certified_bytes  INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO quarantine_sources (source_key, kept_bytes)
     SELECT source_key, SUM(kept_bytes) FROM quarantine GROUP BY source_key;

@@ -148,7 +148,7 @@ pub async fn record(pool: &Pool, r: &Rejected<'_>, budget: &Budget) -> Result<Re
     } else {
         let kept = if r.certified { r.raw } else { &r.raw[..r.raw.len().min(KEPT_PREFIX_BYTES)] };
         let cost = kept.len() as i64 + r.detail.len() as i64 + ROW_OVERHEAD_BYTES;
-        if make_room(&mut tx, &key, cost, budget).await? {
+        if make_room(&mut tx, &key, cost, budget, r.certified).await? {
             insert(&mut tx, r, &key, kept, hash, cost).await?;
             Recorded::Kept
         } else {
@@ -200,21 +200,32 @@ async fn dropped(conn: &mut sqlx::AnyConnection, key: &str, reason: &str, what: 
 }
 
 /// Evicts the oldest uncertified inputs until `cost` more bytes fit `key`'s share and the whole; false when only
-/// certified evidence is left to evict.
-async fn make_room(conn: &mut sqlx::AnyConnection, key: &str, cost: i64, budget: &Budget) -> Result<bool> {
-    if cost > budget.per_source.min(budget.overall) {
+/// certified evidence is left to evict. Certified evidence (only a validator quorum can make it, up to a whole
+/// batch's 64 MiB) is held to the overall bound alone, so that a source's share never refuses it.
+async fn make_room(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    cost: i64,
+    budget: &Budget,
+    certified: bool,
+) -> Result<bool> {
+    let share = if certified { budget.overall } else { budget.per_source };
+    if cost > share.min(budget.overall) {
         return Ok(false);
     }
     loop {
-        let (mine, total): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN source_key = $1 THEN kept_bytes ELSE 0 END), 0) AS BIGINT),
+        // A source's share bounds its uncertified bytes; the whole bounds everything.
+        let (uncertified, total): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN source_key = $1 THEN kept_bytes - certified_bytes ELSE 0 END), 0)
+                         AS BIGINT),
                     CAST(COALESCE(SUM(kept_bytes), 0) AS BIGINT)
              FROM quarantine_sources",
         )
         .bind(key)
         .fetch_one(&mut *conn)
         .await?;
-        let from = if mine + cost > budget.per_source {
+        let mine = if certified { 0 } else { uncertified };
+        let from = if mine + cost > share {
             key.to_string()
         } else if total + cost > budget.overall {
             // The source holding the most that has something to evict gives way first: a flood pays for itself
@@ -249,19 +260,22 @@ async fn evict_oldest(conn: &mut sqlx::AnyConnection, key: &str) -> Result<bool>
     .await?;
     let Some((id, reason, bytes)) = oldest else { return Ok(false) };
     sqlx::query("DELETE FROM quarantine WHERE id = $1").bind(id).execute(&mut *conn).await?;
-    charge(conn, key, -bytes).await?;
+    charge(conn, key, -bytes, false).await?;
     dropped(conn, key, &reason, Dropped::Evicted(bytes)).await?;
     Ok(true)
 }
 
-/// Adds `bytes` (negative: frees them) to `key`'s kept total.
-async fn charge(conn: &mut sqlx::AnyConnection, key: &str, bytes: i64) -> Result<()> {
+/// Adds `bytes` (negative: frees them) to `key`'s kept total, and to its certified bytes when `certified`.
+async fn charge(conn: &mut sqlx::AnyConnection, key: &str, bytes: i64, certified: bool) -> Result<()> {
+    let certified_bytes = if certified { bytes } else { 0 };
     sqlx::query(
-        "INSERT INTO quarantine_sources (source_key, kept_bytes) VALUES ($1, $2)
-         ON CONFLICT (source_key) DO UPDATE SET kept_bytes = quarantine_sources.kept_bytes + excluded.kept_bytes",
+        "INSERT INTO quarantine_sources (source_key, kept_bytes, certified_bytes) VALUES ($1, $2, $3)
+         ON CONFLICT (source_key) DO UPDATE SET kept_bytes = quarantine_sources.kept_bytes + excluded.kept_bytes,
+             certified_bytes = quarantine_sources.certified_bytes + excluded.certified_bytes",
     )
     .bind(key)
     .bind(bytes)
+    .bind(certified_bytes)
     .execute(conn)
     .await?;
     Ok(())
@@ -322,7 +336,7 @@ async fn insert(
     .bind(r.certified as i32)
     .execute(&mut *conn)
     .await?;
-    charge(conn, key, cost).await
+    charge(conn, key, cost, r.certified).await
 }
 
 /// What the bound cost so far, in all: inputs evicted, inputs not kept, repeat counts folded.

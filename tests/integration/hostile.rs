@@ -371,6 +371,18 @@ async fn a_day_of_hostile_endpoints_keeps_the_quarantine_within_its_budget() {
     let by_reason: u64 = quarantine::rejected_by_reason(&pool).await.unwrap().iter().map(|r| r.1).sum();
     assert_eq!(by_reason, served, "the rejection counter never goes down");
 
+    // A certified input larger than a source's share is still kept (it is held to the overall bound alone).
+    let large = vec![0xcc; (budget.per_source + 1) as usize];
+    let r = Rejected {
+        source: "http://hostile-a:8080/v1/batches/2",
+        epoch: Some(2),
+        reason: "bad_state",
+        detail,
+        raw: &large,
+        certified: true,
+    };
+    assert_eq!(quarantine::record(&pool, &r, &budget).await.unwrap(), Recorded::Kept);
+    assert!(quarantine::kept_bytes(&pool).await.unwrap() as i64 <= budget.overall);
     // Five inputs an epoch from one endpoint: four are kept, the fifth counted; counters stay bounded.
     let before = quarantine::repeats(&pool).await.unwrap();
     let epochs = 100u64;
