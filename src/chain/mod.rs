@@ -15,7 +15,7 @@ pub mod settler;
 pub mod submitter;
 pub mod txmgr;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use alloy::transports::TransportError;
 
 pub use settler::{CurveSettler, CurveView, Executed};
@@ -165,6 +165,19 @@ pub enum Error {
         epoch: u64,
         /// `lastSettledEpoch()`.
         last_settled: u64,
+    },
+    /// The configured escrow migrated to a successor (`IEscrowMigration.Migrated`): its USDC and its claims are
+    /// the successor's now, so every figure read from the old one would mislead the conservation audit.
+    #[error(
+        "the escrow {escrow} migrated to {successor}: it holds nothing and pays nothing any more. Halting: set \
+         `[chain] escrow` to {successor} and move the watcher to its deployment block, here and in every attester \
+         and auditor, then restart (runbook: the way out)"
+    )]
+    EscrowMigrated {
+        /// The configured escrow.
+        escrow: Address,
+        /// Where it migrated to.
+        successor: Address,
     },
     /// The chain is missing an earlier epoch (e.g. it was revoked); nothing is skipped.
     #[error("epoch {epoch}: chain's latest committed epoch is {latest}, cannot commit out of order")]

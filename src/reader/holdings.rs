@@ -60,6 +60,14 @@ impl LedgerAudit {
             })?;
             paid_since.extend(range.withdrawals.iter().map(|w| w.claim_id));
         }
+        // A migrated escrow holds nothing: say so, rather than let its empty balance read as a reserve the escrow
+        // cannot cover. (An escrow deployed before migrations existed has no `migratedTo`: not migrated.)
+        let migration = crate::chain::bindings::escrow_migration::IEscrowMigration::new(self.escrow, provider);
+        if let Ok(successor) = migration.migratedTo().block(BlockId::number(head)).call().await
+            && !successor.is_zero()
+        {
+            return Err(crate::chain::Error::EscrowMigrated { escrow: self.escrow, successor }.into());
+        }
         let escrow = crate::chain::bindings::USDCEscrow::new(self.escrow, provider);
         let usdc = escrow.usdc().call().await.map_err(|e| crate::chain::Error::from_call("usdc", e))?;
         let escrow_usdc = crate::chain::bindings::Erc20::new(usdc, provider)

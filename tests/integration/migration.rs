@@ -68,6 +68,16 @@ async fn a_migration_moves_every_usdc_and_the_successor_pays_each_old_claim_once
     assert!(pays(&user, *successor.address(), unpaid).await, "an old claim pays with its old proof");
     assert_eq!(usdc.balanceOf(recipient).call().await.unwrap() - before, quote);
     assert_eq!(next.nextDepositId().call().await.unwrap(), old.nextDepositId().call().await.unwrap());
+
+    // A relayer still configured for the old escrow does not mistake its empty balance for a reserve the escrow
+    // cannot cover (a conservation violation kept for good): it halts saying what to reconfigure.
+    let third = h.network.next_batch(&Default::default());
+    myco_bridge::ingest::folder::FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
+    let stale = h.spawn_relayer(myco_bridge::devnet::RELAYER_ACCOUNT);
+    crate::common::wait_until("the stale relayer halts", || async { stale.task.is_finished() }).await;
+    let ended = stale.stop().await.expect_err("it halts").to_string();
+    assert!(ended.contains("migrated to") && ended.contains(&successor.address().to_string()), "{ended}");
+    assert!(myco_bridge::store::ledger::violations(&h.pool).await.unwrap().is_empty(), "no violation recorded");
 }
 
 /// Whether `escrow` pays `c` (with the proof the relayer stored), sent from `provider`'s account.
