@@ -66,6 +66,7 @@ async fn add_epoch(pool: &Pool, epoch: u64) {
             account,
             amount: U256::from(WAD),
             recipient: Address::repeat_byte(2),
+            reissues: None,
         })
         .collect();
     state.deposits =

@@ -31,7 +31,7 @@ pub async fn withdraw(args: WithdrawArgs) -> anyhow::Result<ExitCode> {
         if entry["status"] == "cancelled" {
             println!(
                 "claim {} does not pay: the guardian cancelled its epoch's commitment ({}); it pays again only if \
-                 the admin undoes the cancellation{}",
+                 the admin undoes the cancellation{}, or once the validators reissue it in a later epoch",
                 args.claim,
                 entry["cancellation"]["reason"].as_str().unwrap_or("no reason given"),
                 match entry["cancellation"]["uncancel_at"].as_u64() {

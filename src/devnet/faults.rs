@@ -204,6 +204,7 @@ impl Network {
                     account,
                     amount: U256::from(1),
                     recipient,
+                    reissues: None,
                 });
                 rewrite(&mut env, &state, keys);
             }

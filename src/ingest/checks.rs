@@ -296,6 +296,7 @@ mod tests {
             account: B256::ZERO,
             amount: U256::from(1),
             recipient: Address::repeat_byte(1),
+            reissues: None,
         };
         s.withdrawals = vec![w.clone(), w];
         assert!(matches!(check(5, &s), Err(Error::Inconsistent { what, .. }) if what.contains("claim id")));

@@ -43,6 +43,16 @@ pub(super) async fn accept(
     async {
         let mut tx = store::begin(pool).await?;
         batches::insert(&mut tx, batch, settlement.root(), &settlement.figures).await?;
+        let moves: Vec<_> = batch
+            .state
+            .withdrawals
+            .iter()
+            .filter_map(|w| {
+                let from = w.reissues?;
+                Some(store::reissues::Move { claim_id: w.claim_id.into(), from: from.into(), to: batch.epoch.into() })
+            })
+            .collect();
+        store::reissues::move_out(&mut tx, &moves).await?;
         claims::insert_all(&mut tx, &settlement, redemptions.as_ref().map(|r| r.payouts.as_slice())).await?;
         credits::insert_all(&mut tx, batch.epoch.into(), &batch.state.deposits).await?;
         if let Some(outputs) = &outputs {

@@ -128,6 +128,8 @@ impl LedgerAudit {
             closed_intents: ledger::closed_among(&self.pool, &listed, state.timestamp).await?,
             mint_history: ledger::mint_history(&self.pool, &contributors, state.epoch, window).await?,
             holdings: None,
+            reissued_usd: store::reissues::payouts_reissued_in(&self.pool, Epoch(state.epoch)).await?
+                * WAD_PER_USDC_UNIT,
             pamm: self.params,
         })
     }

@@ -26,10 +26,14 @@ pub(super) async fn verify(pool: &Pool, verifier: &Verifier, bytes: &[u8]) -> Re
         let what = format!("timestamp {} is not after the previous batch's {previous}", batch.state.timestamp);
         return Err(ingest::Error::Inconsistent { epoch, what }.into());
     }
-    let claim_ids: Vec<_> = batch.state.withdrawals.iter().map(|w| ClaimId(w.claim_id)).collect();
+    let (reissued, new): (Vec<_>, Vec<_>) = batch.state.withdrawals.iter().partition(|w| w.reissues.is_some());
+    let claim_ids: Vec<_> = new.iter().map(|w| ClaimId(w.claim_id)).collect();
     if let Some((claim_id, first_epoch)) = claims::first_certified(pool, &claim_ids).await? {
         let (claim_id, first_epoch) = (claim_id.0, first_epoch.0);
         return Err(ingest::Error::ClaimReused { epoch, claim_id, first_epoch }.into());
+    }
+    for w in reissued {
+        reissue_holds(pool, epoch, w).await?;
     }
     let deposit_ids: Vec<_> = batch.state.deposits.iter().map(|d| DepositId(d.deposit_id)).collect();
     if let Some((deposit_id, first_epoch)) = credits::first_credited(pool, &deposit_ids).await? {
@@ -37,6 +41,33 @@ pub(super) async fn verify(pool: &Pool, verifier: &Verifier, bytes: &[u8]) -> Re
         return Err(ingest::Error::DepositRecredited { epoch, deposit_id, first_epoch }.into());
     }
     Ok(batch)
+}
+
+/// A reissue names the epoch that holds the claim now (its first epoch, or the last reissue's), with the same
+/// account and MYCO amount: the claim moves, it is not a new one (its MYCO left the balances when first asked).
+async fn reissue_holds(pool: &Pool, epoch: u64, w: &ingest::document::WithdrawalRequest) -> Result<()> {
+    let from = w.reissues.expect("only reissues are checked here");
+    let refused = |what: String| Err(ingest::Error::Inconsistent { epoch, what }.into());
+    let Some(held) = claims::get(pool, ClaimId(w.claim_id)).await? else {
+        return refused(format!(
+            "withdrawal {} reissues a claim of epoch {from} that no accepted batch holds",
+            w.claim_id
+        ));
+    };
+    let c = &held.claim;
+    if c.epoch != from || from >= epoch {
+        return refused(format!(
+            "withdrawal {} reissues epoch {from}, but the claim is in epoch {}",
+            w.claim_id, c.epoch
+        ));
+    }
+    if c.account != w.account || c.myco_amount != w.amount {
+        return refused(format!(
+            "withdrawal {} reissues claim {} with another account or amount ({} MYCO units for {}, was {} for {})",
+            w.claim_id, c.claim_id, w.amount, w.account, c.myco_amount, c.account
+        ));
+    }
+    Ok(())
 }
 
 /// A certified batch for an already accepted epoch with another digest, or one whose parent is not the accepted

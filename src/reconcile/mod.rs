@@ -46,6 +46,8 @@ pub struct Ledger<'a> {
     pub latest_epoch: u64,
     /// Each accepted batch's timestamp, by epoch.
     pub batch_times: &'a BTreeMap<u64, u64>,
+    /// Claims reissued from a cancelled epoch: the epochs they came from and what they were priced at there.
+    pub reissued: &'a BTreeMap<U256, Vec<(u64, Option<U256>)>>,
     /// The timestamp of the last block the watcher has read, if known.
     pub watcher_read_time: Option<i64>,
 }
@@ -85,6 +87,16 @@ fn withdrawals_found(ledger: &Ledger<'_>, params: &pamm::Params) -> Vec<Found> {
             continue;
         };
         let c = &stored.claim;
+        // Paid through the leaf of the epoch it was reissued from (its cancellation undone meanwhile): the same
+        // claim, at that epoch's price, paid once (the escrow's paid bit).
+        let through_old_leaf =
+            ledger.reissued.get(&w.claim_id).is_some_and(|from| {
+                from.iter().any(|(epoch, priced)| *epoch == w.epoch && *priced == Some(w.usdc_amount))
+            }) && w.account == c.account
+                && w.myco_amount == c.myco_amount;
+        if through_old_leaf {
+            continue;
+        }
         let expected = ledger.figures.get(&c.epoch).and_then(|f| c.usdc_payout(f, params).ok());
         let differs = [
             ("account", w.account == c.account),
@@ -256,6 +268,17 @@ mod tests {
         credits: &[(u64, CreditedDeposit)],
         latest_epoch: u64,
     ) -> Vec<(Kind, String)> {
+        kinds_reissued(claims, withdrawals, deposits, credits, latest_epoch, &BTreeMap::new())
+    }
+
+    fn kinds_reissued(
+        claims: &[StoredClaim],
+        withdrawals: &[Withdrawal],
+        deposits: &[Deposit],
+        credits: &[(u64, CreditedDeposit)],
+        latest_epoch: u64,
+        reissued: &BTreeMap<U256, Vec<(u64, Option<U256>)>>,
+    ) -> Vec<(Kind, String)> {
         let figures = BTreeMap::from([(
             1,
             CommittedFigures {
@@ -276,6 +299,7 @@ mod tests {
             highest_deposit: deposits.iter().map(|d| d.deposit_id).max().unwrap_or(0),
             latest_epoch,
             batch_times: &batch_times,
+            reissued,
             watcher_read_time: Some(150),
         };
         find(&ledger, 3, &pamm::Params::default()).into_iter().map(|f| (f.kind, f.subject)).collect()
@@ -285,6 +309,25 @@ mod tests {
     fn a_withdrawal_paying_the_committed_rate_matches() {
         let c = claim(1);
         assert!(kinds(std::slice::from_ref(&c), &[paid(&c, 10_000_000)], &[], &[], 1).is_empty());
+    }
+
+    /// A claim reissued from a cancelled epoch and then paid through its old leaf (the cancellation undone
+    /// meanwhile) is the same claim at the old epoch's price: no mismatch. At another price it differs.
+    #[test]
+    fn a_payment_through_a_reissued_claims_old_leaf_matches_its_old_price() {
+        let mut c = claim(1);
+        c.claim.epoch = 3;
+        let mut old = paid(&claim(1), 7_000_000);
+        old.epoch = 1;
+        let reissued = BTreeMap::from([(c.claim.claim_id, vec![(1, Some(U256::from(7_000_000u64)))])]);
+        let one = std::slice::from_ref(&c);
+        assert!(kinds_reissued(one, std::slice::from_ref(&old), &[], &[], 3, &reissued).is_empty());
+        old.usdc_amount = U256::from(7_000_001u64);
+        assert_eq!(
+            kinds_reissued(one, &[old], &[], &[], 3, &reissued),
+            [(Kind::WithdrawalDiffers, "1".into())],
+            "another price is another payment"
+        );
     }
 
     #[test]

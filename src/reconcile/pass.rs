@@ -88,6 +88,8 @@ pub async fn run(pool: &Pool, credit_within: u64, params: &pamm::Params) -> stor
     }
     let seen_epochs: BTreeMap<u64, u64> = deposits.iter().map(|(d, seen)| (d.deposit_id, *seen)).collect();
     let deposits: Vec<Deposit> = deposits.into_iter().map(|(d, _)| d).collect();
+    let claim_ids: Vec<crate::ids::ClaimId> = claims.iter().map(|c| c.claim.claim_id.into()).collect();
+    let reissued = crate::store::reissues::priced_origins(pool, &claim_ids).await?;
     let ledger = Ledger {
         claims: &claims,
         figures: &figures,
@@ -98,6 +100,7 @@ pub async fn run(pool: &Pool, credit_within: u64, params: &pamm::Params) -> stor
         highest_deposit,
         latest_epoch,
         batch_times: &batch_times,
+        reissued: &reissued,
         watcher_read_time,
     };
     let found = find(&ledger, credit_within, params);
@@ -193,6 +196,7 @@ mod tests {
                 account: B256::repeat_byte(1),
                 amount: U256::from(10u64) * U256::from(WAD),
                 recipient: Address::repeat_byte(2),
+                reissues: None,
             })
             .collect();
         state.deposits = credits

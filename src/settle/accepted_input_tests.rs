@@ -92,6 +92,7 @@ fn state() -> impl Strategy<Value = BatchState> {
                     account: accounts[i],
                     amount: a[12 + i].max(U256::from(1)),
                     recipient: Address::repeat_byte(1 + i as u8),
+                    reissues: None,
                 })
                 .collect();
             let flows = accounts

@@ -328,6 +328,7 @@ mod tests {
             account: B256::repeat_byte(account),
             amount: myco(amount),
             recipient: Address::repeat_byte(account),
+            reissues: None,
         }
     }
 

@@ -25,6 +25,7 @@ pub mod outputs;
 pub mod owed;
 pub mod quarantine;
 pub mod reconciled;
+pub mod reissues;
 pub mod views;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -21,6 +21,7 @@ async fn accept(pool: &Pool, epoch: u64, first: u64, n: u64) -> EpochSettlement 
             account: B256::from(U256::from(id % 5)),
             amount: U256::from(id) * U256::from(10u64).pow(U256::from(15)),
             recipient: Address::repeat_byte(2),
+            reissues: None,
         })
         .collect();
     store_epoch(pool, epoch, withdrawals, false).await

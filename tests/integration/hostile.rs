@@ -193,6 +193,7 @@ fn extreme_state(epoch: u64, parent: alloy::primitives::B256, chain_id: u64) -> 
             account: *a,
             amount: third / U256::from(10),
             recipient: Address::repeat_byte(i as u8 + 1),
+            reissues: None,
         })
         .collect();
     let supply = third * U256::from(2);

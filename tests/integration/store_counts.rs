@@ -32,6 +32,7 @@ async fn accept_priced(pool: &Pool, epoch: u64, ids: std::ops::Range<u64>, price
             account: B256::repeat_byte(1),
             amount: U256::from(id % 7 + 1) * U256::from(10u64).pow(U256::from(18)),
             recipient: Address::repeat_byte(2),
+            reissues: None,
         })
         .collect();
     store_epoch(pool, epoch, withdrawals, priced).await

@@ -69,9 +69,11 @@ impl Network {
                 account: ask.account,
                 amount: ask.amount,
                 recipient: ask.recipient,
+                reissues: None,
             });
             self.next_claim_id += 1;
         }
+        out.extend(inputs.reissues.iter().map(|r| r.request.clone()));
         out
     }
 

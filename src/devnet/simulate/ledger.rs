@@ -102,6 +102,10 @@ impl Network {
             deposited_usd += d.amount * U256::from(MYCO_PER_USDC_UNIT);
         }
         books.onchain_usd += deposited_usd;
+        // What reissued claims return goes back as a deposit does (the USDC never left the escrow).
+        let returned: U256 = inputs.reissues.iter().map(super::Reissue::returned_usd).sum();
+        books.onchain_usd += returned;
+        let deposited_usd = deposited_usd + returned;
         let mints = self.labor_mints(&inputs.mints, &books.busy());
         let (vaults, revaluations) = next_vaults(&books.vaults, paid_usd, deposited_usd, inputs);
         self.reserve_wad = vaults.iter().map(|v| v.value).sum();

@@ -11,7 +11,7 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use ed25519_dalek::SigningKey;
 
 use crate::ingest::certificate::sign;
-use crate::ingest::document::{CreditedDeposit, FlowTracker, ReserveState};
+use crate::ingest::document::{CreditedDeposit, FlowTracker, ReserveState, WithdrawalRequest};
 use crate::ingest::intent::Token;
 use crate::ingest::{BatchState, Envelope};
 use crate::rng::SplitMix64;
@@ -73,6 +73,25 @@ pub struct EpochInputs {
     /// Version 1: an epoch of exactly this size (checked by [`Sizes::check`]) instead of the random economy; the
     /// lists above other than the timestamp are not used.
     pub exact: Option<Sizes>,
+    /// Claims of a cancelled commitment reissued under their own ids: nothing is debited again, and what each was
+    /// priced at in its cancelled epoch returns to the reserve (its next batch took it out as paid).
+    pub reissues: Vec<Reissue>,
+}
+
+/// A claim the validators reissue in a later epoch after the guardian cancelled the commitment that held it.
+#[derive(Debug, Clone)]
+pub struct Reissue {
+    /// The request as first certified, with `reissues` naming the epoch that holds the claim now.
+    pub request: WithdrawalRequest,
+    /// What the escrow would have paid for it from that epoch (USDC units).
+    pub priced_usdc: U256,
+}
+
+impl Reissue {
+    /// What returns to the reserve, in WAD USD.
+    fn returned_usd(&self) -> U256 {
+        self.priced_usdc * U256::from(MYCO_PER_USDC_UNIT)
+    }
 }
 
 /// One produced batch.
@@ -263,6 +282,7 @@ impl Network {
         self.epoch += 1;
         let paid_usd = self.pay_previous_claims();
         self.reserve_wad = self.reserve_wad.saturating_sub(paid_usd);
+        self.reserve_wad += inputs.reissues.iter().map(Reissue::returned_usd).sum::<U256>();
         for d in &inputs.deposits {
             self.credit(Token::Usdc, d.account, d.amount);
         }

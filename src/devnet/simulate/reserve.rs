@@ -44,6 +44,9 @@ pub(super) fn redeemed(state: &BatchState) -> Option<Redeemed> {
         .iter()
         .map(|c| c.usdc_payout(&settlement.figures, &params).unwrap_or_default() * U256::from(MYCO_PER_USDC_UNIT))
         .sum();
-    let myco = settlement.claims.iter().map(|c| c.myco_amount).sum();
+    // A reissued claim raised the redemption level when first requested.
+    let reissued: std::collections::BTreeSet<U256> =
+        state.withdrawals.iter().filter(|w| w.reissues.is_some()).map(|w| w.claim_id).collect();
+    let myco = settlement.claims.iter().filter(|c| !reissued.contains(&c.claim_id)).map(|c| c.myco_amount).sum();
     (!settlement.claims.is_empty()).then_some(Redeemed { myco, paid_usd, at: state.timestamp })
 }

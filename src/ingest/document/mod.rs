@@ -90,6 +90,11 @@ pub struct WithdrawalRequest {
     pub amount: U256,
     /// Who receives the USDC.
     pub recipient: Address,
+    /// When this request reissues a claim first committed in an earlier epoch whose commitment the guardian
+    /// cancelled: that epoch. The claim keeps its id (the escrow's paid bit stays the nullifier, so it pays once
+    /// whichever commitment pays it), its account and its amount; its MYCO left the balances when it was first
+    /// requested, so a reissue debits nothing again. `None` for a new request.
+    pub reissues: Option<u64>,
 }
 
 /// The reserve: figures the state root attests and the inputs of the redemption curve and tranche splits.

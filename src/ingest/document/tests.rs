@@ -39,6 +39,7 @@ pub(crate) fn sample() -> BatchState {
             account: alice,
             amount: wad,
             recipient: Address::repeat_byte(0x22),
+            reissues: None,
         }],
         reserve: ReserveState {
             total_supply: U256::from(10).pow(U256::from(30)),

@@ -72,6 +72,9 @@ impl BatchState {
             doc.put(&m, "account", w.account.to_string())?;
             put_amount(doc, &m, "amount", w.amount)?;
             doc.put(&m, "recipient", w.recipient.to_checksum(None))?;
+            if let Some(epoch) = w.reissues {
+                doc.put(&m, "reissues", epoch)?;
+            }
         }
 
         let r = &self.reserve;

@@ -98,6 +98,9 @@ pub struct Context {
     pub mint_history: BTreeMap<B256, MintHistory>,
     /// The escrow's holdings, when a chain node was asked.
     pub holdings: Option<Holdings>,
+    /// What the claims this batch reissues were priced at in the cancelled epochs they come from, in WAD USD: it
+    /// returns to the reserve (and its vaults, by the deposit split) in this batch.
+    pub reissued_usd: U256,
     /// The escrow's P-AMM parameters (its decay moves the redemption level between epochs).
     pub pamm: crate::settle::pamm::Params,
 }
@@ -229,7 +232,7 @@ pub fn audit(batch: &BatchState, context: &Context, policy: &Policy) -> Result<T
             (supply_line(previous, batch, &settled), ViolationKind::SupplyUnexplained, "MYCO units of supply"),
             (usdc_line(previous, batch, &settled), ViolationKind::UsdcUnexplained, "USDC units in balances"),
             (
-                reserve_line(previous, batch, context.previous_paid_usd),
+                reserve_line(previous, batch, context.previous_paid_usd, context.reissued_usd),
                 ViolationKind::ReserveUnexplained,
                 "WAD USD of reserve",
             ),
@@ -241,7 +244,7 @@ pub fn audit(batch: &BatchState, context: &Context, policy: &Policy) -> Result<T
         }
         let [supply, usdc, reserve] = lines.map(|(l, _, _)| Some(l));
         terms = Terms { supply, usdc, reserve, ..terms };
-        vaults::check(previous, batch, context.previous_paid_usd, policy.band)
+        vaults::check(previous, batch, context.previous_paid_usd, context.reissued_usd, policy.band)
             .map_err(|(kind, detail)| violation(kind, detail))?;
         run_protection::check(previous, batch, &context.pamm).map_err(|(kind, detail)| violation(kind, detail))?;
     }
@@ -360,9 +363,15 @@ fn supply_line(previous: &BatchState, batch: &BatchState, fills: &[&SettledFill]
     Line {
         before: previous.reserve.total_supply,
         plus: vec![("minted", minted), ("settled_in", settled_in)],
-        minus: vec![("settled_out", settled_out), ("withdrawn", batch.withdrawals.iter().map(|w| w.amount).sum())],
+        // A reissued claim's MYCO left the supply when it was first requested.
+        minus: vec![("settled_out", settled_out), ("withdrawn", new_withdrawals(batch))],
         after: batch.reserve.total_supply,
     }
+}
+
+/// Σ MYCO of the batch's withdrawal requests that are not reissues.
+fn new_withdrawals(batch: &BatchState) -> U256 {
+    batch.withdrawals.iter().filter(|w| w.reissues.is_none()).map(|w| w.amount).sum()
 }
 
 fn usdc_line(previous: &BatchState, batch: &BatchState, fills: &[&SettledFill]) -> Line {
@@ -375,7 +384,7 @@ fn usdc_line(previous: &BatchState, batch: &BatchState, fills: &[&SettledFill]) 
     }
 }
 
-fn reserve_line(previous: &BatchState, batch: &BatchState, paid_usd: U256) -> Line {
+fn reserve_line(previous: &BatchState, batch: &BatchState, paid_usd: U256, reissued_usd: U256) -> Line {
     let revaluations = batch.ledger.as_ref().map(|l| l.revaluations.as_slice()).unwrap_or_default();
     let (gains, losses) = revaluations
         .iter()
@@ -383,7 +392,12 @@ fn reserve_line(previous: &BatchState, batch: &BatchState, paid_usd: U256) -> Li
     let deposited: U256 = batch.deposits.iter().map(|d| d.amount).sum();
     Line {
         before: previous.reserve.total_reserve,
-        plus: vec![("deposited", deposited * WAD_PER_USDC_UNIT), ("revalued_up", gains)],
+        plus: [("deposited", deposited * WAD_PER_USDC_UNIT), ("revalued_up", gains)]
+            .into_iter()
+            // What reissued claims were priced at in their cancelled epochs: that epoch's next batch took it out as
+            // paid, and nothing paid; it pays (at the reissuing epoch's price) from the next batch on.
+            .chain((!reissued_usd.is_zero()).then_some(("reissued", reissued_usd)))
+            .collect(),
         minus: vec![("paid", paid_usd), ("revalued_down", losses)],
         after: batch.reserve.total_reserve,
     }

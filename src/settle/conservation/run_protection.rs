@@ -12,6 +12,8 @@
 //!   part in 10^12: decaying in two steps rounds differently from one). A new tracker starts no laxer than the
 //!   defaults. An account withdrawing in the batch has a tracker holding at least its largest withdrawal. Merged
 //!   replicas keep the larger flow, not the sum (a lattice join), so these are bounds, not an equation.
+//! - A reissued claim (a request with `reissues`) is not a new redemption: it raised the level and its tracker
+//!   when it was first requested, so it counts in neither rule again.
 
 use alloy::primitives::U256;
 
@@ -40,7 +42,12 @@ fn redemption_level(
 ) -> Result<(), (ViolationKind, String)> {
     let unexplained = |detail: String| (ViolationKind::RedemptionLevelUnexplained, detail);
     let (p, r) = (&previous.reserve, &batch.reserve);
-    let redeemed = previous.withdrawals.iter().fold(U256::ZERO, |sum, w| sum.saturating_add(w.amount));
+    // A reissued claim was counted when first requested (its epoch's redemption raised the level then).
+    let redeemed = previous
+        .withdrawals
+        .iter()
+        .filter(|w| w.reissues.is_none())
+        .fold(U256::ZERO, |sum, w| sum.saturating_add(w.amount));
     let (level, updated) = if redeemed.is_zero() {
         (p.redemption_level, p.redemption_updated)
     } else {
@@ -103,7 +110,7 @@ fn trackers(previous: &BatchState, batch: &BatchState) -> Result<(), (ViolationK
             return Err(reset(account, format!("t_last {} after the batch's {t}", tracker.t_last)));
         }
     }
-    for w in &batch.withdrawals {
+    for w in batch.withdrawals.iter().filter(|w| w.reissues.is_none()) {
         let held = batch.flows.get(&w.account).map_or(U256::ZERO, at);
         if held < w.amount {
             return Err(reset(&w.account, format!("withdraws {} but its tracker holds {held}", w.amount)));

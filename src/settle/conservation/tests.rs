@@ -125,6 +125,7 @@ fn every_flow_explained_balances_and_names_its_terms() {
         account: account(1),
         amount: myco(7),
         recipient: Address::repeat_byte(1),
+        reissues: None,
     }];
     next.flows.insert(account(1), tracker(myco(7), next.timestamp));
     let l = ledger(&mut next);
@@ -450,6 +451,7 @@ fn the_redemption_level_and_the_flow_trackers_cannot_be_reset() {
         account: account(1),
         amount: myco(7),
         recipient: Address::repeat_byte(1),
+        reissues: None,
     }];
     previous.flows.insert(account(1), tracker(myco(7), previous.timestamp));
     let honest = |previous: &BatchState| {
@@ -491,6 +493,7 @@ fn the_redemption_level_and_the_flow_trackers_cannot_be_reset() {
         account: account(2),
         amount: myco(3),
         recipient: Address::repeat_byte(2),
+        reissues: None,
     }];
     assert_eq!(check(&unrecorded), Err(ViolationKind::FlowTrackerReset), "a withdrawal its tracker does not hold");
     unrecorded.flows.insert(account(2), tracker(myco(3), unrecorded.timestamp));
@@ -503,4 +506,34 @@ fn the_redemption_level_and_the_flow_trackers_cannot_be_reset() {
     still.reserve.redemption_updated = previous.reserve.redemption_updated;
     let check = |next: &BatchState| super::run_protection::check(&previous, next, &params).map_err(|(k, _)| k);
     assert_eq!(check(&still), Ok(()));
+}
+
+/// A reissued claim moves without touching the supply (its MYCO left when first requested), and what it was
+/// priced at in its cancelled epoch returns to the reserve and its vaults (that epoch's next batch took it out as
+/// paid). Counted as a new withdrawal, or without the return, the batch does not balance.
+#[test]
+fn a_reissue_debits_nothing_again_and_returns_its_old_price_to_the_reserve() {
+    let previous = state(4, [(100, 50), (20, 30)], 120);
+    let mut next = state(5, [(100, 50), (20, 30)], 126);
+    next.withdrawals = vec![WithdrawalRequest {
+        claim_id: U256::from(9),
+        account: account(1),
+        amount: myco(7),
+        recipient: Address::repeat_byte(1),
+        reissues: Some(2),
+    }];
+    let expected = next_vaults(&previous.reserve.vaults, U256::ZERO, &[], myco(6), policy().band).unwrap();
+    for (v, x) in next.reserve.vaults.iter_mut().zip(expected) {
+        v.value = x;
+    }
+    let mut ctx = context(&previous);
+    ctx.reissued_usd = myco(6);
+    let terms = audit(&next, &ctx, &policy()).expect("balanced");
+    assert!(terms.reserve.unwrap().plus.contains(&("reissued", myco(6))));
+
+    let unreturned = Context { reissued_usd: U256::ZERO, ..ctx.clone() };
+    assert_eq!(kind(audit(&next, &unreturned, &policy())), ViolationKind::ReserveUnexplained);
+    let mut as_new = next.clone();
+    as_new.withdrawals[0].reissues = None;
+    assert_eq!(kind(audit(&as_new, &ctx, &policy())), ViolationKind::SupplyUnexplained, "debited twice");
 }

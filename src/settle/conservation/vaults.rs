@@ -59,6 +59,7 @@ pub(super) fn check(
     previous: &BatchState,
     batch: &BatchState,
     paid_usd: U256,
+    reissued_usd: U256,
     band: U256,
 ) -> Result<(), (ViolationKind, String)> {
     let (before, after) = (&previous.reserve.vaults, &batch.reserve.vaults);
@@ -73,7 +74,8 @@ pub(super) fn check(
     }
     let revaluations = batch.ledger.as_ref().map(|l| l.revaluations.as_slice()).unwrap_or_default();
     let deposited: U256 = batch.deposits.iter().map(|d| d.amount).sum();
-    let expected = next_vaults(before, paid_usd, revaluations, deposited * WAD_PER_USDC_UNIT, band)?;
+    // What reissued claims return to the reserve goes in as a deposit does.
+    let expected = next_vaults(before, paid_usd, revaluations, deposited * WAD_PER_USDC_UNIT + reissued_usd, band)?;
     for (vault, want) in after.iter().zip(expected) {
         if vault.value != want {
             let detail = format!(

@@ -46,7 +46,7 @@ pub enum WithdrawalStatus {
     /// In a final root past the escrow's withdrawal delay: claimable, not yet paid.
     Final,
     /// In a committed root the guardian cancelled (`CommitmentCancelled`): it does not pay unless the admin undoes
-    /// the cancellation (reissuing a claim in a later epoch is not supported yet).
+    /// the cancellation or the network reissues the claim in a later epoch (then it is that epoch's).
     Cancelled,
     /// Paid by the escrow.
     Paid,

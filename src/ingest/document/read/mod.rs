@@ -189,6 +189,10 @@ impl<'d> Reader<'d> {
                     account: r.b256(m, "account")?,
                     amount: r.amount(m, "amount")?,
                     recipient: r.address(m, "recipient")?,
+                    reissues: match m.items.iter().any(|i| i.key == "reissues") {
+                        true => Some(r.uint(m, "reissues")?),
+                        false => None,
+                    },
                 })
             })
             .collect()
