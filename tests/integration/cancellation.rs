@@ -107,7 +107,22 @@ async fn a_cancelled_claim_reissued_under_its_own_id_moves_and_pays_once() {
         ..Default::default()
     };
     let third = h.network.next_batch(&inputs);
-    myco_bridge::ingest::folder::FolderSource::new(&h.batch_dir).publish(3, &third.bytes).await.unwrap();
+    // First a reissue that names the wrong epoch: refused with its reason, nothing moves.
+    let mut wrong = third.state.clone();
+    wrong.withdrawals[0].reissues = Some(1);
+    let wrong = h.network.certify(wrong);
+    let folder = myco_bridge::ingest::folder::FolderSource::new(&h.batch_dir);
+    folder.publish(3, &wrong.bytes).await.unwrap();
+    wait_until("the wrong reissue is quarantined", || async {
+        myco_bridge::store::quarantine::all(&h.pool)
+            .await
+            .unwrap()
+            .iter()
+            .any(|q| q.reason == "inconsistent" && q.detail.contains("reissues epoch 1, but the claim is in epoch 2"))
+    })
+    .await;
+    assert_eq!(claims::get(&h.pool, c.claim_id.into()).await.unwrap().unwrap().claim.epoch, 2, "nothing moved");
+    folder.publish(3, &third.bytes).await.unwrap();
     wait_until("epoch 3 is committed", || async {
         myco_bridge::store::commitments::latest(&h.pool).await.unwrap().map(|e| e.0) == Some(3)
     })
