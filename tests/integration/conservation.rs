@@ -399,3 +399,45 @@ async fn a_claim_paid_before_the_watcher_reads_it_is_not_owed_twice() {
     assert_eq!(onchain["available_usd"], onchain["reserve_onchain"], "exactly covered: {onchain}");
     assert_eq!(onchain["owed_usdc"], "0", "{onchain}");
 }
+
+/// A claim of a cancelled commitment reissued in a version 2 network: the relayer's and the attesters'
+/// conservation audits accept the reissuing batch (no second debit; the old price back in the reserve and its
+/// vaults) and the one after it (the reissued claim paid from the reserve at the new price), and commit both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reissued_claim_passes_the_conservation_audit() {
+    use myco_bridge::chain::bindings::{StateCommitment, USDCEscrow};
+    use myco_bridge::devnet::simulate::Reissue;
+    let mut h = harness().await;
+    let relayer = two_good_epochs(&mut h).await;
+    let account = h.network.accounts()[0];
+    let ask = WithdrawalAsk { account, amount: U256::from(WAD), recipient: Address::repeat_byte(9) };
+    let third = h.network.next_batch(&EpochInputs {
+        withdrawals: vec![ask],
+        settlements: executed_settlements(&h).await,
+        ..Default::default()
+    });
+    publish_and_settle(&h, &third).await;
+    let admin = h.devnet.provider(ADMIN_ACCOUNT);
+    let d = h.devnet.deployment;
+    let hash = StateCommitment::new(d.state_commitment, &admin).commitmentHashOf(3).call().await.unwrap();
+    let escrow = USDCEscrow::new(d.escrow, &admin);
+    let old = myco_bridge::store::claims::all(&h.pool).await.unwrap().remove(0);
+    let priced = escrow.quoteWithdrawal(myco_bridge::chain::withdrawal_claim(&old.claim)).call().await.unwrap();
+    myco_bridge::chain::send_call("cancelCommitment", escrow.cancelCommitment(3, hash, "review".into())).await.unwrap();
+
+    let mut request = third.state.withdrawals[0].clone();
+    request.reissues = Some(3);
+    let fourth = h.network.next_batch(&EpochInputs {
+        reissues: vec![Reissue { request, priced_usdc: priced }],
+        settlements: executed_settlements(&h).await,
+        ..Default::default()
+    });
+    publish_and_settle(&h, &fourth).await;
+    let fifth =
+        h.network.next_batch(&EpochInputs { settlements: executed_settlements(&h).await, ..Default::default() });
+    publish_and_settle(&h, &fifth).await;
+    assert!(myco_bridge::store::ledger::violations(&h.pool).await.unwrap().is_empty());
+    let moved = myco_bridge::store::claims::get(&h.pool, old.claim.claim_id.into()).await.unwrap().unwrap();
+    assert_eq!(moved.claim.epoch, 4);
+    relayer.stop().await.unwrap();
+}

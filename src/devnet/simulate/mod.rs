@@ -306,12 +306,16 @@ impl Network {
     /// returns the USD (WAD) they take from the reserve.
     fn pay_previous_claims(&mut self) -> U256 {
         let Some(Redeemed { myco: redeemed, paid_usd, at }) = self.pending.take() else { return U256::ZERO };
-        let elapsed = at.saturating_sub(self.redemption_updated);
-        let decayed =
-            crate::settle::pamm::decay(self.redemption_level, crate::settle::pamm::Params::default().decay, elapsed)
-                .unwrap_or(self.redemption_level);
-        self.redemption_level = decayed + redeemed;
-        self.redemption_updated = at;
+        // Only new redemptions move the level (reissued claims raised it when first requested); every claim's
+        // payout leaves the reserve.
+        if !redeemed.is_zero() {
+            let elapsed = at.saturating_sub(self.redemption_updated);
+            let decay = crate::settle::pamm::Params::default().decay;
+            let decayed =
+                crate::settle::pamm::decay(self.redemption_level, decay, elapsed).unwrap_or(self.redemption_level);
+            self.redemption_level = decayed + redeemed;
+            self.redemption_updated = at;
+        }
         paid_usd
     }
 
