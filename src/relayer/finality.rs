@@ -1,10 +1,11 @@
 //! When committed epochs become final and payable, kept up to date while the guardian's clock can still move them,
 //! with a number of calls a pass that does not grow with the challenge window.
 //!
-//! `StateCommitment.finalAt(e)` is `committedAt(e) + window + (stoppedTotal − stoppedTotal at e's commit)`, and the
-//! escrow's `payableAt(e)` is `finalAt(e)` plus its fixed delay. So once read, an epoch's times move only when the
-//! clock stops and resumes (or while it is stopped), and then every epoch committed before that moves with it.
-//! Each epoch's times are read at its commit, and all of them again whenever one moved, newest first: the oldest
+//! `StateCommitment.finalAt(e)` is `committedAt(e) + window`, extended by every stop of the clock that began before
+//! `e` was final (and "never" while such a stop is in force); a stop that begins after `e` is final changes nothing.
+//! The escrow's `payableAt(e)` is `finalAt(e)` plus its fixed delay. So once read, an epoch's times move only when
+//! the clock stops (and resumes), and then every epoch not yet final when it stopped moves with it. Each epoch's
+//! times are read at its commit, and all of the waiting ones again whenever one moved, newest first: the oldest
 //! waiting epoch then always holds the earliest reading, and if anything moved since, its own times moved too. A
 //! pass reads the oldest's finality (and the newest's, the one a reorg of recent blocks would have re-timed) and
 //! reads everything again only if one of them changed.
@@ -70,7 +71,7 @@ mod tests {
         let every = [Epoch(4), Epoch(3), Epoch(2), Epoch(1)];
         // Stopped and resumed: the oldest (and every other) moved later.
         assert_eq!(to_read_again(&all, 161, 164), every);
-        // Stopped now: each reads as never final.
+        // Stopped now, before any of them was final: each reads as never final.
         assert_eq!(to_read_again(&all, i64::MAX, i64::MAX), every);
         // Only the newest re-timed (a reorg of the last blocks).
         assert_eq!(to_read_again(&all, 101, 105), every);
