@@ -55,21 +55,27 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Self {
-        Self::start_on(None).await
+        Self::start_on(None, &[]).await
+    }
+
+    /// A harness on a chain that mines a block every second (anvil `--block-time 1`), not on every transaction:
+    /// what a real chain does to every wait for a receipt.
+    pub async fn start_with_block_time() -> Self {
+        Self::start_on(None, &["--block-time", "1"]).await
     }
 
     /// A harness whose store is a new database on the PostgreSQL server of `admin` (an admin URL).
     pub async fn start_with_database(admin: String) -> Self {
-        Self::start_on(Some(admin)).await
+        Self::start_on(Some(admin), &[]).await
     }
 
-    async fn start_on(postgres_admin: Option<String>) -> Self {
+    async fn start_on(postgres_admin: Option<String>, anvil_args: &[&str]) -> Self {
         // `RUST_LOG=myco_bridge=debug cargo test …` shows what the relayer did.
         if std::env::var_os("RUST_LOG").is_some() {
             let filter = tracing_subscriber::EnvFilter::from_default_env();
             let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
         }
-        let devnet = Devnet::start(600, &[]).await.expect("devnet");
+        let devnet = Devnet::start(600, anvil_args).await.expect("devnet");
         let dir = tempfile::tempdir().expect("tempdir");
         let database_url = match postgres_admin {
             Some(admin) => new_postgres_database(&admin).await,

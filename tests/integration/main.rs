@@ -3,6 +3,7 @@
 mod alerts;
 mod attestation;
 mod auditor;
+mod block_time;
 mod cancellation;
 mod capped_rpc;
 mod chain_faults;
