@@ -490,20 +490,15 @@ contract EscrowHandler is Attesters {
         }
     }
 
-    /// @dev Signatures of the first `threshold()` attester keys that the current set holds.
+    /// @dev Signatures of the first `threshold()` attester keys (every set the handler rotates to holds them).
     function _sign(
         uint64 epoch,
         bytes32 parent,
         bytes32 root,
         bytes32 digest,
         IStateCommitment.ReserveFigures memory f
-    ) private view returns (bytes[] memory signatures) {
-        bytes32 d = typedDigest(sc, epoch, parent, root, digest, f);
-        uint256[] memory keys = attesterKeys();
-        signatures = new bytes[](sc.threshold());
-        for (uint256 i = 0; i < signatures.length; ++i) {
-            signatures[i] = signWith(keys[i], d);
-        }
+    ) private view returns (bytes[] memory) {
+        return attestBy(sc.threshold(), sc, epoch, parent, root, digest, f);
     }
 
     function _figures(uint256 seed) private view returns (IStateCommitment.ReserveFigures memory) {

@@ -88,10 +88,23 @@ abstract contract Attesters is TestBase {
         bytes32 digest,
         IStateCommitment.ReserveFigures memory figures
     ) internal view returns (bytes[] memory signatures) {
+        return attestBy(THRESHOLD, sc, epoch, parent, root, digest, figures);
+    }
+
+    /// @notice Signatures of the first `n` attesters (ascending) over the commitment's digest on `sc`.
+    function attestBy(
+        uint256 n,
+        IStateCommitment sc,
+        uint64 epoch,
+        bytes32 parent,
+        bytes32 root,
+        bytes32 digest,
+        IStateCommitment.ReserveFigures memory figures
+    ) internal view returns (bytes[] memory signatures) {
         bytes32 d = typedDigest(sc, epoch, parent, root, digest, figures);
         uint256[] memory keys = attesterKeys();
-        signatures = new bytes[](THRESHOLD);
-        for (uint256 i = 0; i < THRESHOLD; ++i) {
+        signatures = new bytes[](n);
+        for (uint256 i = 0; i < n; ++i) {
             signatures[i] = signWith(keys[i], d);
         }
     }
