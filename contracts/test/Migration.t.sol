@@ -29,16 +29,7 @@ contract MigrationTest is EscrowFixture {
     }
 
     function _escrow(USDCEscrow predecessor) internal returns (USDCEscrow) {
-        return new USDCEscrow(
-            IERC20(address(usdc)),
-            IStateCommitment(address(sc)),
-            admin,
-            ADMIN_DELAY,
-            guardian,
-            defaults(),
-            safetyDefaults(),
-            predecessor
-        );
+        return _escrowOn(usdc, ADMIN_DELAY, predecessor);
     }
 
     function _migrate() internal {

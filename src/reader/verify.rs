@@ -32,8 +32,13 @@ pub(super) async fn verify(pool: &Pool, verifier: &Verifier, bytes: &[u8]) -> Re
         let (claim_id, first_epoch) = (claim_id.0, first_epoch.0);
         return Err(ingest::Error::ClaimReused { epoch, claim_id, first_epoch }.into());
     }
-    for w in reissued {
-        reissue_holds(pool, epoch, w).await?;
+    if !reissued.is_empty() {
+        // One bulk read (without proofs) of the claims the reissues name.
+        let ids: Vec<_> = reissued.iter().map(|w| ClaimId(w.claim_id)).collect();
+        let held = claims::among(pool, &ids).await?;
+        for w in reissued {
+            reissue_holds(epoch, w, held.iter().find(|h| h.claim.claim_id == w.claim_id).map(|h| &h.claim))?;
+        }
     }
     let deposit_ids: Vec<_> = batch.state.deposits.iter().map(|d| DepositId(d.deposit_id)).collect();
     if let Some((deposit_id, first_epoch)) = credits::first_credited(pool, &deposit_ids).await? {
@@ -45,16 +50,19 @@ pub(super) async fn verify(pool: &Pool, verifier: &Verifier, bytes: &[u8]) -> Re
 
 /// A reissue names the epoch that holds the claim now (its first epoch, or the last reissue's), with the same
 /// account and MYCO amount: the claim moves, it is not a new one (its MYCO left the balances when first asked).
-async fn reissue_holds(pool: &Pool, epoch: u64, w: &ingest::document::WithdrawalRequest) -> Result<()> {
+fn reissue_holds(
+    epoch: u64,
+    w: &ingest::document::WithdrawalRequest,
+    held: Option<&crate::settle::Claim>,
+) -> Result<()> {
     let from = w.reissues.expect("only reissues are checked here");
     let refused = |what: String| Err(ingest::Error::Inconsistent { epoch, what }.into());
-    let Some(held) = claims::get(pool, ClaimId(w.claim_id)).await? else {
+    let Some(c) = held else {
         return refused(format!(
             "withdrawal {} reissues a claim of epoch {from} that no accepted batch holds",
             w.claim_id
         ));
     };
-    let c = &held.claim;
     if c.epoch != from || from >= epoch {
         return refused(format!(
             "withdrawal {} reissues epoch {from}, but the claim is in epoch {}",

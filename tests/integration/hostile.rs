@@ -315,13 +315,17 @@ async fn a_day_of_hostile_endpoints_keeps_the_quarantine_within_its_budget() {
     let pool = myco_bridge::store::connect(&crate::common::database_url(dir.path()).await).await.unwrap();
     let budget = Budget { per_source: 96 << 10, overall: 192 << 10, repeat_rows_per_source: 16 };
     let endpoints = ["http://hostile-a:8080", "http://hostile-b:8080", "https://hostile-c"];
-    let detail = "not a certified batch: bad_envelope";
+    const DETAIL: &str = "not a certified batch: bad_envelope";
+    let detail = DETAIL;
     let input = |source: usize, epoch: u64, n: u8| {
         let mut raw = vec![n; 2048];
         raw[..8].copy_from_slice(&epoch.to_be_bytes());
         raw[8] = source as u8;
         raw
     };
+    fn garbage<'a>(source: &'a str, epoch: u64, raw: &'a [u8]) -> Rejected<'a> {
+        Rejected { source, epoch: Some(epoch), reason: "bad_envelope", detail: DETAIL, raw, certified: false }
+    }
     // Evidence against the validators from the first endpoint, before the flood: never evicted.
     let evidence = vec![0xee; 4096];
     let certified = Rejected {
@@ -339,14 +343,7 @@ async fn a_day_of_hostile_endpoints_keeps_the_quarantine_within_its_budget() {
         for (i, endpoint) in endpoints.iter().enumerate() {
             let origin = format!("{endpoint}/v1/batches/{epoch}");
             let raw = input(i, epoch, 1);
-            let r = Rejected {
-                source: &origin,
-                epoch: Some(epoch),
-                reason: "bad_envelope",
-                detail,
-                raw: &raw,
-                certified: false,
-            };
+            let r = garbage(&origin, epoch, &raw);
             assert_eq!(quarantine::record(&pool, &r, &budget).await.unwrap(), Recorded::Kept, "epoch {epoch}");
         }
     }
@@ -391,14 +388,7 @@ async fn a_day_of_hostile_endpoints_keeps_the_quarantine_within_its_budget() {
         let origin = format!("{}/v1/batches/{epoch}", endpoints[0]);
         for n in 1..=5u8 {
             let raw = input(0, epoch, n);
-            let r = Rejected {
-                source: &origin,
-                epoch: Some(epoch),
-                reason: "bad_envelope",
-                detail,
-                raw: &raw,
-                certified: false,
-            };
+            let r = garbage(&origin, epoch, &raw);
             quarantine::record(&pool, &r, &budget).await.unwrap();
         }
     }

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {StateCommitment} from "../../StateCommitment.sol";
 import {USDCEscrow} from "../../USDCEscrow.sol";
-import {IStateCommitment} from "../../interfaces/IStateCommitment.sol";
 import {IUSDCEscrow} from "../../interfaces/IUSDCEscrow.sol";
 import {BlocklistUSDC} from "../utils/BlocklistUSDC.sol";
 import {EscrowFixture} from "../utils/EscrowFixture.sol";
@@ -31,16 +29,7 @@ contract USDCEscrowInvariantTest is EscrowFixture {
         usdc = token;
         // The admin delay is real here: no power that moves value may act inside it.
         sc = new StateCommitment(admin, ADMIN_DELAY, guardian, WINDOW, attesterSet(), THRESHOLD);
-        escrow = new USDCEscrow(
-            IERC20(address(token)),
-            IStateCommitment(address(sc)),
-            admin,
-            ADMIN_DELAY,
-            guardian,
-            defaults(),
-            safetyDefaults(),
-            USDCEscrow(address(0))
-        );
+        escrow = _escrowOn(token, ADMIN_DELAY, USDCEscrow(address(0)));
         token.mint(address(escrow), FUNDED);
         handler = new EscrowHandler(sc, escrow, token, admin, guardian);
     }

@@ -41,17 +41,26 @@ abstract contract EscrowFixture is Attesters {
 
     function _deploy(TestUSDC token) internal {
         sc = new StateCommitment(admin, 0, guardian, WINDOW, attesterSet(), THRESHOLD);
-        escrow = new USDCEscrow(
+        escrow = _escrowOn(token, 0, USDCEscrow(address(0)));
+        token.mint(address(escrow), 1_000_000e6);
+    }
+
+    /// @dev An escrow over `sc` paying `token`, with the fixture's roles and parameters, an admin delay of
+    ///      `adminDelay`, succeeding `predecessor` (zero: none).
+    function _escrowOn(TestUSDC token, uint48 adminDelay, USDCEscrow predecessor)
+        internal
+        returns (USDCEscrow)
+    {
+        return new USDCEscrow(
             IERC20(address(token)),
             IStateCommitment(address(sc)),
             admin,
-            0,
+            adminDelay,
             guardian,
             defaults(),
             safetyDefaults(),
-            USDCEscrow(address(0))
+            predecessor
         );
-        token.mint(address(escrow), 1_000_000e6);
     }
 
     function _claim(uint256 id, uint256 myco) internal view returns (IUSDCEscrow.WithdrawalClaim memory) {

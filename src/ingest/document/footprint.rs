@@ -127,6 +127,11 @@ struct Bounds {
     actors: u64,
 }
 
+/// A column whose run lengths add past 2^64 elements: far past any limit, refused as such.
+fn too_many() -> String {
+    "a column's run lengths count past 2^64 elements".into()
+}
+
 /// The number of elements column `spec` holds in `raw`, stopping as soon as it passes `bounds.ops`; an actor
 /// index beyond the actor table, or groups counting more than `bounds.ops` items, refuse the document.
 fn column_length(spec: u32, raw: &[u8], bounds: Bounds, budget: &mut Budget) -> Result<u64, String> {
@@ -164,11 +169,10 @@ fn column_length(spec: u32, raw: &[u8], bounds: Bounds, budget: &mut Budget) -> 
         0 => {
             let mut items = 0u64;
             c.rle(limit, |c, repeat| {
-                items = items.saturating_add(c.uleb()?.saturating_mul(repeat));
-                match items > limit {
-                    true => Err(format!("a group column counts over {limit} items (the operations limit)")),
-                    false => Ok(()),
-                }
+                let over = || format!("a group column counts over {limit} items (the operations limit)");
+                let run = c.uleb()?.checked_mul(repeat).ok_or_else(over)?;
+                items = items.checked_add(run).filter(|n| *n <= limit).ok_or_else(over)?;
+                Ok(())
             })
         }
         // Actor: indices into the document's actor table.
@@ -186,7 +190,7 @@ fn column_length(spec: u32, raw: &[u8], bounds: Bounds, budget: &mut Budget) -> 
         4 => {
             let mut total = 0u64;
             while !c.done() {
-                total = total.saturating_add(c.uleb()?);
+                total = total.checked_add(c.uleb()?).ok_or_else(too_many)?;
                 if total > limit {
                     break;
                 }
@@ -280,15 +284,15 @@ impl<'a> Cursor<'a> {
             let count = self.sleb()?;
             if count > 0 {
                 value(self, count as u64)?;
-                total = total.saturating_add(count as u64);
+                total = total.checked_add(count as u64).ok_or_else(too_many)?;
             } else if count < 0 {
                 let n = count.unsigned_abs();
                 for _ in 0..n {
                     value(self, 1)?;
                 }
-                total = total.saturating_add(n);
+                total = total.checked_add(n).ok_or_else(too_many)?;
             } else {
-                total = total.saturating_add(self.uleb()?);
+                total = total.checked_add(self.uleb()?).ok_or_else(too_many)?;
             }
         }
         Ok(total)

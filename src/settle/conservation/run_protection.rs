@@ -43,18 +43,20 @@ fn redemption_level(
     let unexplained = |detail: String| (ViolationKind::RedemptionLevelUnexplained, detail);
     let (p, r) = (&previous.reserve, &batch.reserve);
     // A reissued claim was counted when first requested (its epoch's redemption raised the level then).
+    let overflow = || unexplained("the previous level and its redemptions sum past 2^256".into());
     let redeemed = previous
         .withdrawals
         .iter()
         .filter(|w| w.reissues.is_none())
-        .fold(U256::ZERO, |sum, w| sum.saturating_add(w.amount));
+        .try_fold(U256::ZERO, |sum, w| sum.checked_add(w.amount))
+        .ok_or_else(overflow)?;
     let (level, updated) = if redeemed.is_zero() {
         (p.redemption_level, p.redemption_updated)
     } else {
         let elapsed = previous.timestamp.saturating_sub(p.redemption_updated);
         let decayed = pamm::decay(p.redemption_level, params.decay, elapsed)
             .map_err(|e| unexplained(format!("the previous level cannot be decayed: {e}")))?;
-        (decayed.saturating_add(redeemed), previous.timestamp)
+        (decayed.checked_add(redeemed).ok_or_else(overflow)?, previous.timestamp)
     };
     if (r.redemption_level, r.redemption_updated) != (level, updated) {
         return Err(unexplained(format!(

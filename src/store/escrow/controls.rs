@@ -67,6 +67,33 @@ pub(super) async fn rewind(tx: &mut AnyConnection, ancestor: u64) -> Result<()> 
     Ok(())
 }
 
+/// The cancellations that stand (not undone since), as rows of `escrow_commitment_controls`: the one rule the API's
+/// claim status, the metrics and [`standing`] all read.
+macro_rules! standing_cancellations_sql {
+    () => {
+        "SELECT s.epoch, s.commitment_hash, s.block_number, s.log_index, s.reason
+         FROM escrow_commitment_controls s
+         WHERE s.kind = 'cancelled' AND NOT EXISTS (
+             SELECT 1 FROM escrow_commitment_controls u
+             WHERE u.kind = 'uncancelled' AND u.commitment_hash = s.commitment_hash
+               AND (u.block_number > s.block_number OR (u.block_number = s.block_number AND u.log_index > s.log_index)))"
+    };
+}
+pub(crate) use standing_cancellations_sql;
+
+/// Each epoch with a standing cancellation, and the block of its latest: a claim of that epoch is cancelled if
+/// our commitment of it is not newer (a later commitment replaced the cancelled one).
+macro_rules! cancelled_epochs_sql {
+    () => {
+        concat!(
+            "SELECT epoch, MAX(block_number) AS block_number FROM (",
+            $crate::store::escrow::standing_cancellations_sql!(),
+            ") AS standing GROUP BY epoch"
+        )
+    };
+}
+pub(crate) use cancelled_epochs_sql;
+
 /// A cancellation that stands: not undone since.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Cancellation {
@@ -92,19 +119,16 @@ pub async fn standing(pool: &Pool) -> Result<Vec<Cancellation>> {
         reason: Option<String>,
         uncancel_at: Option<Unsigned>,
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(concat!(
         "SELECT s.epoch, s.commitment_hash, s.block_number, s.reason,
                 (SELECT CASE WHEN d.kind = 'uncancel_scheduled' THEN d.effective_at END
                  FROM escrow_commitment_controls d
                  WHERE d.commitment_hash = s.commitment_hash AND d.kind IN ('uncancel_scheduled', 'uncancel_vetoed')
                  ORDER BY d.block_number DESC, d.log_index DESC LIMIT 1) AS uncancel_at
-         FROM escrow_commitment_controls s
-         WHERE s.kind = 'cancelled' AND NOT EXISTS (
-             SELECT 1 FROM escrow_commitment_controls u
-             WHERE u.kind = 'uncancelled' AND u.commitment_hash = s.commitment_hash
-               AND (u.block_number > s.block_number OR (u.block_number = s.block_number AND u.log_index > s.log_index)))
-         ORDER BY s.epoch, s.block_number",
-    )
+         FROM (",
+        standing_cancellations_sql!(),
+        ") AS s ORDER BY s.epoch, s.block_number"
+    ))
     .fetch_all(pool)
     .await
     .map_err(decoding("escrow_commitment_controls"))?;

@@ -7,6 +7,7 @@ mod controls;
 mod events;
 
 pub use controls::{Cancellation, paused, standing as standing_cancellations};
+pub(crate) use controls::{cancelled_epochs_sql, standing_cancellations_sql};
 
 pub use events::{Among, deposits, deposits_among, highest_deposit, withdrawals, withdrawals_among};
 

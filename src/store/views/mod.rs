@@ -91,17 +91,13 @@ const STATUS_SQL: &str = "CASE WHEN w.claim_id IS NOT NULL THEN 'paid'
 /// What [`STATUS_SQL`] reads beside `claims k`. A cancellation names the commitment live when it was made, so it
 /// stands against our commitment of the epoch only if it came at or after our commitment's block (a commitment
 /// made later replaced the cancelled one), and only until a `CommitmentUncancelled` of the same commitment.
-const STATUS_JOINS: &str = "LEFT JOIN commitments c ON c.epoch = k.epoch
-             LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
-             LEFT JOIN (SELECT s.epoch, MAX(s.block_number) AS block_number
-                        FROM escrow_commitment_controls s
-                        WHERE s.kind = 'cancelled' AND NOT EXISTS (
-                            SELECT 1 FROM escrow_commitment_controls u
-                            WHERE u.kind = 'uncancelled' AND u.commitment_hash = s.commitment_hash
-                              AND (u.block_number > s.block_number
-                                   OR (u.block_number = s.block_number AND u.log_index > s.log_index)))
-                        GROUP BY s.epoch) x
-                    ON x.epoch = k.epoch AND (c.block_number IS NULL OR x.block_number >= c.block_number)";
+const STATUS_JOINS: &str = concat!(
+    "LEFT JOIN commitments c ON c.epoch = k.epoch
+     LEFT JOIN escrow_withdrawals w ON w.claim_id = k.claim_id
+     LEFT JOIN (",
+    crate::store::escrow::cancelled_epochs_sql!(),
+    ") x ON x.epoch = k.epoch AND (c.block_number IS NULL OR x.block_number >= c.block_number)"
+);
 
 /// A page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
